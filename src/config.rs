@@ -1,0 +1,1 @@
+//! Task file + flags -> validated configuration. (Being built.)

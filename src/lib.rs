@@ -1,0 +1,16 @@
+//! pgferry: move a live PostgreSQL database to another PostgreSQL server.
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library so that the
+//! integration tests drive exactly the code users run.
+
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod copy;
+pub mod ddl;
+pub mod error;
+pub mod localpg;
+pub mod pg;
+pub mod plan;
+pub mod report;
+pub mod verify;

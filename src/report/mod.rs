@@ -1,0 +1,21 @@
+//! Logging, progress and summaries.
+
+/// Sets up `tracing` on stderr. `RUST_LOG` wins over the flags.
+pub fn init_tracing(verbose: u8, quiet: bool) {
+    let default = if quiet {
+        "error"
+    } else {
+        match verbose {
+            0 => "warn,pgferry=info",
+            1 => "info,pgferry=debug",
+            _ => "debug,pgferry=trace",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
