@@ -10,6 +10,7 @@ pub mod copy;
 pub mod ddl;
 pub mod error;
 pub mod localpg;
+pub mod migrate;
 pub mod pg;
 pub mod plan;
 pub mod report;

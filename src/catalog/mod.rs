@@ -1,1 +1,90 @@
-//! (being built)
+//! The typed model of the source database, read from `pg_catalog`.
+//!
+//! One file per object family; the SQL lives in `sql/catalog/*.sql` so a DBA can
+//! read and run it. Names are kept raw (unquoted) and quoted only when rendered.
+//! Server renderings (`format_type`, `pg_get_expr`, `pg_get_*def`) are used
+//! wherever they exist, so the model never re-implements PostgreSQL's own printer.
+
+mod relations;
+mod sequences;
+
+pub use relations::{Column, Constraint, Index, Table};
+pub use sequences::Sequence;
+
+use anyhow::Context;
+use tokio_postgres::Client;
+
+/// A user schema.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    pub oid: i64,
+    pub name: String,
+    pub comment: Option<String>,
+}
+
+/// Everything pgferry knows about the source database.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// `server_version_num` of the server it was read from (e.g. 100023, 150010).
+    pub version_num: i32,
+    pub schemas: Vec<Schema>,
+    pub tables: Vec<Table>,
+    pub sequences: Vec<Sequence>,
+    pub constraints: Vec<Constraint>,
+    pub indexes: Vec<Index>,
+}
+
+impl Catalog {
+    /// Reads the whole model. Every query runs in the caller's transaction, so
+    /// reading under the migration snapshot gives a model consistent with the data.
+    pub async fn read(client: &Client) -> anyhow::Result<Catalog> {
+        let version_num = server_version_num(client).await?;
+        let schemas = read_schemas(client).await?;
+        let names: Vec<String> = schemas.iter().map(|s| s.name.clone()).collect();
+        let tables = relations::read_tables(client, version_num, &names).await?;
+        let table_oids: Vec<i64> = tables.iter().map(|t| t.oid).collect();
+        let sequences = sequences::read(client, &names).await?;
+        let constraints = relations::read_constraints(client, version_num, &table_oids).await?;
+        let indexes = relations::read_indexes(client, &table_oids).await?;
+        Ok(Catalog {
+            version_num,
+            schemas,
+            tables,
+            sequences,
+            constraints,
+            indexes,
+        })
+    }
+
+    /// The table with this oid.
+    pub fn table(&self, oid: i64) -> Option<&Table> {
+        self.tables.iter().find(|t| t.oid == oid)
+    }
+}
+
+/// `server_version_num` as an integer (e.g. 150010).
+pub async fn server_version_num(client: &Client) -> anyhow::Result<i32> {
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.current_setting('server_version_num')::int4",
+            &[],
+        )
+        .await
+        .context("reading server_version_num")?;
+    Ok(row.get(0))
+}
+
+async fn read_schemas(client: &Client) -> anyhow::Result<Vec<Schema>> {
+    let rows = client
+        .query(include_str!("../../sql/catalog/schemas.sql"), &[])
+        .await
+        .context("reading schemas (sql/catalog/schemas.sql)")?;
+    Ok(rows
+        .iter()
+        .map(|r| Schema {
+            oid: r.get("oid"),
+            name: r.get("name"),
+            comment: r.get("comment"),
+        })
+        .collect())
+}

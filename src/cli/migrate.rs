@@ -2,6 +2,7 @@
 
 use super::Endpoints;
 use crate::error::Exit;
+use crate::migrate::Options;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -36,5 +37,33 @@ pub struct MigrateArgs {
 }
 
 pub async fn run(args: MigrateArgs) -> anyhow::Result<Exit> {
-    super::not_built("migrate", args.endpoints.json)
+    if args.resume || args.restart {
+        return super::not_built("migrate --resume/--restart", args.endpoints.json);
+    }
+    let ends = super::resolve(&args.endpoints)?;
+    if args.dry_run {
+        let (_, plan) = crate::migrate::plan_only(&ends).await?;
+        if args.endpoints.json {
+            println!("{}", serde_json::to_string_pretty(&plan)?);
+        } else {
+            print!("{}", crate::report::plan_text(&plan));
+        }
+        return Ok(Exit::Ok);
+    }
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let jobs = args.jobs.unwrap_or(cpus.max(2));
+    let opts = Options {
+        jobs,
+        index_jobs: args.index_jobs.unwrap_or(jobs),
+        schema_only: args.schema_only,
+        data_only: args.data_only,
+    };
+    tracing::info!(source = %ends.source, target = %ends.target, jobs, "migrating");
+    let report = crate::migrate::migrate(&ends, &opts).await?;
+    if args.endpoints.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", crate::report::migrate_table(&report));
+    }
+    Ok(Exit::Ok)
 }

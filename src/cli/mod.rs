@@ -14,10 +14,12 @@ use std::path::PathBuf;
 /// data and everything built on top, checked before and verified after.
 #[derive(Debug, Parser)]
 #[command(name = "pgferry", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 the job found a problem (precheck failure, \
+#[command(
+    after_help = "Exit codes: 0 success, 1 the job found a problem (precheck failure, \
 verify mismatch), 2 bad usage or configuration, 3 the job failed (it can be resumed).\n\
 Connection strings are libpq URIs or key=value strings; PGPASSWORD, PGSSLMODE, \
-PGSSLROOTCERT, ~/.pgpass and the rest of the libpq environment are honoured.")]
+PGSSLROOTCERT, ~/.pgpass and the rest of the libpq environment are honoured."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -71,6 +73,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Status(a) => status::run(a).await,
         Command::Demo(a) => demo::run(a).await,
     }
+}
+
+/// Resolves both ends from flags, environment and the task file.
+pub(crate) fn resolve(e: &Endpoints) -> anyhow::Result<crate::config::Endpoints> {
+    let task = match &e.task {
+        Some(p) => Some(crate::config::TaskFile::load(p)?),
+        None => None,
+    };
+    crate::config::endpoints(e.source.as_deref(), e.target.as_deref(), task.as_ref())
 }
 
 /// Says that a subcommand is not built yet, honestly, and exits 2.

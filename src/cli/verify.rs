@@ -14,5 +14,21 @@ pub struct VerifyArgs {
 }
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
-    super::not_built("verify", args.endpoints.json)
+    if !args.counts_only {
+        return super::not_built("verify (checksums; use --counts-only)", args.endpoints.json);
+    }
+    let ends = super::resolve(&args.endpoints)?;
+    let counts = crate::verify::compare_counts(&ends).await?;
+    let bad = counts.iter().filter(|c| !c.equal).count();
+    if args.endpoints.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "command": "verify", "mode": "counts", "equal": bad == 0, "tables": counts
+            }))?
+        );
+    } else {
+        print!("{}", crate::report::counts_table(&counts));
+    }
+    Ok(if bad == 0 { Exit::Ok } else { Exit::Problem })
 }

@@ -1,1 +1,22 @@
-//! (being built)
+//! Rendering of each object kind into DDL for the target.
+//!
+//! Renderers take the source model and return SQL text; they never talk to a
+//! server. Everything is schema-qualified because sessions run with an empty
+//! `search_path`, as pg_dump's do.
+
+mod constraints;
+mod sequences;
+mod tables;
+
+pub use constraints::{constraint_steps, index_steps};
+pub use sequences::{create_sequence, identity_clause, sequence_owned_by};
+pub use tables::{attach_partition, create_table, inherited_column_fixups};
+
+use crate::pg::quote_literal;
+
+/// `COMMENT ON <what> IS '...'` or nothing.
+pub fn comment(what: &str, comment: &Option<String>) -> Option<String> {
+    comment
+        .as_ref()
+        .map(|c| format!("COMMENT ON {what} IS {};", quote_literal(c)))
+}

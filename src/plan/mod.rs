@@ -1,1 +1,109 @@
-//! (being built)
+//! The plan: the source model turned into an ordered list of statements, each
+//! tagged with its phase and object, plus the list of tables to copy.
+//!
+//! The plan is plain data so it can be printed (`--dry-run`), tested, and
+//! persisted for resume.
+
+mod build;
+
+pub use build::build;
+
+use serde::Serialize;
+
+/// The seed's order: structure first, then data, then what needs the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Everything that must exist before rows arrive.
+    PreData,
+    /// Row copy.
+    Data,
+    /// Indexes, constraints, foreign keys, triggers, sequence values.
+    PostData,
+}
+
+/// How a post-data statement may be scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Parallel {
+    /// Runs alone, in plan order.
+    Serial,
+    /// May run at the same time as other `Concurrent` statements of its group
+    /// (index builds, foreign-key validation).
+    Concurrent,
+}
+
+/// One DDL statement of the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub phase: Phase,
+    /// Object kind, e.g. `table`, `index`, `foreign key`.
+    pub kind: &'static str,
+    /// Qualified display name of the object.
+    pub object: String,
+    pub sql: String,
+    pub parallel: Parallel,
+}
+
+impl Step {
+    pub fn new(phase: Phase, kind: &'static str, object: String, sql: String) -> Step {
+        Step {
+            phase,
+            kind,
+            object,
+            sql,
+            parallel: Parallel::Serial,
+        }
+    }
+
+    /// Marks the step as safe to run beside other concurrent steps.
+    pub fn concurrent(mut self) -> Step {
+        self.parallel = Parallel::Concurrent;
+        self
+    }
+}
+
+/// One table whose rows are copied.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableCopy {
+    pub source_schema: String,
+    pub source_name: String,
+    pub target_schema: String,
+    pub target_name: String,
+    /// Columns read on the source, in order.
+    pub source_columns: Vec<String>,
+    /// The same columns as named on the target, in the same order.
+    pub target_columns: Vec<String>,
+    /// Every column is a built-in type with binary I/O: binary COPY is safe.
+    pub binary: bool,
+    /// Size on disk of the source table, for scheduling and progress.
+    pub bytes: i64,
+    pub est_rows: f64,
+}
+
+impl TableCopy {
+    /// `schema.table` on the source, quoted.
+    pub fn source_qualified(&self) -> String {
+        crate::pg::qualified(&self.source_schema, &self.source_name)
+    }
+    /// `schema.table` on the target, quoted.
+    pub fn target_qualified(&self) -> String {
+        crate::pg::qualified(&self.target_schema, &self.target_name)
+    }
+}
+
+/// A sequence whose value is set on the target after the data.
+#[derive(Debug, Clone, Serialize)]
+pub struct SequenceValue {
+    pub source: String,
+    pub target: String,
+}
+
+/// What `migrate` will do, in order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    pub pre_data: Vec<Step>,
+    pub copies: Vec<TableCopy>,
+    pub post_data: Vec<Step>,
+    pub sequences: Vec<SequenceValue>,
+}

@@ -19,3 +19,6 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
         .with_target(false)
         .try_init();
 }
+
+mod summary;
+pub use summary::{counts_table, migrate_table, plan_text};

@@ -1,0 +1,26 @@
+-- Columns of the given tables, in physical order, dropped columns left out.
+-- $1: int8[] of table oids. Version-dependent columns are spliced in by the reader:
+-- {identity} is a.attidentity (10+), {generated} is a.attgenerated (12+).
+SELECT a.attrelid::int8 AS table_oid, a.attnum::int4 AS num, a.attname::text AS name,
+       pg_catalog.format_type(a.atttypid, a.atttypmod) AS type_sql,
+       a.atttypid::int8 AS type_oid,
+       t.typname::text AS type_name,
+       a.attnotnull AS not_null,
+       (a.atttypid < 16384 AND t.typsend <> 0 AND t.typreceive <> 0) AS binary_ok,
+       pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_sql,
+       {identity}::text AS identity,
+       {generated}::text AS generated,
+       CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
+            THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END AS collation,
+       a.attislocal AS is_local, a.attinhcount::int4 AS inh_count,
+       a.attstorage::text AS storage, t.typstorage::text AS type_storage,
+       a.attstattarget::int4 AS stat_target,
+       pg_catalog.col_description(a.attrelid, a.attnum) AS comment,
+       COALESCE(a.attoptions, '{}')::text[] AS options
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+WHERE a.attrelid = ANY($1::int8[]::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum

@@ -1,0 +1,13 @@
+-- Table constraints (primary key, unique, check, exclusion, foreign key); NOT NULL
+-- lives on columns. {conparentid} is con.conparentid on 11+ and 0 on 10: a partition's
+-- constraint made by its parent's is attached to it rather than made on its own.
+SELECT con.oid::int8 AS oid, con.conrelid::int8 AS table_oid, con.conname::text AS name,
+       con.contype::text AS contype, pg_catalog.pg_get_constraintdef(con.oid) AS definition,
+       con.conindid::int8 AS index_oid, {conparentid}::int8 AS parent_oid,
+       CASE WHEN con.contype IN ('p', 'u') THEN pg_catalog.pg_get_indexdef(con.conindid) END AS index_definition, con.confrelid::int8 AS ref_table_oid,
+       con.convalidated AS validated, con.conislocal AS is_local,
+       con.condeferrable AS deferrable, con.condeferred AS deferred,
+       pg_catalog.obj_description(con.oid, 'pg_constraint') AS comment
+FROM pg_catalog.pg_constraint con
+WHERE con.conrelid = ANY($1::int8[]::oid[]) AND con.contype IN ('p', 'u', 'c', 'x', 'f')
+ORDER BY con.conrelid, con.conname

@@ -1,0 +1,259 @@
+//! Tables, their columns, constraints and indexes.
+
+use anyhow::Context;
+use tokio_postgres::Client;
+
+/// A table (ordinary or partitioned), with its columns in physical order.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub oid: i64,
+    pub schema: String,
+    pub name: String,
+    /// `r` ordinary, `p` partitioned.
+    pub relkind: String,
+    pub unlogged: bool,
+    pub is_partition: bool,
+    /// `FOR VALUES ...` / `DEFAULT` of a partition.
+    pub partition_bound: Option<String>,
+    /// `RANGE (a)` etc. of a partitioned table.
+    pub partition_key: Option<String>,
+    /// Inheritance (or partition) parents, in `inhseqno` order.
+    pub parent_oids: Vec<i64>,
+    pub reloptions: Vec<String>,
+    pub row_security: bool,
+    pub force_row_security: bool,
+    pub replica_identity: String,
+    pub comment: Option<String>,
+    /// Planner estimate, used to schedule big tables first.
+    pub est_rows: f64,
+    pub bytes: i64,
+    pub columns: Vec<Column>,
+}
+
+impl Table {
+    /// True for a partitioned table, which holds no rows itself.
+    pub fn is_partitioned(&self) -> bool {
+        self.relkind == "p"
+    }
+}
+
+/// A column of a table.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub num: i32,
+    pub name: String,
+    /// `format_type()` rendering, schema-qualified where needed.
+    pub type_sql: String,
+    pub type_oid: i64,
+    pub type_name: String,
+    pub not_null: bool,
+    /// Built-in type with binary send/receive: safe for binary COPY between servers.
+    pub binary_ok: bool,
+    pub default_sql: Option<String>,
+    /// `a` ALWAYS, `d` BY DEFAULT, empty when not an identity column.
+    pub identity: String,
+    /// `s` for a stored generated column (12+), else empty.
+    pub generated: String,
+    /// Qualified collation when it differs from the type's default.
+    pub collation: Option<String>,
+    pub is_local: bool,
+    pub inh_count: i32,
+    pub storage: String,
+    pub type_storage: String,
+    pub stat_target: i32,
+    pub comment: Option<String>,
+    pub options: Vec<String>,
+}
+
+impl Column {
+    /// Generated columns get their values from the target server, never from COPY.
+    pub fn is_generated(&self) -> bool {
+        !self.generated.is_empty()
+    }
+}
+
+/// A primary key, unique, check, exclusion or foreign-key constraint.
+#[derive(Debug, Clone)]
+pub struct Constraint {
+    pub oid: i64,
+    pub table_oid: i64,
+    pub name: String,
+    /// `p`, `u`, `c`, `x` or `f`.
+    pub contype: String,
+    /// `pg_get_constraintdef()`.
+    pub definition: String,
+    pub ref_table_oid: i64,
+    /// The index behind a primary key or unique constraint.
+    pub index_oid: i64,
+    /// `pg_get_indexdef()` of that index, for building it before attaching.
+    pub index_definition: Option<String>,
+    /// The parent's constraint when a partitioned table's constraint made this one (11+).
+    pub parent_oid: i64,
+    pub validated: bool,
+    pub is_local: bool,
+    pub comment: Option<String>,
+}
+
+/// An index that does not implement a constraint.
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub oid: i64,
+    pub table_oid: i64,
+    pub name: String,
+    /// `pg_get_indexdef()`: a complete `CREATE INDEX` statement.
+    pub definition: String,
+    /// The index of a partitioned table (created `ON ONLY`, then partitions attached).
+    pub partitioned: bool,
+    /// The partitioned index this partition's index is attached to, or 0.
+    pub parent_oid: i64,
+    pub clustered: bool,
+    pub replica_identity: bool,
+    pub comment: Option<String>,
+}
+
+pub(super) async fn read_tables(
+    client: &Client,
+    version_num: i32,
+    schemas: &[String],
+) -> anyhow::Result<Vec<Table>> {
+    let rows = client
+        .query(include_str!("../../sql/catalog/tables.sql"), &[&schemas])
+        .await
+        .context("reading tables (sql/catalog/tables.sql)")?;
+    let mut tables: Vec<Table> = rows
+        .iter()
+        .map(|r| Table {
+            oid: r.get("oid"),
+            schema: r.get("schema"),
+            name: r.get("name"),
+            relkind: r.get("relkind"),
+            unlogged: r.get::<_, String>("persistence") == "u",
+            is_partition: r.get("is_partition"),
+            partition_bound: r.get("partition_bound"),
+            partition_key: r.get("partition_key"),
+            parent_oids: r.get("parent_oids"),
+            reloptions: r.get("reloptions"),
+            row_security: r.get("row_security"),
+            force_row_security: r.get("force_row_security"),
+            replica_identity: r.get("replica_identity"),
+            comment: r.get("comment"),
+            est_rows: r.get("est_rows"),
+            bytes: r.get("bytes"),
+            columns: Vec::new(),
+        })
+        .collect();
+    let oids: Vec<i64> = tables.iter().map(|t| t.oid).collect();
+    let sql = include_str!("../../sql/catalog/columns.sql")
+        .replace(
+            "{identity}",
+            if version_num >= 100000 {
+                "a.attidentity"
+            } else {
+                "''"
+            },
+        )
+        .replace(
+            "{generated}",
+            if version_num >= 120000 {
+                "a.attgenerated"
+            } else {
+                "''"
+            },
+        );
+    let rows = client
+        .query(&sql, &[&oids])
+        .await
+        .context("reading columns (sql/catalog/columns.sql)")?;
+    let index: std::collections::HashMap<i64, usize> =
+        oids.iter().enumerate().map(|(i, o)| (*o, i)).collect();
+    for r in rows {
+        let table_oid: i64 = r.get("table_oid");
+        let Some(&i) = index.get(&table_oid) else {
+            continue;
+        };
+        tables[i].columns.push(Column {
+            num: r.get("num"),
+            name: r.get("name"),
+            type_sql: r.get("type_sql"),
+            type_oid: r.get("type_oid"),
+            type_name: r.get("type_name"),
+            not_null: r.get("not_null"),
+            binary_ok: r.get("binary_ok"),
+            default_sql: r.get("default_sql"),
+            identity: r.get("identity"),
+            generated: r.get("generated"),
+            collation: r.get("collation"),
+            is_local: r.get("is_local"),
+            inh_count: r.get("inh_count"),
+            storage: r.get("storage"),
+            type_storage: r.get("type_storage"),
+            stat_target: r.get("stat_target"),
+            comment: r.get("comment"),
+            options: r.get("options"),
+        });
+    }
+    Ok(tables)
+}
+
+pub(super) async fn read_constraints(
+    client: &Client,
+    version_num: i32,
+    table_oids: &[i64],
+) -> anyhow::Result<Vec<Constraint>> {
+    let sql = include_str!("../../sql/catalog/constraints.sql").replace(
+        "{conparentid}",
+        if version_num >= 110000 {
+            "con.conparentid"
+        } else {
+            "0"
+        },
+    );
+    let rows = client
+        .query(&sql, &[&table_oids])
+        .await
+        .context("reading constraints (sql/catalog/constraints.sql)")?;
+    Ok(rows
+        .iter()
+        .map(|r| Constraint {
+            oid: r.get("oid"),
+            table_oid: r.get("table_oid"),
+            name: r.get("name"),
+            contype: r.get("contype"),
+            definition: r.get("definition"),
+            ref_table_oid: r.get("ref_table_oid"),
+            index_oid: r.get("index_oid"),
+            index_definition: r.get("index_definition"),
+            parent_oid: r.get("parent_oid"),
+            validated: r.get("validated"),
+            is_local: r.get("is_local"),
+            comment: r.get("comment"),
+        })
+        .collect())
+}
+
+pub(super) async fn read_indexes(
+    client: &Client,
+    table_oids: &[i64],
+) -> anyhow::Result<Vec<Index>> {
+    let rows = client
+        .query(
+            include_str!("../../sql/catalog/indexes.sql"),
+            &[&table_oids],
+        )
+        .await
+        .context("reading indexes (sql/catalog/indexes.sql)")?;
+    Ok(rows
+        .iter()
+        .map(|r| Index {
+            oid: r.get("oid"),
+            table_oid: r.get("table_oid"),
+            name: r.get("name"),
+            definition: r.get("definition"),
+            partitioned: r.get("partitioned"),
+            parent_oid: r.get("parent_oid"),
+            clustered: r.get("clustered"),
+            replica_identity: r.get("replica_identity"),
+            comment: r.get("comment"),
+        })
+        .collect())
+}

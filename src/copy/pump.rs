@@ -1,0 +1,109 @@
+//! One table's rows: `COPY (SELECT ...) TO STDOUT` on the source streamed into
+//! `COPY ... FROM STDIN` on the target.
+//!
+//! Chunks from the source are coalesced into ~256 KiB buffers and `feed`-ed to
+//! the sink: measured at about 90 MB/s against 62 MB/s for plain `send_all` and
+//! 5 MB/s for one send per row (DESIGN.md section 6). Memory stays bounded by
+//! the buffer size whatever the table size.
+
+use crate::pg::quote_ident;
+use crate::plan::TableCopy;
+use anyhow::Context;
+use bytes::{Bytes, BytesMut};
+use futures_util::{SinkExt, TryStreamExt};
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use tokio_postgres::Client;
+
+const CHUNK: usize = 256 * 1024;
+
+/// What one COPY moved.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CopyStats {
+    pub rows: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+fn column_list(cols: &[String]) -> String {
+    cols.iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Copies one table. `source` must already be inside the snapshot transaction;
+/// `target` is used for one transaction of its own (TRUNCATE + COPY FREEZE), so
+/// a failed copy leaves the target table as it was. `bytes_done` is bumped as
+/// data flows, for progress display.
+pub async fn copy_table(
+    source: &Client,
+    target: &mut Client,
+    tc: &TableCopy,
+    bytes_done: &AtomicU64,
+) -> anyhow::Result<CopyStats> {
+    let start = Instant::now();
+    let format = if tc.binary { "binary" } else { "text" };
+    let out_sql = format!(
+        "COPY (SELECT {} FROM ONLY {}) TO STDOUT (FORMAT {format})",
+        column_list(&tc.source_columns),
+        tc.source_qualified()
+    );
+    let in_sql = format!(
+        "COPY {} ({}) FROM STDIN (FORMAT {format}, FREEZE)",
+        tc.target_qualified(),
+        column_list(&tc.target_columns)
+    );
+    let tx = target
+        .transaction()
+        .await
+        .context("starting the target copy transaction")?;
+    tx.batch_execute(&format!("TRUNCATE ONLY {}", tc.target_qualified()))
+        .await
+        .with_context(|| format!("truncating {} on the target", tc.target_qualified()))?;
+    let sink = tx
+        .copy_in::<_, Bytes>(&in_sql)
+        .await
+        .with_context(|| format!("starting COPY into {}", tc.target_qualified()))?;
+    let stream = source
+        .copy_out(&out_sql)
+        .await
+        .with_context(|| format!("starting COPY out of {}", tc.source_qualified()))?;
+    let mut sink = pin!(sink);
+    let mut stream = pin!(stream);
+    let mut buf = BytesMut::with_capacity(CHUNK * 2);
+    let mut bytes = 0u64;
+    while let Some(chunk) = stream
+        .try_next()
+        .await
+        .with_context(|| format!("reading rows of {}", tc.source_qualified()))?
+    {
+        bytes += chunk.len() as u64;
+        bytes_done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        buf.extend_from_slice(&chunk);
+        if buf.len() >= CHUNK {
+            sink.feed(buf.split().freeze())
+                .await
+                .with_context(|| format!("writing rows into {}", tc.target_qualified()))?;
+        }
+    }
+    if !buf.is_empty() {
+        sink.feed(buf.split().freeze())
+            .await
+            .with_context(|| format!("writing rows into {}", tc.target_qualified()))?;
+    }
+    let rows = sink
+        .as_mut()
+        .finish()
+        .await
+        .with_context(|| format!("finishing COPY into {}", tc.target_qualified()))?;
+    tx.commit()
+        .await
+        .with_context(|| format!("committing rows of {}", tc.target_qualified()))?;
+    Ok(CopyStats {
+        rows,
+        bytes,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}

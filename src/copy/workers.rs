@@ -1,0 +1,117 @@
+//! Parallel copy workers: each holds one source session (inside the shared
+//! snapshot) and one target session, and takes the next-largest table.
+
+use super::{copy_table, import_snapshot, CopyStats};
+use crate::pg::{connect, ConnSpec};
+use crate::plan::TableCopy;
+use anyhow::Context;
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+/// The outcome of one table's copy.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableResult {
+    pub table: String,
+    pub format: &'static str,
+    #[serde(flatten)]
+    pub stats: CopyStats,
+}
+
+/// Session settings for bulk load on the target.
+const TARGET_LOAD_SETUP: &str = "SET synchronous_commit = off";
+
+/// Copies every table in `copies` (already ordered largest first) with `jobs`
+/// workers. Stops handing out work at the first failure and returns it.
+pub async fn run_copies(
+    source: &ConnSpec,
+    target: &ConnSpec,
+    snapshot: &str,
+    copies: Vec<TableCopy>,
+    jobs: usize,
+    bytes_done: Arc<AtomicU64>,
+) -> anyhow::Result<Vec<TableResult>> {
+    let jobs = jobs.max(1).min(copies.len().max(1));
+    let queue = Arc::new(Mutex::new(VecDeque::from(copies)));
+    let mut handles = Vec::new();
+    for w in 0..jobs {
+        let queue = Arc::clone(&queue);
+        let source = source.clone();
+        let target = target.clone();
+        let snapshot = snapshot.to_string();
+        let bytes_done = Arc::clone(&bytes_done);
+        handles.push(tokio::spawn(async move {
+            worker(w, &source, &target, &snapshot, &queue, &bytes_done).await
+        }));
+    }
+    let mut results = Vec::new();
+    let mut first_err = None;
+    for h in handles {
+        match h.await {
+            Ok(Ok(mut r)) => results.append(&mut r),
+            Ok(Err(e)) => {
+                if first_err.is_none() {
+                    first_err = Some(e);
+                }
+            }
+            Err(join) => {
+                if first_err.is_none() {
+                    first_err = Some(anyhow::anyhow!("copy worker stopped: {join}"));
+                }
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(results),
+    }
+}
+
+async fn worker(
+    n: usize,
+    source: &ConnSpec,
+    target: &ConnSpec,
+    snapshot: &str,
+    queue: &Mutex<VecDeque<TableCopy>>,
+    bytes_done: &AtomicU64,
+) -> anyhow::Result<Vec<TableResult>> {
+    let src = connect(source, &format!("copy worker {n} (source)")).await?;
+    import_snapshot(&src, snapshot).await?;
+    let mut dst = connect(target, &format!("copy worker {n} (target)")).await?;
+    dst.batch_execute(TARGET_LOAD_SETUP)
+        .await
+        .context("setting bulk-load options on the target")?;
+    let mut done = Vec::new();
+    loop {
+        let next = match queue.lock() {
+            Ok(mut q) => q.pop_front(),
+            Err(_) => anyhow::bail!("copy queue poisoned by a failed worker"),
+        };
+        let Some(tc) = next else { break };
+        tracing::debug!(worker = n, table = %tc.source_qualified(), "copying");
+        let stats = match copy_table(&src, &mut dst, &tc, bytes_done).await {
+            Ok(s) => s,
+            Err(e) => {
+                // Leave nothing more for the others to start: fail fast.
+                if let Ok(mut q) = queue.lock() {
+                    q.clear();
+                }
+                return Err(e);
+            }
+        };
+        tracing::debug!(
+            table = %tc.target_qualified(),
+            rows = stats.rows,
+            bytes = stats.bytes,
+            secs = format!("{:.2}", stats.seconds),
+            "copied"
+        );
+        done.push(TableResult {
+            table: tc.target_qualified(),
+            format: if tc.binary { "binary" } else { "text" },
+            stats,
+        });
+    }
+    src.batch_execute("COMMIT").await.ok();
+    Ok(done)
+}

@@ -1,0 +1,151 @@
+//! Tables: columns in their exact physical order, defaults, NOT NULL, identity,
+//! generated columns, collations, inline CHECK constraints, inheritance and
+//! partitioning.
+
+use super::identity_clause;
+use crate::catalog::{Catalog, Column, Table};
+use crate::pg::{qualified, quote_ident};
+
+/// Renders one column definition.
+fn column_def(t: &Table, c: &Column, cat: &Catalog) -> String {
+    let mut d = format!("{} {}", quote_ident(&c.name), c.type_sql);
+    if let Some(coll) = &c.collation {
+        d.push_str(&format!(" COLLATE {coll}"));
+    }
+    if c.is_generated() {
+        if let Some(expr) = &c.default_sql {
+            d.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
+        }
+    } else if let Some(def) = &c.default_sql {
+        d.push_str(&format!(" DEFAULT {def}"));
+    }
+    if !c.identity.is_empty() {
+        let kind = if c.identity == "a" {
+            "ALWAYS"
+        } else {
+            "BY DEFAULT"
+        };
+        d.push_str(&format!(" GENERATED {kind} AS IDENTITY"));
+        let seq = cat.sequences.iter().find(|s| {
+            s.is_identity
+                && s.owned_by
+                    .as_ref()
+                    .is_some_and(|(o, n)| *o == t.oid && *n == c.name)
+        });
+        if let Some(s) = seq {
+            d.push(' ');
+            d.push_str(&identity_clause(s));
+        }
+    }
+    if c.not_null {
+        d.push_str(" NOT NULL");
+    }
+    d
+}
+
+/// Whether a column is written in this table's `CREATE TABLE`. Partitions are
+/// created on their own (then attached) with every column, which keeps their
+/// exact column order; inheritance children list their local columns and get
+/// the inherited ones from `INHERITS`, as pg_dump does.
+fn listed(t: &Table, c: &Column) -> bool {
+    t.is_partition || c.is_local
+}
+
+/// `CREATE TABLE` with columns, inline validated CHECK constraints, `INHERITS`,
+/// `PARTITION BY` and storage options.
+pub fn create_table(t: &Table, cat: &Catalog) -> String {
+    let mut items: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|c| listed(t, c))
+        .map(|c| column_def(t, c, cat))
+        .collect();
+    for con in cat.constraints.iter().filter(|c| {
+        c.table_oid == t.oid && c.contype == "c" && c.validated && (c.is_local || t.is_partition)
+    }) {
+        items.push(format!(
+            "CONSTRAINT {} {}",
+            quote_ident(&con.name),
+            con.definition
+        ));
+    }
+    let mut sql = format!(
+        "CREATE {}TABLE {} (",
+        if t.unlogged { "UNLOGGED " } else { "" },
+        qualified(&t.schema, &t.name)
+    );
+    if !items.is_empty() {
+        sql.push_str("\n    ");
+        sql.push_str(&items.join(",\n    "));
+        sql.push('\n');
+    }
+    sql.push(')');
+    if !t.is_partition && !t.parent_oids.is_empty() {
+        let parents: Vec<String> = t
+            .parent_oids
+            .iter()
+            .filter_map(|o| cat.table(*o))
+            .map(|p| qualified(&p.schema, &p.name))
+            .collect();
+        sql.push_str(&format!("\nINHERITS ({})", parents.join(", ")));
+    }
+    if let Some(key) = &t.partition_key {
+        sql.push_str(&format!("\nPARTITION BY {key}"));
+    }
+    if !t.reloptions.is_empty() {
+        sql.push_str(&format!("\nWITH ({})", t.reloptions.join(", ")));
+    }
+    sql.push(';');
+    sql
+}
+
+/// `ALTER TABLE ONLY parent ATTACH PARTITION child FOR VALUES ...`.
+pub fn attach_partition(t: &Table, cat: &Catalog) -> Option<String> {
+    if !t.is_partition {
+        return None;
+    }
+    let parent = cat.table(*t.parent_oids.first()?)?;
+    Some(format!(
+        "ALTER TABLE ONLY {} ATTACH PARTITION {} {};",
+        qualified(&parent.schema, &parent.name),
+        qualified(&t.schema, &t.name),
+        t.partition_bound.as_deref().unwrap_or("DEFAULT")
+    ))
+}
+
+/// Inherited columns whose default or NOT NULL differs from the parent's:
+/// `INHERITS` gives the parent's, so set the child's own afterwards.
+pub fn inherited_column_fixups(t: &Table, cat: &Catalog) -> Vec<String> {
+    if t.is_partition {
+        return Vec::new();
+    }
+    let me = qualified(&t.schema, &t.name);
+    let mut out = Vec::new();
+    for c in t.columns.iter().filter(|c| !c.is_local) {
+        let parent_col = t
+            .parent_oids
+            .iter()
+            .filter_map(|o| cat.table(*o))
+            .find_map(|p| p.columns.iter().find(|pc| pc.name == c.name));
+        let Some(pc) = parent_col else { continue };
+        if c.default_sql != pc.default_sql && !c.is_generated() {
+            out.push(match &c.default_sql {
+                Some(d) => format!(
+                    "ALTER TABLE ONLY {me} ALTER COLUMN {} SET DEFAULT {d};",
+                    quote_ident(&c.name)
+                ),
+                None => format!(
+                    "ALTER TABLE ONLY {me} ALTER COLUMN {} DROP DEFAULT;",
+                    quote_ident(&c.name)
+                ),
+            });
+        }
+        if c.not_null && !pc.not_null {
+            out.push(format!(
+                "ALTER TABLE ONLY {me} ALTER COLUMN {} SET NOT NULL;",
+                quote_ident(&c.name)
+            ));
+        }
+    }
+    out
+}

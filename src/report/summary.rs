@@ -1,0 +1,113 @@
+//! End-of-run summary tables (human) and JSON documents (machines).
+
+use crate::migrate::Report;
+use crate::verify::TableCount;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / 1_000_000.0)
+}
+
+/// Per-table and per-phase summary of a migration.
+pub fn migrate_table(r: &Report) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec!["table", "rows", "MB", "seconds", "MB/s", "format"]);
+    let mut rows: Vec<_> = r.tables.iter().collect();
+    rows.sort_by(|a, b| b.stats.bytes.cmp(&a.stats.bytes));
+    for x in rows {
+        let rate = if x.stats.seconds > 0.0 {
+            x.stats.bytes as f64 / 1_000_000.0 / x.stats.seconds
+        } else {
+            0.0
+        };
+        t.add_row(vec![
+            Cell::new(&x.table),
+            Cell::new(x.stats.rows).set_alignment(CellAlignment::Right),
+            Cell::new(mb(x.stats.bytes)).set_alignment(CellAlignment::Right),
+            Cell::new(format!("{:.2}", x.stats.seconds)).set_alignment(CellAlignment::Right),
+            Cell::new(format!("{rate:.1}")).set_alignment(CellAlignment::Right),
+            Cell::new(x.format),
+        ]);
+    }
+    let mut p = Table::new();
+    p.load_preset(UTF8_FULL_CONDENSED);
+    p.set_header(vec!["phase", "seconds"]);
+    let ph = &r.phases;
+    for (name, secs) in [
+        ("catalog", ph.catalog),
+        ("pre-data", ph.pre_data),
+        ("data", ph.data),
+        ("post-data", ph.post_data),
+        ("sequences", ph.sequences),
+        ("total", ph.total),
+    ] {
+        p.add_row(vec![
+            Cell::new(name),
+            Cell::new(format!("{secs:.2}")).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    let rows: u64 = r.tables.iter().map(|x| x.stats.rows).sum();
+    format!(
+        "{t}\n{p}\n{} tables, {rows} rows, {} pre-data and {} post-data statements, {} sequences set\n",
+        r.tables.len(),
+        r.pre_data_statements,
+        r.post_data_statements,
+        r.sequences_set
+    )
+}
+
+/// Row-count comparison table.
+pub fn counts_table(counts: &[TableCount]) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec!["table", "source rows", "target rows", "result"]);
+    for c in counts {
+        t.add_row(vec![
+            Cell::new(&c.table),
+            Cell::new(c.source_rows).set_alignment(CellAlignment::Right),
+            Cell::new(
+                c.target_rows
+                    .map_or("missing".to_string(), |n| n.to_string()),
+            )
+            .set_alignment(CellAlignment::Right),
+            Cell::new(if c.equal { "equal" } else { "DIFFERENT" }),
+        ]);
+    }
+    let bad = counts.iter().filter(|c| !c.equal).count();
+    format!(
+        "{t}\n{} tables compared, {} equal, {bad} different\n",
+        counts.len(),
+        counts.len() - bad
+    )
+}
+
+/// The plan as a DBA reads it: every statement in order, with its phase.
+pub fn plan_text(plan: &crate::plan::Plan) -> String {
+    let mut out = String::new();
+    for s in &plan.pre_data {
+        out.push_str(&format!(
+            "-- [pre-data] {} {}\n{}\n",
+            s.kind, s.object, s.sql
+        ));
+    }
+    for c in &plan.copies {
+        out.push_str(&format!(
+            "-- [data] copy {} -> {} ({} columns, {})\n",
+            c.source_qualified(),
+            c.target_qualified(),
+            c.source_columns.len(),
+            if c.binary { "binary" } else { "text" }
+        ));
+    }
+    for s in &plan.post_data {
+        out.push_str(&format!(
+            "-- [post-data] {} {}\n{}\n",
+            s.kind, s.object, s.sql
+        ));
+    }
+    for s in &plan.sequences {
+        out.push_str(&format!("-- [post-data] sequence value {}\n", s.target));
+    }
+    out
+}
