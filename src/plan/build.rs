@@ -67,7 +67,7 @@ pub fn build(cat: &Catalog) -> Plan {
     for t in ordered.iter().filter(|t| !t.is_partitioned()) {
         plan.copies.push(copy_of(t));
     }
-    plan.copies.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    plan.copies.sort_by_key(|c| std::cmp::Reverse(c.bytes));
 
     plan.post_data.extend(ddl::index_steps(cat));
     plan.post_data.extend(ddl::constraint_steps(cat));

@@ -14,7 +14,7 @@ pub fn migrate_table(r: &Report) -> String {
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(vec!["table", "rows", "MB", "seconds", "MB/s", "format"]);
     let mut rows: Vec<_> = r.tables.iter().collect();
-    rows.sort_by(|a, b| b.stats.bytes.cmp(&a.stats.bytes));
+    rows.sort_by_key(|x| std::cmp::Reverse(x.stats.bytes));
     for x in rows {
         let rate = if x.stats.seconds > 0.0 {
             x.stats.bytes as f64 / 1_000_000.0 / x.stats.seconds
