@@ -6,7 +6,10 @@
 //! wherever they exist, so the model never re-implements PostgreSQL's own printer.
 
 mod relations;
+pub mod routines;
 mod sequences;
+pub mod types;
+pub mod views;
 
 pub use relations::{Column, Constraint, Index, Table};
 pub use sequences::Sequence;
@@ -32,6 +35,12 @@ pub struct Catalog {
     pub sequences: Vec<Sequence>,
     pub constraints: Vec<Constraint>,
     pub indexes: Vec<Index>,
+    pub types: types::Types,
+    pub routines: routines::Routines,
+    pub views: views::Views,
+    /// (object, referenced object) pairs from `pg_depend`, sub-objects folded
+    /// into their owners (sql/catalog/depends.sql).
+    pub depends: Vec<(i64, i64)>,
 }
 
 impl Catalog {
@@ -46,6 +55,10 @@ impl Catalog {
         let sequences = sequences::read(client, &names).await?;
         let constraints = relations::read_constraints(client, version_num, &table_oids).await?;
         let indexes = relations::read_indexes(client, &table_oids).await?;
+        let types = types::read(client, version_num, &names).await?;
+        let routines = routines::read(client, version_num, &names).await?;
+        let views = views::read(client, version_num, &names).await?;
+        let depends = read_depends(client).await?;
         Ok(Catalog {
             version_num,
             schemas,
@@ -53,6 +66,10 @@ impl Catalog {
             sequences,
             constraints,
             indexes,
+            types,
+            routines,
+            views,
+            depends,
         })
     }
 
@@ -87,4 +104,12 @@ async fn read_schemas(client: &Client) -> anyhow::Result<Vec<Schema>> {
             comment: r.get("comment"),
         })
         .collect())
+}
+
+async fn read_depends(client: &Client) -> anyhow::Result<Vec<(i64, i64)>> {
+    let rows = client
+        .query(include_str!("../../sql/catalog/depends.sql"), &[])
+        .await
+        .context("reading dependencies (sql/catalog/depends.sql)")?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

@@ -5,8 +5,11 @@
 //! `search_path`, as pg_dump's do.
 
 mod constraints;
+pub mod routines;
 mod sequences;
 mod tables;
+pub mod types;
+pub mod views;
 
 pub use constraints::{constraint_steps, index_steps};
 pub use sequences::{create_sequence, identity_clause, sequence_owned_by};

@@ -1,6 +1,9 @@
 //! Source model -> ordered plan.
 
-use super::{Phase, Plan, SequenceValue, Step, TableCopy};
+use super::{
+    dependents_closure, order_by_dependencies, FamilySteps, Phase, Plan, SequenceValue, Skipped,
+    Step, TableCopy,
+};
 use crate::catalog::{Catalog, Table};
 use crate::ddl;
 use crate::pg::{qualified, quote_ident};
@@ -12,16 +15,25 @@ pub fn build(cat: &Catalog) -> Plan {
     let mut plan = Plan::default();
     for s in &cat.schemas {
         let name = quote_ident(&s.name);
-        plan.pre_data.push(Step::new(
-            pre,
-            "schema",
-            name.clone(),
-            format!("CREATE SCHEMA IF NOT EXISTS {name};"),
-        ));
+        plan.pre_data.push(
+            Step::new(
+                pre,
+                "schema",
+                name.clone(),
+                format!("CREATE SCHEMA IF NOT EXISTS {name};"),
+            )
+            .of(s.oid),
+        );
         if let Some(c) = ddl::comment(&format!("SCHEMA {name}"), &s.comment) {
-            plan.pre_data.push(Step::new(pre, "comment", name, c));
+            plan.pre_data
+                .push(Step::new(pre, "comment", name, c).of(s.oid));
         }
     }
+    let types = ddl::types::steps(cat);
+    let routines = ddl::routines::steps(cat);
+    let views = ddl::views::steps(cat);
+    plan.pre_data.extend(types.pre.iter().cloned());
+    plan.pre_data.extend(routines.pre.iter().cloned());
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         let name = qualified(&s.schema, &s.name);
         plan.pre_data.push(Step::new(
@@ -49,20 +61,20 @@ pub fn build(cat: &Catalog) -> Plan {
         if let Some(sql) = ddl::attach_partition(t, cat) {
             let name = qualified(&t.schema, &t.name);
             plan.pre_data
-                .push(Step::new(pre, "partition attach", name, sql));
+                .push(Step::new(pre, "partition attach", name, sql).of(t.oid));
         }
     }
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         if let Some(sql) = ddl::sequence_owned_by(s, cat) {
-            plan.pre_data.push(Step::new(
-                pre,
-                "sequence owned by",
-                qualified(&s.schema, &s.name),
-                sql,
-            ));
+            plan.pre_data.push(
+                Step::new(pre, "sequence owned by", qualified(&s.schema, &s.name), sql)
+                    .of(s.owned_by.as_ref().map_or(0, |o| o.0)),
+            );
         }
     }
     table_comments(cat, &ordered, &mut plan.pre_data);
+    plan.pre_data.extend(views.pre.iter().cloned());
+    plan.pre_data = order_by_dependencies(std::mem::take(&mut plan.pre_data), &cat.depends);
 
     for t in ordered.iter().filter(|t| !t.is_partitioned()) {
         plan.copies.push(copy_of(t));
@@ -71,6 +83,9 @@ pub fn build(cat: &Catalog) -> Plan {
 
     plan.post_data.extend(ddl::index_steps(cat));
     plan.post_data.extend(ddl::constraint_steps(cat));
+    for fam in [&types, &routines, &views] {
+        plan.post_data.extend(fam.post.iter().cloned());
+    }
     for s in &cat.sequences {
         let name = qualified(&s.schema, &s.name);
         plan.sequences.push(SequenceValue {
@@ -78,7 +93,49 @@ pub fn build(cat: &Catalog) -> Plan {
             target: name,
         });
     }
+    skip_unsupported(&mut plan, cat, [types, routines, views]);
     plan
+}
+
+/// Drops every statement and copy of an object that cannot be migrated, or
+/// that depends on one (a C-language function, say), and lists each in
+/// `plan.skipped` with the reason.
+fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 3]) {
+    let roots: Vec<Skipped> = families.into_iter().flat_map(|f| f.skipped).collect();
+    if roots.is_empty() {
+        return;
+    }
+    let root_oids: Vec<i64> = roots.iter().map(|s| s.oid).collect();
+    let closure = dependents_closure(&root_oids, &cat.depends);
+    let because = roots
+        .iter()
+        .map(|r| r.object.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut seen: HashSet<i64> = root_oids.iter().copied().collect();
+    let mut skipped = roots;
+    for steps in [&mut plan.pre_data, &mut plan.post_data] {
+        steps.retain(|s| {
+            if s.oid == 0 || !closure.contains(&s.oid) {
+                return true;
+            }
+            if seen.insert(s.oid) {
+                skipped.push(Skipped {
+                    kind: s.kind,
+                    object: s.object.clone(),
+                    reason: format!("depends on an object that cannot be migrated ({because})"),
+                    oid: s.oid,
+                });
+            }
+            false
+        });
+    }
+    plan.copies.retain(|c| {
+        !cat.tables.iter().any(|t| {
+            closure.contains(&t.oid) && t.schema == c.source_schema && t.name == c.source_name
+        })
+    });
+    plan.skipped = skipped;
 }
 
 /// Tables ordered so that every inheritance or partition parent comes before
@@ -127,19 +184,19 @@ fn table_comments(cat: &Catalog, tables: &[&Table], out: &mut Vec<Step>) {
     for t in tables {
         let name = qualified(&t.schema, &t.name);
         if let Some(c) = ddl::comment(&format!("TABLE {name}"), &t.comment) {
-            out.push(Step::new(pre, "comment", name.clone(), c));
+            out.push(Step::new(pre, "comment", name.clone(), c).of(t.oid));
         }
         for col in &t.columns {
             let what = format!("COLUMN {name}.{}", quote_ident(&col.name));
             if let Some(c) = ddl::comment(&what, &col.comment) {
-                out.push(Step::new(pre, "comment", name.clone(), c));
+                out.push(Step::new(pre, "comment", name.clone(), c).of(t.oid));
             }
         }
     }
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         let name = qualified(&s.schema, &s.name);
         if let Some(c) = ddl::comment(&format!("SEQUENCE {name}"), &s.comment) {
-            out.push(Step::new(pre, "comment", name, c));
+            out.push(Step::new(pre, "comment", name, c).of(s.oid));
         }
     }
 }

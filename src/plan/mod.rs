@@ -5,8 +5,10 @@
 //! persisted for resume.
 
 mod build;
+mod order;
 
 pub use build::build;
+pub use order::{dependents_closure, order_by_dependencies};
 
 use serde::Serialize;
 
@@ -43,6 +45,9 @@ pub struct Step {
     pub object: String,
     pub sql: String,
     pub parallel: Parallel,
+    /// Catalog oid of the object this statement creates or alters (0 when none);
+    /// dependency ordering and skipping work on it.
+    pub oid: i64,
 }
 
 impl Step {
@@ -53,7 +58,14 @@ impl Step {
             object,
             sql,
             parallel: Parallel::Serial,
+            oid: 0,
         }
+    }
+
+    /// Ties the step to the catalog object it belongs to.
+    pub fn of(mut self, oid: i64) -> Step {
+        self.oid = oid;
+        self
     }
 
     /// Marks the step as safe to run beside other concurrent steps.
@@ -99,6 +111,24 @@ pub struct SequenceValue {
     pub target: String,
 }
 
+/// An object that cannot be migrated, and why. Never silent: printed and in the JSON report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub kind: &'static str,
+    pub object: String,
+    pub reason: String,
+    #[serde(skip)]
+    pub oid: i64,
+}
+
+/// What one object family adds to the plan.
+#[derive(Debug, Clone, Default)]
+pub struct FamilySteps {
+    pub pre: Vec<Step>,
+    pub post: Vec<Step>,
+    pub skipped: Vec<Skipped>,
+}
+
 /// What `migrate` will do, in order.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Plan {
@@ -106,4 +136,5 @@ pub struct Plan {
     pub copies: Vec<TableCopy>,
     pub post_data: Vec<Step>,
     pub sequences: Vec<SequenceValue>,
+    pub skipped: Vec<Skipped>,
 }

@@ -1,0 +1,38 @@
+-- Dependencies between user objects, as (object, referenced object) oid pairs,
+-- with sub-objects folded into the object that owns them: a column default or a
+-- constraint into its table (or domain), a view's rewrite rule into the view, a
+-- table's row type and an array type into the table or element type. Only
+-- normal and automatic dependencies order creation (not OWNED BY); extension membership and
+-- internal links do not.
+WITH raw AS (
+    SELECT d.classid, d.objid, d.refclassid, d.refobjid
+    FROM pg_catalog.pg_depend d
+    WHERE d.deptype IN ('n', 'a') AND d.objid >= 16384 AND d.refobjid >= 16384
+      -- a sequence OWNED BY a column: set after the table, not a creation order
+      AND NOT (d.deptype = 'a' AND d.classid = 'pg_catalog.pg_class'::regclass
+               AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjsubid > 0)
+),
+folded AS (
+    SELECT
+        CASE r.classid
+            WHEN 'pg_catalog.pg_attrdef'::regclass THEN (SELECT ad.adrelid FROM pg_catalog.pg_attrdef ad WHERE ad.oid = r.objid)
+            WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT rw.ev_class FROM pg_catalog.pg_rewrite rw WHERE rw.oid = r.objid)
+            WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
+                                                            FROM pg_catalog.pg_constraint c WHERE c.oid = r.objid)
+            WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0 THEN t.typrelid
+                                                                  WHEN t.typelem <> 0 AND t.typcategory = 'A' THEN t.typelem
+                                                                  ELSE t.oid END
+                                                      FROM pg_catalog.pg_type t WHERE t.oid = r.objid)
+            ELSE r.objid END AS obj,
+        CASE r.refclassid
+            WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0 THEN t.typrelid
+                                                                  WHEN t.typelem <> 0 AND t.typcategory = 'A' THEN t.typelem
+                                                                  ELSE t.oid END
+                                                      FROM pg_catalog.pg_type t WHERE t.oid = r.refobjid)
+            WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
+                                                            FROM pg_catalog.pg_constraint c WHERE c.oid = r.refobjid)
+            ELSE r.refobjid END AS ref
+    FROM raw r
+)
+SELECT DISTINCT obj::int8 AS obj, ref::int8 AS ref FROM folded
+WHERE obj IS NOT NULL AND ref IS NOT NULL AND obj <> ref

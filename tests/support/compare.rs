@@ -1,0 +1,73 @@
+//! Comparing two databases the way a DBA would: `pg_dump --schema-only` text,
+//! with only the wording that a server version or a dump run changes normalised.
+
+/// Removes what differs between two dumps of equal databases: the random
+/// `\restrict` keys of pg_dump 17.6+/18, the `Dumped from database version`
+/// header, blank-line runs, and `EXECUTE PROCEDURE` (PostgreSQL 10's spelling of
+/// `EXECUTE FUNCTION` in trigger definitions).
+pub fn normalize_dump(dump: &str) -> String {
+    let mut out = Vec::new();
+    for line in dump.lines() {
+        if line.starts_with("\\restrict") || line.starts_with("\\unrestrict") {
+            continue;
+        }
+        if line.starts_with("-- Dumped from database version")
+            || line.starts_with("-- Dumped by pg_dump version")
+        {
+            continue;
+        }
+        if line.trim().is_empty() && out.last().is_some_and(|l: &String| l.trim().is_empty()) {
+            continue;
+        }
+        out.push(line.replace("EXECUTE PROCEDURE", "EXECUTE FUNCTION"));
+    }
+    out.join("\n")
+}
+
+/// Lines present in one normalised dump and not the other, as `-`/`+` lines.
+pub fn dump_differences(source: &str, target: &str) -> Vec<String> {
+    let a = normalize_dump(source);
+    let b = normalize_dump(target);
+    let mut count: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for l in a.lines() {
+        *count.entry(l).or_default() += 1;
+    }
+    for l in b.lines() {
+        *count.entry(l).or_default() -= 1;
+    }
+    let mut diffs: Vec<String> = Vec::new();
+    for l in a.lines() {
+        if let Some(c) = count.get_mut(l) {
+            if *c > 0 {
+                diffs.push(format!("- {l}"));
+                *c -= 1;
+            }
+        }
+    }
+    for l in b.lines() {
+        if let Some(c) = count.get_mut(l) {
+            if *c < 0 {
+                diffs.push(format!("+ {l}"));
+                *c += 1;
+            }
+        }
+    }
+    // Same lines in a different order are a difference too.
+    if diffs.is_empty() && a != b {
+        diffs.push("(same lines, different order)".to_string());
+    }
+    diffs
+}
+
+/// Panics with the differing lines (and both dumps' line counts) unless the
+/// normalised dumps are identical.
+pub fn assert_same_schema(source_dump: &str, target_dump: &str, what: &str) {
+    let diffs = dump_differences(source_dump, target_dump);
+    assert!(
+        diffs.is_empty(),
+        "{what}: pg_dump --schema-only differs ({} lines; '-' source only, '+' target only):\n{}\n--- source dump ---\n{}\n",
+        diffs.len(),
+        diffs.join("\n"),
+        normalize_dump(source_dump)
+    );
+}
