@@ -158,14 +158,20 @@ pub(crate) fn classify(spec: &ConnSpec, e: &tokio_postgres::Error) -> ConnError 
             host: clean(&spec.host_description()),
             detail,
         },
+        // "password missing" comes as a configuration error from
+        // tokio-postgres, but for the user it is a credentials problem.
+        _ if detail.contains("password missing") => ConnError::Auth {
+            target,
+            user: spec.user().to_string(),
+            detail: format!(
+                "the server asks for a password for user \"{}\" and none was given",
+                spec.user()
+            ),
+        },
         "authentication error" => ConnError::Auth {
             target,
             user: spec.user().to_string(),
-            detail: if detail.contains("password missing") {
-                "the server asks for a password and none was given".to_string()
-            } else {
-                detail
-            },
+            detail,
         },
         "invalid configuration" | "invalid connection string" => ConnError::Malformed(detail),
         _ => ConnError::Other { target, detail },
@@ -227,7 +233,7 @@ fn tls_detail(spec: &ConnSpec, e: &tokio_postgres::Error, fallback: &str) -> Str
             let level = if tls::verification(spec) == Verification::ChainAndName { "sslmode=verify-full" } else { "the sslmode" };
             format!(
                 "the server certificate does not match the host name {} ({level} checks it); connect using a name listed in the certificate, or use sslmode=verify-ca to check only the CA",
-                spec.host_description()
+                spec.hosts().join(", ")
             )
         }
         Some(rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. })) => {

@@ -297,6 +297,10 @@ const COMPONENT: &AsciiSet = &CONTROLS
     .add(b'[')
     .add(b']');
 
+/// Query values may keep `/`, `:` and `@` (file paths read better), but not
+/// the characters that end or split a parameter.
+const QUERY_VALUE: &AsciiSet = &CONTROLS.add(b' ').add(b'%').add(b'&').add(b'#').add(b'+');
+
 fn enc(s: &str) -> String {
     utf8_percent_encode(s, COMPONENT).to_string()
 }
@@ -360,7 +364,11 @@ fn render_uri(scheme: &str, raw: &RawConnInfo) -> String {
         let v = raw.get(k).unwrap_or("");
         s.push(sep);
         sep = '&';
-        s.push_str(&format!("{}={}", enc(k), enc(v)));
+        s.push_str(&format!(
+            "{}={}",
+            enc(k),
+            utf8_percent_encode(v, QUERY_VALUE)
+        ));
     }
     s
 }

@@ -139,3 +139,13 @@ fn set_replaces_all_values() {
     assert_eq!(r.get("dbname"), Some("c"));
     assert_eq!(r.redacted(), "host=h dbname=c");
 }
+
+#[test]
+fn redacted_query_values_keep_paths_readable() {
+    let r = parse_raw("postgres://h/db?sslrootcert=/etc/ca%20x.pem&options=-c%20a%3Db").unwrap();
+    assert_eq!(
+        r.redacted(),
+        "postgres://h/db?sslrootcert=/etc/ca%20x.pem&options=-c%20a=b"
+    );
+    assert_eq!(parse_raw(&r.redacted()).unwrap().params, r.params);
+}

@@ -140,6 +140,11 @@ impl ConnSpec {
             .join(", ")
     }
 
+    /// The host names (or socket directories) in order.
+    pub(crate) fn hosts(&self) -> &[String] {
+        &self.hosts
+    }
+
     /// The effective `sslmode`.
     pub fn ssl_mode(&self) -> SslMode {
         self.ssl_mode
