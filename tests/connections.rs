@@ -30,13 +30,18 @@ struct TestServer {
     other_ca_cert: Option<PathBuf>,
 }
 
-/// Data directories of running servers, stopped at process exit.
+/// Data directories of running servers, stopped (and their temp dirs
+/// removed) at process exit.
 static RUNNING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 extern "C" fn stop_all_at_exit() {
     let dirs = RUNNING.lock().map(|d| d.clone()).unwrap_or_default();
     for d in dirs {
         stop(&d);
+        // Statics are never dropped, so their TempDir is removed here.
+        if let Some(base) = d.parent() {
+            let _ = std::fs::remove_dir_all(base);
+        }
     }
 }
 
