@@ -1,23 +1,51 @@
-//! Opening a session with the settings every pgferry session relies on.
-//! (Minimal first cut; see the connections module brief.)
+//! Opening a session, and turning connection failures into errors that say
+//! what is wrong and what to do, without ever showing the password.
 
+use super::spec::SslMode;
+use super::tls::{self, Verification};
 use super::ConnSpec;
-use tokio_postgres::Client;
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{Client, Socket};
 
-/// Why a connection could not be made. Every variant's message names the
-/// server (redacted) and never the password.
+/// Why a connection could not be made. Every message is one line, names the
+/// target in its redacted form, and never contains the password.
+/// All variants but `Other` are configuration problems (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
+    /// The connection string itself is wrong (syntax, keyword, value).
     #[error("malformed connection string: {0}")]
     Malformed(String),
+    /// Nothing answered: refused, unknown host, or timed out.
+    #[error("cannot reach {target}: {detail}; is the server running on {host} and accepting connections?")]
+    Unreachable {
+        target: String,
+        host: String,
+        detail: String,
+    },
+    /// The server rejected the credentials (SQLSTATE 28P01 / 28000).
+    #[error("cannot log in to {target}: {detail}; check the user name and password (connection string, PGPASSWORD or ~/.pgpass) and the server's pg_hba.conf")]
+    Auth {
+        target: String,
+        user: String,
+        detail: String,
+    },
+    /// SQLSTATE 3D000.
+    #[error("database \"{dbname}\" does not exist on {target}; check the database name or create it first")]
+    NoDatabase { target: String, dbname: String },
+    /// TLS could not be set up or the certificate was rejected.
+    #[error("TLS problem with {target}: {detail}")]
+    Tls { target: String, detail: String },
+    /// Anything else (the server is up but refused for another reason).
     #[error("cannot connect to {target}: {detail}")]
-    Connect { target: String, detail: String },
+    Other { target: String, detail: String },
 }
 
 impl ConnError {
     /// True when the user must fix the connection settings (exit code 2).
     pub fn is_configuration(&self) -> bool {
-        true
+        !matches!(self, ConnError::Other { .. })
     }
 }
 
@@ -29,29 +57,231 @@ pub const SESSION_SETUP: &str = "SET client_encoding = 'UTF8'; SET TimeZone = 'U
      SELECT pg_catalog.set_config('search_path', '', false);";
 
 /// Connects, spawns the connection task, and applies [`SESSION_SETUP`].
-/// `purpose` becomes `application_name` so DBAs can see what each session does.
+/// `purpose` goes into `application_name` so DBAs can see what each session
+/// does (after the user's own `application_name`, when given).
 pub async fn connect(spec: &ConnSpec, purpose: &str) -> Result<Client, ConnError> {
     let mut config = spec.config.clone();
-    config.application_name(&format!("pgferry {purpose}"));
-    let (client, connection) =
-        config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|e| ConnError::Connect {
-                target: spec.redacted().to_string(),
-                detail: e.to_string(),
-            })?;
+    config.application_name(match spec.application_name() {
+        Some(app) => format!("{app} (pgferry {purpose})"),
+        None => format!("pgferry {purpose}"),
+    });
+    let plain = spec.all_unix_sockets() || spec.ssl_mode() == SslMode::Disable;
+    let attempt = async {
+        if plain {
+            open(spec, &config, tokio_postgres::NoTls).await
+        } else {
+            open(spec, &config, tls::connector(spec)?).await
+        }
+    };
+    // tokio-postgres bounds only the TCP connect; libpq's connect_timeout
+    // covers the whole start-up (TLS, authentication) per host, so a server
+    // that accepts and then stalls does not hang us forever.
+    let client = match spec.connect_timeout() {
+        None => attempt.await?,
+        Some(t) => {
+            let hosts = u32::try_from(spec.host_count()).unwrap_or(u32::MAX);
+            let limit = t.saturating_mul(hosts) + Duration::from_secs(1);
+            tokio::time::timeout(limit, attempt)
+                .await
+                .map_err(|_| ConnError::Unreachable {
+                    target: spec.redacted().to_string(),
+                    host: spec.host_description(),
+                    detail: format!("no answer within {}s", limit.as_secs()),
+                })??
+        }
+    };
+    client
+        .batch_execute(SESSION_SETUP)
+        .await
+        .map_err(|e| classify(spec, &e))?;
+    Ok(client)
+}
+
+async fn open<T>(
+    spec: &ConnSpec,
+    config: &tokio_postgres::Config,
+    tls: T,
+) -> Result<Client, ConnError>
+where
+    T: MakeTlsConnect<Socket> + 'static,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await.map_err(|e| classify(spec, &e))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("connection closed: {e}");
         }
     });
-    client
-        .batch_execute(SESSION_SETUP)
-        .await
-        .map_err(|e| ConnError::Connect {
-            target: spec.redacted().to_string(),
-            detail: e.to_string(),
-        })?;
     Ok(client)
+}
+
+/// Maps a tokio-postgres error to a [`ConnError`].
+///
+/// tokio-postgres does not expose its error kinds, only their `Display`
+/// text, so non-server errors are told apart by that text (stable across
+/// 0.7 releases) and by the types in the source chain.
+pub(crate) fn classify(spec: &ConnSpec, e: &tokio_postgres::Error) -> ConnError {
+    let target = spec.redacted().to_string();
+    let clean = |s: &str| scrub(s, spec.password());
+    if let Some(db) = e.as_db_error() {
+        let msg = clean(db.message());
+        let code = db.code();
+        return if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            ConnError::Auth {
+                target,
+                user: spec.user().to_string(),
+                detail: msg,
+            }
+        } else if *code == SqlState::INVALID_CATALOG_NAME {
+            ConnError::NoDatabase {
+                target,
+                dbname: spec.dbname(),
+            }
+        } else {
+            ConnError::Other {
+                target,
+                detail: format!("{} (SQLSTATE {})", msg, code.code()),
+            }
+        };
+    }
+    let kind = e.to_string();
+    let detail = clean(&chain_text(e));
+    match kind.as_str() {
+        "error performing TLS handshake" => ConnError::Tls {
+            detail: clean(&tls_detail(spec, e, &detail)),
+            target,
+        },
+        "error connecting to server" | "timeout waiting for server" => ConnError::Unreachable {
+            target,
+            host: clean(&spec.host_description()),
+            detail,
+        },
+        // "password missing" comes as a configuration error from
+        // tokio-postgres, but for the user it is a credentials problem.
+        _ if detail.contains("password missing") => ConnError::Auth {
+            target,
+            user: spec.user().to_string(),
+            detail: format!(
+                "the server asks for a password for user \"{}\" and none was given",
+                spec.user()
+            ),
+        },
+        "authentication error" => ConnError::Auth {
+            target,
+            user: spec.user().to_string(),
+            detail,
+        },
+        "invalid configuration" | "invalid connection string" => ConnError::Malformed(detail),
+        _ => ConnError::Other { target, detail },
+    }
+}
+
+/// The messages of the error's causes (tokio-postgres' own `Display` shows
+/// only the kind).
+fn chain_text(e: &tokio_postgres::Error) -> String {
+    let mut parts = Vec::new();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !parts.contains(&s) {
+            parts.push(s);
+        }
+        cur = c.source();
+    }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+/// Finds a rustls error in the chain; tokio-rustls wraps it in an
+/// `io::Error`, whose `source()` skips it, hence `get_ref`.
+fn find_rustls(e: &tokio_postgres::Error) -> Option<&rustls::Error> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cur {
+        if let Some(r) = c.downcast_ref::<rustls::Error>() {
+            return Some(r);
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if let Some(r) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return Some(r);
+            }
+        }
+        cur = c.source();
+    }
+    None
+}
+
+/// Says which TLS check failed and what to change.
+fn tls_detail(spec: &ConnSpec, e: &tokio_postgres::Error, fallback: &str) -> String {
+    use rustls::CertificateError as C;
+    if fallback.contains("server does not support TLS") {
+        return "the server does not support SSL, but the sslmode requires it; enable ssl on the server, or use sslmode=prefer (unencrypted if the server has no SSL)".to_string();
+    }
+    let roots = match spec.root_cert() {
+        Some(super::RootCert::File(p)) => format!("the CA certificates in {}", p.display()),
+        _ => "the built-in Mozilla CA list (no sslrootcert given)".to_string(),
+    };
+    match find_rustls(e) {
+        Some(rustls::Error::InvalidCertificate(C::UnknownIssuer)) => format!(
+            "the server certificate is not trusted: it is not signed by {roots}; set sslrootcert to the CA certificate or bundle of the server (for example the AWS RDS global-bundle.pem)"
+        ),
+        Some(rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. })) => {
+            let level = if tls::verification(spec) == Verification::ChainAndName { "sslmode=verify-full" } else { "the sslmode" };
+            format!(
+                "the server certificate does not match the host name {} ({level} checks it); connect using a name listed in the certificate, or use sslmode=verify-ca to check only the CA",
+                spec.hosts().join(", ")
+            )
+        }
+        Some(rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. })) => {
+            "the server certificate has expired".to_string()
+        }
+        Some(r) => format!("TLS handshake failed: {r}"),
+        None => format!("TLS handshake failed: {fallback}"),
+    }
+}
+
+/// Replaces the password in a message by `****`: defence in depth for
+/// messages we pass through (server texts, host names the user typed).
+/// Very short passwords are left alone because masking every "ab" in a
+/// message would garble it while hiding nothing.
+pub(crate) fn scrub(msg: &str, password: Option<&str>) -> String {
+    match password {
+        Some(pw) if pw.len() >= 4 => msg.replace(pw, "****"),
+        _ => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_errors() {
+        let t = || "x".to_string();
+        assert!(ConnError::Malformed(t()).is_configuration());
+        assert!(ConnError::Tls {
+            target: t(),
+            detail: t()
+        }
+        .is_configuration());
+        assert!(!ConnError::Other {
+            target: t(),
+            detail: t()
+        }
+        .is_configuration());
+    }
+
+    #[test]
+    fn scrub_masks_password() {
+        assert_eq!(
+            scrub("host s3cret! down", Some("s3cret!")),
+            "host **** down"
+        );
+        assert_eq!(scrub("abc", Some("ab")), "abc");
+        assert_eq!(scrub("abc", None), "abc");
+    }
 }
