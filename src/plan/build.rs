@@ -97,6 +97,7 @@ pub fn build(cat: &Catalog) -> Plan {
 
     plan.post_data.extend(ddl::index_steps(cat));
     plan.post_data.extend(ddl::constraint_steps(cat));
+    plan.post_data.extend(ddl::constraint_comments(cat));
     for fam in [&types, &routines, &views] {
         plan.post_data.extend(fam.post.iter().cloned());
     }
