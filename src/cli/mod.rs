@@ -14,10 +14,12 @@ use std::path::PathBuf;
 /// data and everything built on top, checked before and verified after.
 #[derive(Debug, Parser)]
 #[command(name = "pgferry", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 the job found a problem (precheck failure, \
+#[command(
+    after_help = "Exit codes: 0 success, 1 the job found a problem (precheck failure, \
 verify mismatch), 2 bad usage or configuration, 3 the job failed (it can be resumed).\n\
 Connection strings are libpq URIs or key=value strings; PGPASSWORD, PGSSLMODE, \
-PGSSLROOTCERT, ~/.pgpass and the rest of the libpq environment are honoured.")]
+PGSSLROOTCERT, ~/.pgpass and the rest of the libpq environment are honoured."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -32,14 +32,15 @@ pub const SESSION_SETUP: &str = "SET client_encoding = 'UTF8'; SET TimeZone = 'U
 /// `purpose` becomes `application_name` so DBAs can see what each session does.
 pub async fn connect(spec: &ConnSpec, purpose: &str) -> Result<Client, ConnError> {
     let mut config = spec.config.clone();
-    config.application_name(&format!("pgferry {purpose}"));
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|e| ConnError::Connect {
-            target: spec.redacted().to_string(),
-            detail: e.to_string(),
-        })?;
+    config.application_name(format!("pgferry {purpose}"));
+    let (client, connection) =
+        config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| ConnError::Connect {
+                target: spec.redacted().to_string(),
+                detail: e.to_string(),
+            })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("connection closed: {e}");
