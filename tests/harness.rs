@@ -147,15 +147,19 @@ fn keep_then_stop_command() {
     assert!(!kept.dir.exists());
 }
 
-/// Opt-in: proves that a panicking test leaves no server behind (the
-/// watchdog stops it once the process exits). Run with
-/// `PGFERRY_TEST_PANIC=1 cargo test --test harness panics_`, then
+/// Opt-in: proves that a panicking or killed test leaves no server behind
+/// (the watchdog stops it once the process exits). Run with
+/// `PGFERRY_TEST_PANIC=1 cargo test --test harness panics_` (or
+/// `PGFERRY_TEST_PANIC=hang` and `kill -9` the test binary), then
 /// `pgrep -a postgres` after a few seconds.
 #[test]
 fn panics_with_cluster_running() {
-    if std::env::var_os("PGFERRY_TEST_PANIC").is_none() {
+    let Some(mode) = std::env::var_os("PGFERRY_TEST_PANIC") else {
         return;
-    }
+    };
     let _c = support::cluster(10);
+    if mode == "hang" {
+        std::thread::sleep(std::time::Duration::from_secs(300));
+    }
     panic!("deliberate panic with a shared cluster running");
 }

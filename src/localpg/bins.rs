@@ -80,12 +80,18 @@ pub fn newest_installed_major() -> Option<u32> {
 /// programs, so client tools usually come from Debian's `postgresql-client-*`.
 /// Newest first because pg_dump refuses servers newer than itself.
 pub fn find_client_tool(tool: &str, prefer_major: Option<u32>) -> anyhow::Result<PathBuf> {
+    // install-postgres.sh puts client-only builds in <root>/clients/<major>/bin.
+    let with_clients = |m: u32| {
+        let mut c = candidates(m);
+        c.push(pg_root().join("clients").join(m.to_string()).join("bin"));
+        c
+    };
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(m) = prefer_major {
-        dirs.extend(candidates(m));
+        dirs.extend(with_clients(m));
     }
     for m in MAJORS.rev() {
-        dirs.extend(candidates(m));
+        dirs.extend(with_clients(m));
     }
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
