@@ -52,7 +52,8 @@ apt_update_once() {
     fi
 }
 
-is_installed() { dpkg -s "$1" >/dev/null 2>&1; }
+# dpkg -s alone succeeds for removed packages whose config files remain.
+is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 apt_install() {
     local missing=()
