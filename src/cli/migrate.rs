@@ -3,6 +3,7 @@
 use super::Endpoints;
 use crate::error::Exit;
 use crate::migrate::Options;
+use crate::report::progress::Display;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -36,7 +37,7 @@ pub struct MigrateArgs {
     pub dry_run: bool,
 }
 
-pub async fn run(args: MigrateArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     if args.resume || args.restart {
         return super::not_built("migrate --resume/--restart", args.endpoints.json);
     }
@@ -57,6 +58,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<Exit> {
         index_jobs: args.index_jobs.unwrap_or(jobs),
         schema_only: args.schema_only,
         data_only: args.data_only,
+        progress: Display::detect(quiet || args.endpoints.json),
     };
     tracing::info!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;

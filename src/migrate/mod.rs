@@ -10,9 +10,9 @@ use crate::config::Endpoints;
 use crate::copy::{run_copies, LoadMode, SnapshotHolder, TableResult};
 use crate::pg::connect;
 use crate::plan::{self, Plan};
+use crate::report::progress::{self, Counters, Display};
 use anyhow::Context;
 use serde::Serialize;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,6 +23,8 @@ pub struct Options {
     pub index_jobs: usize,
     pub schema_only: bool,
     pub data_only: bool,
+    /// How to show data-phase progress.
+    pub progress: Display,
 }
 
 /// Seconds spent in each phase.
@@ -111,24 +113,32 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     let mut tables = Vec::new();
     if !opts.schema_only {
         let t = Instant::now();
-        let bytes = Arc::new(AtomicU64::new(0));
+        let counters = Arc::new(Counters::default());
         let mode = if opts.data_only {
             ensure_empty(&target, &plan).await?;
             LoadMode::Existing
         } else {
             LoadMode::Fresh
         };
-        tables = run_copies(
+        let total: u64 = plan.copies.iter().map(|c| c.bytes.max(0) as u64).sum();
+        let ticker = progress::start(
+            opts.progress,
+            Arc::clone(&counters),
+            total,
+            plan.copies.len(),
+        );
+        let copied = run_copies(
             &ends.source,
             &ends.target,
             holder.id(),
             plan.copies.clone(),
             opts.jobs,
             mode,
-            bytes,
+            counters,
         )
-        .await
-        .context("data phase")?;
+        .await;
+        ticker.finish().await;
+        tables = copied.context("data phase")?;
         times.data = t.elapsed().as_secs_f64();
     }
 

@@ -34,3 +34,5 @@ pub fn db_error(e: &tokio_postgres::Error) -> String {
         None => e.to_string(),
     }
 }
+
+pub mod progress;
