@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 pub struct TableResult {
     pub table: String,
     pub format: &'static str,
+    /// Number of ranges the table was copied in (1 when whole).
+    pub ranges: usize,
     #[serde(flatten)]
     pub stats: CopyStats,
 }
@@ -76,7 +78,7 @@ pub async fn run_copies(
     }
     match first_err {
         Some(e) => Err(e),
-        None => Ok(results),
+        None => Ok(merge_ranges(results)),
     }
 }
 
@@ -119,7 +121,8 @@ async fn worker(
             &src,
             &mut dst,
             &tc,
-            mode == LoadMode::Fresh,
+            // A split table's ranges load side by side: none may truncate.
+            mode == LoadMode::Fresh && tc.range.is_none(),
             &counters.bytes,
         )
         .await;
@@ -144,9 +147,28 @@ async fn worker(
         done.push(TableResult {
             table: tc.target_qualified(),
             format: if tc.binary { "binary" } else { "text" },
+            ranges: 1,
             stats,
         });
     }
     src.batch_execute("COMMIT").await.ok();
     Ok(done)
+}
+
+/// One result per table: the ranges of a split table summed up (seconds are
+/// worker-seconds, so MB/s stays a per-worker rate).
+fn merge_ranges(results: Vec<TableResult>) -> Vec<TableResult> {
+    let mut out: Vec<TableResult> = Vec::new();
+    for r in results {
+        match out.iter_mut().find(|x| x.table == r.table) {
+            Some(x) => {
+                x.ranges += 1;
+                x.stats.rows += r.stats.rows;
+                x.stats.bytes += r.stats.bytes;
+                x.stats.seconds += r.stats.seconds;
+            }
+            None => out.push(r),
+        }
+    }
+    out
 }

@@ -7,9 +7,9 @@ pub use execute::{run_step, run_steps};
 
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
-use crate::copy::{run_copies, LoadMode, SnapshotHolder, TableResult};
+use crate::copy::{run_copies, split_big_tables, LoadMode, SnapshotHolder, TableResult};
 use crate::pg::connect;
-use crate::plan::{self, Plan};
+use crate::plan::{self, Phase, Plan, Step};
 use crate::report::progress::{self, Counters, Display};
 use anyhow::Context;
 use serde::Serialize;
@@ -25,6 +25,10 @@ pub struct Options {
     pub data_only: bool,
     /// How to show data-phase progress.
     pub progress: Display,
+    /// Tables bigger than this (bytes on disk) are copied in ranges; 0 never splits.
+    pub split_threshold: i64,
+    /// Run ANALYZE on every loaded table at the end.
+    pub analyze: bool,
 }
 
 /// Seconds spent in each phase.
@@ -35,6 +39,7 @@ pub struct PhaseTimes {
     pub data: f64,
     pub post_data: f64,
     pub sequences: f64,
+    pub analyze: f64,
     pub total: f64,
 }
 
@@ -127,11 +132,18 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             total,
             plan.copies.len(),
         );
+        let units = split_big_tables(
+            holder.client(),
+            plan.copies.clone(),
+            opts.split_threshold,
+            cat.version_num,
+        )
+        .await?;
         let copied = run_copies(
             &ends.source,
             &ends.target,
             holder.id(),
-            plan.copies.clone(),
+            units,
             opts.jobs,
             mode,
             counters,
@@ -164,6 +176,32 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     };
     times.sequences = t.elapsed().as_secs_f64();
     holder.close().await?;
+    if opts.analyze && !opts.schema_only {
+        let t = Instant::now();
+        let steps: Vec<Step> = plan
+            .copies
+            .iter()
+            .map(|c| {
+                Step::new(
+                    Phase::PostData,
+                    "analyze",
+                    c.target_qualified(),
+                    format!("ANALYZE {};", c.target_qualified()),
+                )
+                .concurrent()
+            })
+            .collect();
+        run_steps(
+            &target,
+            &ends.target,
+            &steps,
+            opts.index_jobs,
+            TARGET_DDL_SETUP,
+        )
+        .await
+        .context("analyze")?;
+        times.analyze = t.elapsed().as_secs_f64();
+    }
     times.total = started.elapsed().as_secs_f64();
     Ok(Report {
         source_version: cat.version_num,
