@@ -16,7 +16,9 @@ folded AS (
     SELECT
         CASE r.classid
             WHEN 'pg_catalog.pg_attrdef'::regclass THEN (SELECT ad.adrelid FROM pg_catalog.pg_attrdef ad WHERE ad.oid = r.objid)
-            WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT rw.ev_class FROM pg_catalog.pg_rewrite rw WHERE rw.oid = r.objid)
+            -- a view's _RETURN rule is the view; other rules are objects of their own (post-data)
+            WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT CASE WHEN rw.rulename = '_RETURN' THEN rw.ev_class ELSE rw.oid END
+                                                         FROM pg_catalog.pg_rewrite rw WHERE rw.oid = r.objid)
             WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
                                                             FROM pg_catalog.pg_constraint c WHERE c.oid = r.objid)
             WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0 THEN t.typrelid
