@@ -3,7 +3,9 @@
 -- constraint into its table (or domain), a view's rewrite rule into the view, a
 -- table's row type and an array type into the table or element type. Only
 -- normal and automatic dependencies order creation (not OWNED BY); extension membership and
--- internal links do not.
+-- internal links do not. Rules other than views' _RETURN rules, triggers and
+-- policies keep their own oids: they are post-data steps of their own, and what
+-- they use must not reorder their table.
 WITH raw AS (
     SELECT d.classid, d.objid, d.refclassid, d.refobjid
     FROM pg_catalog.pg_depend d
