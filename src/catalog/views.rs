@@ -148,10 +148,7 @@ async fn read_columns(client: &Client, oids: &[i64], views: &mut [View]) -> anyh
     Ok(())
 }
 
-async fn read_matview_indexes(
-    client: &Client,
-    oids: &[i64],
-) -> anyhow::Result<Vec<MatviewIndex>> {
+async fn read_matview_indexes(client: &Client, oids: &[i64]) -> anyhow::Result<Vec<MatviewIndex>> {
     let rows = client
         .query(include_str!("../../sql/catalog/matviews.sql"), &[&oids])
         .await

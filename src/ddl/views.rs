@@ -139,11 +139,7 @@ pub fn create_view(v: &View) -> String {
             options.push(format!("{key}={}", quote_literal(value)));
         }
     }
-    let mut sql = format!(
-        "CREATE {} {}",
-        kind_word(v),
-        qualified(&v.schema, &v.name)
-    );
+    let mut sql = format!("CREATE {} {}", kind_word(v), qualified(&v.schema, &v.name));
     if !options.is_empty() {
         sql.push_str(&format!(" WITH ({})", options.join(", ")));
     }

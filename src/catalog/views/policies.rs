@@ -27,7 +27,10 @@ pub struct Policy {
 
 pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Policy>> {
     let rows = client
-        .query(include_str!("../../../sql/catalog/policies.sql"), &[&schemas])
+        .query(
+            include_str!("../../../sql/catalog/policies.sql"),
+            &[&schemas],
+        )
         .await
         .context("reading policies (sql/catalog/policies.sql)")?;
     Ok(rows
