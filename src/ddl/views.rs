@@ -154,6 +154,13 @@ pub fn create_view(v: &View) -> String {
     sql
 }
 
+/// Whether the plan creates this relation (a table or a view of the model):
+/// rules, triggers and policies of anything else (a foreign table, say) would
+/// fail on the target.
+fn creates_relation(cat: &Catalog, oid: i64) -> bool {
+    cat.table(oid).is_some() || cat.views.view(oid).is_some()
+}
+
 /// `ALTER TABLE ... <state>` words for a trigger's or rule's enabled state
 /// (`O` is the default and needs nothing).
 fn enable_words(state: &str) -> Option<&'static str> {

@@ -1,6 +1,7 @@
 //! Post-data: row-level security. `ENABLE` and `FORCE` come after the rows are
 //! copied (a forced policy would filter, or refuse, the copy), then policies.
 
+use super::creates_relation;
 use crate::catalog::views::Policy;
 use crate::catalog::Catalog;
 use crate::ddl::comment;
@@ -35,7 +36,12 @@ pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
             );
         }
     }
-    for p in &cat.views.policies {
+    for p in cat
+        .views
+        .policies
+        .iter()
+        .filter(|p| creates_relation(cat, p.table_oid))
+    {
         let table = qualified(&p.schema, &p.table_name);
         let obj = format!("{} on {table}", quote_ident(&p.name));
         out.push(Step::new(post, "policy", obj.clone(), create_policy(p)).of(p.oid));

@@ -2,7 +2,7 @@
 //! Rules come after every table and view exists, since a rule's actions may
 //! name any of them.
 
-use super::enable_words;
+use super::{creates_relation, enable_words};
 use crate::catalog::Catalog;
 use crate::ddl::comment;
 use crate::pg::{qualified, quote_ident};
@@ -11,7 +11,12 @@ use crate::plan::{Phase, Step};
 pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
     let post = Phase::PostData;
     let mut out = Vec::new();
-    for r in &cat.views.rules {
+    for r in cat
+        .views
+        .rules
+        .iter()
+        .filter(|r| creates_relation(cat, r.table_oid))
+    {
         let table = qualified(&r.schema, &r.table_name);
         let rule = quote_ident(&r.name);
         let obj = format!("{rule} on {table}");

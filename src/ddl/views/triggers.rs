@@ -6,7 +6,7 @@
 //! parent's), as pg_dump does, when its state may differ from what the
 //! parent's statements leave it in.
 
-use super::enable_words;
+use super::{creates_relation, enable_words};
 use crate::catalog::views::Trigger;
 use crate::catalog::Catalog;
 use crate::ddl::comment;
@@ -15,7 +15,13 @@ use crate::plan::{Phase, Step};
 
 pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
     let mut out = Vec::new();
-    for t in cat.views.triggers.iter().filter(|t| !t.is_clone()) {
+    let triggers: Vec<&Trigger> = cat
+        .views
+        .triggers
+        .iter()
+        .filter(|t| creates_relation(cat, t.table_oid))
+        .collect();
+    for t in triggers.iter().filter(|t| !t.is_clone()) {
         let obj = display(t);
         out.push(
             Step::new(
@@ -28,7 +34,7 @@ pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
         );
         out.extend(state_and_comment(t));
     }
-    for t in cat.views.triggers.iter().filter(|t| t.is_clone()) {
+    for t in triggers.iter().filter(|t| t.is_clone()) {
         let parent = t.parent_enabled.as_deref().unwrap_or("O");
         // The parent's ALTER recurses to its partitions on the servers that
         // support it; saying the clone's state again is harmless and covers the rest.
