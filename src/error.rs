@@ -56,6 +56,9 @@ pub fn exit_for(err: &anyhow::Error) -> Exit {
         if cause.is::<ProblemFound>() {
             return Exit::Problem;
         }
+        if cause.is::<crate::migrate::Interrupted>() {
+            return Exit::Failed;
+        }
         if let Some(c) = cause.downcast_ref::<crate::pg::ConnError>() {
             if c.is_configuration() {
                 return Exit::Usage;

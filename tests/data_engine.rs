@@ -4,9 +4,10 @@
 mod support;
 
 use pgferry::config::Endpoints;
-use pgferry::copy::{run_copies, LoadMode, SnapshotHolder};
+use pgferry::copy::{run_copies, CopyJob, LoadMode, SnapshotHolder, Unit};
 use pgferry::pg::{connect, ConnSpec};
 use pgferry::report::progress::Counters;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use support::{cluster, compare, fresh_db, pgferry};
 
@@ -126,14 +127,19 @@ fn rows_written_after_the_snapshot_are_not_copied() {
         let plan = pgferry::plan::build(&cat);
         // Written after the snapshot: must not arrive.
         src.psql(&sdb, "INSERT INTO public.t SELECT g, 'after' FROM generate_series(1001, 1500) g; UPDATE public.t SET v = 'changed' WHERE id <= 10;").unwrap();
+        let units = plan.copies.iter().cloned().map(Unit::new).collect();
         let results = run_copies(
-            &ends.source,
-            &ends.target,
-            holder.id(),
-            plan.copies.clone(),
-            2,
-            LoadMode::Fresh,
-            Arc::new(Counters::default()),
+            CopyJob {
+                source: &ends.source,
+                target: &ends.target,
+                snapshot: holder.id(),
+                jobs: 2,
+                mode: LoadMode::Fresh,
+                counters: Arc::new(Counters::default()),
+                state: None,
+                stop: Arc::new(AtomicBool::new(false)),
+            },
+            units,
         )
         .await
         .unwrap();

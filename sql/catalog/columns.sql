@@ -6,7 +6,10 @@ SELECT a.attrelid::int8 AS table_oid, a.attnum::int4 AS num, a.attname::text AS 
        a.atttypid::int8 AS type_oid,
        t.typname::text AS type_name,
        a.attnotnull AS not_null,
-       (a.atttypid < 16384 AND t.typsend <> 0 AND t.typreceive <> 0) AS binary_ok,
+       -- reg* types are OIDs in binary form: only their text form (names) means
+       -- the same thing on the target.
+       (a.atttypid < 16384 AND t.typsend <> 0 AND t.typreceive <> 0 AND t.typname !~ '^_?reg')
+           AS binary_ok,
        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_sql,
        {identity}::text AS identity,
        {generated}::text AS generated,

@@ -85,6 +85,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         progress: crate::report::progress::Display::detect(quiet),
         split_threshold: 128 << 20,
         analyze: true,
+        task: None,
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
     print!("{}", crate::report::migrate_table(&report));

@@ -2,7 +2,7 @@
 
 use super::Endpoints;
 use crate::error::Exit;
-use crate::migrate::Options;
+use crate::migrate::{Options, StartMode, TaskOptions};
 use crate::report::progress::Display;
 use clap::Args;
 use std::path::PathBuf;
@@ -23,15 +23,17 @@ pub struct MigrateArgs {
     /// Rows only, into a target whose structure already exists.
     #[arg(long)]
     pub data_only: bool,
-    /// Continue an interrupted task.
+    /// Continue an interrupted task where it stopped (same source, target and options).
     #[arg(long, conflicts_with = "restart")]
     pub resume: bool,
-    /// Throw away the task state and start over.
+    /// Forget the recorded task state and start over. pgferry never drops
+    /// anything on the target: empty it first (or use a new target database).
     #[arg(long)]
     pub restart: bool,
-    /// State directory of the task.
-    #[arg(long, value_name = "DIR", default_value = ".pgferry")]
-    pub state_dir: PathBuf,
+    /// State directory of the task (default: .pgferry/<task id> under the
+    /// current directory, one per source/target/options).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Copy tables bigger than this in ranges (e.g. 128MB, 1GB; 0 = never).
     #[arg(long, value_name = "SIZE", default_value = "128MB", value_parser = parse_size)]
     pub split_tables_larger_than: i64,
@@ -44,9 +46,6 @@ pub struct MigrateArgs {
 }
 
 pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
-    if args.resume || args.restart {
-        return super::not_built("migrate --resume/--restart", args.endpoints.json);
-    }
     let ends = super::resolve(&args.endpoints)?;
     if args.dry_run {
         let (_, plan) = crate::migrate::plan_only(&ends).await?;
@@ -67,6 +66,16 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         progress: Display::detect(quiet || args.endpoints.json),
         split_threshold: args.split_tables_larger_than,
         analyze: !args.no_analyze,
+        task: Some(TaskOptions {
+            state_dir: args.state_dir.clone(),
+            mode: if args.resume {
+                StartMode::Resume
+            } else if args.restart {
+                StartMode::Restart
+            } else {
+                StartMode::Fresh
+            },
+        }),
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;

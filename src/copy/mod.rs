@@ -6,7 +6,9 @@ mod snapshot;
 mod split;
 mod workers;
 
-pub use pump::{copy_table, CopyStats};
+pub use pump::{copy_table, Clear, CopyStats};
 pub use snapshot::{import_snapshot, SnapshotHolder};
 pub use split::split_big_tables;
-pub use workers::{run_copies, LoadMode, TableResult};
+pub use workers::{
+    merge_ranges, range_json, run_copies, unit_id, CopyJob, LoadMode, TableResult, Unit,
+};

@@ -33,17 +33,28 @@ fn column_list(cols: &[String]) -> String {
         .join(", ")
 }
 
-/// Copies one table. `source` must already be inside the snapshot transaction;
-/// `target` is used for one transaction of its own, so a failed copy leaves the
-/// target table as it was. With `truncate`, the table is emptied in that
-/// transaction first, which also lets COPY write frozen rows (no later
-/// anti-wraparound rewrite of the whole table). `bytes_done` is bumped as data
+/// What to remove from the target before a unit's rows go in, in the same
+/// transaction, so a unit is all-or-nothing and can be redone safely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clear {
+    /// Nothing: the unit's rows cannot be there yet.
+    Nothing,
+    /// `TRUNCATE ONLY` the table; also lets COPY write frozen rows (no later
+    /// anti-wraparound rewrite of the whole table).
+    Truncate,
+    /// `DELETE` the unit's key range: a resumed range of a split table.
+    DeleteRange,
+}
+
+/// Copies one table or range. `source` must already be inside the snapshot
+/// transaction; `target` is used for one transaction of its own, so a failed
+/// copy leaves the target table as it was. `bytes_done` is bumped as data
 /// flows, for progress display.
 pub async fn copy_table(
     source: &Client,
     target: &mut Client,
     tc: &TableCopy,
-    truncate: bool,
+    clear: Clear,
     bytes_done: &AtomicU64,
 ) -> anyhow::Result<CopyStats> {
     let start = Instant::now();
@@ -62,16 +73,29 @@ pub async fn copy_table(
         "COPY {} ({}) FROM STDIN (FORMAT {format}{})",
         tc.target_qualified(),
         column_list(&tc.target_columns),
-        if truncate { ", FREEZE" } else { "" }
+        if clear == Clear::Truncate {
+            ", FREEZE"
+        } else {
+            ""
+        }
     );
     let tx = target
         .transaction()
         .await
         .context("starting the target copy transaction")?;
-    if truncate {
-        tx.batch_execute(&format!("TRUNCATE ONLY {}", tc.target_qualified()))
+    let clear_sql = match (clear, &tc.range) {
+        (Clear::Truncate, _) => Some(format!("TRUNCATE ONLY {}", tc.target_qualified())),
+        (Clear::DeleteRange, Some(r)) => Some(format!(
+            "DELETE FROM ONLY {} WHERE {}",
+            tc.target_qualified(),
+            r.predicate()
+        )),
+        _ => None,
+    };
+    if let Some(sql) = clear_sql {
+        tx.batch_execute(&sql)
             .await
-            .with_context(|| format!("truncating {} on the target", tc.target_qualified()))?;
+            .with_context(|| format!("clearing {} on the target", tc.target_qualified()))?;
     }
     let sink = tx
         .copy_in::<_, Bytes>(&in_sql)
@@ -94,6 +118,7 @@ pub async fn copy_table(
         bytes_done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
         buf.extend_from_slice(&chunk);
         if buf.len() >= CHUNK {
+            crate::fault::point("mid-unit");
             sink.feed(buf.split().freeze())
                 .await
                 .with_context(|| format!("writing rows into {}", tc.target_qualified()))?;

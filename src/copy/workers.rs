@@ -1,13 +1,27 @@
 //! Parallel copy workers: each holds one source session (inside the shared
-//! snapshot) and one target session, and takes the next-largest table.
+//! snapshot) and one target session, and takes the next-largest unit.
+//!
+//! A unit is recorded `copying` before it starts and `done` after its target
+//! transaction committed. Transient failures (a dropped connection, a server
+//! restart, admin shutdown) reconnect and redo the unit, clearing what it may
+//! have left; a first Ctrl-C stops handing out units.
 
-use super::{copy_table, import_snapshot, CopyStats};
+use super::{copy_table, import_snapshot, Clear, CopyStats};
+use crate::pg::transient::{backoff, is_transient, ATTEMPTS};
 use crate::pg::{connect, ConnSpec};
-use crate::plan::TableCopy;
+use crate::plan::{CopyRange, TableCopy};
+
+/// A range as stored in the task state.
+pub fn range_json(r: &CopyRange) -> String {
+    serde_json::to_string(r).unwrap_or_default()
+}
 use crate::report::progress::Counters;
+use crate::state::{State, UnitStatus};
 use anyhow::Context;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio_postgres::Client;
 
 /// The outcome of one table's copy.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -29,50 +43,90 @@ pub enum LoadMode {
     /// Tables created by this run, without constraints or triggers yet:
     /// TRUNCATE + COPY FREEZE in one transaction.
     Fresh,
-    /// Structure that already exists (`--data-only`): plain COPY into empty
+    /// Structure that already exists (`--data-only`): COPY into empty
     /// tables, with triggers and foreign-key checks off when the login may
     /// (`session_replication_role = replica`), as pg_restore --disable-triggers.
     Existing,
 }
 
-/// Copies every table in `copies` (already ordered largest first) with `jobs`
-/// workers. Stops handing out work at the first failure and returns it.
-pub async fn run_copies(
-    source: &ConnSpec,
-    target: &ConnSpec,
-    snapshot: &str,
-    copies: Vec<TableCopy>,
-    jobs: usize,
-    mode: LoadMode,
-    counters: Arc<Counters>,
-) -> anyhow::Result<Vec<TableResult>> {
-    let jobs = jobs.max(1).min(copies.len().max(1));
-    let queue = Arc::new(Mutex::new(VecDeque::from(copies)));
+/// One unit of work: a table or a range of one.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub copy: TableCopy,
+    /// Stable identity in the task state.
+    pub id: String,
+    /// What to clear on the target before loading.
+    pub clear: Clear,
+}
+
+impl Unit {
+    /// A unit of a first run.
+    pub fn new(copy: TableCopy) -> Unit {
+        let clear = if copy.range.is_none() {
+            Clear::Truncate
+        } else {
+            Clear::Nothing
+        };
+        Unit {
+            id: unit_id(&copy),
+            copy,
+            clear,
+        }
+    }
+}
+
+/// `schema.table` or `schema.table|<range predicate>`.
+pub fn unit_id(c: &TableCopy) -> String {
+    match &c.range {
+        Some(r) => format!("{}|{}", c.target_qualified(), r.predicate()),
+        None => c.target_qualified(),
+    }
+}
+
+/// Everything the workers share.
+pub struct CopyJob<'a> {
+    pub source: &'a ConnSpec,
+    pub target: &'a ConnSpec,
+    pub snapshot: &'a str,
+    pub jobs: usize,
+    pub mode: LoadMode,
+    pub counters: Arc<Counters>,
+    pub state: Option<State>,
+    /// Set by the first Ctrl-C: finish units in flight, start no new one.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Copies every unit (already ordered largest first). Stops handing out work
+/// at the first permanent failure and returns it.
+pub async fn run_copies(job: CopyJob<'_>, units: Vec<Unit>) -> anyhow::Result<Vec<TableResult>> {
+    let jobs = job.jobs.max(1).min(units.len().max(1));
+    let queue = Arc::new(Mutex::new(VecDeque::from(units)));
     let mut handles = Vec::new();
     for w in 0..jobs {
         let queue = Arc::clone(&queue);
-        let source = source.clone();
-        let target = target.clone();
-        let snapshot = snapshot.to_string();
-        let counters = Arc::clone(&counters);
-        handles.push(tokio::spawn(async move {
-            worker(w, &source, &target, &snapshot, &queue, mode, &counters).await
-        }));
+        let ctx = WorkerCtx {
+            n: w,
+            source: job.source.clone(),
+            target: job.target.clone(),
+            snapshot: job.snapshot.to_string(),
+            mode: job.mode,
+            counters: Arc::clone(&job.counters),
+            state: job.state.clone(),
+            stop: Arc::clone(&job.stop),
+        };
+        handles.push(tokio::spawn(async move { ctx.run(&queue).await }));
     }
     let mut results = Vec::new();
     let mut first_err = None;
     for h in handles {
-        match h.await {
-            Ok(Ok(mut r)) => results.append(&mut r),
-            Ok(Err(e)) => {
-                if first_err.is_none() {
-                    first_err = Some(e);
-                }
-            }
-            Err(join) => {
-                if first_err.is_none() {
-                    first_err = Some(anyhow::anyhow!("copy worker stopped: {join}"));
-                }
+        let r = h
+            .await
+            .map_err(|e| anyhow::anyhow!("copy worker stopped: {e}"))
+            .and_then(|r| r);
+        match r {
+            Ok(mut r) => results.append(&mut r),
+            Err(e) => {
+                first_err.get_or_insert(e);
             }
         }
     }
@@ -82,82 +136,139 @@ pub async fn run_copies(
     }
 }
 
-async fn worker(
+struct WorkerCtx {
     n: usize,
-    source: &ConnSpec,
-    target: &ConnSpec,
-    snapshot: &str,
-    queue: &Mutex<VecDeque<TableCopy>>,
+    source: ConnSpec,
+    target: ConnSpec,
+    snapshot: String,
     mode: LoadMode,
-    counters: &Counters,
-) -> anyhow::Result<Vec<TableResult>> {
-    let src = connect(source, &format!("copy worker {n} (source)")).await?;
-    import_snapshot(&src, snapshot).await?;
-    let mut dst = connect(target, &format!("copy worker {n} (target)")).await?;
-    dst.batch_execute(TARGET_LOAD_SETUP)
-        .await
-        .context("setting bulk-load options on the target")?;
-    if mode == LoadMode::Existing {
-        if let Err(e) = dst
-            .batch_execute("SET session_replication_role = replica")
+    counters: Arc<Counters>,
+    state: Option<State>,
+    stop: Arc<AtomicBool>,
+}
+
+impl WorkerCtx {
+    async fn sessions(&self) -> anyhow::Result<(Client, Client)> {
+        let n = self.n;
+        let src = connect(&self.source, &format!("copy worker {n} (source)")).await?;
+        import_snapshot(&src, &self.snapshot).await?;
+        let dst = connect(&self.target, &format!("copy worker {n} (target)")).await?;
+        dst.batch_execute(TARGET_LOAD_SETUP)
             .await
-        {
-            tracing::warn!(
-                "cannot turn off triggers and foreign-key checks on the target ({e}); \
-                 rows are loaded with them on"
-            );
+            .context("setting bulk-load options on the target")?;
+        if self.mode == LoadMode::Existing {
+            if let Err(e) = dst
+                .batch_execute("SET session_replication_role = replica")
+                .await
+            {
+                tracing::warn!(
+                    "cannot turn off triggers and foreign-key checks on the target ({}); \
+                     rows are loaded with them on",
+                    crate::report::db_error(&e)
+                );
+            }
         }
+        Ok((src, dst))
     }
-    let mut done = Vec::new();
-    loop {
-        let next = match queue.lock() {
-            Ok(mut q) => q.pop_front(),
-            Err(_) => anyhow::bail!("copy queue poisoned by a failed worker"),
-        };
-        let Some(tc) = next else { break };
-        tracing::debug!(worker = n, table = %tc.source_qualified(), "copying");
-        counters.start_table(&tc.target_qualified());
-        let result = copy_table(
-            &src,
-            &mut dst,
-            &tc,
-            // A split table's ranges load side by side: none may truncate.
-            mode == LoadMode::Fresh && tc.range.is_none(),
-            &counters.bytes,
-        )
-        .await;
-        counters.end_table(&tc.target_qualified());
-        let stats = match result {
-            Ok(s) => s,
-            Err(e) => {
-                // Leave nothing more for the others to start: fail fast.
-                if let Ok(mut q) = queue.lock() {
-                    q.clear();
+
+    async fn run(&self, queue: &Mutex<VecDeque<Unit>>) -> anyhow::Result<Vec<TableResult>> {
+        let mut sessions: Option<(Client, Client)> = None;
+        let mut done = Vec::new();
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let next = match queue.lock() {
+                Ok(mut q) => q.pop_front(),
+                Err(_) => anyhow::bail!("copy queue poisoned by a failed worker"),
+            };
+            let Some(unit) = next else { break };
+            match self.unit_with_retries(&unit, &mut sessions).await {
+                Ok(r) => done.push(r),
+                Err(e) => {
+                    // Fail fast: leave nothing more for the others to start.
+                    if let Ok(mut q) = queue.lock() {
+                        q.clear();
+                    }
+                    return Err(e);
                 }
-                return Err(e);
+            }
+        }
+        if let Some((src, _)) = sessions {
+            src.batch_execute("COMMIT").await.ok();
+        }
+        Ok(done)
+    }
+
+    async fn unit_with_retries(
+        &self,
+        unit: &Unit,
+        sessions: &mut Option<(Client, Client)>,
+    ) -> anyhow::Result<TableResult> {
+        let tc = &unit.copy;
+        let name = tc.target_qualified();
+        let range = tc.range.as_ref().map(range_json);
+        if let Some(st) = &self.state {
+            st.mark_unit(&unit.id, &name, range.as_deref(), UnitStatus::Copying, None)?;
+        }
+        let mut clear = unit.clear;
+        let mut attempt = 1;
+        let stats = loop {
+            let result = async {
+                if sessions.is_none() {
+                    *sessions = Some(self.sessions().await?);
+                }
+                let Some((src, dst)) = sessions.as_mut() else {
+                    anyhow::bail!("no copy sessions");
+                };
+                self.counters.start_table(&name);
+                let r = copy_table(src, dst, tc, clear, &self.counters.bytes).await;
+                self.counters.end_table(&name);
+                r
+            }
+            .await;
+            match result {
+                Ok(stats) => break stats,
+                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+                    tracing::warn!(
+                        "copy of {name} failed ({e:#}); retrying (attempt {} of {ATTEMPTS})",
+                        attempt + 1
+                    );
+                    *sessions = None;
+                    // The failed transaction rolled back, but be exact about
+                    // what a redo must remove.
+                    if tc.range.is_some() && clear == Clear::Nothing {
+                        clear = Clear::DeleteRange;
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
             }
         };
-        tracing::debug!(
-            table = %tc.target_qualified(),
-            rows = stats.rows,
-            bytes = stats.bytes,
-            secs = format!("{:.2}", stats.seconds),
-            "copied"
-        );
-        done.push(TableResult {
-            table: tc.target_qualified(),
+        if let Some(st) = &self.state {
+            st.mark_unit(
+                &unit.id,
+                &name,
+                range.as_deref(),
+                UnitStatus::Done,
+                Some((stats.rows, stats.bytes, stats.seconds)),
+            )?;
+        }
+        crate::fault::point("unit-done");
+        tracing::debug!(table = %name, rows = stats.rows, bytes = stats.bytes, "copied");
+        Ok(TableResult {
+            table: name,
             format: if tc.binary { "binary" } else { "text" },
             ranges: 1,
             stats,
-        });
+        })
     }
-    src.batch_execute("COMMIT").await.ok();
-    Ok(done)
 }
 
 /// One result per table: the ranges of a split table summed up (seconds are
 /// worker-seconds, so MB/s stays a per-worker rate).
-fn merge_ranges(results: Vec<TableResult>) -> Vec<TableResult> {
+pub fn merge_ranges(results: Vec<TableResult>) -> Vec<TableResult> {
     let mut out: Vec<TableResult> = Vec::new();
     for r in results {
         match out.iter_mut().find(|x| x.table == r.table) {

@@ -1,20 +1,27 @@
 //! The whole job, in the seed's order: read the source under one snapshot,
-//! create pre-data objects, copy rows, then post-data objects and sequence values.
+//! create pre-data objects, copy rows, then post-data objects and sequence
+//! values; recorded in the task state as it goes, so it can be resumed.
 
+mod data;
 mod execute;
+mod task;
 
-pub use execute::{run_step, run_steps};
+pub use execute::{run_step, step_key, StepRunner};
+pub use task::{install_interrupt, state_dir, StartMode, Task};
 
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
-use crate::copy::{run_copies, split_big_tables, LoadMode, SnapshotHolder, TableResult};
+use crate::copy::{SnapshotHolder, TableResult};
 use crate::pg::connect;
-use crate::plan::{self, Phase, Plan, Step};
-use crate::report::progress::{self, Counters, Display};
+use crate::plan::{self, Phase, Plan, Skipped, Step};
+use crate::report::progress::Display;
 use anyhow::Context;
 use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio_postgres::Client;
 
 /// What the user asked `migrate` to do.
 #[derive(Debug, Clone)]
@@ -29,7 +36,28 @@ pub struct Options {
     pub split_threshold: i64,
     /// Run ANALYZE on every loaded table at the end.
     pub analyze: bool,
+    /// Task state: `None` runs without any (the demo, library callers).
+    pub task: Option<TaskOptions>,
 }
+
+/// Where the task state lives and how to treat it.
+#[derive(Debug, Clone)]
+pub struct TaskOptions {
+    /// `--state-dir`, or `None` for the per-task default.
+    pub state_dir: Option<PathBuf>,
+    pub mode: StartMode,
+}
+
+/// The run was interrupted by Ctrl-C after saving its state (exit 3).
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted; state saved: run `pgferry migrate --resume` to continue")
+    }
+}
+impl std::error::Error for Interrupted {}
 
 /// Seconds spent in each phase.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -52,6 +80,10 @@ pub struct Report {
     pub post_data_statements: usize,
     pub tables: Vec<TableResult>,
     pub sequences_set: usize,
+    /// Objects that could not be migrated, and why.
+    pub skipped: Vec<Skipped>,
+    /// True when this run continued an interrupted one.
+    pub resumed: bool,
     pub phases: PhaseTimes,
 }
 
@@ -73,10 +105,40 @@ pub async fn plan_only(ends: &Endpoints) -> anyhow::Result<(Catalog, Plan)> {
     Ok((cat, plan))
 }
 
+/// Names the task: source, target and what is migrated, never a password.
+pub fn task_identity(ends: &Endpoints, opts: &Options) -> String {
+    format!(
+        "{} -> {}{}{}",
+        ends.source.redacted(),
+        ends.target.redacted(),
+        if opts.schema_only {
+            " (schema only)"
+        } else {
+            ""
+        },
+        if opts.data_only { " (data only)" } else { "" }
+    )
+}
+
 /// Runs the migration.
 pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut times = PhaseTimes::default();
+    let task = match &opts.task {
+        Some(t) => {
+            let identity = task_identity(ends, opts);
+            let dir = state_dir(t.state_dir.as_deref(), &identity);
+            Some(task::open(&dir, &identity, t.mode)?)
+        }
+        None => None,
+    };
+    let state = task.as_ref().map(|t| &t.state);
+    let resuming = task.as_ref().is_some_and(|t| t.resuming);
+    let stop = if task.is_some() {
+        install_interrupt()
+    } else {
+        Arc::new(AtomicBool::new(false))
+    };
     let src = connect(&ends.source, "snapshot holder").await?;
     let target = connect(&ends.target, "ddl").await?;
     target
@@ -85,6 +147,14 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         .context("setting up the target DDL session")?;
     let target_version = crate::catalog::server_version_num(&target).await?;
     let holder = SnapshotHolder::open(src).await?;
+    if resuming {
+        tracing::warn!(
+            "resuming: the interrupted run's snapshot is gone, so rows still to copy are read \
+             as of now, not as of the first run. If the source was written in between, the \
+             copy mixes two moments: writes must stay stopped during a full migration. \
+             Run `pgferry verify` afterwards."
+        );
+    }
     let t = Instant::now();
     let cat = Catalog::read(holder.client())
         .await
@@ -94,77 +164,46 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     tracing::info!(
         tables = cat.tables.len(),
         sequences = cat.sequences.len(),
+        skipped = plan.skipped.len(),
         "read the source catalog"
     );
+    for s in &plan.skipped {
+        tracing::warn!("not migrated: {} {}: {}", s.kind, s.object, s.reason);
+    }
 
     if !opts.data_only {
         let t = Instant::now();
-        // One transaction: a failure leaves the target as it was.
-        target.batch_execute("BEGIN").await?;
-        for step in &plan.pre_data {
-            if let Err(e) = run_step(&target, step).await {
-                target.batch_execute("ROLLBACK").await.ok();
-                return Err(e.context("pre-data failed; nothing was left on the target"));
-            }
-        }
-        target
-            .batch_execute("COMMIT")
-            .await
-            .context("committing pre-data")?;
+        pre_data(&target, &plan, state).await?;
         times.pre_data = t.elapsed().as_secs_f64();
-        tracing::info!(statements = plan.pre_data.len(), "pre-data created");
     }
 
     let mut tables = Vec::new();
     if !opts.schema_only {
         let t = Instant::now();
-        let counters = Arc::new(Counters::default());
-        let mode = if opts.data_only {
-            ensure_empty(&target, &plan).await?;
-            LoadMode::Existing
-        } else {
-            LoadMode::Fresh
-        };
-        let total: u64 = plan.copies.iter().map(|c| c.bytes.max(0) as u64).sum();
-        let ticker = progress::start(
-            opts.progress,
-            Arc::clone(&counters),
-            total,
-            plan.copies.len(),
-        );
-        let units = split_big_tables(
-            holder.client(),
-            plan.copies.clone(),
-            opts.split_threshold,
-            cat.version_num,
+        tables = data::run(
+            ends,
+            opts,
+            &cat,
+            &plan,
+            &holder,
+            &target,
+            task.as_ref(),
+            Arc::clone(&stop),
         )
         .await?;
-        let copied = run_copies(
-            &ends.source,
-            &ends.target,
-            holder.id(),
-            units,
-            opts.jobs,
-            mode,
-            counters,
-        )
-        .await;
-        ticker.finish().await;
-        tables = copied.context("data phase")?;
         times.data = t.elapsed().as_secs_f64();
     }
 
+    let runner = StepRunner {
+        target: &ends.target,
+        jobs: opts.index_jobs,
+        session_setup: TARGET_DDL_SETUP,
+        state,
+        stop: Arc::clone(&stop),
+    };
     if !opts.data_only {
         let t = Instant::now();
-        run_steps(
-            &target,
-            &ends.target,
-            &plan.post_data,
-            opts.index_jobs,
-            TARGET_DDL_SETUP,
-        )
-        .await
-        .context("post-data")?;
+        runner.run(&plan.post_data).await.context("post-data")?;
         times.post_data = t.elapsed().as_secs_f64();
     }
 
@@ -178,40 +217,95 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     holder.close().await?;
     if opts.analyze && !opts.schema_only {
         let t = Instant::now();
-        let steps: Vec<Step> = plan
-            .copies
-            .iter()
-            .map(|c| {
-                Step::new(
-                    Phase::PostData,
-                    "analyze",
-                    c.target_qualified(),
-                    format!("ANALYZE {};", c.target_qualified()),
-                )
-                .concurrent()
-            })
-            .collect();
-        run_steps(
-            &target,
-            &ends.target,
-            &steps,
-            opts.index_jobs,
-            TARGET_DDL_SETUP,
-        )
-        .await
-        .context("analyze")?;
+        runner.run(&analyze_steps(&plan)).await.context("analyze")?;
         times.analyze = t.elapsed().as_secs_f64();
     }
     times.total = started.elapsed().as_secs_f64();
-    Ok(Report {
+    let report = Report {
         source_version: cat.version_num,
         target_version,
         pre_data_statements: plan.pre_data.len(),
         post_data_statements: plan.post_data.len(),
         tables,
         sequences_set,
+        skipped: plan.skipped.clone(),
+        resumed: resuming,
         phases: times,
-    })
+    };
+    if let Some(t) = &task {
+        let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+        let path = t.state.dir().join("report.json");
+        std::fs::write(&path, json)
+            .with_context(|| format!("writing the report {}", path.display()))?;
+        t.state.set(
+            "finished_at",
+            &format!("{:?}", std::time::SystemTime::now()),
+        )?;
+    }
+    Ok(report)
+}
+
+/// Pre-data in one target transaction, so a failure leaves the target as it
+/// was. Recorded as one step: on resume it is skipped when done. A run killed
+/// between the commit and the record finds the objects there: the first table
+/// of the plan existing means the transaction committed.
+async fn pre_data(
+    target: &Client,
+    plan: &Plan,
+    state: Option<&crate::state::State>,
+) -> anyhow::Result<()> {
+    const KEY: &str = "pre-data";
+    if let Some(st) = state {
+        if st.step_done(KEY)? {
+            return Ok(());
+        }
+        if let Some(first) = plan.copies.first() {
+            let row = target
+                .query_one(
+                    "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+                    &[&first.target_qualified()],
+                )
+                .await
+                .context("checking the target for earlier pre-data")?;
+            if row.get::<_, bool>(0) && !st.is_empty()? && st.get("pre_data_started")?.is_some() {
+                st.mark_step(KEY, "pre-data", "pre-data", "all")?;
+                return Ok(());
+            }
+        }
+        st.set("pre_data_started", "yes")?;
+    }
+    target.batch_execute("BEGIN").await?;
+    for step in &plan.pre_data {
+        if let Err(e) = run_step(target, step).await {
+            target.batch_execute("ROLLBACK").await.ok();
+            return Err(e.context("pre-data failed; nothing was left on the target"));
+        }
+    }
+    target
+        .batch_execute("COMMIT")
+        .await
+        .context("committing pre-data")?;
+    if let Some(st) = state {
+        st.mark_step(KEY, "pre-data", "pre-data", "all")?;
+    }
+    tracing::info!(statements = plan.pre_data.len(), "pre-data created");
+    Ok(())
+}
+
+/// `ANALYZE` of every loaded table, in parallel.
+fn analyze_steps(plan: &Plan) -> Vec<Step> {
+    plan.copies
+        .iter()
+        .map(|c| {
+            Step::new(
+                Phase::PostData,
+                "analyze",
+                c.target_qualified(),
+                format!("ANALYZE {};", c.target_qualified()),
+            )
+            .concurrent()
+        })
+        .collect()
 }
 
 /// Sets every sequence on the target to the source's value. Sequences are not
@@ -247,7 +341,10 @@ async fn set_sequences(
 
 /// `--data-only` loads into existing tables and never deletes rows there: every
 /// target table must exist and be empty, or nothing is copied.
-async fn ensure_empty(target: &tokio_postgres::Client, plan: &Plan) -> anyhow::Result<()> {
+pub(crate) async fn ensure_empty(
+    target: &tokio_postgres::Client,
+    plan: &Plan,
+) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     for c in &plan.copies {
         let name = c.target_qualified();

@@ -10,6 +10,7 @@ pub mod ident;
 mod pgpass;
 mod spec;
 mod tls;
+pub mod transient;
 
 pub use connect::{connect, ConnError, SESSION_SETUP};
 pub use ident::{qualified, quote_ident, quote_literal};

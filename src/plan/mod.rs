@@ -99,7 +99,7 @@ pub struct TableCopy {
 }
 
 /// A slice of a big table, copied as its own unit of work.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "by", rename_all = "kebab-case")]
 pub enum CopyRange {
     /// `key >= lo AND key < hi` (an open end when `None`).

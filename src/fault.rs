@@ -1,0 +1,41 @@
+//! Fault injection for the resume tests: `PGFERRY_FAULT=<point>:<n>` makes the
+//! process kill itself with SIGKILL the n-th time it reaches `<point>`, which
+//! is exactly what `kill -9` at that moment would do, but deterministic.
+//!
+//! Points: `unit-done` (after a copy unit committed and was recorded),
+//! `mid-unit` (while a unit streams rows, before its commit), `step-done`
+//! (after a post-data statement was recorded). Unset, this costs one atomic
+//! load per call.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::OnceLock;
+
+struct Fault {
+    point: String,
+    remaining: AtomicI64,
+}
+
+fn fault() -> Option<&'static Fault> {
+    static F: OnceLock<Option<Fault>> = OnceLock::new();
+    F.get_or_init(|| {
+        let v = std::env::var("PGFERRY_FAULT").ok()?;
+        let (point, n) = v.split_once(':')?;
+        Some(Fault {
+            point: point.to_string(),
+            remaining: AtomicI64::new(n.parse().ok()?),
+        })
+    })
+    .as_ref()
+}
+
+/// Kills the process here if `PGFERRY_FAULT` names this point and its count ran out.
+pub fn point(name: &str) {
+    if let Some(f) = fault() {
+        if f.point == name && f.remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // SAFETY: sending SIGKILL to ourselves; nothing runs after it.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+        }
+    }
+}

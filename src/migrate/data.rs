@@ -1,0 +1,202 @@
+//! The data phase of a migration: which units to copy (all of them, or on
+//! resume the unfinished ones, cleared first), then the parallel copy.
+
+use super::{Options, Task};
+use crate::catalog::Catalog;
+use crate::config::Endpoints;
+use crate::copy::{
+    merge_ranges, range_json, run_copies, split_big_tables, unit_id, Clear, CopyJob, CopyStats,
+    LoadMode, SnapshotHolder, TableResult, Unit,
+};
+use crate::plan::{CopyRange, Plan, TableCopy};
+use crate::report::progress::{self, Counters};
+use crate::state::UnitStatus;
+use anyhow::Context;
+use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use tokio_postgres::Client;
+
+/// Copies the rows. Returns per-table results, including units a resumed
+/// task had already finished.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    ends: &Endpoints,
+    opts: &Options,
+    cat: &Catalog,
+    plan: &Plan,
+    holder: &SnapshotHolder,
+    target: &Client,
+    task: Option<&Task>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<Vec<TableResult>> {
+    let mode = if opts.data_only {
+        LoadMode::Existing
+    } else {
+        LoadMode::Fresh
+    };
+    let resumed = match task {
+        Some(t) if t.resuming => resume_units(t, plan, target).await?,
+        _ => None,
+    };
+    let (units, mut finished) = match resumed {
+        Some(r) => r,
+        None => {
+            if mode == LoadMode::Existing {
+                super::ensure_empty(target, plan).await?;
+            }
+            let copies = split_big_tables(
+                holder.client(),
+                plan.copies.clone(),
+                opts.split_threshold,
+                cat.version_num,
+            )
+            .await?;
+            let units: Vec<Unit> = copies.into_iter().map(Unit::new).collect();
+            if let Some(t) = task {
+                let rows: Vec<_> = units
+                    .iter()
+                    .map(|u| {
+                        (
+                            u.id.clone(),
+                            u.copy.target_qualified(),
+                            u.copy.range.as_ref().map(range_json),
+                        )
+                    })
+                    .collect();
+                t.state.record_units(&rows)?;
+            }
+            (units, Vec::new())
+        }
+    };
+    let counters = Arc::new(Counters::default());
+    let total: u64 = units.iter().map(|u| u.copy.bytes.max(0) as u64).sum();
+    let ticker = progress::start(opts.progress, Arc::clone(&counters), total, units.len());
+    let copied = run_copies(
+        CopyJob {
+            source: &ends.source,
+            target: &ends.target,
+            snapshot: holder.id(),
+            jobs: opts.jobs,
+            mode,
+            counters,
+            state: task.map(|t| t.state.clone()),
+            stop: Arc::clone(&stop),
+        },
+        units,
+    )
+    .await;
+    ticker.finish().await;
+    finished.extend(copied.context("data phase")?);
+    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+        anyhow::bail!(super::Interrupted);
+    }
+    Ok(merge_ranges(finished))
+}
+
+/// On resume: the units recorded by the interrupted run (never re-split, so
+/// ranges stay exactly as they were), those done reported as such, the
+/// others made safe to redo. `None` when the run stopped before recording
+/// its units.
+async fn resume_units(
+    task: &Task,
+    plan: &Plan,
+    target: &Client,
+) -> anyhow::Result<Option<(Vec<Unit>, Vec<TableResult>)>> {
+    let records = task.state.units()?;
+    if records.is_empty() {
+        return Ok(None);
+    }
+    let mut units = Vec::new();
+    let mut done = Vec::new();
+    let mut reset_tables: HashSet<String> = HashSet::new();
+    for r in &records {
+        let Some(base) = plan.copies.iter().find(|c| c.target_qualified() == r.table) else {
+            anyhow::bail!(
+                "the interrupted run copied {}, which the source no longer has; \
+                 use --restart",
+                r.table
+            );
+        };
+        let range: Option<CopyRange> = match &r.range {
+            Some(j) => Some(
+                serde_json::from_str(j)
+                    .with_context(|| format!("reading the recorded range of {}", r.table))?,
+            ),
+            None => None,
+        };
+        let copy = TableCopy {
+            range: range.clone(),
+            ..base.clone()
+        };
+        if r.status == "done" {
+            done.push(TableResult {
+                table: r.table.clone(),
+                format: if copy.binary { "binary" } else { "text" },
+                ranges: 1,
+                stats: CopyStats {
+                    rows: r.rows.unwrap_or(0).max(0) as u64,
+                    bytes: r.bytes.unwrap_or(0).max(0) as u64,
+                    seconds: 0.0,
+                },
+            });
+            continue;
+        }
+        let clear = match &range {
+            None => Clear::Truncate,
+            Some(CopyRange::Key { .. }) => Clear::DeleteRange,
+            // Target rows carry no source page number: redo the whole table.
+            Some(CopyRange::Pages { .. }) => {
+                reset_tables.insert(r.table.clone());
+                Clear::Nothing
+            }
+        };
+        units.push(Unit {
+            id: unit_id(&copy),
+            copy,
+            clear,
+        });
+    }
+    for table in &reset_tables {
+        target
+            .batch_execute(&format!("TRUNCATE ONLY {table}"))
+            .await
+            .with_context(|| format!("clearing {table} on the target to redo it"))?;
+        // Its finished ranges are gone too: copy them again.
+        for r in records
+            .iter()
+            .filter(|r| &r.table == table && r.status == "done")
+        {
+            task.state.mark_unit(
+                &r.id,
+                &r.table,
+                r.range.as_deref(),
+                UnitStatus::Pending,
+                None,
+            )?;
+            let range = r
+                .range
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<CopyRange>(j).ok());
+            if let Some(base) = plan.copies.iter().find(|c| &c.target_qualified() == table) {
+                let copy = TableCopy {
+                    range,
+                    ..base.clone()
+                };
+                units.push(Unit {
+                    id: unit_id(&copy),
+                    copy,
+                    clear: Clear::Nothing,
+                });
+            }
+        }
+        done.retain(|d| &d.table != table);
+    }
+    units.sort_by_key(|u| std::cmp::Reverse(u.copy.bytes));
+    tracing::info!(
+        left = units.len(),
+        done = records.len() - units.len(),
+        "resuming the data phase"
+    );
+    Ok(Some((units, done)))
+}
