@@ -4,7 +4,9 @@
 -- table's row type and an array type into the table or element type, a
 -- multirange into its range type. Only
 -- normal and automatic dependencies order creation (not OWNED BY); extension membership and
--- internal links do not.
+-- internal links do not. Rules other than views' _RETURN rules, triggers and
+-- policies keep their own oids: they are post-data steps of their own, and what
+-- they use must not reorder their table.
 WITH raw AS (
     SELECT d.classid, d.objid, d.refclassid, d.refobjid
     FROM pg_catalog.pg_depend d
@@ -33,7 +35,9 @@ folded AS (
     SELECT
         CASE r.classid
             WHEN 'pg_catalog.pg_attrdef'::regclass THEN (SELECT ad.adrelid FROM pg_catalog.pg_attrdef ad WHERE ad.oid = r.objid)
-            WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT rw.ev_class FROM pg_catalog.pg_rewrite rw WHERE rw.oid = r.objid)
+            -- a view's _RETURN rule is the view; other rules are objects of their own (post-data)
+            WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT CASE WHEN rw.rulename = '_RETURN' THEN rw.ev_class ELSE rw.oid END
+                                                         FROM pg_catalog.pg_rewrite rw WHERE rw.oid = r.objid)
             WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
                                                             FROM pg_catalog.pg_constraint c WHERE c.oid = r.objid)
             WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT tf.owner FROM type_owner tf WHERE tf.oid = r.objid)
