@@ -1,7 +1,8 @@
 -- Dependencies between user objects, as (object, referenced object) oid pairs,
 -- with sub-objects folded into the object that owns them: a column default or a
 -- constraint into its table (or domain), a view's rewrite rule into the view, a
--- table's row type and an array type into the table or element type. Only
+-- table's row type and an array type into the table or element type, a
+-- multirange into its range type. Only
 -- normal and automatic dependencies order creation (not OWNED BY); extension membership and
 -- internal links do not. Rules other than views' _RETURN rules, triggers and
 -- policies keep their own oids: they are post-data steps of their own, and what
@@ -14,6 +15,22 @@ WITH raw AS (
       AND NOT (d.deptype = 'a' AND d.classid = 'pg_catalog.pg_class'::regclass
                AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjsubid > 0)
 ),
+-- The object that owns a type: a row type's table (or composite type's pg_class
+-- entry), an array's element type, a multirange's range type (14+, linked by an
+-- internal dependency), an array of any of those to the same owner.
+type_owner AS (
+    SELECT t.oid,
+           CASE WHEN e.typrelid <> 0 THEN e.typrelid
+                WHEN e.typtype = 'm' THEN COALESCE(
+                    (SELECT d.refobjid FROM pg_catalog.pg_depend d
+                     WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = e.oid
+                       AND d.refclassid = 'pg_catalog.pg_type'::regclass AND d.deptype = 'i'), e.oid)
+                ELSE e.oid END AS owner
+    FROM pg_catalog.pg_type t
+    JOIN pg_catalog.pg_type e
+      ON e.oid = CASE WHEN t.typelem <> 0 AND t.typcategory = 'A' THEN t.typelem ELSE t.oid END
+    WHERE t.oid >= 16384
+),
 folded AS (
     SELECT
         CASE r.classid
@@ -23,16 +40,10 @@ folded AS (
                                                          FROM pg_catalog.pg_rewrite rw WHERE rw.oid = r.objid)
             WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
                                                             FROM pg_catalog.pg_constraint c WHERE c.oid = r.objid)
-            WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0 THEN t.typrelid
-                                                                  WHEN t.typelem <> 0 AND t.typcategory = 'A' THEN t.typelem
-                                                                  ELSE t.oid END
-                                                      FROM pg_catalog.pg_type t WHERE t.oid = r.objid)
+            WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT tf.owner FROM type_owner tf WHERE tf.oid = r.objid)
             ELSE r.objid END AS obj,
         CASE r.refclassid
-            WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0 THEN t.typrelid
-                                                                  WHEN t.typelem <> 0 AND t.typcategory = 'A' THEN t.typelem
-                                                                  ELSE t.oid END
-                                                      FROM pg_catalog.pg_type t WHERE t.oid = r.refobjid)
+            WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT tf.owner FROM type_owner tf WHERE tf.oid = r.refobjid)
             WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
                                                             FROM pg_catalog.pg_constraint c WHERE c.oid = r.refobjid)
             ELSE r.refobjid END AS ref

@@ -1,16 +1,289 @@
-//! Extensions, enum/composite/range/base types, domains and collations. (Being built.)
+//! Extensions, enum/composite/range/base types, domains and collations.
+//!
+//! Extension member objects are never read here (CREATE EXTENSION makes them on
+//! the target). Base types are read only to be reported: their I/O functions
+//! are C code that pgferry cannot install.
 
-use tokio_postgres::Client;
+mod extensions;
+
+pub use extensions::{Collation, Extension};
+
+use anyhow::Context;
+use tokio_postgres::{Client, Row};
 
 /// Extensions, enum/composite/range/base types, domains and collations of the source.
 #[derive(Debug, Clone, Default)]
-pub struct Types {}
+pub struct Types {
+    pub extensions: Vec<Extension>,
+    pub collations: Vec<Collation>,
+    pub enums: Vec<EnumType>,
+    pub composites: Vec<CompositeType>,
+    pub ranges: Vec<RangeType>,
+    pub base_types: Vec<BaseType>,
+    pub domains: Vec<Domain>,
+}
+
+/// `CREATE TYPE ... AS ENUM`.
+#[derive(Debug, Clone)]
+pub struct EnumType {
+    pub oid: i64,
+    pub schema: String,
+    pub name: String,
+    /// Labels in `enumsortorder` order.
+    pub labels: Vec<String>,
+    pub comment: Option<String>,
+}
+
+/// `CREATE TYPE ... AS (...)`.
+#[derive(Debug, Clone)]
+pub struct CompositeType {
+    pub oid: i64,
+    /// The `pg_class` entry behind the type; dependencies are folded into it.
+    pub rel_oid: i64,
+    pub schema: String,
+    pub name: String,
+    /// Attributes in order, dropped ones left out.
+    pub attributes: Vec<Attribute>,
+    pub comment: Option<String>,
+}
+
+/// An attribute of a composite type.
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub name: String,
+    /// `format_type()` rendering.
+    pub type_sql: String,
+    /// Qualified collation when it differs from the type's default.
+    pub collation: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// `CREATE TYPE ... AS RANGE`.
+#[derive(Debug, Clone)]
+pub struct RangeType {
+    pub oid: i64,
+    pub schema: String,
+    pub name: String,
+    pub subtype: String,
+    /// Qualified operator class when it is not the subtype's default.
+    pub opclass: Option<String>,
+    /// Qualified collation when it differs from the subtype's.
+    pub collation: Option<String>,
+    /// `regproc` text of the canonical function.
+    pub canonical: Option<String>,
+    /// `regproc` text of the subtype_diff function.
+    pub subtype_diff: Option<String>,
+    /// Schema and name of the multirange type (14+ sources).
+    pub multirange: Option<(String, String)>,
+    pub comment: Option<String>,
+}
+
+/// A C-language base type outside any extension (reported, never created).
+#[derive(Debug, Clone)]
+pub struct BaseType {
+    pub oid: i64,
+    pub schema: String,
+    pub name: String,
+    pub input: String,
+    pub output: String,
+}
+
+/// `CREATE DOMAIN`.
+#[derive(Debug, Clone)]
+pub struct Domain {
+    pub oid: i64,
+    pub schema: String,
+    pub name: String,
+    /// `format_type()` of the base type with the domain's typmod.
+    pub base_sql: String,
+    /// Qualified collation when it differs from the base type's.
+    pub collation: Option<String>,
+    /// `pg_get_expr()` of the default.
+    pub default_sql: Option<String>,
+    pub not_null: bool,
+    /// CHECK constraints by name.
+    pub constraints: Vec<DomainConstraint>,
+    pub comment: Option<String>,
+}
+
+/// A CHECK constraint of a domain.
+#[derive(Debug, Clone)]
+pub struct DomainConstraint {
+    pub oid: i64,
+    pub name: String,
+    /// `pg_get_constraintdef()`; ends in `NOT VALID` when not validated.
+    pub definition: String,
+    pub validated: bool,
+    pub comment: Option<String>,
+}
 
 /// Reads them from the schemas named in `schemas`.
-pub async fn read(
-    _client: &Client,
-    _version_num: i32,
-    _schemas: &[String],
-) -> anyhow::Result<Types> {
-    Ok(Types::default())
+pub async fn read(client: &Client, version_num: i32, schemas: &[String]) -> anyhow::Result<Types> {
+    Ok(Types {
+        extensions: extensions::read_extensions(client).await?,
+        collations: extensions::read_collations(client, version_num, schemas).await?,
+        enums: read_enums(client, schemas).await?,
+        composites: read_composites(client, schemas).await?,
+        ranges: read_ranges(client, version_num, schemas).await?,
+        base_types: read_base_types(client, schemas).await?,
+        domains: read_domains(client, schemas).await?,
+    })
+}
+
+/// Runs one catalog query, naming its file in the error.
+async fn query(
+    client: &Client,
+    sql: &str,
+    file: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> anyhow::Result<Vec<Row>> {
+    client
+        .query(sql, params)
+        .await
+        .with_context(|| format!("reading sql/catalog/{file}"))
+}
+
+async fn read_enums(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<EnumType>> {
+    let sql = include_str!("../../sql/catalog/types_enum.sql");
+    let rows = query(client, sql, "types_enum.sql", &[&schemas]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| EnumType {
+            oid: r.get("oid"),
+            schema: r.get("schema"),
+            name: r.get("name"),
+            labels: r.get("labels"),
+            comment: r.get("comment"),
+        })
+        .collect())
+}
+
+async fn read_composites(
+    client: &Client,
+    schemas: &[String],
+) -> anyhow::Result<Vec<CompositeType>> {
+    let sql = include_str!("../../sql/catalog/types_composite.sql");
+    let rows = query(client, sql, "types_composite.sql", &[&schemas]).await?;
+    let mut types: Vec<CompositeType> = rows
+        .iter()
+        .map(|r| CompositeType {
+            oid: r.get("oid"),
+            rel_oid: r.get("rel_oid"),
+            schema: r.get("schema"),
+            name: r.get("name"),
+            attributes: Vec::new(),
+            comment: r.get("comment"),
+        })
+        .collect();
+    let rel_oids: Vec<i64> = types.iter().map(|t| t.rel_oid).collect();
+    let sql = include_str!("../../sql/catalog/types_composite_attrs.sql");
+    let rows = query(client, sql, "types_composite_attrs.sql", &[&rel_oids]).await?;
+    for r in rows {
+        let rel_oid: i64 = r.get("rel_oid");
+        if let Some(t) = types.iter_mut().find(|t| t.rel_oid == rel_oid) {
+            t.attributes.push(Attribute {
+                name: r.get("name"),
+                type_sql: r.get("type_sql"),
+                collation: r.get("collation"),
+                comment: r.get("comment"),
+            });
+        }
+    }
+    Ok(types)
+}
+
+async fn read_ranges(
+    client: &Client,
+    version_num: i32,
+    schemas: &[String],
+) -> anyhow::Result<Vec<RangeType>> {
+    let multirange = version_num >= 140000;
+    let sql = include_str!("../../sql/catalog/types_range.sql")
+        .replace(
+            "{multirange_schema}",
+            if multirange { "mn.nspname" } else { "NULL" },
+        )
+        .replace(
+            "{multirange_name}",
+            if multirange { "mt.typname" } else { "NULL" },
+        )
+        .replace(
+            "{multirange_join}",
+            if multirange {
+                "LEFT JOIN pg_catalog.pg_type mt ON mt.oid = r.rngmultitypid\n\
+                 LEFT JOIN pg_catalog.pg_namespace mn ON mn.oid = mt.typnamespace"
+            } else {
+                ""
+            },
+        );
+    let rows = query(client, &sql, "types_range.sql", &[&schemas]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let m_schema: Option<String> = r.get("multirange_schema");
+            let m_name: Option<String> = r.get("multirange_name");
+            RangeType {
+                oid: r.get("oid"),
+                schema: r.get("schema"),
+                name: r.get("name"),
+                subtype: r.get("subtype"),
+                opclass: r.get("opclass"),
+                collation: r.get("collation"),
+                canonical: r.get("canonical"),
+                subtype_diff: r.get("subtype_diff"),
+                multirange: m_schema.zip(m_name),
+                comment: r.get("comment"),
+            }
+        })
+        .collect())
+}
+
+async fn read_base_types(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<BaseType>> {
+    let sql = include_str!("../../sql/catalog/types_base.sql");
+    let rows = query(client, sql, "types_base.sql", &[&schemas]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| BaseType {
+            oid: r.get("oid"),
+            schema: r.get("schema"),
+            name: r.get("name"),
+            input: r.get("input"),
+            output: r.get("output"),
+        })
+        .collect())
+}
+
+async fn read_domains(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Domain>> {
+    let sql = include_str!("../../sql/catalog/domains.sql");
+    let rows = query(client, sql, "domains.sql", &[&schemas]).await?;
+    let mut domains: Vec<Domain> = rows
+        .iter()
+        .map(|r| Domain {
+            oid: r.get("oid"),
+            schema: r.get("schema"),
+            name: r.get("name"),
+            base_sql: r.get("base_sql"),
+            collation: r.get("collation"),
+            default_sql: r.get("default_sql"),
+            not_null: r.get("not_null"),
+            constraints: Vec::new(),
+            comment: r.get("comment"),
+        })
+        .collect();
+    let oids: Vec<i64> = domains.iter().map(|d| d.oid).collect();
+    let sql = include_str!("../../sql/catalog/domains_constraints.sql");
+    let rows = query(client, sql, "domains_constraints.sql", &[&oids]).await?;
+    for r in rows {
+        let domain_oid: i64 = r.get("domain_oid");
+        if let Some(d) = domains.iter_mut().find(|d| d.oid == domain_oid) {
+            d.constraints.push(DomainConstraint {
+                oid: r.get("oid"),
+                name: r.get("name"),
+                definition: r.get("definition"),
+                validated: r.get("validated"),
+                comment: r.get("comment"),
+            });
+        }
+    }
+    Ok(domains)
 }
