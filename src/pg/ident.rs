@@ -38,6 +38,7 @@ pub fn quote_literal(s: &str) -> String {
 /// quote the reserved and type/function-name keywords; quoting more than
 /// strictly needed is always safe.
 fn is_reserved(name: &str) -> bool {
+    #[rustfmt::skip]
     const WORDS: &[&str] = &[
         "all",
         "analyse",

