@@ -46,6 +46,9 @@ pub struct Report {
     pub tables: Vec<TableResult>,
     pub sequences_set: usize,
     pub phases: PhaseTimes,
+    /// Objects that could not be migrated (C-language functions and what
+    /// depends on them, ...), with the reason: never silent.
+    pub skipped: Vec<plan::Skipped>,
 }
 
 /// Settings for every target session that runs DDL: function bodies are not
@@ -156,6 +159,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         tables,
         sequences_set,
         phases: times,
+        skipped: plan.skipped.clone(),
     })
 }
 

@@ -46,15 +46,11 @@ pub fn build(cat: &Catalog) -> Plan {
     let ordered = parents_first(cat);
     for t in &ordered {
         let name = qualified(&t.schema, &t.name);
-        plan.pre_data.push(Step::new(
-            pre,
-            "table",
-            name.clone(),
-            ddl::create_table(t, cat),
-        ));
+        plan.pre_data
+            .push(Step::new(pre, "table", name.clone(), ddl::create_table(t, cat)).of(t.oid));
         for sql in ddl::inherited_column_fixups(t, cat) {
             plan.pre_data
-                .push(Step::new(pre, "column default", name.clone(), sql));
+                .push(Step::new(pre, "column default", name.clone(), sql).of(t.oid));
         }
     }
     for t in &ordered {
