@@ -101,8 +101,6 @@ pub struct Operator {
 pub struct Cast {
     pub oid: i64,
     pub source: String,
-    /// `probin`: the shared library of a C function.
-    pub library: Option<String>,
     pub target: String,
     /// `schema.name(identity arguments)` when `method` is `f`.
     pub function: Option<String>,
@@ -169,7 +167,6 @@ pub async fn read(
         .map(|r| Cast {
             oid: r.get("oid"),
             source: r.get("source"),
-            library: r.get("library"),
             target: r.get("target"),
             function: r.get("function"),
             method: r.get("method"),
