@@ -14,7 +14,7 @@ SELECT a.attrelid::int8 AS table_oid, a.attnum::int4 AS num, a.attname::text AS 
             THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END AS collation,
        a.attislocal AS is_local, a.attinhcount::int4 AS inh_count,
        a.attstorage::text AS storage, t.typstorage::text AS type_storage,
-       a.attstattarget::int4 AS stat_target,
+       COALESCE(a.attstattarget::int4, -1) AS stat_target,
        pg_catalog.col_description(a.attrelid, a.attnum) AS comment,
        COALESCE(a.attoptions, '{}')::text[] AS options
 FROM pg_catalog.pg_attribute a

@@ -7,4 +7,4 @@ mod workers;
 
 pub use pump::{copy_table, CopyStats};
 pub use snapshot::{import_snapshot, SnapshotHolder};
-pub use workers::{run_copies, TableResult};
+pub use workers::{run_copies, LoadMode, TableResult};

@@ -34,13 +34,16 @@ fn column_list(cols: &[String]) -> String {
 }
 
 /// Copies one table. `source` must already be inside the snapshot transaction;
-/// `target` is used for one transaction of its own (TRUNCATE + COPY FREEZE), so
-/// a failed copy leaves the target table as it was. `bytes_done` is bumped as
-/// data flows, for progress display.
+/// `target` is used for one transaction of its own, so a failed copy leaves the
+/// target table as it was. With `truncate`, the table is emptied in that
+/// transaction first, which also lets COPY write frozen rows (no later
+/// anti-wraparound rewrite of the whole table). `bytes_done` is bumped as data
+/// flows, for progress display.
 pub async fn copy_table(
     source: &Client,
     target: &mut Client,
     tc: &TableCopy,
+    truncate: bool,
     bytes_done: &AtomicU64,
 ) -> anyhow::Result<CopyStats> {
     let start = Instant::now();
@@ -51,17 +54,20 @@ pub async fn copy_table(
         tc.source_qualified()
     );
     let in_sql = format!(
-        "COPY {} ({}) FROM STDIN (FORMAT {format}, FREEZE)",
+        "COPY {} ({}) FROM STDIN (FORMAT {format}{})",
         tc.target_qualified(),
-        column_list(&tc.target_columns)
+        column_list(&tc.target_columns),
+        if truncate { ", FREEZE" } else { "" }
     );
     let tx = target
         .transaction()
         .await
         .context("starting the target copy transaction")?;
-    tx.batch_execute(&format!("TRUNCATE ONLY {}", tc.target_qualified()))
-        .await
-        .with_context(|| format!("truncating {} on the target", tc.target_qualified()))?;
+    if truncate {
+        tx.batch_execute(&format!("TRUNCATE ONLY {}", tc.target_qualified()))
+            .await
+            .with_context(|| format!("truncating {} on the target", tc.target_qualified()))?;
+    }
     let sink = tx
         .copy_in::<_, Bytes>(&in_sql)
         .await

@@ -21,6 +21,18 @@ pub struct TableResult {
 /// Session settings for bulk load on the target.
 const TARGET_LOAD_SETUP: &str = "SET synchronous_commit = off";
 
+/// How the target tables receive rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    /// Tables created by this run, without constraints or triggers yet:
+    /// TRUNCATE + COPY FREEZE in one transaction.
+    Fresh,
+    /// Structure that already exists (`--data-only`): plain COPY into empty
+    /// tables, with triggers and foreign-key checks off when the login may
+    /// (`session_replication_role = replica`), as pg_restore --disable-triggers.
+    Existing,
+}
+
 /// Copies every table in `copies` (already ordered largest first) with `jobs`
 /// workers. Stops handing out work at the first failure and returns it.
 pub async fn run_copies(
@@ -29,6 +41,7 @@ pub async fn run_copies(
     snapshot: &str,
     copies: Vec<TableCopy>,
     jobs: usize,
+    mode: LoadMode,
     bytes_done: Arc<AtomicU64>,
 ) -> anyhow::Result<Vec<TableResult>> {
     let jobs = jobs.max(1).min(copies.len().max(1));
@@ -41,7 +54,7 @@ pub async fn run_copies(
         let snapshot = snapshot.to_string();
         let bytes_done = Arc::clone(&bytes_done);
         handles.push(tokio::spawn(async move {
-            worker(w, &source, &target, &snapshot, &queue, &bytes_done).await
+            worker(w, &source, &target, &snapshot, &queue, mode, &bytes_done).await
         }));
     }
     let mut results = Vec::new();
@@ -73,6 +86,7 @@ async fn worker(
     target: &ConnSpec,
     snapshot: &str,
     queue: &Mutex<VecDeque<TableCopy>>,
+    mode: LoadMode,
     bytes_done: &AtomicU64,
 ) -> anyhow::Result<Vec<TableResult>> {
     let src = connect(source, &format!("copy worker {n} (source)")).await?;
@@ -81,6 +95,17 @@ async fn worker(
     dst.batch_execute(TARGET_LOAD_SETUP)
         .await
         .context("setting bulk-load options on the target")?;
+    if mode == LoadMode::Existing {
+        if let Err(e) = dst
+            .batch_execute("SET session_replication_role = replica")
+            .await
+        {
+            tracing::warn!(
+                "cannot turn off triggers and foreign-key checks on the target ({e}); \
+                 rows are loaded with them on"
+            );
+        }
+    }
     let mut done = Vec::new();
     loop {
         let next = match queue.lock() {
@@ -89,7 +114,8 @@ async fn worker(
         };
         let Some(tc) = next else { break };
         tracing::debug!(worker = n, table = %tc.source_qualified(), "copying");
-        let stats = match copy_table(&src, &mut dst, &tc, bytes_done).await {
+        let stats = match copy_table(&src, &mut dst, &tc, mode == LoadMode::Fresh, bytes_done).await
+        {
             Ok(s) => s,
             Err(e) => {
                 // Leave nothing more for the others to start: fail fast.

@@ -226,3 +226,35 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
     out.extend(validate);
     out
 }
+
+/// Comments on constraints and indexes, once they all exist.
+pub fn constraint_comments(cat: &Catalog) -> Vec<Step> {
+    let mut out = Vec::new();
+    for c in &cat.constraints {
+        let what = format!(
+            "CONSTRAINT {} ON {}",
+            quote_ident(&c.name),
+            table_name(cat, c.table_oid)
+        );
+        if let Some(sql) = super::comment(&what, &c.comment) {
+            out.push(Step::new(
+                Phase::PostData,
+                "comment",
+                display(cat, c.table_oid, &c.name),
+                sql,
+            ));
+        }
+    }
+    for i in &cat.indexes {
+        let what = format!("INDEX {}", qualified(schema_of(cat, i.table_oid), &i.name));
+        if let Some(sql) = super::comment(&what, &i.comment) {
+            out.push(Step::new(
+                Phase::PostData,
+                "comment",
+                display(cat, i.table_oid, &i.name),
+                sql,
+            ));
+        }
+    }
+    out
+}

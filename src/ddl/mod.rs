@@ -5,15 +5,17 @@
 //! `search_path`, as pg_dump's do.
 
 mod constraints;
+mod inherit;
 pub mod routines;
 mod sequences;
 mod tables;
 pub mod types;
 pub mod views;
 
-pub use constraints::{constraint_steps, index_steps};
+pub use constraints::{constraint_comments, constraint_steps, index_steps};
+pub use inherit::{replay as inheritance_replay, ReplayStep};
 pub use sequences::{create_sequence, identity_clause, sequence_owned_by};
-pub use tables::{attach_partition, create_table, inherited_column_fixups};
+pub use tables::{attach_partition, create_table, inherited_column_fixups, table_settings};
 
 use crate::pg::quote_literal;
 

@@ -54,15 +54,53 @@ fn listed(t: &Table, c: &Column) -> bool {
 /// `CREATE TABLE` with columns, inline validated CHECK constraints, `INHERITS`,
 /// `PARTITION BY` and storage options.
 pub fn create_table(t: &Table, cat: &Catalog) -> String {
+    create_table_with(t, cat, t.columns.len(), true)
+}
+
+/// `ALTER TABLE parent ADD COLUMN ...` for a column added after the children
+/// (see `inherit.rs`).
+pub(super) fn add_column(t: &Table, c: &Column, cat: &Catalog) -> String {
+    format!(
+        "ALTER TABLE {} ADD COLUMN {};",
+        qualified(&t.schema, &t.name),
+        column_def(t, c, cat)
+    )
+}
+
+/// The table's validated CHECK constraints as `ALTER TABLE ... ADD CONSTRAINT`.
+pub(super) fn add_checks(t: &Table, cat: &Catalog) -> Vec<String> {
+    inline_checks(t, cat)
+        .map(|con| {
+            format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {};",
+                qualified(&t.schema, &t.name),
+                quote_ident(&con.name),
+                con.definition
+            )
+        })
+        .collect()
+}
+
+fn inline_checks<'a>(
+    t: &'a Table,
+    cat: &'a Catalog,
+) -> impl Iterator<Item = &'a crate::catalog::Constraint> {
+    cat.constraints.iter().filter(move |c| {
+        c.table_oid == t.oid && c.contype == "c" && c.validated && (c.is_local || t.is_partition)
+    })
+}
+
+/// `CREATE TABLE` with only the first `ncols` columns, and the CHECK
+/// constraints inline or not.
+pub(super) fn create_table_with(t: &Table, cat: &Catalog, ncols: usize, checks: bool) -> String {
     let mut items: Vec<String> = t
         .columns
         .iter()
+        .take(ncols)
         .filter(|c| listed(t, c))
         .map(|c| column_def(t, c, cat))
         .collect();
-    for con in cat.constraints.iter().filter(|c| {
-        c.table_oid == t.oid && c.contype == "c" && c.validated && (c.is_local || t.is_partition)
-    }) {
+    for con in inline_checks(t, cat).filter(|_| checks) {
         items.push(format!(
             "CONSTRAINT {} {}",
             quote_ident(&con.name),
@@ -146,6 +184,45 @@ pub fn inherited_column_fixups(t: &Table, cat: &Catalog) -> Vec<String> {
                 quote_ident(&c.name)
             ));
         }
+    }
+    out
+}
+
+/// Per-column storage, statistics target and options, and the table's replica
+/// identity, when they differ from the defaults.
+pub fn table_settings(t: &Table) -> Vec<String> {
+    let me = qualified(&t.schema, &t.name);
+    let mut out = Vec::new();
+    for c in &t.columns {
+        let col = quote_ident(&c.name);
+        if c.storage != c.type_storage {
+            let storage = match c.storage.as_str() {
+                "p" => "PLAIN",
+                "e" => "EXTERNAL",
+                "m" => "MAIN",
+                _ => "EXTENDED",
+            };
+            out.push(format!(
+                "ALTER TABLE ONLY {me} ALTER COLUMN {col} SET STORAGE {storage};"
+            ));
+        }
+        if c.stat_target >= 0 {
+            out.push(format!(
+                "ALTER TABLE ONLY {me} ALTER COLUMN {col} SET STATISTICS {};",
+                c.stat_target
+            ));
+        }
+        if !c.options.is_empty() {
+            out.push(format!(
+                "ALTER TABLE ONLY {me} ALTER COLUMN {col} SET ({});",
+                c.options.join(", ")
+            ));
+        }
+    }
+    match t.replica_identity.as_str() {
+        "f" => out.push(format!("ALTER TABLE ONLY {me} REPLICA IDENTITY FULL;")),
+        "n" => out.push(format!("ALTER TABLE ONLY {me} REPLICA IDENTITY NOTHING;")),
+        _ => {}
     }
     out
 }

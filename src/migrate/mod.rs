@@ -7,7 +7,7 @@ pub use execute::{run_step, run_steps};
 
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
-use crate::copy::{run_copies, SnapshotHolder, TableResult};
+use crate::copy::{run_copies, LoadMode, SnapshotHolder, TableResult};
 use crate::pg::connect;
 use crate::plan::{self, Plan};
 use anyhow::Context;
@@ -115,12 +115,19 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     if !opts.schema_only {
         let t = Instant::now();
         let bytes = Arc::new(AtomicU64::new(0));
+        let mode = if opts.data_only {
+            ensure_empty(&target, &plan).await?;
+            LoadMode::Existing
+        } else {
+            LoadMode::Fresh
+        };
         tables = run_copies(
             &ends.source,
             &ends.target,
             holder.id(),
             plan.copies.clone(),
             opts.jobs,
+            mode,
             bytes,
         )
         .await
@@ -192,4 +199,28 @@ async fn set_sequences(
         n += 1;
     }
     Ok(n)
+}
+
+/// `--data-only` loads into existing tables and never deletes rows there: every
+/// target table must exist and be empty, or nothing is copied.
+async fn ensure_empty(target: &tokio_postgres::Client, plan: &Plan) -> anyhow::Result<()> {
+    let mut problems = Vec::new();
+    for c in &plan.copies {
+        let name = c.target_qualified();
+        match target
+            .query_opt(&format!("SELECT 1 FROM ONLY {name} LIMIT 1"), &[])
+            .await
+        {
+            Ok(Some(_)) => problems.push(format!("{name} is not empty")),
+            Ok(None) => {}
+            Err(e) => problems.push(format!("{name}: {}", crate::report::db_error(&e))),
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(crate::error::usage(format!(
+        "--data-only needs every target table to exist and be empty: {}",
+        problems.join("; ")
+    )))
 }

@@ -36,18 +36,36 @@ pub fn build(cat: &Catalog) -> Plan {
     plan.pre_data.extend(routines.pre.iter().cloned());
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         let name = qualified(&s.schema, &s.name);
-        plan.pre_data.push(Step::new(
-            pre,
-            "sequence",
-            name.clone(),
-            ddl::create_sequence(s),
-        ));
+        plan.pre_data
+            .push(Step::new(pre, "sequence", name, ddl::create_sequence(s)).of(s.oid));
     }
     let ordered = parents_first(cat);
+    let mut replayed: HashSet<i64> = HashSet::new();
     for t in &ordered {
         let name = qualified(&t.schema, &t.name);
-        plan.pre_data
-            .push(Step::new(pre, "table", name.clone(), ddl::create_table(t, cat)).of(t.oid));
+        if !replayed.contains(&t.oid) {
+            match ddl::inheritance_replay(t, cat) {
+                Some(steps) => {
+                    replayed.extend(
+                        cat.tables
+                            .iter()
+                            .filter(|c| c.parent_oids.contains(&t.oid))
+                            .map(|c| c.oid),
+                    );
+                    for r in steps {
+                        plan.pre_data
+                            .push(Step::new(pre, r.kind, name.clone(), r.sql).of(r.oid));
+                    }
+                }
+                None => plan.pre_data.push(
+                    Step::new(pre, "table", name.clone(), ddl::create_table(t, cat)).of(t.oid),
+                ),
+            }
+        }
+        for sql in ddl::table_settings(t) {
+            plan.pre_data
+                .push(Step::new(pre, "table setting", name.clone(), sql).of(t.oid));
+        }
         for sql in ddl::inherited_column_fixups(t, cat) {
             plan.pre_data
                 .push(Step::new(pre, "column default", name.clone(), sql).of(t.oid));
@@ -79,6 +97,7 @@ pub fn build(cat: &Catalog) -> Plan {
 
     plan.post_data.extend(ddl::index_steps(cat));
     plan.post_data.extend(ddl::constraint_steps(cat));
+    plan.post_data.extend(ddl::constraint_comments(cat));
     for fam in [&types, &routines, &views] {
         plan.post_data.extend(fam.post.iter().cloned());
     }

@@ -3,8 +3,11 @@
 
 /// Removes what differs between two dumps of equal databases: the random
 /// `\restrict` keys of pg_dump 17.6+/18, the `Dumped from database version`
-/// header, blank-line runs, and `EXECUTE PROCEDURE` (PostgreSQL 10's spelling of
-/// `EXECUTE FUNCTION` in trigger definitions).
+/// header, blank and bare `--` separator lines, and wording that only the
+/// server version changes: `EXECUTE PROCEDURE` (PostgreSQL 10's spelling of
+/// `EXECUTE FUNCTION` in trigger definitions), the `default_table_access_method`
+/// setting (12+ only) and the note about the `public` schema pg_dump writes
+/// for servers before 15.
 pub fn normalize_dump(dump: &str) -> String {
     let mut out = Vec::new();
     for line in dump.lines() {
@@ -16,7 +19,12 @@ pub fn normalize_dump(dump: &str) -> String {
         {
             continue;
         }
-        if line.trim().is_empty() && out.last().is_some_and(|l: &String| l.trim().is_empty()) {
+        if line.trim().is_empty()
+            || line == "--"
+            || line == "SET default_table_access_method = heap;"
+            || line == "-- Name: public; Type: SCHEMA; Schema: -; Owner: -"
+            || line == "-- *not* creating schema, since initdb creates it"
+        {
             continue;
         }
         out.push(line.replace("EXECUTE PROCEDURE", "EXECUTE FUNCTION"));
@@ -70,4 +78,26 @@ pub fn assert_same_schema(source_dump: &str, target_dump: &str, what: &str) {
         diffs.join("\n"),
         normalize_dump(source_dump)
     );
+}
+
+/// Asserts two (possibly huge) query outputs are equal, showing only the first
+/// differing line (cut to 300 characters) instead of both texts.
+pub fn assert_same_text(source: &str, target: &str, what: &str) {
+    if source == target {
+        return;
+    }
+    let cut = |s: &str| s.chars().take(300).collect::<String>();
+    let (mut a, mut b) = (source.lines(), target.lines());
+    let mut n = 0;
+    loop {
+        n += 1;
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) if x == y => continue,
+            (x, y) => panic!(
+                "{what}: first difference at line {n}:\n source: {}\n target: {}",
+                x.map_or("<end>".into(), cut),
+                y.map_or("<end>".into(), cut)
+            ),
+        }
+    }
 }
