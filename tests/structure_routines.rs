@@ -59,6 +59,10 @@ SELECT 3 OPERATOR(public.=~=) 13, 3 OPERATOR(public.!~=) 13, OPERATOR(public.@@@
        1 OPERATOR(public.<<<) '2', '2' OPERATOR(public.>>>) 1,
        (SELECT count(*) FROM generate_series(1, 30) n WHERE n OPERATOR(public.=~=) 5);
 SELECT ROW(1, 2)::public.pt::text, '\x41'::bytea::text, ROW(5, 6)::public.pt2::varchar;
+SET enable_seqscan = off;
+SELECT count(*) FROM public.nums WHERE n OPERATOR(public.=~=) 3;
+SELECT count(*) FROM (SELECT DISTINCT p FROM (SELECT * FROM public.pt UNION ALL SELECT * FROM public.pt) u(x, y)
+                      CROSS JOIN LATERAL (SELECT ROW(u.x, u.y)::public.pt) v(p)) d;
 "#;
 
 /// The 14+ additions (routines_modern.sql): procedures, SQL-standard bodies.

@@ -17,6 +17,9 @@ folded AS (
         CASE r.classid
             WHEN 'pg_catalog.pg_attrdef'::regclass THEN (SELECT ad.adrelid FROM pg_catalog.pg_attrdef ad WHERE ad.oid = r.objid)
             WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT rw.ev_class FROM pg_catalog.pg_rewrite rw WHERE rw.oid = r.objid)
+            -- an operator class's or family's operators and support functions: into the family
+            WHEN 'pg_catalog.pg_amop'::regclass THEN (SELECT ao.amopfamily FROM pg_catalog.pg_amop ao WHERE ao.oid = r.objid)
+            WHEN 'pg_catalog.pg_amproc'::regclass THEN (SELECT ap.amprocfamily FROM pg_catalog.pg_amproc ap WHERE ap.oid = r.objid)
             WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
                                                             FROM pg_catalog.pg_constraint c WHERE c.oid = r.objid)
             WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0 THEN t.typrelid

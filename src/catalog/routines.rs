@@ -1,9 +1,13 @@
-//! Functions, procedures, aggregates, operators and casts.
+//! Functions, procedures, aggregates, operators, casts, operator families and classes.
 //!
 //! Functions and procedures are kept as `pg_get_functiondef()` text; aggregates,
 //! operators and casts have no server-side `CREATE` rendering, so their catalog
 //! fields are read (already rendered as names and types) and assembled by
 //! `ddl::routines`, as pg_dump does.
+
+mod opclass;
+
+pub use opclass::{OpClass, OpFamily, OpMember};
 
 use anyhow::Context;
 use tokio_postgres::{Client, Row};
@@ -15,6 +19,8 @@ pub struct Routines {
     pub aggregates: Vec<Aggregate>,
     pub operators: Vec<Operator>,
     pub casts: Vec<Cast>,
+    pub opfamilies: Vec<OpFamily>,
+    pub opclasses: Vec<OpClass>,
 }
 
 /// A function, procedure or window function (not an aggregate).
@@ -174,11 +180,14 @@ pub async fn read(
             comment: r.get("comment"),
         })
         .collect();
+    let (opfamilies, opclasses) = opclass::read(client, schemas).await?;
     Ok(Routines {
         functions,
         aggregates,
         operators,
         casts,
+        opfamilies,
+        opclasses,
     })
 }
 

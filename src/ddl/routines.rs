@@ -1,4 +1,5 @@
-//! DDL for functions, procedures, aggregates, operators and casts.
+//! DDL for functions, procedures, aggregates, operators, casts, operator
+//! families and classes.
 //!
 //! All of them are pre-data. The builder places them after types and before
 //! tables; pg_depend ordering moves one later when it needs a table (a function
@@ -11,6 +12,7 @@
 //! needs superuser on the target, as on the source).
 
 mod aggregate;
+mod opclass;
 mod operator;
 
 use crate::catalog::routines::Function;
@@ -65,7 +67,51 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
             out.pre.push(Step::new(pre, "comment", name, sql).of(c.oid));
         }
     }
+    opclass_steps(cat, &mut out);
     out
+}
+
+/// Families first (classes name them), then classes, then the families' loose members.
+fn opclass_steps(cat: &Catalog, out: &mut FamilySteps) {
+    let pre = Phase::PreData;
+    let r = &cat.routines;
+    for f in &r.opfamilies {
+        let name = opclass::family_name(f);
+        out.pre.push(
+            Step::new(
+                pre,
+                "operator family",
+                name.clone(),
+                opclass::create_family(f),
+            )
+            .of(f.oid),
+        );
+        if let Some(c) = comment(&format!("OPERATOR FAMILY {name}"), &f.comment) {
+            out.pre.push(Step::new(pre, "comment", name, c).of(f.oid));
+        }
+    }
+    for c in &r.opclasses {
+        let name = opclass::class_name(c);
+        out.pre.push(
+            Step::new(
+                pre,
+                "operator class",
+                name.clone(),
+                opclass::create_class(c),
+            )
+            .of(c.oid),
+        );
+        if let Some(sql) = comment(&format!("OPERATOR CLASS {name}"), &c.comment) {
+            out.pre.push(Step::new(pre, "comment", name, sql).of(c.oid));
+        }
+    }
+    for f in &r.opfamilies {
+        if let Some(sql) = opclass::add_loose_members(f) {
+            let name = opclass::family_name(f);
+            out.pre
+                .push(Step::new(pre, "operator family members", name, sql).of(f.oid));
+        }
+    }
 }
 
 /// `schema.name(identity arguments)`.
