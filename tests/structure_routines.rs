@@ -128,8 +128,9 @@ fn routines_migrate_exactly_and_behave_the_same() {
     }
 }
 
-/// Two C-language functions, and an operator, an aggregate, a table (column
-/// default), a view and (14+) an SQL-standard function that need them.
+/// Two C-language functions, and an operator, an aggregate, an operator class
+/// (and family), a table (column default), a view and (14+) an SQL-standard
+/// function that need them.
 const C_FIXTURE: &str = r#"
 CREATE FUNCTION public.my_c_func(integer) RETURNS integer
     LANGUAGE c STRICT AS '$libdir/plpgsql', 'plpgsql_call_handler';
@@ -143,6 +144,8 @@ INSERT INTO public.c_table (id, v) VALUES (1, 1);
 CREATE TABLE public.kept (id integer);
 INSERT INTO public.kept SELECT generate_series(1, 3);
 CREATE VIEW public.c_view AS SELECT public.my_c_func(id) AS v FROM public.kept;
+CREATE OPERATOR CLASS public.c_ops FOR TYPE integer USING hash AS
+    OPERATOR 1 =(integer, integer), FUNCTION 1 public.my_c_func(integer);
 CREATE FUNCTION public.plain(integer) RETURNS integer LANGUAGE sql AS $$ SELECT $1 * 2 $$;
 "#;
 
@@ -181,6 +184,8 @@ fn c_functions_skipped(src_major: u32, tgt_major: u32) {
         "operator public.### (NONE, integer)",
         "aggregate public.c_agg(integer)",
         "table public.c_table",
+        "operator family public.c_ops USING hash",
+        "operator class public.c_ops USING hash",
     ];
     if has_modern(src_major) {
         expect.push("function public.c_atomic(integer)");
@@ -229,7 +234,8 @@ fn c_functions_skipped(src_major: u32, tgt_major: u32) {
     src.psql(
         &sdb,
         "DROP FUNCTION public.my_c_func(integer), public.my_c_step(integer, integer) CASCADE;
-         DROP TABLE public.c_table;",
+         DROP TABLE public.c_table;
+         DROP OPERATOR FAMILY IF EXISTS public.c_ops USING hash CASCADE;",
     )
     .unwrap();
     assert_same_schema(
