@@ -1,266 +1,69 @@
 //! Connections against real PostgreSQL 15 servers: password sources, unix
 //! sockets, every ConnError class, and the TLS modes.
 
+mod support;
+
+use pgferry::localpg::LocalCluster;
 use pgferry::pg::{connect, ConnError, ConnSpec};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-// ===========================================================================
-// LOCAL TEST-SERVER HELPER (temporary)
-//
-// Stand-in for the shared harness (`tests/support/mod.rs`: `cluster(15)`,
-// `tls_cluster()`, `LocalCluster::{uri, socket_conninfo, ca_cert_path,
-// password, port}`). When it lands, delete this section and map:
-// `plain()` -> `support::cluster(15)`, `tls()` -> `support::tls_cluster()`.
-// Servers run as `nobody` (initdb refuses root), md5 auth everywhere, in a
-// temp dir; they are stopped by `Drop` and, for the shared statics (which
-// Rust never drops), by an `atexit` hook that also runs after failed tests.
-// ===========================================================================
-
-const BIN: &str = "/usr/lib/postgresql/15/bin";
-
-struct TestServer {
-    dir: tempfile::TempDir,
-    port: u16,
-    password: String,
-    /// CA that signed the server certificate (TLS servers only).
-    ca_cert: Option<PathBuf>,
-    /// A second CA that signed nothing the server has.
-    other_ca_cert: Option<PathBuf>,
+/// Shared plain cluster (md5 over TCP, trust over the socket).
+fn plain() -> &'static LocalCluster {
+    support::cluster(15)
 }
 
-/// Data directories of running servers, stopped (and their temp dirs
-/// removed) at process exit.
-static RUNNING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-extern "C" fn stop_all_at_exit() {
-    let dirs = RUNNING.lock().map(|d| d.clone()).unwrap_or_default();
-    for d in dirs {
-        stop(&d);
-        // Statics are never dropped, so their TempDir is removed here.
-        if let Some(base) = d.parent() {
-            let _ = std::fs::remove_dir_all(base);
-        }
-    }
+/// Shared TLS cluster; its certificate is signed by `ca_cert_path()`.
+fn tls() -> &'static LocalCluster {
+    support::tls_cluster()
 }
 
-fn stop(data: &Path) {
-    let _ = as_nobody(&format!("{BIN}/pg_ctl"))
-        .args([
-            "-D",
-            &data.display().to_string(),
-            "-m",
-            "immediate",
-            "-w",
-            "stop",
-        ])
-        .output();
+fn ca_of(s: &LocalCluster) -> String {
+    s.ca_cert_path()
+        .expect("TLS cluster has a CA")
+        .display()
+        .to_string()
 }
 
-/// A command run as `nobody` when we are root (PostgreSQL refuses root).
-fn as_nobody(program: &str) -> Command {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "nobody", "--", program]);
-        c
-    } else {
-        Command::new(program)
-    }
+fn socket_dir(s: &LocalCluster) -> String {
+    s.socket_dir().display().to_string()
 }
 
-fn run(cmd: &mut Command) {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
+/// A port nothing listens on (free a moment ago).
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
 }
 
-fn chown_nobody(p: &Path) {
-    run(Command::new("chown").args(["-R", "nobody", &p.display().to_string()]));
-}
-
-/// A CA (`name`.crt/.key) and, when `server` is set, a server certificate
-/// for DNS:localhost and IP:127.0.0.1 signed by it.
-fn make_certs(dir: &Path, name: &str, server: bool) {
-    let d = |f: &str| dir.join(f).display().to_string();
-    run(Command::new("openssl").args([
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        &d(&format!("{name}.key")),
-        "-out",
-        &d(&format!("{name}.crt")),
-        "-days",
-        "2",
-        "-subj",
-        &format!("/CN=pgferry test {name}"),
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]));
-    if !server {
-        return;
-    }
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("write ext");
-    run(Command::new("openssl").args([
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        &d("server.key"),
-        "-out",
-        &d("server.csr"),
-        "-subj",
-        "/CN=localhost",
-    ]));
-    run(Command::new("openssl").args([
-        "x509",
-        "-req",
-        "-in",
-        &d("server.csr"),
-        "-CA",
-        &d(&format!("{name}.crt")),
-        "-CAkey",
-        &d(&format!("{name}.key")),
-        "-CAcreateserial",
-        "-out",
-        &d("server.crt"),
-        "-days",
-        "2",
-        "-extfile",
-        &d("server.ext"),
-    ]));
-}
-
-impl TestServer {
-    fn start(tls: bool) -> TestServer {
-        let dir = tempfile::Builder::new()
-            .prefix("pgferry-conn-")
-            .tempdir()
-            .expect("tempdir");
-        let base = dir.path().to_path_buf();
-        let password = "s3cr3t-Pa55word-xyzzy".to_string();
-        std::fs::write(base.join("pw"), &password).expect("pwfile");
-        let (mut ca_cert, mut other_ca_cert) = (None, None);
-        if tls {
-            make_certs(&base, "ca", true);
-            make_certs(&base, "otherca", false);
-            ca_cert = Some(base.join("ca.crt"));
-            other_ca_cert = Some(base.join("otherca.crt"));
-        }
-        chown_nobody(&base);
-        let data = base.join("data");
-        run(as_nobody(&format!("{BIN}/initdb")).args([
-            "-D",
-            &data.display().to_string(),
-            "-U",
-            "postgres",
-            "--auth=md5",
-            &format!("--pwfile={}", base.join("pw").display()),
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ]));
-        let port = free_port();
-        let mut conf = format!(
-            "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             fsync = off\nshared_buffers = 16MB\nmax_connections = 30\n",
-            base.display()
+/// A second CA that signed nothing the TLS cluster has (made once, kept
+/// for the life of the process).
+fn other_ca() -> &'static str {
+    static CA: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+    &CA.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let crt = dir.path().join("otherca.crt");
+        let out = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+            .arg("-keyout")
+            .arg(dir.path().join("otherca.key"))
+            .arg("-out")
+            .arg(&crt)
+            .args(["-subj", "/CN=pgferry test other CA"])
+            .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+            .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        if tls {
-            conf.push_str(&format!(
-                "ssl = on\nssl_cert_file = '{0}/server.crt'\nssl_key_file = '{0}/server.key'\n",
-                base.display()
-            ));
-        }
-        let conf_path = data.join("postgresql.conf");
-        let mut all = std::fs::read_to_string(&conf_path).expect("read conf");
-        all.push_str(&conf);
-        std::fs::write(&conf_path, all).expect("write conf");
-        {
-            let mut running = RUNNING.lock().expect("lock");
-            if running.is_empty() {
-                // SAFETY: registering a plain extern "C" fn with no captures.
-                unsafe { libc::atexit(stop_all_at_exit) };
-            }
-            running.push(data.clone());
-        }
-        run(as_nobody(&format!("{BIN}/pg_ctl")).args([
-            "-D",
-            &data.display().to_string(),
-            "-l",
-            &base.join("log").display().to_string(),
-            "-w",
-            "start",
-        ]));
-        TestServer {
-            dir,
-            port,
-            password,
-            ca_cert,
-            other_ca_cert,
-        }
-    }
-
-    fn socket_dir(&self) -> String {
-        self.dir.path().display().to_string()
-    }
-
-    /// `postgres://postgres:PASSWORD@127.0.0.1:PORT/db`
-    fn uri(&self, db: &str) -> String {
-        format!(
-            "postgres://postgres:{}@127.0.0.1:{}/{db}",
-            self.password, self.port
-        )
-    }
+        let p = crt.display().to_string();
+        (dir, p)
+    })
+    .1
 }
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        stop(&data);
-        if let Ok(mut r) = RUNNING.lock() {
-            r.retain(|d| d != &data);
-        }
-    }
-}
-
-fn plain() -> &'static TestServer {
-    static S: OnceLock<TestServer> = OnceLock::new();
-    S.get_or_init(|| TestServer::start(false))
-}
-
-fn tls() -> &'static TestServer {
-    static S: OnceLock<TestServer> = OnceLock::new();
-    S.get_or_init(|| TestServer::start(true))
-}
-
-// ===========================================================================
-// END OF LOCAL TEST-SERVER HELPER
-// ===========================================================================
 
 /// Serializes tests that set libpq variables; every parse takes it so no
 /// test sees another's environment.
@@ -324,18 +127,18 @@ async fn unix_socket() {
     let s = plain();
     let kv = format!(
         "host={} port={} user=postgres dbname=postgres password={} sslmode=require",
-        s.socket_dir(),
-        s.port,
-        s.password
+        socket_dir(s),
+        s.port(),
+        s.password()
     );
     try_connect(&spec(&kv))
         .await
         .expect("socket, sslmode ignored as in libpq");
     let uri = format!(
         "postgresql://postgres:{}@{}:{}/postgres",
-        s.password,
-        s.socket_dir().replace('/', "%2F"),
-        s.port
+        s.password(),
+        socket_dir(s).replace('/', "%2F"),
+        s.port()
     );
     try_connect(&spec(&uri))
         .await
@@ -345,41 +148,75 @@ async fn unix_socket() {
 #[tokio::test]
 async fn pgpassword_env() {
     let s = plain();
-    let u = format!("postgres://postgres@127.0.0.1:{}/postgres", s.port);
-    let sp = spec_with_env(&u, &[("PGPASSWORD", &s.password)]).expect("parse");
+    let u = format!("postgres://postgres@127.0.0.1:{}/postgres", s.port());
+    let sp = spec_with_env(&u, &[("PGPASSWORD", s.password())]).expect("parse");
     try_connect(&sp).await.expect("connect");
-    assert!(!sp.to_string().contains(&s.password));
+    assert!(!sp.to_string().contains(s.password()));
 }
 
 #[tokio::test]
 async fn pgpass_file() {
     use std::os::unix::fs::PermissionsExt;
     let s = plain();
+    let (user, pw) = socket_md5_role(s).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("pgpass");
     let text = format!(
-        "127.0.0.1:{0}:other:postgres:wrong\nlocalhost:{0}:*:postgres:{1}\n127.0.0.1:{0}:*:postgres:{1}\n",
-        s.port, s.password
+        "127.0.0.1:{0}:other:postgres:wrong\nlocalhost:{0}:*:postgres:{1}\n127.0.0.1:{0}:*:postgres:{1}\n\
+         127.0.0.1:{0}:*:{user}:wrong\nlocalhost:{0}:*:{user}:{pw}\n",
+        s.port(),
+        s.password()
     );
     std::fs::write(&file, text).expect("write");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let f = file.display().to_string();
     let tcp = format!(
         "host=127.0.0.1 port={} user=postgres dbname=postgres",
-        s.port
+        s.port()
     );
     try_connect(&spec_with_env(&tcp, &[("PGPASSFILE", &f)]).expect("parse"))
         .await
         .expect("tcp via pgpass");
-    // A unix socket matches the `localhost` line.
+    // A unix socket matches the `localhost` line (this role needs a password
+    // over the socket; the 127.0.0.1 line for it is wrong).
     let sock = format!(
-        "host={} port={} user=postgres dbname=postgres",
-        s.socket_dir(),
-        s.port
+        "host={} port={} user={user} dbname=postgres",
+        socket_dir(s),
+        s.port()
     );
     try_connect(&spec_with_env(&sock, &[("PGPASSFILE", &f)]).expect("parse"))
         .await
         .expect("socket via pgpass");
+}
+
+/// A role that must give its password even over the unix socket (the shared
+/// cluster trusts the socket otherwise), so `.pgpass` lookups for sockets are
+/// really exercised. Returns (user, password).
+async fn socket_md5_role(s: &LocalCluster) -> (&'static str, &'static str) {
+    let (user, pw) = ("pgf_sock_md5", "Sock-Pw-31337");
+    s.psql(
+        "postgres",
+        &format!("CREATE ROLE {user} LOGIN PASSWORD '{pw}';"),
+    )
+    .expect("create role");
+    let hba = s.data_dir().join("pg_hba.conf");
+    let old = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+    std::fs::write(&hba, format!("local all {user} md5\n{old}")).expect("write pg_hba.conf");
+    s.psql("postgres", "SELECT pg_reload_conf();")
+        .expect("reload");
+    // The reload is asynchronous: wait until the socket asks for a password.
+    let bare = format!(
+        "host={} port={} user={user} dbname=postgres passfile=/nonexistent",
+        socket_dir(s),
+        s.port()
+    );
+    for _ in 0..100 {
+        if let Err(ConnError::Auth { .. }) = try_connect(&spec(&bare)).await {
+            return (user, pw);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the pg_hba.conf change was not picked up");
 }
 
 #[tokio::test]
@@ -387,7 +224,7 @@ async fn wrong_password_is_auth() {
     let s = plain();
     let u = format!(
         "postgres://postgres:not-the-Password-123@127.0.0.1:{}/postgres",
-        s.port
+        s.port()
     );
     let e = expect_err(&spec(&u), "not-the-Password-123").await;
     assert!(matches!(e, ConnError::Auth { .. }), "{e}");
@@ -400,16 +237,16 @@ async fn wrong_password_is_auth() {
     // No password at all.
     let u = format!(
         "postgres://postgres@127.0.0.1:{}/postgres?passfile=/nonexistent",
-        s.port
+        s.port()
     );
-    let e = expect_err(&spec(&u), &s.password).await;
+    let e = expect_err(&spec(&u), s.password()).await;
     assert!(matches!(e, ConnError::Auth { .. }), "{e}");
 }
 
 #[tokio::test]
 async fn missing_database() {
     let s = plain();
-    let e = expect_err(&spec(&s.uri("no_such_db")), &s.password).await;
+    let e = expect_err(&spec(&s.uri("no_such_db")), s.password()).await;
     assert!(matches!(e, ConnError::NoDatabase { .. }), "{e}");
     assert!(
         e.to_string()
@@ -464,10 +301,11 @@ async fn tls_require_and_prefer() {
 #[tokio::test]
 async fn tls_verify_full() {
     let s = tls();
-    let ca = s.ca_cert.as_ref().expect("ca").display().to_string();
+    let ca = ca_of(s);
     let base = format!(
         "postgres://postgres:{}@localhost:{}/postgres",
-        s.password, s.port
+        s.password(),
+        s.port()
     );
     try_connect(&spec(&format!(
         "{base}?sslmode=verify-full&sslrootcert={ca}"
@@ -483,16 +321,17 @@ async fn tls_verify_full() {
 #[tokio::test]
 async fn tls_host_name_mismatch() {
     let s = tls();
-    let ca = s.ca_cert.as_ref().expect("ca").display().to_string();
+    let ca = ca_of(s);
     // Connect to 127.0.0.1 but call it a name the certificate does not list.
     let kv = |mode: &str| {
         format!(
             "host=wrong.example hostaddr=127.0.0.1 port={} user=postgres password={} \
              dbname=postgres sslmode={mode} sslrootcert={ca}",
-            s.port, s.password
+            s.port(),
+            s.password()
         )
     };
-    let e = expect_err(&spec(&kv("verify-full")), &s.password).await;
+    let e = expect_err(&spec(&kv("verify-full")), s.password()).await;
     assert!(matches!(e, ConnError::Tls { .. }), "{e}");
     assert!(
         e.to_string()
@@ -507,17 +346,17 @@ async fn tls_host_name_mismatch() {
 #[tokio::test]
 async fn tls_untrusted_ca() {
     let s = tls();
-    let other = s.other_ca_cert.as_ref().expect("ca").display().to_string();
+    let other = other_ca();
     for mode in ["verify-full", "verify-ca", "require"] {
         let u = format!("{}?sslmode={mode}&sslrootcert={other}", s.uri("postgres"));
-        let e = expect_err(&spec(&u), &s.password).await;
+        let e = expect_err(&spec(&u), s.password()).await;
         assert!(matches!(e, ConnError::Tls { .. }), "{mode}: {e}");
         assert!(e.to_string().contains("not trusted"), "{mode}: {e}");
         assert!(e.to_string().contains("sslrootcert"), "{mode}: {e}");
     }
     // No sslrootcert: the Mozilla roots do not know our test CA.
     let u = format!("{}?sslmode=verify-full", s.uri("postgres"));
-    let e = expect_err(&spec(&u), &s.password).await;
+    let e = expect_err(&spec(&u), s.password()).await;
     assert!(e.to_string().contains("Mozilla"), "{e}");
 }
 
@@ -526,7 +365,7 @@ async fn tls_required_but_server_has_none() {
     let s = plain();
     for mode in ["require", "verify-full"] {
         let u = format!("{}?sslmode={mode}", s.uri("postgres"));
-        let e = expect_err(&spec(&u), &s.password).await;
+        let e = expect_err(&spec(&u), s.password()).await;
         assert!(matches!(e, ConnError::Tls { .. }), "{e}");
         assert!(e.to_string().contains("does not support SSL"), "{e}");
     }

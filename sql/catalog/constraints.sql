@@ -5,6 +5,9 @@ SELECT con.oid::int8 AS oid, con.conrelid::int8 AS table_oid, con.conname::text 
        con.contype::text AS contype, pg_catalog.pg_get_constraintdef(con.oid) AS definition,
        con.conindid::int8 AS index_oid, {conparentid}::int8 AS parent_oid,
        CASE WHEN con.contype IN ('p', 'u') THEN pg_catalog.pg_get_indexdef(con.conindid) END AS index_definition, con.confrelid::int8 AS ref_table_oid,
+       ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, o)
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n
+             ORDER BY k.o) AS key_columns,
        con.convalidated AS validated, con.conislocal AS is_local,
        con.condeferrable AS deferrable, con.condeferred AS deferred,
        pg_catalog.obj_description(con.oid, 'pg_constraint') AS comment

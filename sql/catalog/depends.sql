@@ -3,7 +3,9 @@
 -- constraint into its table (or domain), a view's rewrite rule into the view, a
 -- table's row type and an array type into the table or element type. Only
 -- normal and automatic dependencies order creation (not OWNED BY); extension membership and
--- internal links do not.
+-- internal links do not. Rules other than views' _RETURN rules, triggers and
+-- policies keep their own oids: they are post-data steps of their own, and what
+-- they use must not reorder their table.
 WITH raw AS (
     SELECT d.classid, d.objid, d.refclassid, d.refobjid
     FROM pg_catalog.pg_depend d
@@ -16,7 +18,9 @@ folded AS (
     SELECT
         CASE r.classid
             WHEN 'pg_catalog.pg_attrdef'::regclass THEN (SELECT ad.adrelid FROM pg_catalog.pg_attrdef ad WHERE ad.oid = r.objid)
-            WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT rw.ev_class FROM pg_catalog.pg_rewrite rw WHERE rw.oid = r.objid)
+            -- a view's _RETURN rule is the view; other rules are objects of their own (post-data)
+            WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT CASE WHEN rw.rulename = '_RETURN' THEN rw.ev_class ELSE rw.oid END
+                                                         FROM pg_catalog.pg_rewrite rw WHERE rw.oid = r.objid)
             -- an operator class's or family's operators and support functions: into the family
             WHEN 'pg_catalog.pg_amop'::regclass THEN (SELECT ao.amopfamily FROM pg_catalog.pg_amop ao WHERE ao.oid = r.objid)
             WHEN 'pg_catalog.pg_amproc'::regclass THEN (SELECT ap.amprocfamily FROM pg_catalog.pg_amproc ap WHERE ap.oid = r.objid)

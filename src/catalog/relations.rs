@@ -89,6 +89,8 @@ pub struct Constraint {
     pub index_definition: Option<String>,
     /// The parent's constraint when a partitioned table's constraint made this one (11+).
     pub parent_oid: i64,
+    /// The constrained columns, in key order.
+    pub key_columns: Vec<String>,
     pub validated: bool,
     pub is_local: bool,
     pub comment: Option<String>,
@@ -224,6 +226,7 @@ pub(super) async fn read_constraints(
             index_oid: r.get("index_oid"),
             index_definition: r.get("index_definition"),
             parent_oid: r.get("parent_oid"),
+            key_columns: r.get("key_columns"),
             validated: r.get("validated"),
             is_local: r.get("is_local"),
             comment: r.get("comment"),

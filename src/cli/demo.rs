@@ -48,7 +48,7 @@ async fn start(major: u32, role: &str) -> anyhow::Result<LocalCluster> {
     Ok(c)
 }
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let source = start(args.source_major, "source").await?;
     let target = start(args.target_major, "target").await?;
@@ -82,6 +82,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Exit> {
         index_jobs: args.jobs,
         schema_only: false,
         data_only: false,
+        progress: crate::report::progress::Display::detect(quiet),
+        split_threshold: 128 << 20,
+        analyze: true,
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
     print!("{}", crate::report::migrate_table(&report));

@@ -3,6 +3,7 @@
 use super::Endpoints;
 use crate::error::Exit;
 use crate::migrate::Options;
+use crate::report::progress::Display;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -31,12 +32,18 @@ pub struct MigrateArgs {
     /// State directory of the task.
     #[arg(long, value_name = "DIR", default_value = ".pgferry")]
     pub state_dir: PathBuf,
+    /// Copy tables bigger than this in ranges (e.g. 128MB, 1GB; 0 = never).
+    #[arg(long, value_name = "SIZE", default_value = "128MB", value_parser = parse_size)]
+    pub split_tables_larger_than: i64,
+    /// Skip ANALYZE of the loaded tables at the end.
+    #[arg(long)]
+    pub no_analyze: bool,
     /// Print the plan (every statement, in order, with its phase) and stop.
     #[arg(long)]
     pub dry_run: bool,
 }
 
-pub async fn run(args: MigrateArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     if args.resume || args.restart {
         return super::not_built("migrate --resume/--restart", args.endpoints.json);
     }
@@ -57,8 +64,11 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<Exit> {
         index_jobs: args.index_jobs.unwrap_or(jobs),
         schema_only: args.schema_only,
         data_only: args.data_only,
+        progress: Display::detect(quiet || args.endpoints.json),
+        split_threshold: args.split_tables_larger_than,
+        analyze: !args.no_analyze,
     };
-    tracing::info!(source = %ends.source, target = %ends.target, jobs, "migrating");
+    tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;
     if args.endpoints.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -66,4 +76,39 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<Exit> {
         print!("{}", crate::report::migrate_table(&report));
     }
     Ok(Exit::Ok)
+}
+
+/// Parses `128MB`, `1GB`, `512kB`, `1000` (bytes), as PostgreSQL writes sizes
+/// (units are powers of 1024).
+pub fn parse_size(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (examples: 128MB, 1GB, 0)"))?;
+    let mult: i64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1 << 10,
+        "mb" | "m" => 1 << 20,
+        "gb" | "g" => 1 << 30,
+        "tb" | "t" => 1 << 40,
+        _ => return Err(format!("unknown size unit in `{s}` (use kB, MB, GB or TB)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("128MB"), Ok(128 << 20));
+        assert_eq!(parse_size("1gb"), Ok(1 << 30));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert!(parse_size("12XB").is_err());
+        assert!(parse_size("MB").is_err());
+    }
 }

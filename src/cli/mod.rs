@@ -68,10 +68,10 @@ pub struct Endpoints {
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Precheck(a) => precheck::run(a).await,
-        Command::Migrate(a) => migrate::run(a).await,
+        Command::Migrate(a) => migrate::run(a, cli.quiet).await,
         Command::Verify(a) => verify::run(a).await,
         Command::Status(a) => status::run(a).await,
-        Command::Demo(a) => demo::run(a).await,
+        Command::Demo(a) => demo::run(a, cli.quiet).await,
     }
 }
 

@@ -48,8 +48,13 @@ pub async fn copy_table(
 ) -> anyhow::Result<CopyStats> {
     let start = Instant::now();
     let format = if tc.binary { "binary" } else { "text" };
+    let filter = tc
+        .range
+        .as_ref()
+        .map(|r| format!(" WHERE {}", r.predicate()))
+        .unwrap_or_default();
     let out_sql = format!(
-        "COPY (SELECT {} FROM ONLY {}) TO STDOUT (FORMAT {format})",
+        "COPY (SELECT {} FROM ONLY {}{filter}) TO STDOUT (FORMAT {format})",
         column_list(&tc.source_columns),
         tc.source_qualified()
     );

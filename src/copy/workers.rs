@@ -4,9 +4,9 @@
 use super::{copy_table, import_snapshot, CopyStats};
 use crate::pg::{connect, ConnSpec};
 use crate::plan::TableCopy;
+use crate::report::progress::Counters;
 use anyhow::Context;
 use std::collections::VecDeque;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 /// The outcome of one table's copy.
@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 pub struct TableResult {
     pub table: String,
     pub format: &'static str,
+    /// Number of ranges the table was copied in (1 when whole).
+    pub ranges: usize,
     #[serde(flatten)]
     pub stats: CopyStats,
 }
@@ -42,7 +44,7 @@ pub async fn run_copies(
     copies: Vec<TableCopy>,
     jobs: usize,
     mode: LoadMode,
-    bytes_done: Arc<AtomicU64>,
+    counters: Arc<Counters>,
 ) -> anyhow::Result<Vec<TableResult>> {
     let jobs = jobs.max(1).min(copies.len().max(1));
     let queue = Arc::new(Mutex::new(VecDeque::from(copies)));
@@ -52,9 +54,9 @@ pub async fn run_copies(
         let source = source.clone();
         let target = target.clone();
         let snapshot = snapshot.to_string();
-        let bytes_done = Arc::clone(&bytes_done);
+        let counters = Arc::clone(&counters);
         handles.push(tokio::spawn(async move {
-            worker(w, &source, &target, &snapshot, &queue, mode, &bytes_done).await
+            worker(w, &source, &target, &snapshot, &queue, mode, &counters).await
         }));
     }
     let mut results = Vec::new();
@@ -76,7 +78,7 @@ pub async fn run_copies(
     }
     match first_err {
         Some(e) => Err(e),
-        None => Ok(results),
+        None => Ok(merge_ranges(results)),
     }
 }
 
@@ -87,7 +89,7 @@ async fn worker(
     snapshot: &str,
     queue: &Mutex<VecDeque<TableCopy>>,
     mode: LoadMode,
-    bytes_done: &AtomicU64,
+    counters: &Counters,
 ) -> anyhow::Result<Vec<TableResult>> {
     let src = connect(source, &format!("copy worker {n} (source)")).await?;
     import_snapshot(&src, snapshot).await?;
@@ -114,8 +116,18 @@ async fn worker(
         };
         let Some(tc) = next else { break };
         tracing::debug!(worker = n, table = %tc.source_qualified(), "copying");
-        let stats = match copy_table(&src, &mut dst, &tc, mode == LoadMode::Fresh, bytes_done).await
-        {
+        counters.start_table(&tc.target_qualified());
+        let result = copy_table(
+            &src,
+            &mut dst,
+            &tc,
+            // A split table's ranges load side by side: none may truncate.
+            mode == LoadMode::Fresh && tc.range.is_none(),
+            &counters.bytes,
+        )
+        .await;
+        counters.end_table(&tc.target_qualified());
+        let stats = match result {
             Ok(s) => s,
             Err(e) => {
                 // Leave nothing more for the others to start: fail fast.
@@ -135,9 +147,28 @@ async fn worker(
         done.push(TableResult {
             table: tc.target_qualified(),
             format: if tc.binary { "binary" } else { "text" },
+            ranges: 1,
             stats,
         });
     }
     src.batch_execute("COMMIT").await.ok();
     Ok(done)
+}
+
+/// One result per table: the ranges of a split table summed up (seconds are
+/// worker-seconds, so MB/s stays a per-worker rate).
+fn merge_ranges(results: Vec<TableResult>) -> Vec<TableResult> {
+    let mut out: Vec<TableResult> = Vec::new();
+    for r in results {
+        match out.iter_mut().find(|x| x.table == r.table) {
+            Some(x) => {
+                x.ranges += 1;
+                x.stats.rows += r.stats.rows;
+                x.stats.bytes += r.stats.bytes;
+                x.stats.seconds += r.stats.seconds;
+            }
+            None => out.push(r),
+        }
+    }
+    out
 }

@@ -7,12 +7,12 @@ pub use execute::{run_step, run_steps};
 
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
-use crate::copy::{run_copies, LoadMode, SnapshotHolder, TableResult};
+use crate::copy::{run_copies, split_big_tables, LoadMode, SnapshotHolder, TableResult};
 use crate::pg::connect;
-use crate::plan::{self, Plan};
+use crate::plan::{self, Phase, Plan, Step};
+use crate::report::progress::{self, Counters, Display};
 use anyhow::Context;
 use serde::Serialize;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,6 +23,12 @@ pub struct Options {
     pub index_jobs: usize,
     pub schema_only: bool,
     pub data_only: bool,
+    /// How to show data-phase progress.
+    pub progress: Display,
+    /// Tables bigger than this (bytes on disk) are copied in ranges; 0 never splits.
+    pub split_threshold: i64,
+    /// Run ANALYZE on every loaded table at the end.
+    pub analyze: bool,
 }
 
 /// Seconds spent in each phase.
@@ -33,6 +39,7 @@ pub struct PhaseTimes {
     pub data: f64,
     pub post_data: f64,
     pub sequences: f64,
+    pub analyze: f64,
     pub total: f64,
 }
 
@@ -114,24 +121,39 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     let mut tables = Vec::new();
     if !opts.schema_only {
         let t = Instant::now();
-        let bytes = Arc::new(AtomicU64::new(0));
+        let counters = Arc::new(Counters::default());
         let mode = if opts.data_only {
             ensure_empty(&target, &plan).await?;
             LoadMode::Existing
         } else {
             LoadMode::Fresh
         };
-        tables = run_copies(
+        let total: u64 = plan.copies.iter().map(|c| c.bytes.max(0) as u64).sum();
+        let ticker = progress::start(
+            opts.progress,
+            Arc::clone(&counters),
+            total,
+            plan.copies.len(),
+        );
+        let units = split_big_tables(
+            holder.client(),
+            plan.copies.clone(),
+            opts.split_threshold,
+            cat.version_num,
+        )
+        .await?;
+        let copied = run_copies(
             &ends.source,
             &ends.target,
             holder.id(),
-            plan.copies.clone(),
+            units,
             opts.jobs,
             mode,
-            bytes,
+            counters,
         )
-        .await
-        .context("data phase")?;
+        .await;
+        ticker.finish().await;
+        tables = copied.context("data phase")?;
         times.data = t.elapsed().as_secs_f64();
     }
 
@@ -157,6 +179,32 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     };
     times.sequences = t.elapsed().as_secs_f64();
     holder.close().await?;
+    if opts.analyze && !opts.schema_only {
+        let t = Instant::now();
+        let steps: Vec<Step> = plan
+            .copies
+            .iter()
+            .map(|c| {
+                Step::new(
+                    Phase::PostData,
+                    "analyze",
+                    c.target_qualified(),
+                    format!("ANALYZE {};", c.target_qualified()),
+                )
+                .concurrent()
+            })
+            .collect();
+        run_steps(
+            &target,
+            &ends.target,
+            &steps,
+            opts.index_jobs,
+            TARGET_DDL_SETUP,
+        )
+        .await
+        .context("analyze")?;
+        times.analyze = t.elapsed().as_secs_f64();
+    }
     times.total = started.elapsed().as_secs_f64();
     Ok(Report {
         source_version: cat.version_num,

@@ -91,7 +91,7 @@ pub fn build(cat: &Catalog) -> Plan {
     plan.pre_data = order_by_dependencies(std::mem::take(&mut plan.pre_data), &cat.depends);
 
     for t in ordered.iter().filter(|t| !t.is_partitioned()) {
-        plan.copies.push(copy_of(t));
+        plan.copies.push(copy_of(t, cat));
     }
     plan.copies.sort_by_key(|c| std::cmp::Reverse(c.bytes));
 
@@ -178,7 +178,24 @@ fn parents_first(cat: &Catalog) -> Vec<&Table> {
     out
 }
 
-fn copy_of(t: &Table) -> TableCopy {
+/// A single-column integer primary key, or else unique key on a NOT NULL
+/// integer column: what a big table can be split on.
+fn split_key(t: &Table, cat: &Catalog) -> Option<String> {
+    let mut keys: Vec<&crate::catalog::Constraint> = cat
+        .constraints
+        .iter()
+        .filter(|c| c.table_oid == t.oid && matches!(c.contype.as_str(), "p" | "u"))
+        .filter(|c| c.key_columns.len() == 1)
+        .collect();
+    keys.sort_by_key(|c| c.contype != "p");
+    keys.into_iter().find_map(|c| {
+        let col = t.columns.iter().find(|x| x.name == c.key_columns[0])?;
+        let int = matches!(col.type_name.as_str(), "int2" | "int4" | "int8");
+        (int && col.not_null).then(|| col.name.clone())
+    })
+}
+
+fn copy_of(t: &Table, cat: &Catalog) -> TableCopy {
     let cols: Vec<&crate::catalog::Column> =
         t.columns.iter().filter(|c| !c.is_generated()).collect();
     TableCopy {
@@ -191,6 +208,8 @@ fn copy_of(t: &Table) -> TableCopy {
         binary: cols.iter().all(|c| c.binary_ok),
         bytes: t.bytes,
         est_rows: t.est_rows,
+        split_key: split_key(t, cat),
+        range: None,
     }
 }
 

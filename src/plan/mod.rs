@@ -91,6 +91,52 @@ pub struct TableCopy {
     /// Size on disk of the source table, for scheduling and progress.
     pub bytes: i64,
     pub est_rows: f64,
+    /// A single-column integer primary key (or unique not-null key) on which
+    /// a big table can be split into ranges.
+    pub split_key: Option<String>,
+    /// The part of the table this unit copies; `None` is the whole table.
+    pub range: Option<CopyRange>,
+}
+
+/// A slice of a big table, copied as its own unit of work.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "by", rename_all = "kebab-case")]
+pub enum CopyRange {
+    /// `key >= lo AND key < hi` (an open end when `None`).
+    Key {
+        column: String,
+        lo: Option<i64>,
+        hi: Option<i64>,
+    },
+    /// Heap pages `[lo, hi)` by `ctid` (TID range scans, PostgreSQL 14+).
+    Pages { lo: i64, hi: Option<i64> },
+}
+
+impl CopyRange {
+    /// The `WHERE` condition selecting this range.
+    pub fn predicate(&self) -> String {
+        match self {
+            CopyRange::Key { column, lo, hi } => {
+                let col = crate::pg::quote_ident(column);
+                let mut parts = Vec::new();
+                if let Some(lo) = lo {
+                    parts.push(format!("{col} >= {lo}"));
+                }
+                if let Some(hi) = hi {
+                    parts.push(format!("{col} < {hi}"));
+                }
+                if parts.is_empty() {
+                    "true".to_string()
+                } else {
+                    parts.join(" AND ")
+                }
+            }
+            CopyRange::Pages { lo, hi } => match hi {
+                Some(hi) => format!("ctid >= '({lo},0)'::tid AND ctid < '({hi},0)'::tid"),
+                None => format!("ctid >= '({lo},0)'::tid"),
+            },
+        }
+    }
 }
 
 impl TableCopy {

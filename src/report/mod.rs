@@ -16,6 +16,7 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
@@ -34,3 +35,5 @@ pub fn db_error(e: &tokio_postgres::Error) -> String {
         None => e.to_string(),
     }
 }
+
+pub mod progress;

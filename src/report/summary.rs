@@ -12,7 +12,9 @@ fn mb(bytes: u64) -> String {
 pub fn migrate_table(r: &Report) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(vec!["table", "rows", "MB", "seconds", "MB/s", "format"]);
+    t.set_header(vec![
+        "table", "rows", "MB", "seconds", "MB/s", "format", "ranges",
+    ]);
     let mut rows: Vec<_> = r.tables.iter().collect();
     rows.sort_by_key(|x| std::cmp::Reverse(x.stats.bytes));
     for x in rows {
@@ -28,6 +30,7 @@ pub fn migrate_table(r: &Report) -> String {
             Cell::new(format!("{:.2}", x.stats.seconds)).set_alignment(CellAlignment::Right),
             Cell::new(format!("{rate:.1}")).set_alignment(CellAlignment::Right),
             Cell::new(x.format),
+            Cell::new(x.ranges).set_alignment(CellAlignment::Right),
         ]);
     }
     let mut p = Table::new();
@@ -40,6 +43,7 @@ pub fn migrate_table(r: &Report) -> String {
         ("data", ph.data),
         ("post-data", ph.post_data),
         ("sequences", ph.sequences),
+        ("analyze", ph.analyze),
         ("total", ph.total),
     ] {
         p.add_row(vec![

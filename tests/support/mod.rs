@@ -90,11 +90,13 @@ fn clear_pg_env(cmd: &mut Command) {
     }
 }
 
-/// Runs the pgferry binary with PGFERRY_SOURCE/TARGET and all PG* variables
-/// cleared, so the caller's environment cannot leak into a test.
+/// Runs the pgferry binary with PGFERRY_SOURCE/TARGET, all PG* variables and
+/// RUST_LOG cleared, so the caller's environment cannot leak into a test.
 pub fn pgferry(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgferry"));
     clear_pg_env(&mut cmd);
+    // Log settings of the caller must not change what the tests read.
+    cmd.env_remove("RUST_LOG");
     cmd.args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run pgferry: {e}"))
