@@ -59,6 +59,7 @@ SELECT 3 OPERATOR(public.=~=) 13, 3 OPERATOR(public.!~=) 13, OPERATOR(public.@@@
        1 OPERATOR(public.<<<) '2', '2' OPERATOR(public.>>>) 1,
        (SELECT count(*) FROM generate_series(1, 30) n WHERE n OPERATOR(public.=~=) 5);
 SELECT ROW(1, 2)::public.pt::text, '\x41'::bytea::text, ROW(5, 6)::public.pt2::varchar;
+SELECT * FROM public.routine_view;
 SET enable_seqscan = off;
 SELECT count(*) FROM public.nums WHERE n OPERATOR(public.=~=) 3;
 SELECT count(*) FROM (SELECT DISTINCT p FROM (SELECT * FROM public.pt UNION ALL SELECT * FROM public.pt) u(x, y)
@@ -184,6 +185,7 @@ fn c_functions_skipped(src_major: u32, tgt_major: u32) {
         "operator public.### (NONE, integer)",
         "aggregate public.c_agg(integer)",
         "table public.c_table",
+        "view public.c_view",
         "operator family public.c_ops USING hash",
         "operator class public.c_ops USING hash",
     ];
