@@ -131,7 +131,8 @@ fn routines_migrate_exactly_and_behave_the_same() {
 
 /// Two C-language functions, and an operator, an aggregate, an operator class
 /// (and family), a table (column default), a view and (14+) an SQL-standard
-/// function that need them.
+/// function that need them; on sources before 14, a postfix operator (which
+/// 14+ targets cannot have) is skipped too.
 const C_FIXTURE: &str = r#"
 CREATE FUNCTION public.my_c_func(integer) RETURNS integer
     LANGUAGE c STRICT AS '$libdir/plpgsql', 'plpgsql_call_handler';
@@ -161,6 +162,13 @@ fn c_functions_skipped(src_major: u32, tgt_major: u32) {
     src.psql(&sdb, C_FIXTURE).unwrap();
     if has_modern(src_major) {
         src.psql(&sdb, C_FIXTURE_MODERN).unwrap();
+    } else {
+        // Postfix operators exist up to 13 and cannot be created on 14+.
+        src.psql(
+            &sdb,
+            "CREATE OPERATOR public.!!! (PROCEDURE = public.plain, LEFTARG = integer);",
+        )
+        .unwrap();
     }
     let tdb = fresh_db(tgt, "rtc_tgt");
     let what = format!("C functions {src_major} -> {tgt_major}");
@@ -191,6 +199,8 @@ fn c_functions_skipped(src_major: u32, tgt_major: u32) {
     ];
     if has_modern(src_major) {
         expect.push("function public.c_atomic(integer)");
+    } else {
+        expect.push("operator public.!!! (integer, NONE)");
     }
     for e in &expect {
         assert!(
@@ -237,7 +247,8 @@ fn c_functions_skipped(src_major: u32, tgt_major: u32) {
         &sdb,
         "DROP FUNCTION public.my_c_func(integer), public.my_c_step(integer, integer) CASCADE;
          DROP TABLE public.c_table;
-         DROP OPERATOR FAMILY IF EXISTS public.c_ops USING hash CASCADE;",
+         DROP OPERATOR FAMILY IF EXISTS public.c_ops USING hash CASCADE;
+         DROP OPERATOR IF EXISTS public.!!! (integer, NONE);",
     )
     .unwrap();
     assert_same_schema(
