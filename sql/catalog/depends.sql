@@ -38,6 +38,9 @@ folded AS (
             -- a view's _RETURN rule is the view; other rules are objects of their own (post-data)
             WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT CASE WHEN rw.rulename = '_RETURN' THEN rw.ev_class ELSE rw.oid END
                                                          FROM pg_catalog.pg_rewrite rw WHERE rw.oid = r.objid)
+            -- an operator class's or family's operators and support functions: into the family
+            WHEN 'pg_catalog.pg_amop'::regclass THEN (SELECT ao.amopfamily FROM pg_catalog.pg_amop ao WHERE ao.oid = r.objid)
+            WHEN 'pg_catalog.pg_amproc'::regclass THEN (SELECT ap.amprocfamily FROM pg_catalog.pg_amproc ap WHERE ap.oid = r.objid)
             WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
                                                             FROM pg_catalog.pg_constraint c WHERE c.oid = r.objid)
             WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT tf.owner FROM type_owner tf WHERE tf.oid = r.objid)

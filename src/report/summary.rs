@@ -53,12 +53,28 @@ pub fn migrate_table(r: &Report) -> String {
     }
     let rows: u64 = r.tables.iter().map(|x| x.stats.rows).sum();
     format!(
-        "{t}\n{p}\n{} tables, {rows} rows, {} pre-data and {} post-data statements, {} sequences set\n",
+        "{t}\n{p}\n{} tables, {rows} rows, {} pre-data and {} post-data statements, {} sequences set\n{}",
         r.tables.len(),
         r.pre_data_statements,
         r.post_data_statements,
-        r.sequences_set
+        r.sequences_set,
+        skipped_text(&r.skipped)
     )
+}
+
+/// The objects that were not migrated, one a line with the reason (empty when none).
+pub fn skipped_text(skipped: &[crate::plan::Skipped]) -> String {
+    if skipped.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("{} objects NOT migrated:\n", skipped.len());
+    for s in skipped {
+        out.push_str(&format!(
+            "  SKIPPED {} {}: {}\n",
+            s.kind, s.object, s.reason
+        ));
+    }
+    out
 }
 
 /// Row-count comparison table.
@@ -112,6 +128,9 @@ pub fn plan_text(plan: &crate::plan::Plan) -> String {
     }
     for s in &plan.sequences {
         out.push_str(&format!("-- [post-data] sequence value {}\n", s.target));
+    }
+    for line in skipped_text(&plan.skipped).lines() {
+        out.push_str(&format!("-- {line}\n"));
     }
     out
 }

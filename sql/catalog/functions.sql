@@ -1,0 +1,21 @@
+-- Functions, procedures and window functions (pg_proc, not aggregates) in user
+-- schemas, not owned by extensions. pg_get_functiondef() gives the complete
+-- CREATE OR REPLACE statement (SET clauses, SECURITY DEFINER, volatility,
+-- COST/ROWS, LEAKPROOF, PARALLEL, STRICT, defaults, parameter modes, bodies).
+-- $1: text[] of schema names.
+-- {prokind}: p.prokind on 11+; derived from proisagg/proiswindow on 10.
+SELECT p.oid::int8 AS oid, n.nspname::text AS schema, p.proname::text AS name,
+       ({prokind})::text AS kind,
+       l.lanname::text AS language,
+       pg_catalog.pg_get_function_identity_arguments(p.oid) AS identity_args,
+       p.prosrc AS source, p.probin AS library,
+       pg_catalog.pg_get_functiondef(p.oid) AS definition,
+       pg_catalog.obj_description(p.oid, 'pg_proc') AS comment
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE n.nspname = ANY($1)
+  AND ({prokind}) <> 'a'
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+ORDER BY n.nspname, p.proname, p.oid
