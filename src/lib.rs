@@ -13,5 +13,6 @@ pub mod localpg;
 pub mod migrate;
 pub mod pg;
 pub mod plan;
+pub mod precheck;
 pub mod report;
 pub mod verify;

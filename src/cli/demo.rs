@@ -83,6 +83,8 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         schema_only: false,
         data_only: false,
         progress: crate::report::progress::Display::detect(quiet),
+        ignore_checks: Vec::new(),
+        json: false,
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
     print!("{}", crate::report::migrate_table(&report));

@@ -35,12 +35,17 @@ pub struct MigrateArgs {
     /// Print the plan (every statement, in order, with its phase) and stop.
     #[arg(long)]
     pub dry_run: bool,
+    /// Go on despite a failed precheck item with this code (repeatable); it is
+    /// still reported, as a warning.
+    #[arg(long, value_name = "CODE")]
+    pub ignore_check: Vec<String>,
 }
 
 pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     if args.resume || args.restart {
         return super::not_built("migrate --resume/--restart", args.endpoints.json);
     }
+    crate::precheck::validate_ignore(&args.ignore_check)?;
     let ends = super::resolve(&args.endpoints)?;
     if args.dry_run {
         let (_, plan) = crate::migrate::plan_only(&ends).await?;
@@ -59,6 +64,8 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         schema_only: args.schema_only,
         data_only: args.data_only,
         progress: Display::detect(quiet || args.endpoints.json),
+        ignore_checks: args.ignore_check,
+        json: args.endpoints.json,
     };
     tracing::info!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;

@@ -25,6 +25,10 @@ pub struct Options {
     pub data_only: bool,
     /// How to show data-phase progress.
     pub progress: Display,
+    /// Precheck codes whose failures must not stop the migration (`--ignore-check`).
+    pub ignore_checks: Vec<String>,
+    /// Print precheck failures as the JSON document rather than a table.
+    pub json: bool,
 }
 
 /// Seconds spent in each phase.
@@ -91,6 +95,12 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         sequences = cat.sequences.len(),
         "read the source catalog"
     );
+    // Precheck before the first write: a failure ends here, target untouched.
+    let checks = crate::precheck::Options {
+        data_only: opts.data_only,
+        ignore: opts.ignore_checks.clone(),
+    };
+    crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await?;
 
     if !opts.data_only {
         let t = Instant::now();
