@@ -52,23 +52,15 @@ pub(super) async fn c_functions(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>
         })
         .collect();
     let closure = dependents_closure(&oids, &cx.cat.depends);
-    let mut dependents: BTreeSet<String> = BTreeSet::new();
-    for step in cx.plan.pre_data.iter().chain(&cx.plan.post_data) {
-        if step.oid != 0 && closure.contains(&step.oid) && !oids.contains(&step.oid) {
-            dependents.insert(format!("{} {}", step.kind, step.object));
-        }
-    }
-    for s in &cx.plan.skipped {
-        if !oids.contains(&s.oid) && closure.contains(&s.oid) {
-            dependents.insert(format!("{} {}", s.kind, s.object));
-        }
-    }
-    for t in cx.cat.tables.iter().filter(|t| closure.contains(&t.oid)) {
-        dependents.insert(format!(
-            "table {}",
-            crate::pg::qualified(&t.schema, &t.name)
-        ));
-    }
+    let others: Vec<i64> = closure.into_iter().filter(|o| !oids.contains(o)).collect();
+    let dependents: BTreeSet<String> = cx
+        .source
+        .query(include_str!("../../sql/precheck/describe.sql"), &[&others])
+        .await
+        .context("naming dependents of C functions (sql/precheck/describe.sql)")?
+        .iter()
+        .filter_map(|r| r.get::<_, Option<String>>(1))
+        .collect();
     let also = if dependents.is_empty() {
         String::new()
     } else {
