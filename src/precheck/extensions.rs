@@ -183,11 +183,19 @@ mod tests {
         v.iter().map(|f| (f.code, f.severity)).collect()
     }
 
+    /// What, the target's offer, the login, the expected (code, severity) list.
+    type Case = (
+        &'static str,
+        Option<Offer>,
+        Login<'static>,
+        Vec<(&'static str, Severity)>,
+    );
+
     #[test]
     fn table_of_cases() {
         let ok = offer(None, &["1.3", "1.4"], &[]);
         let trusted = offer(None, &["1.3", "1.4"], &["1.3", "1.4"]);
-        let cases: Vec<(&str, Option<Offer>, Login, Vec<(&str, Severity)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "absent",
                 None,

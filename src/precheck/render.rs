@@ -1,8 +1,9 @@
 //! Precheck output: a table for people on a terminal, plain lines for logs
 //! and pipes (which grep better than box drawing), one JSON document for machines.
 
-use super::{Report, Severity};
+use super::{Finding, Report, ServerInfo, Severity};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, ContentArrangement, Table};
+use serde::Serialize;
 
 fn label(s: Severity) -> &'static str {
     match s {
@@ -66,19 +67,39 @@ pub fn human(r: &Report, table: bool) -> String {
     out
 }
 
-/// The `--json` document: `{"command":"precheck","ok":..,"source":..,"target":..,"findings":[..]}`.
-pub fn json_document(r: &Report) -> serde_json::Value {
+/// Counts by severity.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub warning: usize,
+    pub failure: usize,
+}
+
+/// The `--json` document, fields in this order:
+/// `{"command":"precheck","ok":..,"source":..,"target":..,"summary":..,"findings":[..]}`.
+#[derive(Debug, Serialize)]
+pub struct Document<'a> {
+    pub command: &'static str,
+    pub ok: bool,
+    pub source: &'a ServerInfo,
+    pub target: &'a ServerInfo,
+    pub summary: Summary,
+    pub findings: &'a [Finding],
+}
+
+/// Builds the `--json` document of a report.
+pub fn json_document(r: &Report) -> Document<'_> {
     let count = |s| r.findings.iter().filter(|f| f.severity == s).count();
-    serde_json::json!({
-        "command": "precheck",
-        "ok": r.ok,
-        "source": r.source,
-        "target": r.target,
-        "summary": {
-            "pass": count(Severity::Pass),
-            "warning": count(Severity::Warning),
-            "failure": count(Severity::Failure),
+    Document {
+        command: "precheck",
+        ok: r.ok,
+        source: &r.source,
+        target: &r.target,
+        summary: Summary {
+            pass: count(Severity::Pass),
+            warning: count(Severity::Warning),
+            failure: count(Severity::Failure),
         },
-        "findings": r.findings,
-    })
+        findings: &r.findings,
+    }
 }
