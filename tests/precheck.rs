@@ -444,3 +444,33 @@ fn data_only_into_existing_tables_is_no_conflict() {
         "1"
     );
 }
+
+#[test]
+fn writes_on_the_source_during_precheck_warn() {
+    let (src, dst) = (cluster(15), cluster(15));
+    let (sdb, tdb) = (fresh_db(src, "pc_writes"), fresh_db(dst, "pc_writes"));
+    src.psql(&sdb, "CREATE TABLE public.w (id serial PRIMARY KEY);")
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, db) = (stop.clone(), sdb.clone());
+        // Short sessions: each one's statistics are flushed when it exits.
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                src.psql(&db, "INSERT INTO public.w DEFAULT VALUES;")
+                    .unwrap();
+            }
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (_, doc) = precheck(&src.uri(&sdb), &dst.uri(&tdb));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    let f = finding(&doc, "source.writes");
+    assert_eq!(f["severity"], "warning", "{f}");
+    assert!(text(f, "message").contains("not carried over"), "{f}");
+    assert!(
+        text(f, "fix").contains("stop the applications writing"),
+        "{f}"
+    );
+}
