@@ -14,6 +14,7 @@ pub mod localpg;
 pub mod migrate;
 pub mod pg;
 pub mod plan;
+pub mod precheck;
 pub mod report;
 pub mod state;
 pub mod verify;

@@ -86,6 +86,8 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         split_threshold: 128 << 20,
         analyze: true,
         task: None,
+        ignore_checks: Vec::new(),
+        json: false,
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
     print!("{}", crate::report::migrate_table(&report));

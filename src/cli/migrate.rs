@@ -43,9 +43,14 @@ pub struct MigrateArgs {
     /// Print the plan (every statement, in order, with its phase) and stop.
     #[arg(long)]
     pub dry_run: bool,
+    /// Go on despite a failed precheck item with this code (repeatable); it is
+    /// still reported, as a warning.
+    #[arg(long, value_name = "CODE")]
+    pub ignore_check: Vec<String>,
 }
 
 pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
+    crate::precheck::validate_ignore(&args.ignore_check)?;
     let ends = super::resolve(&args.endpoints)?;
     if args.dry_run {
         let (_, plan) = crate::migrate::plan_only(&ends).await?;
@@ -76,6 +81,8 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
                 StartMode::Fresh
             },
         }),
+        ignore_checks: args.ignore_check,
+        json: args.endpoints.json,
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;

@@ -1,8 +1,12 @@
-//! `pgferry precheck`.
+//! `pgferry precheck`: every check of `src/precheck/`, nothing written anywhere.
 
 use super::Endpoints;
+use crate::catalog::Catalog;
 use crate::error::Exit;
+use crate::precheck::{self, Options};
+use anyhow::Context;
 use clap::Args;
+use std::io::IsTerminal;
 
 #[derive(Debug, Args)]
 pub struct PrecheckArgs {
@@ -10,6 +14,26 @@ pub struct PrecheckArgs {
     pub endpoints: Endpoints,
 }
 
+/// Exit 0 when nothing fails (warnings allowed), 1 when an item fails,
+/// 2 when an end cannot be reached or logged in to.
 pub async fn run(args: PrecheckArgs) -> anyhow::Result<Exit> {
-    super::not_built("precheck", args.endpoints.json)
+    let ends = super::resolve(&args.endpoints)?;
+    let src = crate::pg::connect(&ends.source, "precheck catalog").await?;
+    let cat = Catalog::read(&src)
+        .await
+        .context("reading the source catalog")?;
+    let plan = crate::plan::build(&cat);
+    let report = precheck::run(&ends, &cat, &plan, &Options::default()).await?;
+    if args.endpoints.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&precheck::json_document(&report))?
+        );
+    } else {
+        print!(
+            "{}",
+            precheck::human(&report, std::io::stdout().is_terminal())
+        );
+    }
+    Ok(if report.ok { Exit::Ok } else { Exit::Problem })
 }

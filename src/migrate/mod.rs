@@ -38,6 +38,10 @@ pub struct Options {
     pub analyze: bool,
     /// Task state: `None` runs without any (the demo, library callers).
     pub task: Option<TaskOptions>,
+    /// Precheck codes whose failures must not stop the migration (`--ignore-check`).
+    pub ignore_checks: Vec<String>,
+    /// Print precheck failures as the JSON document rather than a table.
+    pub json: bool,
 }
 
 /// Where the task state lives and how to treat it.
@@ -169,6 +173,21 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     );
     for s in &plan.skipped {
         tracing::warn!("not migrated: {} {}: {}", s.kind, s.object, s.reason);
+    }
+    // Precheck before the first write: a failure ends here, target untouched.
+    // A resumed task already wrote its objects, which precheck would call conflicts.
+    if !resuming {
+        let checks = crate::precheck::Options {
+            data_only: opts.data_only,
+            ignore: opts.ignore_checks.clone(),
+        };
+        if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
+            // Nothing was done: do not leave a task to resume behind.
+            if let Some(t) = &task {
+                t.state.clear()?;
+            }
+            return Err(e);
+        }
     }
 
     if !opts.data_only {

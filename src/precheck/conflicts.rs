@@ -1,0 +1,133 @@
+//! Name conflicts: objects that already exist on the target under the names
+//! pgferry would give them. Creating over them would fail half-way (or, with
+//! `IF NOT EXISTS`, silently keep a different object), so each is a failure
+//! that names the object and the ways out.
+
+use super::{Context, Finding};
+use crate::pg::{qualified, quote_ident};
+use anyhow::Context as _;
+
+/// The statement that removes an existing target object of this kind.
+fn drop_statement(
+    found: &str,
+    schema: &str,
+    name: &str,
+    args: Option<&str>,
+    target_num: i32,
+) -> String {
+    let q = qualified(schema, name);
+    match found {
+        // DROP ROUTINE (any function, procedure or aggregate) exists from 11 on.
+        "function" if target_num >= 110000 => format!("DROP ROUTINE {q}({});", args.unwrap_or("")),
+        "function" => format!("DROP FUNCTION {q}({});", args.unwrap_or("")),
+        "type" => format!("DROP TYPE {q};"),
+        "view" => format!("DROP VIEW {q};"),
+        "materialized view" => format!("DROP MATERIALIZED VIEW {q};"),
+        "sequence" => format!("DROP SEQUENCE {q};"),
+        "foreign table" => format!("DROP FOREIGN TABLE {q};"),
+        "index" => format!("DROP INDEX {q};"),
+        _ => format!("DROP TABLE {q};"),
+    }
+}
+
+pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
+    if cx.opts.data_only {
+        return Ok(vec![Finding::pass(
+            "target.conflict",
+            "data only: rows are loaded into the existing target tables",
+        )]);
+    }
+    let schemas: Vec<String> = cx.cat.schemas.iter().map(|s| s.name.clone()).collect();
+    let rows = cx
+        .source
+        .query(
+            include_str!("../../sql/precheck/source_objects.sql"),
+            &[&schemas],
+        )
+        .await
+        .context("listing source objects (sql/precheck/source_objects.sql)")?;
+    let mut kinds = Vec::with_capacity(rows.len());
+    let mut nsps = Vec::with_capacity(rows.len());
+    let mut names = Vec::with_capacity(rows.len());
+    let mut args: Vec<Option<String>> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        kinds.push(r.get::<_, String>(0));
+        nsps.push(r.get::<_, String>(1));
+        names.push(r.get::<_, String>(2));
+        args.push(r.get(3));
+    }
+    let found = cx
+        .target
+        .query(
+            include_str!("../../sql/precheck/target_conflicts.sql"),
+            &[&kinds, &nsps, &names, &args],
+        )
+        .await
+        .context("looking for name conflicts on the target (sql/precheck/target_conflicts.sql)")?;
+    if found.is_empty() {
+        return Ok(vec![Finding::pass(
+            "target.conflict",
+            format!(
+                "none of the {} objects to create exists on the target",
+                rows.len()
+            ),
+        )]);
+    }
+    let mut named = Vec::new();
+    let mut drops = Vec::new();
+    for r in &found {
+        let (kind, schema, name): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        let args: Option<String> = r.get(3);
+        let existing: String = r.get(4);
+        let mut label = format!("{kind} {}", qualified(&schema, &name));
+        if let Some(a) = &args {
+            label.push_str(&format!("({a})"));
+        }
+        if existing != kind {
+            label.push_str(&format!(" (a {existing} of that name exists)"));
+        }
+        named.push(label);
+        drops.push(drop_statement(
+            &existing,
+            &schema,
+            &name,
+            args.as_deref(),
+            cx.tgt.version_num,
+        ));
+    }
+    Ok(vec![Finding::failure(
+        "target.conflict",
+        format!(
+            "{} object(s) already exist on the target ({}): {}",
+            found.len(),
+            quote_ident(&cx.tgt.database),
+            named.join(", ")
+        ),
+        format!(
+            "choose one: drop them on the target ({}); or keep them and load rows only with \
+             --data-only; or exclude or rename them in the task file",
+            drops.join(" ")
+        ),
+    )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drop_statement;
+
+    #[test]
+    fn drops_by_kind() {
+        assert_eq!(
+            drop_statement("table", "public", "Orders", None, 150000),
+            "DROP TABLE public.\"Orders\";"
+        );
+        assert_eq!(
+            drop_statement("function", "s", "f", Some("integer, text"), 150000),
+            "DROP ROUTINE s.f(integer, text);"
+        );
+        assert_eq!(
+            drop_statement("materialized view", "a", "m", None, 100000),
+            "DROP MATERIALIZED VIEW a.m;"
+        );
+    }
+}

@@ -1,0 +1,317 @@
+//! Precheck: everything that can be known before the first write, each item
+//! with a stable code, a severity, the exact objects, and a fix.
+//!
+//! The seed's managed service refuses to start a task until its precheck
+//! passes; `pgferry migrate` does the same through [`gate`], so a target is
+//! never half-built because of a missing grant or a name conflict. Each
+//! family of checks lives in its own file and returns `Vec<Finding>`; this
+//! module runs them, turns a check that could not run into a warning (a
+//! precheck must never hide a problem by crashing on another), and applies
+//! `--ignore-check`.
+
+mod activity;
+mod conflicts;
+mod extensions;
+mod privileges;
+mod render;
+mod servers;
+mod unsupported;
+
+pub use render::{human, json_document};
+pub use servers::ServerInfo;
+
+use crate::catalog::Catalog;
+use crate::config::Endpoints;
+use crate::pg::connect;
+use crate::plan::Plan;
+use serde::Serialize;
+use std::future::Future;
+use std::io::IsTerminal;
+use tokio_postgres::Client;
+
+/// How bad a finding is. Only `Failure` stops `migrate` (and makes `precheck` exit 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Pass,
+    Warning,
+    Failure,
+}
+
+/// One checked item.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Stable identifier (scripts and `--ignore-check` rely on it), e.g. `source.privilege.select`.
+    pub code: &'static str,
+    pub severity: Severity,
+    /// One line that names the exact objects.
+    pub message: String,
+    /// What to run or change; `None` when there is nothing to do.
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    pub fn pass(code: &'static str, message: impl Into<String>) -> Finding {
+        Finding {
+            code,
+            severity: Severity::Pass,
+            message: message.into(),
+            fix: None,
+        }
+    }
+    pub fn warning(
+        code: &'static str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            code,
+            severity: Severity::Warning,
+            message: message.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    pub fn failure(
+        code: &'static str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            code,
+            severity: Severity::Failure,
+            message: message.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+/// Every code a check can emit, so `--ignore-check` can reject a typo
+/// instead of silently ignoring nothing.
+pub const CODES: &[&str] = &[
+    "source.version",
+    "target.version",
+    "source.privilege.usage",
+    "source.privilege.select",
+    "target.privilege.create",
+    "target.privilege.schema",
+    "target.privilege.schema_owner",
+    "target.extension",
+    "target.extension.missing",
+    "target.extension.version",
+    "target.extension.privilege",
+    "target.conflict",
+    "source.unsupported.c_function",
+    "source.unsupported.reg_column",
+    "source.unsupported.large_object",
+    "target.encoding",
+    "target.locale",
+    "source.table.no_key",
+    "target.space",
+    "source.writes",
+    "cdc.wal_level",
+    "cdc.replication_slots",
+    "cdc.wal_senders",
+];
+
+/// What the caller is about to do; some checks depend on it.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--data-only`: target tables are expected to exist (no conflict check,
+    /// no CREATE needed).
+    pub data_only: bool,
+    /// Codes whose failures are downgraded to warnings.
+    pub ignore: Vec<String>,
+}
+
+/// The whole precheck result, printed as a table or as one JSON document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// True when no finding is a failure.
+    pub ok: bool,
+    pub source: ServerInfo,
+    pub target: ServerInfo,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Findings that are not passes, for short summaries.
+    pub fn problems(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity != Severity::Pass)
+    }
+}
+
+/// What every check reads.
+pub struct Context<'a> {
+    pub source: &'a Client,
+    pub target: &'a Client,
+    pub cat: &'a Catalog,
+    pub plan: &'a Plan,
+    pub src: &'a ServerInfo,
+    pub tgt: &'a ServerInfo,
+    pub opts: &'a Options,
+}
+
+/// Rejects unknown `--ignore-check` codes (a usage error, exit 2).
+pub fn validate_ignore(codes: &[String]) -> anyhow::Result<()> {
+    let unknown: Vec<&str> = codes
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !CODES.contains(c))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(crate::error::usage(format!(
+        "unknown --ignore-check code(s): {}; known codes: {}",
+        unknown.join(", "),
+        CODES.join(", ")
+    )))
+}
+
+/// Runs every check with its own sessions on both ends (never inside a
+/// caller's snapshot transaction: `pg_stat_*` would be frozen there).
+/// Connection failures are returned as errors (exit 2), everything else
+/// becomes findings.
+pub async fn run(
+    ends: &Endpoints,
+    cat: &Catalog,
+    plan: &Plan,
+    opts: &Options,
+) -> anyhow::Result<Report> {
+    let source = connect(&ends.source, "precheck").await?;
+    let target = connect(&ends.target, "precheck").await?;
+    let src = servers::info(&source, &ends.source).await?;
+    let tgt = servers::info(&target, &ends.target).await?;
+    let cx = Context {
+        source: &source,
+        target: &target,
+        cat,
+        plan,
+        src: &src,
+        tgt: &tgt,
+        opts,
+    };
+    let mut findings = Vec::new();
+    findings.extend(servers::versions(&cx));
+    findings.extend(guard("source.privilege.usage", privileges::source(&cx)).await);
+    findings.extend(guard("target.privilege.create", privileges::target(&cx)).await);
+    findings.extend(guard("target.extension", extensions::check(&cx)).await);
+    findings.extend(guard("target.conflict", conflicts::check(&cx)).await);
+    findings.extend(
+        guard(
+            "source.unsupported.c_function",
+            unsupported::c_functions(&cx),
+        )
+        .await,
+    );
+    findings.extend(unsupported::reg_columns(&cx));
+    findings.extend(
+        guard(
+            "source.unsupported.large_object",
+            unsupported::large_objects(&cx),
+        )
+        .await,
+    );
+    findings.extend(servers::encoding(&cx));
+    findings.extend(guard("source.table.no_key", unsupported::no_key(&cx)).await);
+    findings.extend(guard("target.space", activity::space(&cx)).await);
+    findings.extend(guard("source.writes", activity::writes(&cx)).await);
+    findings.extend(guard("cdc.wal_level", activity::cdc(&cx)).await);
+    apply_ignore(&mut findings, &opts.ignore);
+    let ok = findings.iter().all(|f| f.severity != Severity::Failure);
+    Ok(Report {
+        ok,
+        source: src,
+        target: tgt,
+        findings,
+    })
+}
+
+/// Runs one check; if its queries fail (a catalog the login cannot read, a
+/// server too old for a view), says so as a warning under the check's code
+/// rather than aborting every other check.
+async fn guard<F>(code: &'static str, check: F) -> Vec<Finding>
+where
+    F: Future<Output = anyhow::Result<Vec<Finding>>>,
+{
+    match check.await {
+        Ok(v) => v,
+        Err(e) => vec![Finding::warning(
+            code,
+            format!("this check could not run: {e:#}"),
+            "check the login's access to pg_catalog and pg_stat views, then re-run precheck",
+        )],
+    }
+}
+
+/// Downgrades failures whose code the user chose to ignore, keeping them visible.
+fn apply_ignore(findings: &mut [Finding], ignore: &[String]) {
+    for f in findings.iter_mut() {
+        if f.severity == Severity::Failure && ignore.iter().any(|c| c == f.code) {
+            f.severity = Severity::Warning;
+            f.message.push_str(" (failure ignored with --ignore-check)");
+        }
+    }
+}
+
+/// `migrate`'s entry: runs the checks; on any failure prints them (JSON
+/// document on stdout with `json`, else the human table) and returns
+/// [`crate::error::ProblemFound`] so that nothing is written; warnings are
+/// logged and the migration goes on.
+pub async fn gate(
+    ends: &Endpoints,
+    cat: &Catalog,
+    plan: &Plan,
+    opts: &Options,
+    json: bool,
+) -> anyhow::Result<Report> {
+    let report = run(ends, cat, plan, opts).await?;
+    if !report.ok {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&json_document(&report))?);
+        } else {
+            print!("{}", human(&report, std::io::stdout().is_terminal()));
+        }
+        let failed: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Failure)
+            .map(|f| f.code)
+            .collect();
+        return Err(anyhow::Error::new(crate::error::ProblemFound(format!(
+            "precheck failed ({}); nothing was written to the target. Fix the items above, \
+             or pass --ignore-check CODE to go on despite one",
+            failed.join(", ")
+        ))));
+    }
+    for f in report.problems() {
+        tracing::warn!(code = f.code, "precheck: {}", f.message);
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignore_downgrades_only_named_failures() {
+        let mut v = vec![
+            Finding::failure("target.conflict", "x", "y"),
+            Finding::failure("source.privilege.select", "x", "y"),
+        ];
+        apply_ignore(&mut v, &["target.conflict".to_string()]);
+        assert_eq!(v[0].severity, Severity::Warning);
+        assert!(v[0].message.contains("ignored"));
+        assert_eq!(v[1].severity, Severity::Failure);
+    }
+
+    #[test]
+    fn unknown_ignore_code_is_usage_error() {
+        assert!(validate_ignore(&["target.conflict".into()]).is_ok());
+        let e = validate_ignore(&["target.conflicts".into()]).unwrap_err();
+        assert_eq!(crate::error::exit_for(&e), crate::error::Exit::Usage);
+    }
+}

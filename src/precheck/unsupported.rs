@@ -1,0 +1,167 @@
+//! What pgferry cannot carry over faithfully: C-language functions (their
+//! code is a library on the source host), columns holding catalog OIDs,
+//! large objects, and tables that have no key to identify a row by.
+
+use super::{Context, Finding};
+use crate::plan::dependents_closure;
+use anyhow::Context as _;
+use std::collections::BTreeSet;
+
+/// The OID-alias types: their values name catalog objects by OID.
+const REG_TYPES: &[&str] = &[
+    "regproc",
+    "regprocedure",
+    "regoper",
+    "regoperator",
+    "regclass",
+    "regtype",
+    "regconfig",
+    "regdictionary",
+    "regnamespace",
+    "regrole",
+    "regcollation",
+];
+
+/// C-language functions outside extensions, and what depends on them (the
+/// plan skips both; this says so before the user finds out afterwards).
+pub(super) async fn c_functions(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
+    let schemas: Vec<String> = cx.cat.schemas.iter().map(|s| s.name.clone()).collect();
+    let rows = cx
+        .source
+        .query(
+            include_str!("../../sql/precheck/c_functions.sql"),
+            &[&schemas],
+        )
+        .await
+        .context("listing C-language functions (sql/precheck/c_functions.sql)")?;
+    if rows.is_empty() {
+        return Ok(vec![Finding::pass(
+            "source.unsupported.c_function",
+            "no C-language function outside extensions",
+        )]);
+    }
+    let oids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    let funcs: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let sig: String = r.get(1);
+            match r.get::<_, Option<String>>(2) {
+                Some(lib) => format!("{sig} [library {lib}]"),
+                None => sig,
+            }
+        })
+        .collect();
+    let closure = dependents_closure(&oids, &cx.cat.depends);
+    let others: Vec<i64> = closure.into_iter().filter(|o| !oids.contains(o)).collect();
+    let dependents: BTreeSet<String> = cx
+        .source
+        .query(include_str!("../../sql/precheck/describe.sql"), &[&others])
+        .await
+        .context("naming dependents of C functions (sql/precheck/describe.sql)")?
+        .iter()
+        .filter_map(|r| r.get::<_, Option<String>>(1))
+        .collect();
+    let also = if dependents.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; skipped with them because they depend on them: {}",
+            dependents.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    };
+    Ok(vec![Finding::warning(
+        "source.unsupported.c_function",
+        format!(
+            "C-language function(s) outside extensions are not migrated: {}{also}",
+            funcs.join(", ")
+        ),
+        "install their shared library on the target and create them there by hand before \
+         migrating (or package them as an extension); `pgferry migrate --dry-run` lists every \
+         skipped object",
+    )])
+}
+
+/// Columns of OID-alias types (regclass, regtype...) in user tables.
+pub(super) fn reg_columns(cx: &Context<'_>) -> Vec<Finding> {
+    let mut cols = Vec::new();
+    for t in &cx.cat.tables {
+        for c in &t.columns {
+            let base = c.type_name.trim_start_matches('_');
+            if REG_TYPES.contains(&base) {
+                cols.push(format!(
+                    "{}.{} ({})",
+                    crate::pg::qualified(&t.schema, &t.name),
+                    crate::pg::quote_ident(&c.name),
+                    c.type_sql
+                ));
+            }
+        }
+    }
+    if cols.is_empty() {
+        return vec![Finding::pass(
+            "source.unsupported.reg_column",
+            "no column of an OID-alias type (regclass, regtype, regproc...)",
+        )];
+    }
+    vec![Finding::warning(
+        "source.unsupported.reg_column",
+        format!(
+            "column(s) hold OIDs of catalog objects, which differ on the target: {}",
+            cols.join(", ")
+        ),
+        "store the names as text instead (ALTER TABLE ... ALTER COLUMN ... TYPE text), or \
+         check every value after the migration: objects not migrated, or created with \
+         other OIDs, make them wrong or unloadable",
+    )]
+}
+
+/// Large objects (`pg_largeobject`), which the plan does not copy.
+pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
+    let n: i64 = cx
+        .source
+        .query_one(
+            "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata",
+            &[],
+        )
+        .await
+        .context("counting large objects")?
+        .get(0);
+    Ok(vec![if n == 0 {
+        Finding::pass("source.unsupported.large_object", "no large objects")
+    } else {
+        Finding::warning(
+            "source.unsupported.large_object",
+            format!("{n} large object(s) on the source are not migrated; columns holding their OIDs will point at nothing on the target"),
+            "copy them separately (pg_dump --large-objects --data-only ... | pg_restore, or lo_export/lo_import) and keep their OIDs",
+        )
+    }])
+}
+
+/// Tables with no primary key and no unique index over NOT NULL columns.
+pub(super) async fn no_key(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
+    let oids: Vec<i64> = cx.cat.tables.iter().map(|t| t.oid).collect();
+    let rows = cx
+        .source
+        .query(include_str!("../../sql/precheck/no_key.sql"), &[&oids])
+        .await
+        .context("finding tables without a key (sql/precheck/no_key.sql)")?;
+    let names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    Ok(vec![if names.is_empty() {
+        Finding::pass(
+            "source.table.no_key",
+            "every table has a primary key or a unique NOT NULL key",
+        )
+    } else {
+        Finding::warning(
+            "source.table.no_key",
+            format!(
+                "table(s) without a primary key or unique NOT NULL key: {}; verification can only compare them as whole rows, and future incremental migration will need REPLICA IDENTITY FULL",
+                names.join(", ")
+            ),
+            format!(
+                "add a primary key on the source where possible (ALTER TABLE {} ADD PRIMARY KEY (...)), or accept weaker verification",
+                names[0]
+            ),
+        )
+    }])
+}
