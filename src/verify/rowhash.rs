@@ -3,7 +3,7 @@
 //! to pgferry row by row.
 //!
 //! A row is rendered as one text value, `ROW(c1, c2, ...)::text`, and hashed
-//! with `md5` (stable on every version, unlike `hashtext`). Record output
+//! with `md5` (stable on every version and platform, unlike `hashtext`). Record output
 //! quotes every value that could be confused with a delimiter and prints NULL
 //! as nothing and `''` as `""`, so the rendering is unambiguous and a NULL
 //! never hashes like an empty string. The 128-bit digest is split into two
@@ -114,22 +114,31 @@ pub fn row_md5(columns: &[(String, ColumnKind)], utf8: bool) -> String {
     }
 }
 
-/// The two summed 64-bit halves of the md5 `m`, as text (exact numerics).
-const SUMS: &str = "COALESCE(sum(('x' || substr(m, 1, 16))::bit(64)::int8), 0)::text, \
-     COALESCE(sum(('x' || substr(m, 17, 16))::bit(64)::int8), 0)::text";
+/// The two summed 64-bit halves of the digest `h` (a `bit(128)`), as text
+/// (exact numerics). The digest is parsed from hex once, as `bit(128)`, and
+/// cut with bit operations: half the cost of two `substr` + `::bit(64)`.
+const SUMS: &str = "COALESCE(sum(h::bit(64)::int8), 0)::text, \
+     COALESCE(sum((h << 64)::bit(64)::int8), 0)::text";
+
+/// The row digest as `bit(128)`, named `h`.
+fn digest(columns: &[(String, ColumnKind)], utf8: bool) -> String {
+    format!("('x' || {})::bit(128) AS h", row_md5(columns, utf8))
+}
 
 /// One row: `count(*)`, sum of first halves, sum of second halves.
 pub fn table_sql(table: &str, columns: &[(String, ColumnKind)], utf8: bool) -> String {
     format!(
-        "SELECT count(*)::int8, {SUMS} FROM (SELECT {} AS m FROM ONLY {table}) AS h",
-        row_md5(columns, utf8)
+        "SELECT count(*)::int8, {SUMS} FROM (SELECT {} FROM ONLY {table}) AS d",
+        digest(columns, utf8)
     )
 }
 
 /// One row per key range that holds rows: bucket number, count, two sums.
-/// Bucket `b` holds keys `min + b*step ..= min + (b+1)*step - 1`; numeric
-/// arithmetic so that no key can overflow, and `floor` so that keys below
-/// `min` (rows only the target has) get buckets of their own.
+/// Bucket `b` holds keys `min + b*step ..= min + (b+1)*step - 1`. Keys at or
+/// above `min` whose distance from it fits `int8` (all of them, unless `min`
+/// is negative and keys are huge) take plain integer division; the others,
+/// including keys below `min` that only the target has, take the exact
+/// numeric `floor`, which is slower but cannot overflow or round toward zero.
 pub fn buckets_sql(
     table: &str,
     columns: &[(String, ColumnKind)],
@@ -138,11 +147,14 @@ pub fn buckets_sql(
     min: i64,
     step: i64,
 ) -> String {
+    let safe_hi = if min < 0 { i64::MAX + min } else { i64::MAX };
     format!(
         "SELECT b, count(*)::int8, {SUMS} FROM (SELECT \
-         pg_catalog.floor(({key}::numeric - ({min})) / {step})::int8 AS b, {} AS m \
-         FROM ONLY {table}) AS h GROUP BY b",
-        row_md5(columns, utf8)
+         CASE WHEN {key} >= ({min}) AND {key} <= ({safe_hi}) \
+         THEN ({key}::int8 - ({min})) / {step} \
+         ELSE pg_catalog.floor(({key}::numeric - ({min})) / {step})::int8 END AS b, {} \
+         FROM ONLY {table}) AS d GROUP BY b",
+        digest(columns, utf8)
     )
 }
 
