@@ -38,7 +38,7 @@ pub enum Command {
     Precheck(precheck::PrecheckArgs),
     /// Migrate structure and data from the source to the target.
     Migrate(migrate::MigrateArgs),
-    /// Compare source and target: row counts (and, later, checksums).
+    /// Compare source and target: row counts and checksums of every row.
     Verify(verify::VerifyArgs),
     /// Show what a migration task has done and what is left.
     Status(status::StatusArgs),

@@ -1,26 +1,90 @@
 //! `pgferry verify`.
 
 use super::Endpoints;
-use crate::error::Exit;
+use crate::error::{usage, Exit};
+use crate::verify::{ChecksumOptions, DEFAULT_SPLIT_BYTES};
 use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub endpoints: Endpoints,
-    /// Compare exact row counts only.
+    /// Compare exact row counts only (quick look; no checksums).
     #[arg(long)]
     pub counts_only: bool,
+    /// Tables checked at once (each uses one session on both servers).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+    /// Checksum per key range the tables larger than SIZE (bytes, or with a
+    /// kB/MB/GB suffix) that have a one-column integer primary key, so that
+    /// a difference is located. Default 64MB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub split_larger_than: Option<i64>,
+}
+
+/// Parses `123`, `10kB`, `64MB`, `2GB` (powers of 1024, case-insensitive, as
+/// PostgreSQL's own memory units).
+fn parse_size(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    let (num, mult) = [
+        ("kb", 1i64 << 10),
+        ("mb", 1 << 20),
+        ("gb", 1 << 30),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suf, m)| lower.strip_suffix(suf).map(|n| (n.trim().to_string(), *m)))
+    .unwrap_or((lower.clone(), 1));
+    num.parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| format!("{t:?} is not a size (examples: 1048576, 500kB, 64MB, 2GB)"))
 }
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
-    if !args.counts_only {
-        return super::not_built("verify (checksums; use --counts-only)", args.endpoints.json);
-    }
     let ends = super::resolve(&args.endpoints)?;
-    let counts = crate::verify::compare_counts(&ends).await?;
-    let bad = counts.iter().filter(|c| !c.equal).count();
+    if args.counts_only {
+        return counts(&ends, args.endpoints.json).await;
+    }
+    if args.jobs == 0 {
+        return Err(usage("--jobs must be at least 1"));
+    }
+    let opts = ChecksumOptions {
+        jobs: args.jobs,
+        split_larger_than: args.split_larger_than.unwrap_or(DEFAULT_SPLIT_BYTES),
+    };
+    let started = std::time::Instant::now();
+    let sums = crate::verify::compare_checksums(&ends, &opts).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let different: Vec<&str> = sums
+        .iter()
+        .filter(|c| !c.equal)
+        .map(|c| c.table.as_str())
+        .collect();
     if args.endpoints.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "command": "verify", "mode": "checksum", "equal": different.is_empty(),
+                "different": different, "seconds": seconds, "tables": sums
+            }))?
+        );
+    } else {
+        print!("{}", crate::report::checksum_table(&sums));
+    }
+    Ok(if different.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Problem
+    })
+}
+
+async fn counts(ends: &crate::config::Endpoints, json: bool) -> anyhow::Result<Exit> {
+    let counts = crate::verify::compare_counts(ends).await?;
+    let bad = counts.iter().filter(|c| !c.equal).count();
+    if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
@@ -31,4 +95,20 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         print!("{}", crate::report::counts_table(&counts));
     }
     Ok(if bad == 0 { Exit::Ok } else { Exit::Problem })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("64MB"), Ok(64 << 20));
+        assert_eq!(parse_size("500kB"), Ok(500 << 10));
+        assert_eq!(parse_size("2gb"), Ok(2 << 30));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("-5MB").is_err());
+    }
 }

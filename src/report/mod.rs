@@ -22,7 +22,7 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
 }
 
 mod summary;
-pub use summary::{counts_table, migrate_table, plan_text};
+pub use summary::{checksum_table, counts_table, migrate_table, plan_text};
 
 /// A server error as one line: its message (and detail), without the
 /// "db error:" prefix tokio-postgres adds.

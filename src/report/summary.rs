@@ -1,7 +1,7 @@
 //! End-of-run summary tables (human) and JSON documents (machines).
 
 use crate::migrate::Report;
-use crate::verify::TableCount;
+use crate::verify::{TableChecksum, TableCount};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 
 fn mb(bytes: u64) -> String {
@@ -99,6 +99,61 @@ pub fn counts_table(counts: &[TableCount]) -> String {
         "{t}\n{} tables compared, {} equal, {bad} different\n",
         counts.len(),
         counts.len() - bad
+    )
+}
+
+/// Checksum comparison table, then one line per differing table and key range.
+pub fn checksum_table(sums: &[TableChecksum]) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "table",
+        "source rows",
+        "target rows",
+        "source checksum",
+        "target checksum",
+        "result",
+    ]);
+    for c in sums {
+        t.add_row(vec![
+            Cell::new(&c.table),
+            Cell::new(c.source_rows).set_alignment(CellAlignment::Right),
+            Cell::new(
+                c.target_rows
+                    .map_or("missing".to_string(), |n| n.to_string()),
+            )
+            .set_alignment(CellAlignment::Right),
+            Cell::new(&c.source_checksum),
+            Cell::new(c.target_checksum.as_deref().unwrap_or("-")),
+            Cell::new(if c.equal { "equal" } else { "DIFFERENT" }),
+        ]);
+    }
+    let mut lines = String::new();
+    for c in sums.iter().filter(|c| !c.equal) {
+        lines.push_str(&format!("DIFFERENT: {}", c.table));
+        if let Some(note) = &c.note {
+            lines.push_str(&format!(" ({note})"));
+        }
+        lines.push('\n');
+        let key = c.split.as_ref().map_or("key", |s| s.key.as_str());
+        for r in &c.differing_ranges {
+            lines.push_str(&format!(
+                "  {key} {}..={}: {} source rows, {} target rows\n",
+                r.from, r.to, r.source_rows, r.target_rows
+            ));
+        }
+        if c.more_differing_ranges > 0 {
+            lines.push_str(&format!(
+                "  and {} more differing ranges\n",
+                c.more_differing_ranges
+            ));
+        }
+    }
+    let bad = sums.iter().filter(|c| !c.equal).count();
+    format!(
+        "{t}\n{lines}{} tables compared, {} equal, {bad} different\n",
+        sums.len(),
+        sums.len() - bad
     )
 }
 

@@ -1,5 +1,10 @@
 //! Verification: is the target equal to the source?
 
+mod checksum;
 mod counts;
+mod ranges;
+mod rowhash;
 
+pub use checksum::{compare_checksums, ChecksumOptions, TableChecksum, DEFAULT_SPLIT_BYTES};
 pub use counts::{compare_counts, TableCount};
+pub use ranges::{RangeDiff, Split};
