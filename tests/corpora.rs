@@ -8,7 +8,9 @@ use std::path::Path;
 use support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
 
 fn corpus(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpora")
+        .join(rel)
 }
 
 fn migrate_and_check(source_major: u32, target_major: u32, files: &[&str], what: &str) {
@@ -31,7 +33,11 @@ fn migrate_and_check(source_major: u32, target_major: u32, files: &[&str], what:
         String::from_utf8_lossy(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
-    assert_eq!(report["skipped"].as_array().map(Vec::len), Some(0), "{report}");
+    assert_eq!(
+        report["skipped"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
     compare::assert_same_schema(
         &pg_dump_schema(src, &sdb),
         &pg_dump_schema(dst, &tdb),
