@@ -132,8 +132,8 @@ def main():
             status += " FAILED" if not s["ok"] else f" ({s['failed']} FAILED)"
         if s["skipped"]:
             status += " SKIPPED"
-        rows.append([s["label"], status, fmt(s["median_s"]), fmt(s["min_s"]),
-                     fmt(s["max_s"]), fmt(s["ratio_pgferry_over_tool"], 2)])
+        rows.append([s["label"], status, fmt(s["median_s"], 2), fmt(s["min_s"], 2),
+                     fmt(s["max_s"], 2), fmt(s["ratio_pgferry_over_tool"], 2)])
     print(table(["tool", "ok/runs", "median s", "min s", "max s", "pgferry/tool"], rows))
     print()
     print(f"pgferry peak RSS: {fmt(doc['pgferry_peak_rss_mb'])} MB"

@@ -202,6 +202,10 @@ EOF
 }
 
 LOAD_AT_START="$(cut -d' ' -f1 /proc/loadavg)"
+# Rough need: source + target + a dump, plus WAL (~16 MB per pgbench scale unit, ~2.5 KB a wide row).
+NEED_MB=$(( (SCALE * 16 + WIDE_ROWS * 25 / 10240) * 4 + 2048 ))
+AVAIL_MB=$(( $(df -Pk "$WORK" | awk 'NR==2 {print $4}') / 1024 ))
+[ "$AVAIL_MB" -ge "$NEED_MB" ] || log "WARNING: $AVAIL_MB MB free in $(dirname "$WORK"), about $NEED_MB MB needed (set TMPDIR)"
 log "work dir $WORK; PostgreSQL $("$PG_BINDIR/postgres" --version | awk '{print $3}'); fsync=$FSYNC"
 start_cluster src
 start_cluster dst
