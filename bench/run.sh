@@ -249,6 +249,7 @@ CREATE INDEX wide_created_idx ON wide (created);
 VACUUM ANALYZE;
 CHECKPOINT;
 EOF
+sync
 SRC_ACCOUNTS="$(psql_at "$PORT_src" bench "SELECT count(*) FROM pgbench_accounts")"
 SRC_WIDE="$(psql_at "$PORT_src" bench "SELECT count(*) FROM wide")"
 SRC_BYTES="$(psql_at "$PORT_src" bench "SELECT pg_database_size('bench')")"
@@ -266,6 +267,8 @@ reset_target() {
     psql_at "$PORT_dst" postgres "CREATE DATABASE bench" >/dev/null
     # Leave no dirty buffers of the previous run to be paid by this one.
     psql_at "$PORT_dst" postgres "CHECKPOINT" >/dev/null
+    # ...nor dirty kernel pages: their write-back would slow the next tool.
+    sync
     rm -rf "$SCRATCH"
     mkdir -p "$SCRATCH"
 }
@@ -326,8 +329,11 @@ check_target() {
     fi
 }
 
+NTOOLS="${#TOOL_LIST[@]}"
 for run in $(seq 1 "$RUNS"); do
-    for t in "${TOOL_LIST[@]}"; do
+    # Rotate the order each run so that no tool always goes first (or after the same one).
+    for k in $(seq 0 $((NTOOLS - 1))); do
+        t="${TOOL_LIST[$(( (k + run - 1) % NTOOLS ))]}"
         if [ "$t" = pgcopydb ] && [ "$HAVE_PGCOPYDB" -eq 0 ]; then
             printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$run" SKIPPED 0 "$(cut -d' ' -f1 /proc/loadavg)" "pgcopydb not installed" >>"$RUNS_TSV"
             continue
