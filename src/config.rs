@@ -68,11 +68,18 @@ pub fn selection(task: Option<&TaskFile>, flags: &SelectFlags) -> anyhow::Result
     let mut errors = Vec::new();
     let mut patterns = |file: &[String], flag: &[String], what: &str, replace: bool| {
         let mut out = Vec::new();
-        let from_file = if replace && !flag.is_empty() { &[][..] } else { file };
+        let from_file = if replace && !flag.is_empty() {
+            &[][..]
+        } else {
+            file
+        };
         let entries = from_file
             .iter()
             .map(|e| (format!("[select] {what} entry"), e))
-            .chain(flag.iter().map(|e| (format!("--{}", what.replace('_', "-")), e)));
+            .chain(
+                flag.iter()
+                    .map(|e| (format!("--{}", what.replace('_', "-")), e)),
+            );
         for (origin, e) in entries {
             match Pattern::parse(e) {
                 Ok(p) => {

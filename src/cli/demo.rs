@@ -88,6 +88,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         task: None,
         ignore_checks: Vec::new(),
         json: false,
+        selection: Default::default(),
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
     print!("{}", crate::report::migrate_table(&report));
@@ -95,7 +96,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         "\n$ pgferry verify --counts-only --source '{}' --target '{}'",
         ends.source, ends.target
     );
-    let counts = crate::verify::compare_counts(&ends).await?;
+    let counts = crate::verify::compare_counts(&ends, &Default::default()).await?;
     print!("{}", crate::report::counts_table(&counts));
     let equal = counts.iter().all(|c| c.equal);
     println!(

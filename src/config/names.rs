@@ -101,19 +101,17 @@ fn parts(text: &str) -> Result<(Vec<NamePat>, &str), NameError> {
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         match c {
-            '"' => {
-                loop {
-                    match chars.next() {
-                        Some((_, '"')) if matches!(chars.peek(), Some((_, '"'))) => {
-                            chars.next();
-                            cur.push(Tok::Char('"'));
-                        }
-                        Some((_, '"')) => break,
-                        Some((_, q)) => cur.push(Tok::Char(q)),
-                        None => return err("unterminated double quote"),
+            '"' => loop {
+                match chars.next() {
+                    Some((_, '"')) if matches!(chars.peek(), Some((_, '"'))) => {
+                        chars.next();
+                        cur.push(Tok::Char('"'));
                     }
+                    Some((_, '"')) => break,
+                    Some((_, q)) => cur.push(Tok::Char(q)),
+                    None => return err("unterminated double quote"),
                 }
-            }
+            },
             '.' => {
                 if cur.is_empty() {
                     return err("empty name before a dot");
@@ -308,19 +306,8 @@ mod tests {
     #[test]
     fn errors_say_what_is_wrong() {
         for bad in [
-            "",
-            "a.",
-            ".a",
-            "a.b.c",
-            r#""open"#,
-            "a b",
-            "s(c)",
-            "s.t(",
-            "s.t()",
-            "s.t(a.b)",
-            "s.t*(a)",
-            "s.t(a) x",
-            "s-t",
+            "", "a.", ".a", "a.b.c", r#""open"#, "a b", "s(c)", "s.t(", "s.t()", "s.t(a.b)",
+            "s.t*(a)", "s.t(a) x", "s-t",
         ] {
             assert!(Pattern::parse(bad).is_err(), "{bad:?} should fail");
         }

@@ -204,10 +204,10 @@ pub struct Plan {
 /// what every command that reads the source runs (migrate, verify, precheck).
 /// Errors are configuration errors (exit 2) naming each bad entry.
 pub fn prepare(cat: &mut crate::catalog::Catalog, sel: &Selection) -> anyhow::Result<Plan> {
-    let rep = select::apply(cat, sel)
-        .map_err(|e| crate::error::usage(format!("selection: {e}")))?;
-    let names = rename::resolve(cat, &sel.renames)
-        .map_err(|e| crate::error::usage(e.join("; ")))?;
+    let rep =
+        select::apply(cat, sel).map_err(|e| crate::error::usage(format!("selection: {e}")))?;
+    let names =
+        rename::resolve(cat, &sel.renames).map_err(|e| crate::error::usage(e.join("; ")))?;
     let mut plan = build(cat);
     select::prune(&mut plan, &rep);
     rename::finish(&mut plan, cat, &names);

@@ -54,7 +54,10 @@ impl NameMap {
     }
     /// Final name of a source schema.
     pub fn schema(&self, s: &str) -> String {
-        self.schemas.get(s).cloned().unwrap_or_else(|| s.to_string())
+        self.schemas
+            .get(s)
+            .cloned()
+            .unwrap_or_else(|| s.to_string())
     }
     /// Final (schema, name) of a source table (or any relation of its schema).
     pub fn table(&self, s: &str, t: &str) -> (String, String) {
@@ -64,8 +67,32 @@ impl NameMap {
     /// Final name of a source column.
     pub fn column(&self, s: &str, t: &str, c: &str) -> String {
         let key = (s.to_string(), t.to_string(), c.to_string());
-        self.columns.get(&key).cloned().unwrap_or_else(|| c.to_string())
+        self.columns
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| c.to_string())
     }
+    /// The raw source names that are renamed (schemas, tables, columns).
+    pub fn raw_sources(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.schemas.keys().cloned().collect();
+        out.extend(self.tables.keys().map(|(_, t)| t.clone()));
+        out.extend(self.columns.keys().map(|(_, _, c)| c.clone()));
+        out
+    }
+
+    /// Renamed schemas and tables as (kind, source parts, final parts), raw.
+    pub fn listing_raw(&self) -> Vec<(&'static str, Vec<String>, Vec<String>)> {
+        let mut out = Vec::new();
+        for (s, n) in &self.schemas {
+            out.push(("schema", vec![s.clone()], vec![n.clone()]));
+        }
+        for ((s, t), n) in &self.tables {
+            let fs = self.schema(s);
+            out.push(("table", vec![s.clone(), t.clone()], vec![fs, n.clone()]));
+        }
+        out
+    }
+
     /// Renamed schemas, tables and columns as (kind, source, final) display strings.
     pub fn listing(&self) -> Vec<(&'static str, String, String)> {
         let mut out: Vec<(&'static str, String, String)> = Vec::new();
@@ -102,7 +129,10 @@ pub fn resolve(cat: &Catalog, r: &Renames) -> Result<NameMap, Vec<String>> {
                 quote_ident(from)
             ));
         } else if map.schemas.insert(from.clone(), to.clone()).is_some() {
-            errors.push(format!("rename `{}`: schema {from} is renamed twice", e.entry));
+            errors.push(format!(
+                "rename `{}`: schema {from} is renamed twice",
+                e.entry
+            ));
         }
     }
     let mut finals: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -140,7 +170,10 @@ pub fn resolve(cat: &Catalog, r: &Renames) -> Result<NameMap, Vec<String>> {
         }
         let to = e.to[e.to.len() - 1].clone();
         if map.tables.insert((s.clone(), t.clone()), to).is_some() {
-            errors.push(format!("rename `{}`: table {} is renamed twice", e.entry, table.name));
+            errors.push(format!(
+                "rename `{}`: table {} is renamed twice",
+                e.entry, table.name
+            ));
         }
     }
     relation_collisions(cat, &map, &mut errors);
@@ -202,9 +235,22 @@ pub fn resolve(cat: &Catalog, r: &Renames) -> Result<NameMap, Vec<String>> {
 /// indexes): no two may end up with the same final name.
 fn relation_collisions(cat: &Catalog, map: &NameMap, errors: &mut Vec<String>) {
     let mut rels: Vec<(String, String)> = Vec::new();
-    rels.extend(cat.tables.iter().map(|t| (t.schema.clone(), t.name.clone())));
-    rels.extend(cat.views.views.iter().map(|v| (v.schema.clone(), v.name.clone())));
-    rels.extend(cat.sequences.iter().map(|s| (s.schema.clone(), s.name.clone())));
+    rels.extend(
+        cat.tables
+            .iter()
+            .map(|t| (t.schema.clone(), t.name.clone())),
+    );
+    rels.extend(
+        cat.views
+            .views
+            .iter()
+            .map(|v| (v.schema.clone(), v.name.clone())),
+    );
+    rels.extend(
+        cat.sequences
+            .iter()
+            .map(|s| (s.schema.clone(), s.name.clone())),
+    );
     let schema_of = |oid: i64| cat.table(oid).map(|t| t.schema.clone());
     rels.extend(
         cat.indexes
@@ -251,14 +297,22 @@ pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
     let mut tabs: Vec<_> = map.tables.iter().collect();
     tabs.sort();
     for ((s, t), to) in tabs {
-        let sql = format!("ALTER TABLE {} RENAME TO {};", qualified(s, t), quote_ident(to));
+        let sql = format!(
+            "ALTER TABLE {} RENAME TO {};",
+            qualified(s, t),
+            quote_ident(to)
+        );
         plan.renames
             .push(Step::new(ph, "rename table", qualified(s, t), sql));
     }
     let mut schemas: Vec<_> = map.schemas.iter().collect();
     schemas.sort();
     for (s, to) in schemas {
-        let sql = format!("ALTER SCHEMA {} RENAME TO {};", quote_ident(s), quote_ident(to));
+        let sql = format!(
+            "ALTER SCHEMA {} RENAME TO {};",
+            quote_ident(s),
+            quote_ident(to)
+        );
         plan.renames
             .push(Step::new(ph, "rename schema", quote_ident(s), sql));
     }

@@ -38,8 +38,8 @@ impl Selection {
     }
 
     fn schema_selected(&self, schema: &str) -> bool {
-        let included = self.include.is_empty()
-            || self.include.iter().any(|p| p.schema.matches(schema));
+        let included =
+            self.include.is_empty() || self.include.iter().any(|p| p.schema.matches(schema));
         let excluded = self
             .exclude
             .iter()
@@ -227,7 +227,10 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
             if rep.unselected.contains(&d) || dependents.contains_key(&d) {
                 continue;
             }
-            let what = names.get(&x).cloned().unwrap_or_else(|| format!("object {x}"));
+            let what = names
+                .get(&x)
+                .cloned()
+                .unwrap_or_else(|| format!("object {x}"));
             let why = if rep.unselected.contains(&x) {
                 format!("depends on {what}, which is not selected")
             } else {
@@ -326,7 +329,9 @@ fn select_columns(
         }
         for t in &cat.tables {
             for p in &t.parent_oids {
-                let Some(parent) = cat.table(*p) else { continue };
+                let Some(parent) = cat.table(*p) else {
+                    continue;
+                };
                 for pc in parent.columns.iter() {
                     if !drop.contains_key(&(parent.oid, pc.num)) {
                         continue;
@@ -413,7 +418,10 @@ fn remove_left_out(cat: &mut Catalog, rep: &mut SelectionReport, names: &HashMap
     cat.indexes
         .retain(|i| !gone_tables.contains(&i.table_oid) && !rep.gone(i.oid));
     cat.sequences.retain(|s| {
-        !rep.gone(s.oid) && s.owned_by.as_ref().is_none_or(|o| !gone_tables.contains(&o.0))
+        !rep.gone(s.oid)
+            && s.owned_by
+                .as_ref()
+                .is_none_or(|o| !gone_tables.contains(&o.0))
     });
     rep.left_out = left_out;
 }
