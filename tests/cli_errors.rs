@@ -312,15 +312,15 @@ fn missing_task_file() {
 }
 
 #[test]
-fn precheck_not_built() {
-    let c = plain();
-    let u = c.uri("postgres");
-    let out = support::pgferry(&["precheck", "--source", &u, "--target", &u]);
+fn status_without_state_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nothing-here");
+    let out = support::pgferry(&["status", "--state-dir", &missing.to_string_lossy()]);
     assert_usage_error(
-        "precheck",
+        "status",
         &out,
-        &["precheck", "not built"],
-        &[c.password()],
+        &["no pgferry task state", "nothing-here"],
+        &[],
     );
 }
 

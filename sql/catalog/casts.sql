@@ -1,3 +1,5 @@
+-- Objects with an internal dependency (deptype 'i': a range type's constructor
+-- functions, a multirange's casts) are made by their owner's CREATE and left out.
 -- User-created casts (pg_cast rows past the bootstrap oids, as pg_dump selects
 -- them), not owned by extensions. Casts live in no schema: a cast is read when
 -- its source type, target type or function is in one of the schemas read, or
@@ -26,5 +28,5 @@ WHERE c.oid >= 16384
        OR (sn.nspname = 'pg_catalog' AND tn.nspname = 'pg_catalog'
            AND COALESCE(fn.nspname, 'pg_catalog') = 'pg_catalog'))
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                  WHERE d.classid = 'pg_catalog.pg_cast'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+                  WHERE d.classid = 'pg_catalog.pg_cast'::regclass AND d.objid = c.oid AND d.deptype IN ('e', 'i'))
 ORDER BY 2, 3

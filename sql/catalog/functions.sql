@@ -1,3 +1,5 @@
+-- Objects with an internal dependency (deptype 'i': a range type's constructor
+-- functions, a multirange's casts) are made by their owner's CREATE and left out.
 -- Functions, procedures and window functions (pg_proc, not aggregates) in user
 -- schemas, not owned by extensions. pg_get_functiondef() gives the complete
 -- CREATE OR REPLACE statement (SET clauses, SECURITY DEFINER, volatility,
@@ -17,5 +19,5 @@ JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE n.nspname = ANY($1)
   AND ({prokind}) <> 'a'
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                  WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+                  WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
 ORDER BY n.nspname, p.proname, p.oid

@@ -93,17 +93,25 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
     let report = crate::migrate::migrate(&ends, &opts).await?;
     print!("{}", crate::report::migrate_table(&report));
     println!(
-        "\n$ pgferry verify --counts-only --source '{}' --target '{}'",
+        "\n$ pgferry verify --source '{}' --target '{}'",
         ends.source, ends.target
     );
-    let counts = crate::verify::compare_counts(&ends, &Default::default()).await?;
-    print!("{}", crate::report::counts_table(&counts));
-    let equal = counts.iter().all(|c| c.equal);
+    let sums = crate::verify::compare_checksums(
+        &ends,
+        &Default::default(),
+        &crate::verify::ChecksumOptions {
+            jobs: args.jobs,
+            split_larger_than: crate::verify::DEFAULT_SPLIT_BYTES,
+        },
+    )
+    .await?;
+    print!("{}", crate::report::checksum_table(&sums));
+    let equal = sums.iter().all(|c| c.equal);
     println!(
         "\ndemo finished in {:.1}s: {}",
         started.elapsed().as_secs_f64(),
         if equal {
-            "every table is equal on both ends"
+            "every table has the same rows and checksum on both ends"
         } else {
             "SOME TABLES DIFFER"
         }

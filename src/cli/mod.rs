@@ -111,16 +111,3 @@ pub(crate) fn resolve_job(
     let ends = crate::config::endpoints(e.source.as_deref(), e.target.as_deref(), task.as_ref())?;
     Ok((ends, sel))
 }
-
-/// Says that a subcommand is not built yet, honestly, and exits 2.
-pub(crate) fn not_built(what: &str, json: bool) -> anyhow::Result<Exit> {
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({"command": what, "status": "not_implemented",
-                "message": format!("`pgferry {what}` is not built yet")})
-        );
-    }
-    eprintln!("pgferry: `{what}` is not built yet in this version");
-    Ok(Exit::Usage)
-}

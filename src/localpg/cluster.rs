@@ -306,6 +306,22 @@ impl LocalCluster {
         .map(|_| ())
     }
 
+    /// Restarts the server (`pg_ctl restart -m fast`): every session is cut,
+    /// as in a failover or a crash-restart (for the fault-injection tests).
+    pub fn restart(&self) -> anyhow::Result<()> {
+        let mut cmd = server_command(
+            &self.bindir.join("pg_ctl"),
+            self.user.as_ref(),
+            &self.tmp_dir,
+        );
+        cmd.arg("-D")
+            .arg(&self.data_dir)
+            .args(["-w", "-t", "30", "-m", "fast", "stop"]);
+        run_checked(&mut cmd, "pg_ctl stop")?;
+        self.pg_ctl_start()?;
+        self.wait_ready()
+    }
+
     /// Stops the server (`pg_ctl stop -m fast`) and removes the temp dir.
     /// Idempotent. Falls back to SIGQUIT when pg_ctl fails.
     pub fn stop(&mut self) -> anyhow::Result<()> {

@@ -49,6 +49,9 @@ pub struct StepRunner<'a> {
     pub session_setup: &'a str,
     pub state: Option<&'a State>,
     pub stop: Arc<AtomicBool>,
+    /// Continuing an interrupted run: a statement may have committed just
+    /// before the run died and before it was recorded.
+    pub resuming: bool,
 }
 
 impl StepRunner<'_> {
@@ -112,8 +115,14 @@ impl StepRunner<'_> {
             match result {
                 Ok(()) => break,
                 // A retried statement whose first try committed just before
-                // the connection broke: its object is there, which is the goal.
-                Err(e) if attempt > 1 && already_exists(&e) => break,
+                // the connection broke, or, on resume, one that committed just
+                // before the interrupted run could record it: its object is
+                // there, which is the goal. (Precheck refused objects that
+                // existed before the task began.)
+                Err(e) if (attempt > 1 || self.resuming) && already_exists(&e) => {
+                    tracing::info!("{} {} already exists: done", step.kind, step.object);
+                    break;
+                }
                 Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
                     tracing::warn!("{e:#}; retrying (attempt {} of {ATTEMPTS})", attempt + 1);
                     *session = None;

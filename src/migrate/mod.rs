@@ -248,6 +248,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         session_setup: TARGET_DDL_SETUP,
         state,
         stop: Arc::clone(&stop),
+        resuming,
     };
     if !opts.data_only {
         let t = Instant::now();

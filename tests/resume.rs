@@ -1,0 +1,238 @@
+//! Safe to interrupt: a run killed (SIGKILL, like `kill -9`) at several points,
+//! sessions terminated by the server, a target restarted mid-run; each followed
+//! by `--resume` where needed and a checksum verify that finds the databases
+//! equal: no missing and no duplicate row.
+
+mod support;
+
+use pgferry::localpg::{ClusterOptions, LocalCluster};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::{cluster, fresh_db, pgferry};
+
+const FIXTURE: &str = include_str!("fixtures/resume.sql");
+
+/// Runs pgferry with a fault point armed (and PG* cleared, like support::pgferry).
+fn pgferry_with_fault(fault: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgferry"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") || k == "RUST_LOG" {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.env("PGFERRY_FAULT", fault)
+        .args(args)
+        .output()
+        .expect("run pgferry")
+}
+
+fn migrate_args<'a>(src: &'a str, dst: &'a str, state: &'a str) -> Vec<&'a str> {
+    vec![
+        "migrate",
+        "--source",
+        src,
+        "--target",
+        dst,
+        "--state-dir",
+        state,
+        "--split-tables-larger-than",
+        "1MB",
+        "--jobs",
+        "2",
+        "--json",
+    ]
+}
+
+fn assert_equal(src: &str, dst: &str) {
+    let out = pgferry(&["verify", "--source", src, "--target", dst, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "verify found differences: {v}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Kills pgferry at `fault`, checks it really died there, then resumes and verifies.
+fn kill_then_resume(source_major: u32, fault: &str) {
+    let (src, dst) = (cluster(source_major), cluster(15));
+    let (sdb, tdb) = (fresh_db(src, "resume"), fresh_db(dst, "resume"));
+    src.psql(&sdb, FIXTURE).expect("fixture");
+    let state = tempfile::tempdir().expect("state dir");
+    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
+    let st = state.path().to_string_lossy().to_string();
+    let args = migrate_args(&su, &du, &st);
+
+    let killed = pgferry_with_fault(fault, &args);
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&killed.status),
+        Some(9),
+        "the fault point {fault} was not reached: {}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    // A plain rerun refuses: the task is unfinished.
+    let again = pgferry(&args);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+    // status tells what is left.
+    let status = pgferry(&["status", "--state-dir", &st, "--json"]);
+    assert!(status.status.success());
+
+    let mut resume = args.clone();
+    resume.push("--resume");
+    let out = pgferry(&resume);
+    assert!(
+        out.status.success(),
+        "resume failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["resumed"], true);
+    assert_equal(&su, &du);
+    // The sequence continues where the source's does.
+    let q = "SELECT nextval('public.counter');";
+    assert_eq!(src.psql(&sdb, q).unwrap(), dst.psql(&tdb, q).unwrap());
+    // Indexes and constraints all exist and are valid.
+    let q = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
+             WHERE c.relnamespace = 'public'::regnamespace AND i.indisvalid;";
+    assert_eq!(src.psql(&sdb, q).unwrap(), dst.psql(&tdb, q).unwrap());
+}
+
+#[test]
+fn killed_after_some_units_then_resumed_pg10() {
+    kill_then_resume(10, "unit-done:3");
+}
+
+#[test]
+fn killed_mid_range_of_a_split_table_then_resumed() {
+    kill_then_resume(15, "mid-unit:5");
+}
+
+#[test]
+fn killed_during_post_data_then_resumed() {
+    kill_then_resume(15, "step-done:3");
+}
+
+/// Finds pgferry's COPY sessions on a server and terminates one.
+fn terminate_copy_session(c: &LocalCluster, db: &str, deadline: Instant) -> bool {
+    let q = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name LIKE 'pgferry copy worker%' AND query LIKE 'COPY%' \
+             AND state = 'active' LIMIT 1;";
+    while Instant::now() < deadline {
+        if c.psql(db, q).map(|o| o.contains('t')).unwrap_or(false) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// The server ends pgferry's source and target sessions mid-COPY: the unit is
+/// retried on new sessions and the run ends well, without --resume.
+#[test]
+fn sessions_terminated_mid_copy_are_retried() {
+    let (src, dst) = (cluster(15), cluster(15));
+    let (sdb, tdb) = (fresh_db(src, "term"), fresh_db(dst, "term"));
+    src.psql(&sdb, FIXTURE).expect("fixture");
+    src.psql(&sdb, "CREATE TABLE public.huge (id int, pad text); INSERT INTO public.huge SELECT g, repeat('x', 400) FROM generate_series(1, 250000) g;").unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
+    let st = state.path().to_string_lossy().to_string();
+    let mut args = migrate_args(&su, &du, &st);
+    args[8] = "0"; // no splitting: one long COPY per table
+    let child = Command::new(env!("CARGO_BIN_EXE_pgferry"))
+        .args(&args)
+        .env_remove("PGFERRY_FAULT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let hit_source = terminate_copy_session(src, &sdb, deadline);
+    let hit_target = terminate_copy_session(dst, "postgres", deadline);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(hit_source || hit_target, "no COPY session was caught");
+    assert!(out.status.success(), "migrate did not survive: {stderr}");
+    assert!(stderr.contains("retrying"), "no retry was logged: {stderr}");
+    assert_equal(&su, &du);
+}
+
+/// The target server restarts while rows are being copied.
+#[test]
+fn target_restarted_mid_run() {
+    let src = cluster(15);
+    let dst = LocalCluster::start(&ClusterOptions {
+        major: 15,
+        ..ClusterOptions::default()
+    })
+    .expect("own target cluster");
+    let sdb = fresh_db(src, "restart");
+    dst.create_database("restart").unwrap();
+    src.psql(&sdb, FIXTURE).expect("fixture");
+    src.psql(&sdb, "CREATE TABLE public.huge (id int, pad text); INSERT INTO public.huge SELECT g, repeat('x', 400) FROM generate_series(1, 250000) g;").unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let (su, du) = (src.uri(&sdb), dst.uri("restart"));
+    let st = state.path().to_string_lossy().to_string();
+    let mut args = migrate_args(&su, &du, &st);
+    args[8] = "0";
+    let child = Command::new(env!("CARGO_BIN_EXE_pgferry"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until a COPY runs on the target, then restart it.
+    let q = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%' AND state = 'active' \
+             AND application_name LIKE 'pgferry%';";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline
+        && dst
+            .psql("postgres", q)
+            .map(|o| o.trim() == "0")
+            .unwrap_or(true)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    dst.restart().expect("restart target");
+    let out = child.wait_with_output().unwrap();
+    if !out.status.success() {
+        // Out of retries or not: resuming must finish the job.
+        let mut resume = args.clone();
+        resume.push("--resume");
+        let r = pgferry(&resume);
+        assert!(
+            r.status.success(),
+            "resume after restart failed: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+    }
+    assert_equal(&su, &du);
+}
+
+/// A second pgferry on the same state directory is refused while the first runs.
+#[test]
+fn second_run_on_the_same_state_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held = pgferry::state::StateLock::acquire(dir.path()).unwrap();
+    let c = cluster(15);
+    let db = fresh_db(c, "lock");
+    let u = c.uri(&db);
+    let out = pgferry(&[
+        "migrate",
+        "--source",
+        &u,
+        "--target",
+        &u,
+        "--state-dir",
+        &dir.path().to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another pgferry"));
+}
