@@ -5,12 +5,14 @@
 //! Server renderings (`format_type`, `pg_get_expr`, `pg_get_*def`) are used
 //! wherever they exist, so the model never re-implements PostgreSQL's own printer.
 
+mod column_uses;
 mod relations;
 pub mod routines;
 mod sequences;
 pub mod types;
 pub mod views;
 
+pub use column_uses::ColumnUse;
 pub use relations::{Column, Constraint, Index, Table};
 pub use sequences::Sequence;
 
@@ -41,6 +43,8 @@ pub struct Catalog {
     /// (object, referenced object) pairs from `pg_depend`, sub-objects folded
     /// into their owners (sql/catalog/depends.sql).
     pub depends: Vec<(i64, i64)>,
+    /// Column-level uses (indexes, constraints, views, triggers...), for column selection.
+    pub column_uses: Vec<ColumnUse>,
 }
 
 impl Catalog {
@@ -59,6 +63,7 @@ impl Catalog {
         let routines = routines::read(client, version_num, &names).await?;
         let views = views::read(client, version_num, &names).await?;
         let depends = read_depends(client).await?;
+        let column_uses = column_uses::read(client).await?;
         Ok(Catalog {
             version_num,
             schemas,
@@ -70,6 +75,7 @@ impl Catalog {
             routines,
             views,
             depends,
+            column_uses,
         })
     }
 

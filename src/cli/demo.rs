@@ -88,6 +88,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         task: None,
         ignore_checks: Vec::new(),
         json: false,
+        selection: Default::default(),
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
     print!("{}", crate::report::migrate_table(&report));
@@ -97,6 +98,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
     );
     let sums = crate::verify::compare_checksums(
         &ends,
+        &Default::default(),
         &crate::verify::ChecksumOptions {
             jobs: args.jobs,
             split_larger_than: crate::verify::DEFAULT_SPLIT_BYTES,

@@ -14,6 +14,7 @@ mod conflicts;
 mod extensions;
 mod privileges;
 mod render;
+mod selection;
 mod servers;
 mod unsupported;
 
@@ -111,6 +112,8 @@ pub const CODES: &[&str] = &[
     "cdc.wal_level",
     "cdc.replication_slots",
     "cdc.wal_senders",
+    "selection.dependents",
+    "selection.function_bodies",
 ];
 
 /// What the caller is about to do; some checks depend on it.
@@ -193,8 +196,11 @@ pub async fn run(
         tgt: &tgt,
         opts,
     };
+    selection::rename_targets(&cx).await?;
     let mut findings = Vec::new();
     findings.extend(servers::versions(&cx));
+    findings.extend(selection::dependents(&cx));
+    findings.extend(selection::function_bodies(&cx));
     findings.extend(guard("source.privilege.usage", privileges::source(&cx)).await);
     findings.extend(guard("target.privilege.create", privileges::target(&cx)).await);
     findings.extend(guard("target.extension", extensions::check(&cx)).await);
