@@ -351,6 +351,36 @@ fn exclude_data_keeps_structure() {
     }
 }
 
+/// Excluding the rows of a table that foreign keys point at: the keys are
+/// created NOT VALID (new rows checked, old ones not) and reported, and the
+/// migration does not fail validating rows that cannot be there.
+#[test]
+fn exclude_data_of_a_referenced_table() {
+    let p = Pair::new(TARGET, "sel_f");
+    let st = state_dir("f");
+    let report = p.json(
+        "migrate",
+        &[
+            "--include",
+            "shop",
+            "--exclude-data",
+            "shop.customers",
+            "--state-dir",
+            &st,
+        ],
+    );
+    assert!(
+        report["excluded"].to_string().contains("created NOT VALID"),
+        "{}",
+        report["excluded"]
+    );
+    let fk = p.dst_sql(
+        "SELECT convalidated FROM pg_constraint WHERE conrelid = 'shop.orders'::regclass AND contype = 'f'",
+    );
+    assert_eq!(fk.trim(), "f");
+    assert_eq!(p.dst_sql("SELECT count(*) FROM shop.customers").trim(), "0");
+}
+
 fn usage_error(p: &Pair, extra: &[&str], needles: &[&str]) {
     let out = p.run("migrate", extra);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -210,6 +210,7 @@ pub fn prepare(cat: &mut crate::catalog::Catalog, sel: &Selection) -> anyhow::Re
         rename::resolve(cat, &sel.renames).map_err(|e| crate::error::usage(e.join("; ")))?;
     let mut plan = build(cat);
     select::prune(&mut plan, &rep);
+    select::keep_keys_to_empty_tables(&mut plan, cat, &rep);
     rename::finish(&mut plan, cat, &names);
     plan.names = names;
     Ok(plan)

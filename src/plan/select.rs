@@ -491,3 +491,43 @@ pub fn prune(plan: &mut Plan, rep: &SelectionReport) {
     no_data.sort();
     plan.no_data = no_data;
 }
+
+/// Foreign keys that point at an exclude-data table cannot be validated: the
+/// referenced rows are not copied. The key is still created, `NOT VALID`
+/// (enforced for new rows, existing ones unchecked), and reported; on a
+/// partitioned table, where `NOT VALID` keys do not exist before 18, it is
+/// left out and reported.
+pub fn keep_keys_to_empty_tables(plan: &mut Plan, cat: &Catalog, rep: &SelectionReport) {
+    if rep.no_data.is_empty() {
+        return;
+    }
+    let qualified = |oid: i64| {
+        cat.table(oid)
+            .map(|t| crate::pg::qualified(&t.schema, &t.name))
+    };
+    for c in cat.constraints.iter().filter(|c| c.contype == "f") {
+        let (Some(referenced), Some(own)) = (qualified(c.ref_table_oid), qualified(c.table_oid))
+        else {
+            continue;
+        };
+        if !rep.no_data.contains(&referenced) || rep.no_data.contains(&own) {
+            continue;
+        }
+        let partitioned = cat.table(c.table_oid).is_some_and(|t| t.is_partitioned());
+        let before = plan.post_data.len();
+        plan.post_data
+            .retain(|s| !(s.oid == c.oid && (partitioned || s.kind == "foreign key validation")));
+        if plan.post_data.len() != before {
+            plan.excluded.push(Skipped {
+                kind: "foreign key",
+                object: format!("{} on {own}", crate::pg::quote_ident(&c.name)),
+                reason: if partitioned {
+                    format!("references {referenced}, whose rows are not copied; left out")
+                } else {
+                    format!("references {referenced}, whose rows are not copied; created NOT VALID")
+                },
+                oid: c.oid,
+            });
+        }
+    }
+}
