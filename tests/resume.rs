@@ -119,10 +119,11 @@ fn killed_during_post_data_then_resumed() {
     kill_then_resume(15, "step-done:3");
 }
 
-/// Finds pgferry's COPY sessions on a server and terminates one.
+/// Finds pgferry's COPY session of the big table (which lasts long enough not
+/// to finish under our feet) on a server and terminates it.
 fn terminate_copy_session(c: &LocalCluster, db: &str, deadline: Instant) -> bool {
     let q = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE application_name LIKE 'pgferry copy worker%' AND query LIKE 'COPY%' \
+             WHERE application_name LIKE 'pgferry copy worker%' AND query LIKE 'COPY%public.huge%' \
              AND state = 'active' LIMIT 1;";
     while Instant::now() < deadline {
         if c.psql(db, q).map(|o| o.contains('t')).unwrap_or(false) {
