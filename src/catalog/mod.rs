@@ -5,6 +5,7 @@
 //! Server renderings (`format_type`, `pg_get_expr`, `pg_get_*def`) are used
 //! wherever they exist, so the model never re-implements PostgreSQL's own printer.
 
+pub mod owners;
 mod relations;
 pub mod routines;
 mod sequences;
@@ -41,6 +42,8 @@ pub struct Catalog {
     /// (object, referenced object) pairs from `pg_depend`, sub-objects folded
     /// into their owners (sql/catalog/depends.sql).
     pub depends: Vec<(i64, i64)>,
+    /// Owner and ACL of every object, replayed only with `--keep-owners`.
+    pub owners: Vec<owners::Owned>,
 }
 
 impl Catalog {
@@ -59,6 +62,7 @@ impl Catalog {
         let routines = routines::read(client, version_num, &names).await?;
         let views = views::read(client, version_num, &names).await?;
         let depends = read_depends(client).await?;
+        let owners = owners::read(client, version_num, &names).await?;
         Ok(Catalog {
             version_num,
             schemas,
@@ -70,6 +74,7 @@ impl Catalog {
             routines,
             views,
             depends,
+            owners,
         })
     }
 

@@ -88,6 +88,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         task: None,
         ignore_checks: Vec::new(),
         json: false,
+        keep_owners: false,
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
     print!("{}", crate::report::migrate_table(&report));

@@ -22,7 +22,7 @@ pub async fn run(args: PrecheckArgs) -> anyhow::Result<Exit> {
     let cat = Catalog::read(&src)
         .await
         .context("reading the source catalog")?;
-    let plan = crate::plan::build(&cat);
+    let plan = crate::plan::build(&cat, &crate::plan::BuildOptions::default());
     let report = precheck::run(&ends, &cat, &plan, &Options::default()).await?;
     if args.endpoints.json {
         println!(

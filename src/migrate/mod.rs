@@ -42,6 +42,10 @@ pub struct Options {
     pub ignore_checks: Vec<String>,
     /// Print precheck failures as the JSON document rather than a table.
     pub json: bool,
+    /// `--keep-owners`: give objects the source's owners and ACLs where the
+    /// roles exist on the target (default: the target login owns everything
+    /// and no GRANT is copied, as managed targets need).
+    pub keep_owners: bool,
 }
 
 /// Where the task state lives and how to treat it.
@@ -100,19 +104,25 @@ pub const TARGET_DDL_SETUP: &str =
 
 /// Reads the source model and builds the plan under a fresh snapshot (for
 /// `--dry-run` and tests).
-pub async fn plan_only(ends: &Endpoints) -> anyhow::Result<(Catalog, Plan)> {
+/// With `keep_owners`, owner and grant steps are listed as if every role
+/// existed on the target (the dry run does not ask it).
+pub async fn plan_only(ends: &Endpoints, keep_owners: bool) -> anyhow::Result<(Catalog, Plan)> {
     let src = connect(&ends.source, "catalog").await?;
     let holder = SnapshotHolder::open(src).await?;
     let cat = Catalog::read(holder.client()).await?;
     holder.close().await?;
-    let plan = plan::build(&cat);
+    let opts = plan::BuildOptions {
+        keep_owners,
+        target_roles: None,
+    };
+    let plan = plan::build(&cat, &opts);
     Ok((cat, plan))
 }
 
 /// Names the task: source, target and what is migrated, never a password.
 pub fn task_identity(ends: &Endpoints, opts: &Options) -> String {
     format!(
-        "{} -> {}{}{}",
+        "{} -> {}{}{}{}",
         ends.source.redacted(),
         ends.target.redacted(),
         if opts.schema_only {
@@ -120,7 +130,12 @@ pub fn task_identity(ends: &Endpoints, opts: &Options) -> String {
         } else {
             ""
         },
-        if opts.data_only { " (data only)" } else { "" }
+        if opts.data_only { " (data only)" } else { "" },
+        if opts.keep_owners {
+            " (keep owners)"
+        } else {
+            ""
+        }
     )
 }
 
@@ -163,7 +178,15 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     let cat = Catalog::read(holder.client())
         .await
         .context("reading the source catalog")?;
-    let plan = plan::build(&cat);
+    let build = plan::BuildOptions {
+        keep_owners: opts.keep_owners,
+        target_roles: if opts.keep_owners {
+            Some(target_roles(&target).await?)
+        } else {
+            None
+        },
+    };
+    let plan = plan::build(&cat, &build);
     times.catalog = t.elapsed().as_secs_f64();
     tracing::info!(
         tables = cat.tables.len(),
@@ -180,6 +203,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         let checks = crate::precheck::Options {
             data_only: opts.data_only,
             ignore: opts.ignore_checks.clone(),
+            keep_owners: opts.keep_owners,
         };
         if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
             // Nothing was done: do not leave a task to resume behind.
@@ -310,6 +334,16 @@ async fn pre_data(
     }
     tracing::info!(statements = plan.pre_data.len(), "pre-data created");
     Ok(())
+}
+
+/// Every role of the target, so `--keep-owners` can leave out (and report)
+/// statements naming roles it lacks instead of failing on them.
+async fn target_roles(target: &Client) -> anyhow::Result<std::collections::HashSet<String>> {
+    let rows = target
+        .query("SELECT rolname::text FROM pg_catalog.pg_roles", &[])
+        .await
+        .context("reading the target's roles")?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// `ANALYZE` of every loaded table, in parallel.

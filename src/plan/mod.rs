@@ -7,7 +7,7 @@
 mod build;
 mod order;
 
-pub use build::build;
+pub use build::{build, BuildOptions};
 pub use order::{dependents_closure, order_by_dependencies};
 
 use serde::Serialize;
