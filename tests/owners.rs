@@ -209,3 +209,59 @@ fn missing_role_is_reported_and_the_run_succeeds() {
         "haunted postgres \nshown own_d_owner {own_d_owner=arwdDxt/own_d_owner,own_d_reader=r/own_d_owner}"
     );
 }
+
+/// A target login that is not a member of an owner role: precheck fails with
+/// `target.privilege.owner` (exit 1) and nothing is written.
+#[test]
+fn precheck_fails_when_the_login_cannot_act_as_an_owner() {
+    let (src, tgt) = (cluster(15), cluster(15));
+    create_roles(src, "own_e");
+    let login = "own_e_login";
+    tgt.psql(
+        "postgres",
+        &format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{login}') \
+             THEN CREATE ROLE {login} LOGIN PASSWORD 'pw'; END IF; END $$;"
+        ),
+    )
+    .unwrap();
+    let sdb = fresh_db(src, "own_src");
+    src.psql(
+        &sdb,
+        "CREATE TABLE public.t (id int); ALTER TABLE public.t OWNER TO own_e_owner;",
+    )
+    .unwrap();
+    let tdb = fresh_db(tgt, "own_tgt");
+    tgt.psql(
+        &tdb,
+        &format!("ALTER DATABASE {tdb} OWNER TO {login}; ALTER SCHEMA public OWNER TO {login};"),
+    )
+    .unwrap();
+    let s = src.uri(&sdb);
+    let t = format!("postgres://{login}:pw@127.0.0.1:{}/{tdb}", tgt.port());
+    let out = pgferry(&[
+        "migrate",
+        "--source",
+        &s,
+        "--target",
+        &t,
+        "--keep-owners",
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("target.privilege.owner"), "{stdout}");
+    assert!(
+        stdout.contains("GRANT own_e_owner TO own_e_login"),
+        "{stdout}"
+    );
+    let tables = tgt
+        .psql(&tdb, "SELECT count(*) FROM pg_class WHERE relname = 't'")
+        .unwrap();
+    assert_eq!(tables.trim(), "0");
+}
