@@ -127,7 +127,12 @@ fn rows_written_after_the_snapshot_are_not_copied() {
         let plan = pgferry::plan::build(&cat, &pgferry::plan::BuildOptions::default());
         // Written after the snapshot: must not arrive.
         src.psql(&sdb, "INSERT INTO public.t SELECT g, 'after' FROM generate_series(1001, 1500) g; UPDATE public.t SET v = 'changed' WHERE id <= 10;").unwrap();
-        let units = plan.copies.iter().cloned().map(Unit::new).collect();
+        let units = plan
+            .copies
+            .iter()
+            .cloned()
+            .map(|c| Unit::new(c, LoadMode::Fresh))
+            .collect();
         let results = run_copies(
             CopyJob {
                 source: &ends.source,

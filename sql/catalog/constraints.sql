@@ -8,6 +8,10 @@ SELECT con.oid::int8 AS oid, con.conrelid::int8 AS table_oid, con.conname::text 
        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, o)
              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n
              ORDER BY k.o) AS key_columns,
+       COALESCE((SELECT i.indisclustered FROM pg_catalog.pg_index i WHERE i.indexrelid = con.conindid
+                 AND con.contype IN ('p', 'u', 'x')), false) AS index_clustered,
+       COALESCE((SELECT i.indisreplident FROM pg_catalog.pg_index i WHERE i.indexrelid = con.conindid
+                 AND con.contype IN ('p', 'u', 'x')), false) AS index_replica_identity,
        con.convalidated AS validated, con.conislocal AS is_local,
        con.condeferrable AS deferrable, con.condeferred AS deferred,
        pg_catalog.obj_description(con.oid, 'pg_constraint') AS comment

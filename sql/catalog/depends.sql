@@ -41,7 +41,11 @@ folded AS (
             -- an operator class's or family's operators and support functions: into the family
             WHEN 'pg_catalog.pg_amop'::regclass THEN (SELECT ao.amopfamily FROM pg_catalog.pg_amop ao WHERE ao.oid = r.objid)
             WHEN 'pg_catalog.pg_amproc'::regclass THEN (SELECT ap.amprocfamily FROM pg_catalog.pg_amproc ap WHERE ap.oid = r.objid)
-            WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
+            -- a CHECK constraint is created with its table or domain; keys, foreign keys,
+            -- exclusion and trigger constraints are post-data objects of their own, so what
+            -- they reference (a foreign key's other table) never reorders pre-data
+            WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.contype <> 'c' THEN c.oid
+                                                                        WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
                                                             FROM pg_catalog.pg_constraint c WHERE c.oid = r.objid)
             WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT tf.owner FROM type_owner tf WHERE tf.oid = r.objid)
             ELSE r.objid END AS obj,

@@ -91,6 +91,10 @@ pub struct Constraint {
     pub parent_oid: i64,
     /// The constrained columns, in key order.
     pub key_columns: Vec<String>,
+    /// The constraint's index is the table's CLUSTER index.
+    pub index_clustered: bool,
+    /// The constraint's index is the table's replica identity.
+    pub index_replica_identity: bool,
     pub validated: bool,
     pub is_local: bool,
     pub comment: Option<String>,
@@ -227,6 +231,8 @@ pub(super) async fn read_constraints(
             index_definition: r.get("index_definition"),
             parent_oid: r.get("parent_oid"),
             key_columns: r.get("key_columns"),
+            index_clustered: r.get("index_clustered"),
+            index_replica_identity: r.get("index_replica_identity"),
             validated: r.get("validated"),
             is_local: r.get("is_local"),
             comment: r.get("comment"),

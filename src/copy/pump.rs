@@ -44,6 +44,9 @@ pub enum Clear {
     Truncate,
     /// `DELETE` the unit's key range: a resumed range of a split table.
     DeleteRange,
+    /// `DELETE` every row: a resumed table of `--data-only`, where foreign
+    /// keys from other tables forbid TRUNCATE.
+    DeleteAll,
 }
 
 /// Copies one table or range. `source` must already be inside the snapshot
@@ -85,6 +88,9 @@ pub async fn copy_table(
         .context("starting the target copy transaction")?;
     let clear_sql = match (clear, &tc.range) {
         (Clear::Truncate, _) => Some(format!("TRUNCATE ONLY {}", tc.target_qualified())),
+        (Clear::DeleteAll, _) | (Clear::DeleteRange, None) => {
+            Some(format!("DELETE FROM ONLY {}", tc.target_qualified()))
+        }
         (Clear::DeleteRange, Some(r)) => Some(format!(
             "DELETE FROM ONLY {} WHERE {}",
             tc.target_qualified(),

@@ -60,9 +60,11 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// A unit of a first run.
-    pub fn new(copy: TableCopy) -> Unit {
-        let clear = if copy.range.is_none() {
+    /// A unit of a first run. Whole tables created by this run are truncated
+    /// in the copy transaction (which allows COPY FREEZE); tables of
+    /// `--data-only` were checked empty and may be referenced by foreign keys.
+    pub fn new(copy: TableCopy, mode: LoadMode) -> Unit {
+        let clear = if copy.range.is_none() && mode == LoadMode::Fresh {
             Clear::Truncate
         } else {
             Clear::Nothing

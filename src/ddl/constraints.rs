@@ -8,7 +8,7 @@
 //! attached to their parents' indexes; (5) NOT VALID checks; (6) foreign keys
 //! added `NOT VALID` (instant) and then validated in parallel.
 
-use crate::catalog::{Catalog, Constraint, Index};
+use crate::catalog::{Catalog, Constraint};
 use crate::pg::{qualified, quote_ident};
 use crate::plan::{Phase, Step};
 
@@ -70,14 +70,13 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
             _ => "exclusion constraint",
         };
         if on_partitioned(cat, c.table_oid) {
-            parents.push(Step::new(
-                post,
-                kind,
-                obj.clone(),
-                add_constraint(cat, c, ""),
-            ));
+            parents.push(Step::new(post, kind, obj.clone(), add_constraint(cat, c, "")).of(c.oid));
         } else if let (Some(def), true) = (&c.index_definition, c.contype != "x") {
-            builds.push(Step::new(post, "index", obj.clone(), format!("{def};")).concurrent());
+            builds.push(
+                Step::new(post, "index", obj.clone(), format!("{def};"))
+                    .of(c.oid)
+                    .concurrent(),
+            );
             let mut using = format!(
                 "ALTER TABLE ONLY {} ADD CONSTRAINT {} {} USING INDEX {}",
                 table_name(cat, c.table_oid),
@@ -96,29 +95,45 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
                 using.push_str(" INITIALLY DEFERRED");
             }
             using.push(';');
-            attach.push(Step::new(post, kind, obj.clone(), using));
+            attach.push(Step::new(post, kind, obj.clone(), using).of(c.oid));
         } else {
-            builds
-                .push(Step::new(post, kind, obj.clone(), add_constraint(cat, c, "")).concurrent());
+            builds.push(
+                Step::new(post, kind, obj.clone(), add_constraint(cat, c, ""))
+                    .of(c.oid)
+                    .concurrent(),
+            );
         }
+        let mut markers = Vec::new();
+        index_markers(
+            cat,
+            c.table_oid,
+            &c.name,
+            (c.index_clustered, c.index_replica_identity),
+            c.oid,
+            &mut markers,
+        );
+        attach.extend(markers);
         if c.parent_oid != 0 {
             if let Some(parent) = cat.constraints.iter().find(|p| p.oid == c.parent_oid) {
                 if let (Some(pi), Some(ci)) =
                     (index_name(parent.index_oid), index_name(c.index_oid))
                 {
-                    attach_parts.push(Step::new(
-                        post,
-                        "index attach",
-                        obj,
-                        format!("ALTER INDEX {pi} ATTACH PARTITION {ci};"),
-                    ));
+                    attach_parts.push(
+                        Step::new(
+                            post,
+                            "index attach",
+                            obj,
+                            format!("ALTER INDEX {pi} ATTACH PARTITION {ci};"),
+                        )
+                        .of(c.oid),
+                    );
                 }
             }
         }
     }
     for i in &cat.indexes {
         let obj = display(cat, i.table_oid, &i.name);
-        let step = Step::new(post, "index", obj.clone(), format!("{};", i.definition));
+        let step = Step::new(post, "index", obj.clone(), format!("{};", i.definition)).of(i.oid);
         if i.partitioned {
             parents.push(step);
         } else {
@@ -126,15 +141,25 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
         }
         if i.parent_oid != 0 {
             if let (Some(pi), Some(ci)) = (index_name(i.parent_oid), index_name(i.oid)) {
-                attach_parts.push(Step::new(
-                    post,
-                    "index attach",
-                    obj,
-                    format!("ALTER INDEX {pi} ATTACH PARTITION {ci};"),
-                ));
+                attach_parts.push(
+                    Step::new(
+                        post,
+                        "index attach",
+                        obj,
+                        format!("ALTER INDEX {pi} ATTACH PARTITION {ci};"),
+                    )
+                    .of(i.oid),
+                );
             }
         }
-        extra_index_steps(cat, i, &mut attach);
+        index_markers(
+            cat,
+            i.table_oid,
+            &i.name,
+            (i.clustered, i.replica_identity),
+            i.oid,
+            &mut attach,
+        );
     }
     let mut out = parents;
     out.extend(builds);
@@ -143,28 +168,42 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
     out
 }
 
-/// CLUSTER ON and REPLICA IDENTITY USING INDEX markers of an index.
-fn extra_index_steps(cat: &Catalog, i: &Index, out: &mut Vec<Step>) {
-    let t = table_name(cat, i.table_oid);
-    let obj = display(cat, i.table_oid, &i.name);
-    if i.clustered {
-        out.push(Step::new(
-            Phase::PostData,
-            "cluster on",
-            obj.clone(),
-            format!("ALTER TABLE {t} CLUSTER ON {};", quote_ident(&i.name)),
-        ));
+/// CLUSTER ON and REPLICA IDENTITY USING INDEX markers of an index (a plain
+/// one or a constraint's), once it exists.
+fn index_markers(
+    cat: &Catalog,
+    table_oid: i64,
+    name: &str,
+    (clustered, replica_identity): (bool, bool),
+    oid: i64,
+    out: &mut Vec<Step>,
+) {
+    let t = table_name(cat, table_oid);
+    let obj = display(cat, table_oid, name);
+    if clustered {
+        out.push(
+            Step::new(
+                Phase::PostData,
+                "cluster on",
+                obj.clone(),
+                format!("ALTER TABLE {t} CLUSTER ON {};", quote_ident(name)),
+            )
+            .of(oid),
+        );
     }
-    if i.replica_identity {
-        out.push(Step::new(
-            Phase::PostData,
-            "replica identity",
-            obj,
-            format!(
-                "ALTER TABLE ONLY {t} REPLICA IDENTITY USING INDEX {};",
-                quote_ident(&i.name)
-            ),
-        ));
+    if replica_identity {
+        out.push(
+            Step::new(
+                Phase::PostData,
+                "replica identity",
+                obj,
+                format!(
+                    "ALTER TABLE ONLY {t} REPLICA IDENTITY USING INDEX {};",
+                    quote_ident(name)
+                ),
+            )
+            .of(oid),
+        );
     }
 }
 
@@ -179,12 +218,15 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
         .iter()
         .filter(|c| c.contype == "c" && !c.validated && c.is_local)
     {
-        out.push(Step::new(
-            post,
-            "check constraint",
-            display(cat, c.table_oid, &c.name),
-            add_constraint(cat, c, ""),
-        ));
+        out.push(
+            Step::new(
+                post,
+                "check constraint",
+                display(cat, c.table_oid, &c.name),
+                add_constraint(cat, c, ""),
+            )
+            .of(c.oid),
+        );
     }
     for c in cat
         .constraints
@@ -192,22 +234,36 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
         .filter(|c| c.contype == "f" && c.parent_oid == 0)
     {
         let obj = display(cat, c.table_oid, &c.name);
-        if on_partitioned(cat, c.table_oid) || !c.validated {
+        if on_partitioned(cat, c.table_oid) {
             // NOT VALID foreign keys on partitioned tables are not supported before 18,
-            // and a source NOT VALID key stays NOT VALID (its definition says so).
-            out.push(Step::new(
-                post,
-                "foreign key",
-                obj,
-                add_constraint(cat, c, ""),
-            ));
+            // nor is ONLY: the key is made on every partition too.
+            out.push(
+                Step::new(
+                    post,
+                    "foreign key",
+                    obj,
+                    format!(
+                        "ALTER TABLE {} ADD CONSTRAINT {} {};",
+                        table_name(cat, c.table_oid),
+                        quote_ident(&c.name),
+                        c.definition
+                    ),
+                )
+                .of(c.oid),
+            );
+        } else if !c.validated {
+            // A source NOT VALID key stays NOT VALID (its definition says so).
+            out.push(Step::new(post, "foreign key", obj, add_constraint(cat, c, "")).of(c.oid));
         } else {
-            out.push(Step::new(
-                post,
-                "foreign key",
-                obj.clone(),
-                add_constraint(cat, c, " NOT VALID"),
-            ));
+            out.push(
+                Step::new(
+                    post,
+                    "foreign key",
+                    obj.clone(),
+                    add_constraint(cat, c, " NOT VALID"),
+                )
+                .of(c.oid),
+            );
             validate.push(
                 Step::new(
                     post,
@@ -219,6 +275,7 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
                         quote_ident(&c.name)
                     ),
                 )
+                .of(c.oid)
                 .concurrent(),
             );
         }
@@ -237,23 +294,29 @@ pub fn constraint_comments(cat: &Catalog) -> Vec<Step> {
             table_name(cat, c.table_oid)
         );
         if let Some(sql) = super::comment(&what, &c.comment) {
-            out.push(Step::new(
-                Phase::PostData,
-                "comment",
-                display(cat, c.table_oid, &c.name),
-                sql,
-            ));
+            out.push(
+                Step::new(
+                    Phase::PostData,
+                    "comment",
+                    display(cat, c.table_oid, &c.name),
+                    sql,
+                )
+                .of(c.oid),
+            );
         }
     }
     for i in &cat.indexes {
         let what = format!("INDEX {}", qualified(schema_of(cat, i.table_oid), &i.name));
         if let Some(sql) = super::comment(&what, &i.comment) {
-            out.push(Step::new(
-                Phase::PostData,
-                "comment",
-                display(cat, i.table_oid, &i.name),
-                sql,
-            ));
+            out.push(
+                Step::new(
+                    Phase::PostData,
+                    "comment",
+                    display(cat, i.table_oid, &i.name),
+                    sql,
+                )
+                .of(i.oid),
+            );
         }
     }
     out

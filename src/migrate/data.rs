@@ -36,7 +36,7 @@ pub async fn run(
         LoadMode::Fresh
     };
     let resumed = match task {
-        Some(t) if t.resuming => resume_units(t, plan, target).await?,
+        Some(t) if t.resuming => resume_units(t, plan, target, mode).await?,
         _ => None,
     };
     let (units, mut finished) = match resumed {
@@ -52,7 +52,7 @@ pub async fn run(
                 cat.version_num,
             )
             .await?;
-            let units: Vec<Unit> = copies.into_iter().map(Unit::new).collect();
+            let units: Vec<Unit> = copies.into_iter().map(|c| Unit::new(c, mode)).collect();
             if let Some(t) = task {
                 let rows: Vec<_> = units
                     .iter()
@@ -102,6 +102,7 @@ async fn resume_units(
     task: &Task,
     plan: &Plan,
     target: &Client,
+    mode: LoadMode,
 ) -> anyhow::Result<Option<(Vec<Unit>, Vec<TableResult>)>> {
     let records = task.state.units()?;
     if records.is_empty() {
@@ -143,7 +144,8 @@ async fn resume_units(
             continue;
         }
         let clear = match &range {
-            None => Clear::Truncate,
+            None if mode == LoadMode::Fresh => Clear::Truncate,
+            None => Clear::DeleteAll,
             Some(CopyRange::Key { .. }) => Clear::DeleteRange,
             // Target rows carry no source page number: redo the whole table.
             Some(CopyRange::Pages { .. }) => {
@@ -159,7 +161,7 @@ async fn resume_units(
     }
     for table in &reset_tables {
         target
-            .batch_execute(&format!("TRUNCATE ONLY {table}"))
+            .batch_execute(&format!("DELETE FROM ONLY {table}"))
             .await
             .with_context(|| format!("clearing {table} on the target to redo it"))?;
         // Its finished ranges are gone too: copy them again.
