@@ -3,9 +3,15 @@
 //! The task file (TOML) holds what flags cannot say well; flags win over it.
 //! Unknown keys are errors, so a typo never silently changes what is migrated.
 
+pub mod names;
+
 use crate::error::usage;
 use crate::pg::ConnSpec;
+use crate::plan::rename::RenameEntry;
+use crate::plan::{Renames, Selection};
+use names::{exact_name, Pattern};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The task file, as documented in the README.
@@ -14,6 +20,114 @@ use std::path::Path;
 pub struct TaskFile {
     pub source: Option<String>,
     pub target: Option<String>,
+    #[serde(default)]
+    pub select: SelectSection,
+    #[serde(default)]
+    pub rename: RenameSection,
+}
+
+/// `[select]`: patterns as in docs/selection.md.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectSection {
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub exclude_data: Vec<String>,
+}
+
+/// `[rename]`: source name -> new name, per kind.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameSection {
+    #[serde(default)]
+    pub schemas: BTreeMap<String, String>,
+    #[serde(default)]
+    pub tables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+}
+
+/// Selection given as flags (`--include`, `--exclude`, `--exclude-data`).
+#[derive(Debug, Default, Clone)]
+pub struct SelectFlags {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub exclude_data: Vec<String>,
+}
+
+/// Merges the task file's `[select]`/`[rename]` with the flags and parses
+/// every entry. `--include` replaces the file's `include` list (flags win);
+/// `--exclude` and `--exclude-data` add to the file's lists (exclusions only
+/// ever narrow what is migrated). Errors name every bad entry (exit 2).
+pub fn selection(task: Option<&TaskFile>, flags: &SelectFlags) -> anyhow::Result<Selection> {
+    let empty = TaskFile::default();
+    let task = task.unwrap_or(&empty);
+    let mut errors = Vec::new();
+    let mut patterns = |file: &[String], flag: &[String], what: &str, replace: bool| {
+        let mut out = Vec::new();
+        let from_file = if replace && !flag.is_empty() {
+            &[][..]
+        } else {
+            file
+        };
+        let entries = from_file
+            .iter()
+            .map(|e| (format!("[select] {what} entry"), e))
+            .chain(
+                flag.iter()
+                    .map(|e| (format!("--{}", what.replace('_', "-")), e)),
+            );
+        for (origin, e) in entries {
+            match Pattern::parse(e) {
+                Ok(p) => {
+                    if what == "exclude_data" && p.columns.is_some() {
+                        errors.push(format!("{origin} `{e}`: no column list in exclude_data"));
+                    } else {
+                        out.push(p);
+                    }
+                }
+                Err(err) => errors.push(format!("{origin} `{e}`: {err}")),
+            }
+        }
+        out
+    };
+    let s = &task.select;
+    let include = patterns(&s.include, &flags.include, "include", true);
+    let exclude = patterns(&s.exclude, &flags.exclude, "exclude", false);
+    let exclude_data = patterns(&s.exclude_data, &flags.exclude_data, "exclude_data", false);
+    let r = &task.rename;
+    let mut entries = |map: &BTreeMap<String, String>, kind: &str, n: usize, to_max: usize| {
+        let mut out = Vec::new();
+        for (k, v) in map {
+            let entry = format!("{k} = {v}");
+            let from = exact_name(k, n, n);
+            let to = exact_name(v, 1, to_max);
+            match (from, to) {
+                (Ok(from), Ok(to)) => out.push(RenameEntry { entry, from, to }),
+                (Err(e), _) | (_, Err(e)) => {
+                    errors.push(format!("[rename] {kind} entry `{entry}`: {e}"))
+                }
+            }
+        }
+        out
+    };
+    let renames = Renames {
+        schemas: entries(&r.schemas, "schemas", 1, 1),
+        tables: entries(&r.tables, "tables", 2, 2),
+        columns: entries(&r.columns, "columns", 3, 1),
+    };
+    if !errors.is_empty() {
+        return Err(usage(errors.join("; ")));
+    }
+    Ok(Selection {
+        include,
+        exclude,
+        exclude_data,
+        renames,
+    })
 }
 
 impl TaskFile {
@@ -65,4 +179,56 @@ pub fn endpoints(
         source: ConnSpec::parse(&source)?,
         target: ConnSpec::parse(&target)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(toml_text: &str) -> TaskFile {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn design_example_parses() {
+        let t = task(
+            r#"
+            [select]
+            include = ["sales", "public.orders", "public.customers(id, name, email)"]
+            exclude = ["public.audit_*"]
+            [rename]
+            schemas = { sales = "sales_2026" }
+            tables  = { "public.orders" = "public.orders_legacy" }
+            columns = { "public.customers.email" = "contact_email" }
+            "#,
+        );
+        let s = selection(Some(&t), &SelectFlags::default()).unwrap();
+        assert_eq!(s.include.len(), 3);
+        assert_eq!(s.renames.tables[0].to, ["public", "orders_legacy"]);
+        assert_eq!(s.renames.columns[0].from, ["public", "customers", "email"]);
+    }
+
+    #[test]
+    fn include_flag_replaces_exclude_flag_adds() {
+        let t = task("[select]\ninclude = [\"a\"]\nexclude = [\"a.x\"]\n");
+        let flags = SelectFlags {
+            include: vec!["b".into()],
+            exclude: vec!["b.y".into()],
+            exclude_data: vec![],
+        };
+        let s = selection(Some(&t), &flags).unwrap();
+        assert_eq!(s.include.len(), 1);
+        assert_eq!(s.include[0].text, "b");
+        assert_eq!(s.exclude.len(), 2);
+    }
+
+    #[test]
+    fn bad_entries_are_usage_errors_naming_them() {
+        let t = task("[select]\ninclude = [\"a.b.c\"]\n[rename]\ntables = { \"x\" = \"y\" }\n");
+        let e = selection(Some(&t), &SelectFlags::default()).unwrap_err();
+        assert_eq!(crate::error::exit_for(&e), crate::error::Exit::Usage);
+        let msg = e.to_string();
+        assert!(msg.contains("`a.b.c`") && msg.contains("`x = y`"), "{msg}");
+        assert!(toml::from_str::<TaskFile>("[select]\nincludes = []\n").is_err());
+    }
 }

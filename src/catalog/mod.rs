@@ -5,6 +5,7 @@
 //! Server renderings (`format_type`, `pg_get_expr`, `pg_get_*def`) are used
 //! wherever they exist, so the model never re-implements PostgreSQL's own printer.
 
+mod column_uses;
 pub mod owners;
 mod relations;
 pub mod routines;
@@ -12,6 +13,7 @@ mod sequences;
 pub mod types;
 pub mod views;
 
+pub use column_uses::ColumnUse;
 pub use relations::{Column, Constraint, Index, Table};
 pub use sequences::Sequence;
 
@@ -42,6 +44,8 @@ pub struct Catalog {
     /// (object, referenced object) pairs from `pg_depend`, sub-objects folded
     /// into their owners (sql/catalog/depends.sql).
     pub depends: Vec<(i64, i64)>,
+    /// Column-level uses (indexes, constraints, views, triggers...), for column selection.
+    pub column_uses: Vec<ColumnUse>,
     /// Owner and ACL of every object, replayed only with `--keep-owners`.
     pub owners: Vec<owners::Owned>,
 }
@@ -62,6 +66,7 @@ impl Catalog {
         let routines = routines::read(client, version_num, &names).await?;
         let views = views::read(client, version_num, &names).await?;
         let depends = read_depends(client).await?;
+        let column_uses = column_uses::read(client).await?;
         let owners = owners::read(client, version_num, &names).await?;
         Ok(Catalog {
             version_num,
@@ -74,6 +79,7 @@ impl Catalog {
             routines,
             views,
             depends,
+            column_uses,
             owners,
         })
     }

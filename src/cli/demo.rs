@@ -88,6 +88,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         task: None,
         ignore_checks: Vec::new(),
         json: false,
+        selection: Default::default(),
         keep_owners: false,
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
@@ -98,6 +99,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
     );
     let sums = crate::verify::compare_checksums(
         &ends,
+        &Default::default(),
         &crate::verify::ChecksumOptions {
             jobs: args.jobs,
             split_larger_than: crate::verify::DEFAULT_SPLIT_BYTES,

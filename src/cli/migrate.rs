@@ -11,6 +11,8 @@ use std::path::PathBuf;
 pub struct MigrateArgs {
     #[command(flatten)]
     pub endpoints: Endpoints,
+    #[command(flatten)]
+    pub select: super::SelectArgs,
     /// Parallel copy workers (default: number of CPUs, at least 2).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
@@ -57,9 +59,9 @@ pub struct MigrateArgs {
 
 pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     crate::precheck::validate_ignore(&args.ignore_check)?;
-    let ends = super::resolve(&args.endpoints)?;
+    let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     if args.dry_run {
-        let (_, plan) = crate::migrate::plan_only(&ends, args.keep_owners).await?;
+        let (_, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners).await?;
         if args.endpoints.json {
             println!("{}", serde_json::to_string_pretty(&plan)?);
         } else {
@@ -88,6 +90,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
             },
         }),
         ignore_checks: args.ignore_check,
+        selection: sel,
         json: args.endpoints.json,
         keep_owners: args.keep_owners,
     };

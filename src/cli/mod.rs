@@ -64,6 +64,23 @@ pub struct Endpoints {
     pub json: bool,
 }
 
+/// What to migrate or compare: patterns as in docs/selection.md, also
+/// settable in the task file's `[select]`. `--include` replaces the file's
+/// include list; `--exclude` and `--exclude-data` add to the file's lists.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Migrate only this schema, table or table's columns: `schema`,
+    /// `schema.table` (globs `*` `?`), `schema.table(col, col)`. Repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Leave out this schema, table or table's columns (wins over --include). Repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Create this table (`schema` or `schema.table`) but copy none of its rows. Repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_data: Vec<String>,
+}
+
 /// Runs the chosen subcommand and returns its exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
@@ -75,11 +92,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     }
 }
 
-/// Resolves both ends from flags, environment and the task file.
-pub(crate) fn resolve(e: &Endpoints) -> anyhow::Result<crate::config::Endpoints> {
+/// Resolves both ends and the selection (task file `[select]`/`[rename]`
+/// and the selection flags); bad entries are usage errors (exit 2).
+pub(crate) fn resolve_job(
+    e: &Endpoints,
+    s: &SelectArgs,
+) -> anyhow::Result<(crate::config::Endpoints, crate::plan::Selection)> {
     let task = match &e.task {
         Some(p) => Some(crate::config::TaskFile::load(p)?),
         None => None,
     };
-    crate::config::endpoints(e.source.as_deref(), e.target.as_deref(), task.as_ref())
+    let flags = crate::config::SelectFlags {
+        include: s.include.clone(),
+        exclude: s.exclude.clone(),
+        exclude_data: s.exclude_data.clone(),
+    };
+    let sel = crate::config::selection(task.as_ref(), &flags)?;
+    let ends = crate::config::endpoints(e.source.as_deref(), e.target.as_deref(), task.as_ref())?;
+    Ok((ends, sel))
 }

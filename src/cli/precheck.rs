@@ -12,17 +12,19 @@ use std::io::IsTerminal;
 pub struct PrecheckArgs {
     #[command(flatten)]
     pub endpoints: Endpoints,
+    #[command(flatten)]
+    pub select: super::SelectArgs,
 }
 
 /// Exit 0 when nothing fails (warnings allowed), 1 when an item fails,
 /// 2 when an end cannot be reached or logged in to.
 pub async fn run(args: PrecheckArgs) -> anyhow::Result<Exit> {
-    let ends = super::resolve(&args.endpoints)?;
+    let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     let src = crate::pg::connect(&ends.source, "precheck catalog").await?;
-    let cat = Catalog::read(&src)
+    let mut cat = Catalog::read(&src)
         .await
         .context("reading the source catalog")?;
-    let plan = crate::plan::build(&cat, &crate::plan::BuildOptions::default());
+    let plan = crate::plan::prepare(&mut cat, &sel)?;
     let report = precheck::run(&ends, &cat, &plan, &Options::default()).await?;
     if args.endpoints.json {
         println!(

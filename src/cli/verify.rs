@@ -9,6 +9,8 @@ use clap::Args;
 pub struct VerifyArgs {
     #[command(flatten)]
     pub endpoints: Endpoints,
+    #[command(flatten)]
+    pub select: super::SelectArgs,
     /// Compare exact row counts only (quick look; no checksums).
     #[arg(long)]
     pub counts_only: bool,
@@ -44,9 +46,9 @@ fn parse_size(s: &str) -> Result<i64, String> {
 }
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
-    let ends = super::resolve(&args.endpoints)?;
+    let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     if args.counts_only {
-        return counts(&ends, args.endpoints.json).await;
+        return counts(&ends, &sel, args.endpoints.json).await;
     }
     if args.jobs == 0 {
         return Err(usage("--jobs must be at least 1"));
@@ -56,7 +58,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         split_larger_than: args.split_larger_than.unwrap_or(DEFAULT_SPLIT_BYTES),
     };
     let started = std::time::Instant::now();
-    let sums = crate::verify::compare_checksums(&ends, &opts).await?;
+    let sums = crate::verify::compare_checksums(&ends, &sel, &opts).await?;
     let seconds = started.elapsed().as_secs_f64();
     let different: Vec<&str> = sums
         .iter()
@@ -81,8 +83,12 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     })
 }
 
-async fn counts(ends: &crate::config::Endpoints, json: bool) -> anyhow::Result<Exit> {
-    let counts = crate::verify::compare_counts(ends).await?;
+async fn counts(
+    ends: &crate::config::Endpoints,
+    sel: &crate::plan::Selection,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let counts = crate::verify::compare_counts(ends, sel).await?;
     let bad = counts.iter().filter(|c| !c.equal).count();
     if json {
         println!(

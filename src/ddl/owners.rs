@@ -44,7 +44,7 @@ pub fn steps(cat: &Catalog, roles: Option<&HashSet<String>>) -> (Vec<Step>, Vec<
         } else {
             skipped.push(missing("owner", &what, &o.owner, o.oid));
         }
-        let (sql, missing_roles) = acl_sql(o, owner_kept, &has);
+        let (sql, missing_roles) = acl_sql(cat, o, owner_kept, &has);
         for role in missing_roles {
             skipped.push(missing("grant", &what, &role, o.oid));
         }
@@ -77,7 +77,12 @@ fn missing(kind: &'static str, what: &str, role: &str, oid: i64) -> Skipped {
 
 /// The REVOKE/GRANT script of one object (empty when its ACLs are the
 /// defaults) and the roles it had to leave out, each named once.
-fn acl_sql(o: &Owned, owner_kept: bool, has: &dyn Fn(&str) -> bool) -> (String, Vec<String>) {
+fn acl_sql(
+    cat: &Catalog,
+    o: &Owned,
+    owner_kept: bool,
+    has: &dyn Fn(&str) -> bool,
+) -> (String, Vec<String>) {
     let (Some(kind), Some(name)) = (&o.grant_kind, &o.grant_identity) else {
         return (String::new(), Vec::new());
     };
@@ -101,7 +106,10 @@ fn acl_sql(o: &Owned, owner_kept: bool, has: &dyn Fn(&str) -> bool) -> (String, 
             }
         }
     }
-    for c in &o.column_acl {
+    // A column left out by the selection is not on the target.
+    let table = cat.table(o.oid);
+    let kept = |col: &str| table.is_none_or(|t| t.columns.iter().any(|x| x.name == col));
+    for c in o.column_acl.iter().filter(|c| kept(&c.column)) {
         match grant_sql(&c.grant, &on, Some(&c.column), &o.owner, has) {
             Ok(s) => out.push(s),
             Err(r) => note(&r, &mut absent),

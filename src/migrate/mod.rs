@@ -46,6 +46,8 @@ pub struct Options {
     /// roles exist on the target (default: the target login owns everything
     /// and no GRANT is copied, as managed targets need).
     pub keep_owners: bool,
+    /// What to migrate and under which names (`[select]`, `[rename]`, flags).
+    pub selection: plan::Selection,
 }
 
 /// Where the task state lives and how to treat it.
@@ -90,6 +92,13 @@ pub struct Report {
     pub sequences_set: usize,
     /// Objects that could not be migrated, and why.
     pub skipped: Vec<Skipped>,
+    /// Objects left out by selection because of what they depend on (a
+    /// left-out table or column), and why.
+    pub excluded: Vec<Skipped>,
+    /// Tables created without their rows (`exclude_data`).
+    pub no_data: Vec<String>,
+    /// Renames done on the target, as `kind source -> final`.
+    pub renamed: Vec<String>,
     /// True when this run continued an interrupted one.
     pub resumed: bool,
     pub phases: PhaseTimes,
@@ -106,16 +115,20 @@ pub const TARGET_DDL_SETUP: &str =
 /// `--dry-run` and tests).
 /// With `keep_owners`, owner and grant steps are listed as if every role
 /// existed on the target (the dry run does not ask it).
-pub async fn plan_only(ends: &Endpoints, keep_owners: bool) -> anyhow::Result<(Catalog, Plan)> {
+pub async fn plan_only(
+    ends: &Endpoints,
+    sel: &plan::Selection,
+    keep_owners: bool,
+) -> anyhow::Result<(Catalog, Plan)> {
     let src = connect(&ends.source, "catalog").await?;
     let holder = SnapshotHolder::open(src).await?;
-    let cat = Catalog::read(holder.client()).await?;
+    let mut cat = Catalog::read(holder.client()).await?;
     holder.close().await?;
     let opts = plan::BuildOptions {
         keep_owners,
         target_roles: None,
     };
-    let plan = plan::build(&cat, &opts);
+    let plan = plan::prepare_with(&mut cat, sel, &opts)?;
     Ok((cat, plan))
 }
 
@@ -175,7 +188,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         );
     }
     let t = Instant::now();
-    let cat = Catalog::read(holder.client())
+    let mut cat = Catalog::read(holder.client())
         .await
         .context("reading the source catalog")?;
     let build = plan::BuildOptions {
@@ -186,7 +199,19 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             None
         },
     };
-    let plan = plan::build(&cat, &build);
+    let mut plan = plan::prepare_with(&mut cat, &opts.selection, &build)?;
+    if opts.data_only {
+        // The structure (an earlier --schema-only run) has its final names.
+        for c in plan.copies.iter_mut() {
+            let (s, t) = plan.names.table(&c.source_schema, &c.source_name);
+            c.target_columns = c
+                .source_columns
+                .iter()
+                .map(|x| plan.names.column(&c.source_schema, &c.source_name, x))
+                .collect();
+            (c.target_schema, c.target_name) = (s, t);
+        }
+    }
     times.catalog = t.elapsed().as_secs_f64();
     tracing::info!(
         tables = cat.tables.len(),
@@ -196,6 +221,14 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     );
     for s in &plan.skipped {
         tracing::warn!("not migrated: {} {}: {}", s.kind, s.object, s.reason);
+    }
+    for s in &plan.excluded {
+        tracing::warn!(
+            "left out by selection: {} {}: {}",
+            s.kind,
+            s.object,
+            s.reason
+        );
     }
     // Precheck before the first write: a failure ends here, target untouched.
     // A resumed task already wrote its objects, which precheck would call conflicts.
@@ -248,6 +281,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     if !opts.data_only {
         let t = Instant::now();
         runner.run(&plan.post_data).await.context("post-data")?;
+        runner.run(&plan.renames).await.context("renames")?;
         times.post_data = t.elapsed().as_secs_f64();
     }
 
@@ -273,6 +307,14 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         tables,
         sequences_set,
         skipped: plan.skipped.clone(),
+        excluded: plan.excluded.clone(),
+        no_data: plan.no_data.clone(),
+        renamed: plan
+            .names
+            .listing()
+            .into_iter()
+            .map(|(k, a, b)| format!("{k} {a} -> {b}"))
+            .collect(),
         resumed: resuming,
         phases: times,
     };
@@ -346,16 +388,18 @@ async fn target_roles(target: &Client) -> anyhow::Result<std::collections::HashS
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-/// `ANALYZE` of every loaded table, in parallel.
+/// `ANALYZE` of every loaded table, in parallel, under its final name.
 fn analyze_steps(plan: &Plan) -> Vec<Step> {
     plan.copies
         .iter()
         .map(|c| {
+            let (s, t) = plan.names.table(&c.target_schema, &c.target_name);
+            let name = crate::pg::qualified(&s, &t);
             Step::new(
                 Phase::PostData,
                 "analyze",
-                c.target_qualified(),
-                format!("ANALYZE {};", c.target_qualified()),
+                name.clone(),
+                format!("ANALYZE {name};"),
             )
             .concurrent()
         })

@@ -6,9 +6,13 @@
 
 mod build;
 mod order;
+pub mod rename;
+pub mod select;
 
 pub use build::{build, BuildOptions};
 pub use order::{dependents_closure, order_by_dependencies};
+pub use rename::{NameMap, Renames};
+pub use select::{SelectError, Selection};
 
 use serde::Serialize;
 
@@ -22,6 +26,8 @@ pub enum Phase {
     Data,
     /// Indexes, constraints, foreign keys, triggers, sequence values.
     PostData,
+    /// Schema, table and column renames, last, so dependents follow by oid.
+    Rename,
 }
 
 /// How a post-data statement may be scheduled.
@@ -183,4 +189,39 @@ pub struct Plan {
     pub post_data: Vec<Step>,
     pub sequences: Vec<SequenceValue>,
     pub skipped: Vec<Skipped>,
+    /// `ALTER ... RENAME` statements, run after post-data (see `rename`).
+    pub renames: Vec<Step>,
+    /// Objects left out by selection because of what they depend on, with the reason.
+    pub excluded: Vec<Skipped>,
+    /// Tables created without their rows (`exclude_data`).
+    pub no_data: Vec<String>,
+    /// Source name -> final target name.
+    #[serde(skip)]
+    pub names: NameMap,
+}
+
+/// Applies the selection and renames to the catalog, then builds the plan:
+/// what every command that reads the source runs (migrate, verify, precheck).
+/// Errors are configuration errors (exit 2) naming each bad entry.
+pub fn prepare(cat: &mut crate::catalog::Catalog, sel: &Selection) -> anyhow::Result<Plan> {
+    prepare_with(cat, sel, &BuildOptions::default())
+}
+
+/// [`prepare`] with build options (`migrate --keep-owners`). Owner and grant
+/// steps are tied to their object's oid, so the selection prunes them with it;
+/// they run in post-data, before the renames, under the source names.
+pub fn prepare_with(
+    cat: &mut crate::catalog::Catalog,
+    sel: &Selection,
+    opts: &BuildOptions,
+) -> anyhow::Result<Plan> {
+    let rep =
+        select::apply(cat, sel).map_err(|e| crate::error::usage(format!("selection: {e}")))?;
+    let names =
+        rename::resolve(cat, &sel.renames).map_err(|e| crate::error::usage(e.join("; ")))?;
+    let mut plan = build(cat, opts);
+    select::prune(&mut plan, &rep);
+    rename::finish(&mut plan, cat, &names);
+    plan.names = names;
+    Ok(plan)
 }

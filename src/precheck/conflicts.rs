@@ -50,7 +50,26 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let mut nsps = Vec::with_capacity(rows.len());
     let mut names = Vec::with_capacity(rows.len());
     let mut args: Vec<Option<String>> = Vec::with_capacity(rows.len());
+    // Relations the selection leaves out are not created: no conflict.
+    let mut planned: std::collections::HashSet<String> = cx
+        .plan
+        .pre_data
+        .iter()
+        .chain(&cx.plan.post_data)
+        .map(|s| s.object.clone())
+        .collect();
+    planned.extend(
+        cx.cat
+            .sequences
+            .iter()
+            .map(|s| qualified(&s.schema, &s.name)),
+    );
+    let relation = |k: &str| matches!(k, "table" | "view" | "materialized view" | "sequence");
     for r in &rows {
+        let kind: String = r.get(0);
+        if relation(&kind) && !planned.contains(&qualified(r.get(1), r.get(2))) {
+            continue;
+        }
         kinds.push(r.get::<_, String>(0));
         nsps.push(r.get::<_, String>(1));
         names.push(r.get::<_, String>(2));
@@ -69,7 +88,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
             "target.conflict",
             format!(
                 "none of the {} objects to create exists on the target",
-                rows.len()
+                kinds.len()
             ),
         )]);
     }

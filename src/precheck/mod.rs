@@ -15,6 +15,7 @@ mod extensions;
 mod owners;
 mod privileges;
 mod render;
+mod selection;
 mod servers;
 mod unsupported;
 
@@ -113,6 +114,8 @@ pub const CODES: &[&str] = &[
     "cdc.wal_level",
     "cdc.replication_slots",
     "cdc.wal_senders",
+    "selection.dependents",
+    "selection.function_bodies",
 ];
 
 /// What the caller is about to do; some checks depend on it.
@@ -197,8 +200,11 @@ pub async fn run(
         tgt: &tgt,
         opts,
     };
+    selection::rename_targets(&cx).await?;
     let mut findings = Vec::new();
     findings.extend(servers::versions(&cx));
+    findings.extend(selection::dependents(&cx));
+    findings.extend(selection::function_bodies(&cx));
     findings.extend(guard("source.privilege.usage", privileges::source(&cx)).await);
     findings.extend(guard("target.privilege.create", privileges::target(&cx)).await);
     if opts.keep_owners {

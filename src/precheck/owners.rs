@@ -7,7 +7,7 @@
 use super::{Context, Finding};
 use crate::pg::{quote_ident, quote_literal};
 use anyhow::Context as _;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 const CODE: &str = "target.privilege.owner";
 
@@ -18,9 +18,17 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
             "data only: no owners are changed on the target",
         )]);
     }
-    // Owners, and grantors other than the owner (their grants run under SET ROLE).
+    // Owners, and grantors other than the owner (their grants run under SET
+    // ROLE), of the objects the plan keeps (the selection may leave some out).
+    let planned: HashSet<i64> = cx
+        .plan
+        .post_data
+        .iter()
+        .filter(|s| matches!(s.kind, "owner" | "grant"))
+        .map(|s| s.oid)
+        .collect();
     let mut roles: BTreeSet<String> = BTreeSet::new();
-    for o in &cx.cat.owners {
+    for o in cx.cat.owners.iter().filter(|o| planned.contains(&o.oid)) {
         roles.insert(o.owner.clone());
         let grants = o
             .acl

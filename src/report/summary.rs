@@ -59,7 +59,11 @@ pub fn migrate_table(r: &Report) -> String {
         r.post_data_statements,
         r.sequences_set,
         skipped_text(&r.skipped)
-    )
+    ) + &excluded_text(&r.excluded)
+        + &r.renamed
+            .iter()
+            .map(|x| format!("renamed {x}\n"))
+            .collect::<String>()
 }
 
 /// The objects that were not migrated, one a line with the reason (empty when none).
@@ -181,11 +185,40 @@ pub fn plan_text(plan: &crate::plan::Plan) -> String {
             s.kind, s.object, s.sql
         ));
     }
+    for s in &plan.renames {
+        out.push_str(&format!("-- [rename] {} {}\n{}\n", s.kind, s.object, s.sql));
+    }
     for s in &plan.sequences {
         out.push_str(&format!("-- [post-data] sequence value {}\n", s.target));
     }
+    for t in &plan.no_data {
+        out.push_str(&format!(
+            "-- [data] no rows copied for {t} (exclude_data)\n"
+        ));
+    }
     for line in skipped_text(&plan.skipped).lines() {
         out.push_str(&format!("-- {line}\n"));
+    }
+    for line in excluded_text(&plan.excluded).lines() {
+        out.push_str(&format!("-- {line}\n"));
+    }
+    out
+}
+
+/// Objects left out by selection because of their dependencies, one a line.
+pub fn excluded_text(excluded: &[crate::plan::Skipped]) -> String {
+    let mut out = String::new();
+    if !excluded.is_empty() {
+        out.push_str(&format!(
+            "{} objects left out by the selection:\n",
+            excluded.len()
+        ));
+    }
+    for s in excluded {
+        out.push_str(&format!(
+            "  LEFT OUT {} {}: {}\n",
+            s.kind, s.object, s.reason
+        ));
     }
     out
 }

@@ -66,23 +66,34 @@ fn is_zero(n: &usize) -> bool {
 /// A table to check, with everything the workers need to build its queries.
 #[derive(Debug, Clone)]
 struct Job {
+    /// Quoted source name (also the name in the report).
     name: String,
     columns: Vec<(String, ColumnKind)>,
+    /// The same table and columns under their final names on the target.
+    target_name: String,
+    target_columns: Vec<(String, ColumnKind)>,
     /// The raw name of its integer key, when it is to be summed per range.
     split_key: Option<String>,
+    /// That key's raw name on the target.
+    target_key: Option<String>,
     bytes: i64,
 }
 
 /// Checks every table that holds rows (partitioned parents hold none; their
-/// partitions are checked), largest first, `opts.jobs` at a time.
+/// partitions are checked), largest first, `opts.jobs` at a time. With a
+/// selection, only the selected tables and columns, compared with the
+/// target's under their renamed names; tables whose data is excluded are
+/// not compared.
 pub async fn compare_checksums(
     ends: &Endpoints,
+    sel: &crate::plan::Selection,
     opts: &ChecksumOptions,
 ) -> anyhow::Result<Vec<TableChecksum>> {
     let src = connect(&ends.source, "verify (snapshot)").await?;
     let holder = SnapshotHolder::open(src).await?;
-    let cat = Catalog::read(holder.client()).await?;
-    let jobs = plan_jobs(holder.client(), &cat, opts).await?;
+    let mut cat = Catalog::read(holder.client()).await?;
+    let plan = crate::plan::prepare(&mut cat, sel)?;
+    let jobs = plan_jobs(holder.client(), &cat, &plan, opts).await?;
     let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
     let workers = opts
         .jobs
@@ -121,9 +132,15 @@ pub async fn compare_checksums(
 async fn plan_jobs(
     client: &Client,
     cat: &Catalog,
+    plan: &crate::plan::Plan,
     opts: &ChecksumOptions,
 ) -> anyhow::Result<Vec<Job>> {
-    let tables: Vec<&Table> = cat.tables.iter().filter(|t| !t.is_partitioned()).collect();
+    let tables: Vec<&Table> = cat
+        .tables
+        .iter()
+        .filter(|t| !t.is_partitioned())
+        .filter(|t| !plan.no_data.contains(&qualified(&t.schema, &t.name)))
+        .collect();
     let type_oids: Vec<i64> = tables
         .iter()
         .flat_map(|t| t.columns.iter().map(|c| c.type_oid))
@@ -137,23 +154,38 @@ async fn plan_jobs(
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
+    let names = &plan.names;
     let mut jobs: Vec<Job> = tables
         .iter()
-        .map(|t| Job {
-            name: qualified(&t.schema, &t.name),
-            columns: t
-                .columns
-                .iter()
-                .map(|c| {
-                    let kind = kinds.get(&c.type_oid).copied();
-                    (quote_ident(&c.name), kind.unwrap_or(ColumnKind::Text))
-                })
-                .collect(),
-            split_key: keys
+        .map(|t| {
+            let kind = |c: &crate::catalog::Column| {
+                kinds.get(&c.type_oid).copied().unwrap_or(ColumnKind::Text)
+            };
+            let final_col = |c: &str| names.column(&t.schema, &t.name, c);
+            let (fs, ft) = names.table(&t.schema, &t.name);
+            // A key whose column was left out cannot locate ranges.
+            let split_key = keys
                 .get(&t.oid)
                 .filter(|_| t.bytes > opts.split_larger_than)
-                .cloned(),
-            bytes: t.bytes,
+                .filter(|k| t.columns.iter().any(|c| &c.name == *k))
+                .cloned();
+            Job {
+                name: qualified(&t.schema, &t.name),
+                columns: t
+                    .columns
+                    .iter()
+                    .map(|c| (quote_ident(&c.name), kind(c)))
+                    .collect(),
+                target_name: qualified(&fs, &ft),
+                target_columns: t
+                    .columns
+                    .iter()
+                    .map(|c| (quote_ident(&final_col(&c.name)), kind(c)))
+                    .collect(),
+                target_key: split_key.as_deref().map(final_col),
+                split_key,
+                bytes: t.bytes,
+            }
         })
         .collect();
     jobs.sort_by_key(|j| std::cmp::Reverse(j.bytes));
@@ -205,6 +237,8 @@ async fn is_utf8(client: &Client) -> anyhow::Result<bool> {
 struct End {
     client: Client,
     utf8: bool,
+    /// The target reads tables and columns under their final names.
+    is_target: bool,
 }
 
 async fn open_end(
@@ -221,7 +255,11 @@ async fn open_end(
         import_snapshot(&client, id).await?;
     }
     let utf8 = is_utf8(&client).await?;
-    Ok(End { client, utf8 })
+    Ok(End {
+        client,
+        utf8,
+        is_target: snapshot.is_none(),
+    })
 }
 
 async fn worker(
@@ -376,20 +414,35 @@ async fn key_split(
     })
 }
 
+/// The table and columns as this end names them.
+fn side<'a>(end: &End, job: &'a Job) -> (&'a str, &'a [(String, ColumnKind)]) {
+    if end.is_target {
+        (&job.target_name, &job.target_columns)
+    } else {
+        (&job.name, &job.columns)
+    }
+}
+
 async fn whole(end: &End, job: &Job) -> anyhow::Result<Sums> {
+    let (name, columns) = side(end, job);
     let row = end
         .client
-        .query_one(&table_sql(&job.name, &job.columns, end.utf8), &[])
+        .query_one(&table_sql(name, columns, end.utf8), &[])
         .await?;
     Sums::parse(row.get(0), row.get(1), row.get(2))
 }
 
 async fn buckets(end: &End, job: &Job, split: &Split) -> anyhow::Result<BTreeMap<i64, Sums>> {
+    let (name, columns) = side(end, job);
+    let key = match (&job.target_key, end.is_target) {
+        (Some(k), true) => k.as_str(),
+        _ => split.key.as_str(),
+    };
     let sql = buckets_sql(
-        &job.name,
-        &job.columns,
+        name,
+        columns,
         end.utf8,
-        &quote_ident(&split.key),
+        &quote_ident(key),
         split.min,
         split.step,
     );

@@ -28,15 +28,27 @@ async fn count(client: &Client, table: &str) -> Result<i64, tokio_postgres::Erro
 
 /// Counts rows of every table that holds rows (partitioned parents hold none;
 /// their partitions are counted) on both servers, in parallel per table.
-pub async fn compare_counts(ends: &Endpoints) -> anyhow::Result<Vec<TableCount>> {
+///
+/// Only the selected tables are counted, and the target's under their
+/// renamed names; tables whose data is excluded are not compared.
+pub async fn compare_counts(
+    ends: &Endpoints,
+    sel: &crate::plan::Selection,
+) -> anyhow::Result<Vec<TableCount>> {
     let src = connect(&ends.source, "verify (source)").await?;
     let target = connect(&ends.target, "verify (target)").await?;
     let holder = SnapshotHolder::open(src).await?;
-    let cat = Catalog::read(holder.client()).await?;
+    let mut cat = Catalog::read(holder.client()).await?;
+    let plan = crate::plan::prepare(&mut cat, sel)?;
     let mut out = Vec::new();
     for t in cat.tables.iter().filter(|t| !t.is_partitioned()) {
         let name = qualified(&t.schema, &t.name);
-        let (s, d) = tokio::join!(count(holder.client(), &name), count(&target, &name));
+        if plan.no_data.contains(&name) {
+            continue;
+        }
+        let (fs, ft) = plan.names.table(&t.schema, &t.name);
+        let target_name = qualified(&fs, &ft);
+        let (s, d) = tokio::join!(count(holder.client(), &name), count(&target, &target_name));
         let source_rows = s.with_context(|| format!("counting {name} on the source"))?;
         let target_rows = match d {
             Ok(n) => Some(n),

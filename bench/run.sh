@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# pgferry benchmark: the same source migrated to an empty target by
+#   pgferry migrate | pg_dump -Fd -j + pg_restore -j | pg_dump | psql | pgcopydb clone
+# on two throwaway PostgreSQL servers, several interleaved runs each.
+# Prints median/min/max seconds, ratio pgferry/tool, pgferry's peak RSS, and
+# writes bench/results/<timestamp>.json.  See bench/README.md.
+set -euo pipefail
+
+# ---------------------------------------------------------------- options
+SCALE=30
+WIDE_ROWS=200000
+RUNS=3
+JOBS="$(nproc)"
+FSYNC=on
+TOOLS="pgferry,pgdump_dir,pgdump_psql,pgcopydb"
+BUILD=1
+KEEP=0
+PG_BINDIR="${PG_BINDIR:-}"
+SERVER_USER_NAME="${PGFERRY_BENCH_USER:-pgferry}"
+
+usage() {
+    cat <<EOF
+usage: bench/run.sh [options]
+  --scale N        pgbench scale of the source (default $SCALE)
+  --wide-rows N    rows in the wide text/jsonb/bytea table (default $WIDE_ROWS)
+  --runs N         runs per tool, interleaved (default $RUNS)
+  --jobs N         parallelism given to every tool (default: nproc = $JOBS)
+  --fsync on|off   fsync on both servers (default $FSYNC)
+  --tools LIST     comma list among: pgferry,pgdump_dir,pgdump_psql,pgcopydb
+                   (default: all)
+  --quick          smoke test: --scale 2 --wide-rows 10000 --runs 1
+  --no-build       use the existing target/release/pgferry
+  --keep           keep the servers and temp dir at exit (prints where)
+  -h, --help       this help
+Env: PG_BINDIR (default: PostgreSQL 15 bindir), PGFERRY_BENCH_USER (server
+user when run as root, default pgferry), TMPDIR (where data dirs go).
+EOF
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --scale) SCALE="$2"; shift 2 ;;
+        --wide-rows) WIDE_ROWS="$2"; shift 2 ;;
+        --runs) RUNS="$2"; shift 2 ;;
+        --jobs|-j) JOBS="$2"; shift 2 ;;
+        --fsync) FSYNC="$2"; shift 2 ;;
+        --tools) TOOLS="$2"; shift 2 ;;
+        --quick) SCALE=2; WIDE_ROWS=10000; RUNS=1; shift ;;
+        --no-build) BUILD=0; shift ;;
+        --keep) KEEP=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+for v in SCALE WIDE_ROWS RUNS JOBS; do
+    [[ "${!v}" =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || { echo "bench: $v must be a positive integer" >&2; exit 2; }
+done
+case "$FSYNC" in on|off) ;; *) echo "bench: --fsync takes on or off" >&2; exit 2 ;; esac
+IFS=',' read -r -a TOOL_LIST <<<"$TOOLS"
+for t in "${TOOL_LIST[@]}"; do
+    case "$t" in pgferry|pgdump_dir|pgdump_psql|pgcopydb) ;; *) echo "bench: unknown tool $t" >&2; exit 2 ;; esac
+done
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH="$REPO/bench"
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ---------------------------------------------------------------- tools
+if [ -z "$PG_BINDIR" ]; then
+    if [ -x /usr/lib/postgresql/15/bin/postgres ]; then
+        PG_BINDIR=/usr/lib/postgresql/15/bin
+    elif command -v pg_config >/dev/null; then
+        PG_BINDIR="$(pg_config --bindir)"
+    fi
+fi
+[ -x "$PG_BINDIR/initdb" ] || die "no PostgreSQL server binaries (PG_BINDIR=$PG_BINDIR); run scripts/install-postgres.sh"
+for p in pg_ctl postgres psql pg_dump pg_restore pgbench; do
+    [ -x "$PG_BINDIR/$p" ] || die "$PG_BINDIR/$p missing"
+done
+# Every tool (and pgcopydb, which runs pg_dump/pg_restore itself) uses the same binaries.
+export PATH="$PG_BINDIR:$PATH"
+# libpq variables of the caller's environment must not redirect our commands.
+for v in $(compgen -e); do
+    case "$v" in PG*) [[ "$v" == PGFERRY_BENCH_* ]] || unset "$v" ;; esac
+done
+
+if [ ! -x /usr/bin/time ]; then
+    log "installing the Debian package 'time' (for peak RSS)"
+    if [ "$(id -u)" -eq 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null 2>&1 \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; } \
+            || log "could not install 'time'; peak RSS will be read from /proc"
+    elif command -v sudo >/dev/null; then
+        sudo apt-get install -y -qq time >/dev/null 2>&1 || log "could not install 'time'; peak RSS will be read from /proc"
+    fi
+fi
+
+HAVE_PGCOPYDB=1
+if [[ ",$TOOLS," == *",pgcopydb,"* ]] && ! command -v pgcopydb >/dev/null; then
+    HAVE_PGCOPYDB=0
+    log "pgcopydb is not installed (scripts/install-postgres.sh installs the Debian package); it will be reported as SKIPPED"
+fi
+
+RUN_AS=()
+if [ "$(id -u)" -eq 0 ]; then
+    id "$SERVER_USER_NAME" >/dev/null 2>&1 || die "running as root but user $SERVER_USER_NAME does not exist; run scripts/install-postgres.sh"
+    RUN_AS=(runuser -u "$SERVER_USER_NAME" --)
+fi
+
+# ---------------------------------------------------------------- build
+PGFERRY="$REPO/target/release/pgferry"
+if [[ ",$TOOLS," == *",pgferry,"* ]]; then
+    if [ "$BUILD" -eq 1 ]; then
+        log "cargo build --release"
+        (cd "$REPO" && cargo build --release --quiet) || die "cargo build --release failed"
+    fi
+    [ -x "$PGFERRY" ] || die "$PGFERRY not found (drop --no-build)"
+fi
+
+# ---------------------------------------------------------------- cleanup
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/pgferry-bench.XXXXXX")"
+chmod 755 "$WORK"
+CHILD=""
+CLUSTERS=()
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    if [ -n "$CHILD" ]; then
+        # The timed command runs in its own process group (setsid): end all of it.
+        kill -TERM -- "-$CHILD" 2>/dev/null || kill -TERM "$CHILD" 2>/dev/null || true
+        wait "$CHILD" 2>/dev/null || true
+    fi
+    if [ "$KEEP" -eq 1 ]; then
+        log "--keep: servers still running; data in $WORK"
+        for c in "${CLUSTERS[@]}"; do log "  stop with: ${RUN_AS[*]} $PG_BINDIR/pg_ctl -D $c/data stop -m fast"; done
+        exit "$rc"
+    fi
+    for c in "${CLUSTERS[@]}"; do
+        if [ -f "$c/data/postmaster.pid" ]; then
+            "${RUN_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$c/data" -w -t 60 -m fast stop >/dev/null 2>&1 \
+                || "${RUN_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$c/data" -m immediate stop >/dev/null 2>&1 || true
+        fi
+    done
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# Runs "$@" in its own process group in the background and waits, so that a
+# signal reaches our trap at once and cleanup can end the whole pipeline.
+run_child() {
+    setsid "$@" &
+    CHILD=$!
+    local rc=0
+    wait "$CHILD" || rc=$?
+    CHILD=""
+    return "$rc"
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ---------------------------------------------------------------- servers
+# start_cluster NAME -> sets PORT_<NAME>
+start_cluster() {
+    local name="$1" dir="$WORK/$1" port attempt
+    mkdir -p "$dir"
+    [ "${#RUN_AS[@]}" -gt 0 ] && chown "$SERVER_USER_NAME" "$dir"
+    CLUSTERS+=("$dir")
+    (cd "$dir" && "${RUN_AS[@]}" "$PG_BINDIR/initdb" -D "$dir/data" -U postgres --auth=trust \
+        -E UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1) || { cat "$dir/initdb.log" >&2; die "initdb $name failed"; }
+    echo "include 'bench.conf'" >>"$dir/data/postgresql.conf"
+    for attempt in 1 2 3 4 5; do
+        port="$(free_port)"
+        cat >"$dir/data/bench.conf" <<EOF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir'
+max_connections = 100
+shared_buffers = 256MB
+maintenance_work_mem = 256MB
+max_wal_size = 4GB
+checkpoint_timeout = 30min
+fsync = $FSYNC
+EOF
+        [ "${#RUN_AS[@]}" -gt 0 ] && chown "$SERVER_USER_NAME" "$dir/data/bench.conf"
+        if (cd "$dir" && "${RUN_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 120 start >/dev/null 2>&1); then
+            printf -v "PORT_$name" '%s' "$port"
+            return 0
+        fi
+        if ! grep -qE 'could not bind|already in use' "$dir/server.log" 2>/dev/null; then
+            tail -20 "$dir/server.log" >&2 || true
+            die "cannot start the $name server"
+        fi
+    done
+    die "cannot start the $name server: no free port after 5 attempts"
+}
+
+LOAD_AT_START="$(cut -d' ' -f1 /proc/loadavg)"
+# Rough need: source + target + a dump, plus WAL (~16 MB per pgbench scale unit, ~2.5 KB a wide row).
+NEED_MB=$(( (SCALE * 16 + WIDE_ROWS * 25 / 10240) * 4 + 2048 ))
+AVAIL_MB=$(( $(df -Pk "$WORK" | awk 'NR==2 {print $4}') / 1024 ))
+[ "$AVAIL_MB" -ge "$NEED_MB" ] || log "WARNING: $AVAIL_MB MB free in $(dirname "$WORK"), about $NEED_MB MB needed (set TMPDIR)"
+log "work dir $WORK; PostgreSQL $("$PG_BINDIR/postgres" --version | awk '{print $3}'); fsync=$FSYNC"
+start_cluster src
+start_cluster dst
+SRC_URI="postgres://postgres@127.0.0.1:${PORT_src}/bench"
+DST_URI="postgres://postgres@127.0.0.1:${PORT_dst}/bench"
+log "source $SRC_URI, target $DST_URI"
+
+# psql_at PORT DB SQL -> unaligned tuples-only output
+psql_at() {
+    PGOPTIONS='-c client_min_messages=warning' psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -p "$1" -d "$2" -c "$3"
+}
+
+# ---------------------------------------------------------------- source
+log "building the source: pgbench -i -s $SCALE, wide table of $WIDE_ROWS rows"
+psql_at "$PORT_src" postgres "CREATE DATABASE bench" >/dev/null
+T0=$(date +%s.%N)
+pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p "$PORT_src" -U postgres bench >"$WORK/pgbench.log" 2>&1 \
+    || { cat "$WORK/pgbench.log" >&2; die "pgbench -i failed"; }
+psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -p "$PORT_src" -d bench >/dev/null <<EOF
+CREATE TABLE wide (
+    id      bigint PRIMARY KEY,
+    title   text NOT NULL,
+    body    text,
+    doc     jsonb,
+    blob    bytea,
+    created timestamptz NOT NULL
+);
+-- ~1 KB of non-repeating text, a small jsonb document, a 512-byte blob per row
+INSERT INTO wide
+SELECT g,
+       'row ' || g,
+       (SELECT string_agg(md5((g * 32 + i)::text), '') FROM generate_series(1, 32) i),
+       jsonb_build_object('id', g, 'name', 'item ' || g, 'price', (g % 1000) / 10.0,
+                          'tags', jsonb_build_array('t' || (g % 7), 't' || (g % 11)),
+                          'attrs', jsonb_build_object('color', md5(g::text), 'size', g % 50,
+                                                      'ok', g % 2 = 0)),
+       decode((SELECT string_agg(md5((g * 7 + i)::text), '') FROM generate_series(1, 32) i), 'hex'),
+       timestamptz '2020-01-01' + g * interval '1 minute'
+FROM generate_series(1, $WIDE_ROWS) g;
+CREATE INDEX wide_created_idx ON wide (created);
+VACUUM ANALYZE;
+CHECKPOINT;
+EOF
+sync
+SRC_ACCOUNTS="$(psql_at "$PORT_src" bench "SELECT count(*) FROM pgbench_accounts")"
+SRC_WIDE="$(psql_at "$PORT_src" bench "SELECT count(*) FROM wide")"
+SRC_BYTES="$(psql_at "$PORT_src" bench "SELECT pg_database_size('bench')")"
+log "source ready in $(python3 -c "print(round($(date +%s.%N)-$T0,1))")s: pgbench_accounts=$SRC_ACCOUNTS wide=$SRC_WIDE size=$((SRC_BYTES / 1048576)) MB"
+
+# ---------------------------------------------------------------- runs
+OUT="$WORK/out"
+mkdir -p "$OUT"
+RUNS_TSV="$OUT/runs.tsv"
+: >"$RUNS_TSV"
+SCRATCH="$WORK/scratch"
+
+reset_target() {
+    psql_at "$PORT_dst" postgres "DROP DATABASE IF EXISTS bench WITH (FORCE)" >/dev/null
+    psql_at "$PORT_dst" postgres "CREATE DATABASE bench" >/dev/null
+    # Leave no dirty buffers of the previous run to be paid by this one.
+    psql_at "$PORT_dst" postgres "CHECKPOINT" >/dev/null
+    # ...nor dirty kernel pages: their write-back would slow the next tool.
+    sync
+    rm -rf "$SCRATCH"
+    mkdir -p "$SCRATCH"
+}
+
+# The timed commands. Each writes its log to $1.
+tool_pgferry() {
+    local logf="$1" run="$2"
+    local rss="$OUT/pgferry-$run.rss" json="$OUT/pgferry-$run.json"
+    if [ -x /usr/bin/time ]; then
+        run_child /usr/bin/time -f '%M' -o "$rss" \
+            "$PGFERRY" migrate --source "$SRC_URI" --target "$DST_URI" --jobs "$JOBS" \
+            --state-dir "$SCRATCH/state" --json >"$json" 2>"$logf"
+    else
+        # Fallback: poll VmHWM from /proc while it runs.
+        setsid "$PGFERRY" migrate --source "$SRC_URI" --target "$DST_URI" --jobs "$JOBS" \
+            --state-dir "$SCRATCH/state" --json >"$json" 2>"$logf" &
+        CHILD=$!
+        local hwm=0 v rc=0
+        while kill -0 "$CHILD" 2>/dev/null; do
+            v="$(awk '/VmHWM/ {print $2}' "/proc/$CHILD/status" 2>/dev/null || true)"
+            [ -n "$v" ] && [ "$v" -gt "$hwm" ] && hwm="$v"
+            sleep 0.05
+        done
+        wait "$CHILD" || rc=$?
+        CHILD=""
+        echo "$hwm" >"$rss"
+        return "$rc"
+    fi
+}
+tool_pgdump_dir() {
+    local logf="$1"
+    run_child bash -c 'set -e
+        pg_dump -Fd -j "$1" -f "$2" "$3"
+        pg_restore -j "$1" -d "$4" "$2"' _ "$JOBS" "$SCRATCH/dump" "$SRC_URI" "$DST_URI" >"$logf" 2>&1
+}
+tool_pgdump_psql() {
+    local logf="$1"
+    run_child bash -c 'set -o pipefail
+        pg_dump "$1" | psql -X -q -v ON_ERROR_STOP=1 -d "$2" >/dev/null' _ "$SRC_URI" "$DST_URI" >"$logf" 2>&1
+}
+tool_pgcopydb() {
+    local logf="$1"
+    # --no-owner/--no-acl: same superuser on both ends, nothing to map; they
+    # keep pg_restore from needing roles that might not exist on the target.
+    run_child env PGCOPYDB_SOURCE_PGURI="$SRC_URI" PGCOPYDB_TARGET_PGURI="$DST_URI" \
+        pgcopydb clone --table-jobs "$JOBS" --index-jobs "$JOBS" \
+        --dir "$SCRATCH/pgcopydb" --no-owner --no-acl --notice >"$logf" 2>&1
+}
+
+check_target() {
+    local a w
+    a="$(psql_at "$PORT_dst" bench "SELECT count(*) FROM pgbench_accounts" 2>/dev/null || echo missing)"
+    w="$(psql_at "$PORT_dst" bench "SELECT count(*) FROM wide" 2>/dev/null || echo missing)"
+    if [ "$a" = "$SRC_ACCOUNTS" ] && [ "$w" = "$SRC_WIDE" ]; then
+        echo ok
+    else
+        echo "row counts differ: pgbench_accounts $a/$SRC_ACCOUNTS, wide $w/$SRC_WIDE"
+    fi
+}
+
+NTOOLS="${#TOOL_LIST[@]}"
+for run in $(seq 1 "$RUNS"); do
+    # Rotate the order each run so that no tool always goes first (or after the same one).
+    for k in $(seq 0 $((NTOOLS - 1))); do
+        t="${TOOL_LIST[$(( (k + run - 1) % NTOOLS ))]}"
+        if [ "$t" = pgcopydb ] && [ "$HAVE_PGCOPYDB" -eq 0 ]; then
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$run" SKIPPED 0 "$(cut -d' ' -f1 /proc/loadavg)" "pgcopydb not installed" >>"$RUNS_TSV"
+            continue
+        fi
+        reset_target
+        logf="$OUT/$t-$run.log"
+        load="$(cut -d' ' -f1 /proc/loadavg)"
+        log "run $run/$RUNS: $t (load $load)"
+        rc=0
+        t0=$(date +%s%N)
+        "tool_$t" "$logf" "$run" || rc=$?
+        t1=$(date +%s%N)
+        secs="$(python3 -c "print(f'{($t1-$t0)/1e9:.3f}')")"
+        if [ "$rc" -ne 0 ]; then
+            status=FAILED
+            note="exit $rc: $(grep -v '^\s*$' "$logf" | grep -iE 'error|fatal|fail' | tail -3 | tr '\t\n' '  ' | cut -c1-400)"
+            [ "$note" = "exit $rc: " ] && note="exit $rc: $(tail -3 "$logf" | tr '\t\n' '  ' | cut -c1-400)"
+        else
+            note="$(check_target)"
+            if [ "$note" = ok ]; then status=OK; note=""; else status=FAILED; fi
+        fi
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$run" "$status" "$secs" "$load" "$note" >>"$RUNS_TSV"
+        if [ "$status" = OK ]; then
+            log "  $t: ${secs}s"
+        else
+            log "  $t FAILED after ${secs}s: $note (log kept in bench/results/<stamp>-logs/$t-$run.log)"
+        fi
+    done
+done
+
+# ---------------------------------------------------------------- report
+RESULTS="$BENCH/results"
+mkdir -p "$RESULTS"
+STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
+JSON="$RESULTS/$STAMP.json"
+# Logs of failed runs and pgferry's reports are worth keeping for the notes.
+LOGDIR="$RESULTS/$STAMP-logs"
+mkdir -p "$LOGDIR"
+cp "$OUT"/*.log "$OUT"/pgferry-*.json "$LOGDIR"/ 2>/dev/null || true
+
+rc=0
+python3 "$BENCH/report.py" \
+    --runs-tsv "$RUNS_TSV" --out-dir "$OUT" --json "$JSON" \
+    --meta "scale=$SCALE" "wide_rows=$WIDE_ROWS" "runs=$RUNS" "jobs=$JOBS" "fsync=$FSYNC" \
+    "nproc=$(nproc)" "postgres=$("$PG_BINDIR/postgres" --version | awk '{print $3}')" \
+    "pgcopydb=$(pgcopydb --version 2>/dev/null | awk '/pgcopydb version/ {print $NF; exit}' || true)" \
+    "pgferry_commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    "source_bytes=$SRC_BYTES" "source_accounts=$SRC_ACCOUNTS" "source_wide=$SRC_WIDE" \
+    "host=$(hostname)" "started=$STAMP" "load_at_start=$LOAD_AT_START" || rc=$?
+log "results: $JSON (logs in $LOGDIR)"
+[ "$rc" -eq 0 ] || log "some runs FAILED (see the table and the logs)"
+exit "$rc"

@@ -1,0 +1,493 @@
+//! Selection: which schemas, tables and columns are migrated.
+//!
+//! Applied to the catalog before the plan is built, so every family's DDL is
+//! rendered from the selected model only. Rules (documented in
+//! docs/selection.md):
+//! - A schema pattern selects or excludes a whole schema; a `schema.table`
+//!   pattern selects relations (tables, views, materialized views,
+//!   standalone sequences). Other objects (types, functions, operators...)
+//!   follow their schema; extensions are always kept.
+//! - Exclusion wins over inclusion.
+//! - Whatever depends on a left-out object (`pg_depend`) is left out with it
+//!   and reported with the reason; a foreign key to a left-out table is
+//!   dropped and reported (precheck warns, so the user decides before the
+//!   first write). Nothing is left to fail half-way through the migration.
+
+use super::{Plan, Skipped};
+use crate::catalog::Catalog;
+use crate::config::names::Pattern;
+use crate::pg::qualified;
+use std::collections::{HashMap, HashSet};
+
+/// What the user selected, parsed (task file `[select]` and flags).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub include: Vec<Pattern>,
+    pub exclude: Vec<Pattern>,
+    pub exclude_data: Vec<Pattern>,
+    pub renames: super::rename::Renames,
+}
+
+impl Selection {
+    /// True when nothing is filtered, excluded or renamed.
+    pub fn is_everything(&self) -> bool {
+        self.include.is_empty()
+            && self.exclude.is_empty()
+            && self.exclude_data.is_empty()
+            && self.renames.is_empty()
+    }
+
+    fn schema_selected(&self, schema: &str) -> bool {
+        let included =
+            self.include.is_empty() || self.include.iter().any(|p| p.schema.matches(schema));
+        let excluded = self
+            .exclude
+            .iter()
+            .any(|p| p.table.is_none() && p.schema.matches(schema));
+        included && !excluded
+    }
+
+    /// A relation (table, view, standalone sequence) by schema and name.
+    fn relation_selected(&self, schema: &str, name: &str) -> bool {
+        let hit = |p: &Pattern| {
+            p.schema.matches(schema) && p.table.as_ref().is_none_or(|t| t.matches(name))
+        };
+        self.schema_selected(schema)
+            && (self.include.is_empty() || self.include.iter().any(hit))
+            && !self
+                .exclude
+                .iter()
+                .any(|p| p.table.is_some() && p.columns.is_none() && hit(p))
+    }
+}
+
+/// A configuration error found while applying the selection (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectError(pub Vec<String>);
+
+impl std::fmt::Display for SelectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("; "))
+    }
+}
+impl std::error::Error for SelectError {}
+
+/// What selection left out, beyond what the user named.
+#[derive(Debug, Clone, Default)]
+pub struct SelectionReport {
+    /// Objects not selected by the patterns themselves (not reported one by one).
+    pub unselected: HashSet<i64>,
+    /// Objects left out because of something left out, with the reason.
+    pub dependents: HashMap<i64, String>,
+    /// Core objects (tables, constraints, indexes, columns) left out with a reason.
+    pub left_out: Vec<Skipped>,
+    /// `schema.table` (quoted) of tables whose rows are not copied.
+    pub no_data: HashSet<String>,
+}
+
+impl SelectionReport {
+    fn gone(&self, oid: i64) -> bool {
+        self.unselected.contains(&oid) || self.dependents.contains_key(&oid)
+    }
+}
+
+/// Readable names of the catalog objects that reasons refer to.
+fn names(cat: &Catalog) -> HashMap<i64, String> {
+    let mut m = HashMap::new();
+    for s in &cat.schemas {
+        m.insert(s.oid, format!("schema {}", crate::pg::quote_ident(&s.name)));
+    }
+    for t in &cat.tables {
+        m.insert(t.oid, format!("table {}", qualified(&t.schema, &t.name)));
+        for c in cat.constraints.iter().filter(|c| c.table_oid == t.oid) {
+            m.insert(c.oid, format!("constraint {} on {}", c.name, t.name));
+        }
+        for i in cat.indexes.iter().filter(|i| i.table_oid == t.oid) {
+            m.insert(i.oid, format!("index {}", qualified(&t.schema, &i.name)));
+        }
+    }
+    for s in &cat.sequences {
+        m.insert(s.oid, format!("sequence {}", qualified(&s.schema, &s.name)));
+    }
+    for v in &cat.views.views {
+        m.insert(v.oid, format!("view {}", qualified(&v.schema, &v.name)));
+    }
+    for f in &cat.routines.functions {
+        let n = format!("{}({})", qualified(&f.schema, &f.name), f.identity_args);
+        m.insert(f.oid, format!("function {n}"));
+    }
+    let ty = &cat.types;
+    for (oid, s, n) in ty
+        .enums
+        .iter()
+        .map(|e| (e.oid, &e.schema, &e.name))
+        .chain(ty.composites.iter().map(|e| (e.oid, &e.schema, &e.name)))
+        .chain(ty.ranges.iter().map(|e| (e.oid, &e.schema, &e.name)))
+        .chain(ty.base_types.iter().map(|e| (e.oid, &e.schema, &e.name)))
+        .chain(ty.domains.iter().map(|e| (e.oid, &e.schema, &e.name)))
+    {
+        m.insert(oid, format!("type {}", qualified(s, n)));
+    }
+    m
+}
+
+/// Every schema-contained object of the families, with its schema, so that
+/// schema selection reaches all of them from one place.
+fn family_objects(cat: &Catalog) -> Vec<(i64, &str)> {
+    let (ty, r, v) = (&cat.types, &cat.routines, &cat.views);
+    let mut out: Vec<(i64, &str)> = Vec::new();
+    out.extend(ty.collations.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(ty.enums.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(ty.composites.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(ty.ranges.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(ty.base_types.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(ty.domains.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(r.functions.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(r.aggregates.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(r.operators.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(r.opfamilies.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(r.opclasses.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(v.rules.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(v.triggers.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(v.policies.iter().map(|x| (x.oid, x.schema.as_str())));
+    out
+}
+
+/// Applies the selection to the catalog; returns what was left out and why.
+/// Errors name columns that a pattern lists but the table does not have.
+pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, SelectError> {
+    let mut rep = SelectionReport::default();
+    if sel.include.is_empty() && sel.exclude.is_empty() && sel.exclude_data.is_empty() {
+        return Ok(rep);
+    }
+    let names = names(cat);
+    // 1. What the patterns leave out.
+    let ext_schemas: HashSet<&str> = cat
+        .types
+        .extensions
+        .iter()
+        .map(|e| e.schema.as_str())
+        .collect();
+    for s in &cat.schemas {
+        if !sel.schema_selected(&s.name) && !ext_schemas.contains(s.name.as_str()) {
+            rep.unselected.insert(s.oid);
+        }
+    }
+    for t in &cat.tables {
+        if !sel.relation_selected(&t.schema, &t.name) {
+            rep.unselected.insert(t.oid);
+        }
+    }
+    for v in &cat.views.views {
+        if !sel.relation_selected(&v.schema, &v.name) {
+            rep.unselected.insert(v.oid);
+        }
+    }
+    for s in cat.sequences.iter().filter(|s| s.owned_by.is_none()) {
+        if !sel.relation_selected(&s.schema, &s.name) {
+            rep.unselected.insert(s.oid);
+        }
+    }
+    for (oid, schema) in family_objects(cat) {
+        if !sel.schema_selected(schema) {
+            rep.unselected.insert(oid);
+        }
+    }
+    // 2. Column subsets, and the objects that use a left-out column.
+    let mut roots: HashMap<i64, String> = HashMap::new();
+    let dropped_cols = select_columns(cat, sel, &rep.unselected)?;
+    for u in &cat.column_uses {
+        if let Some(col) = dropped_cols.get(&(u.table_oid, u.attnum)) {
+            if u.kind != "default" {
+                roots
+                    .entry(u.obj)
+                    .or_insert_with(|| format!("uses left-out column {col}"));
+            }
+        }
+    }
+    // 3. Dependents, by pg_depend. Table-to-table links are foreign keys and
+    // inheritance folded into the table: handled below, never a reason to
+    // leave a whole table out.
+    let tables: HashSet<i64> = cat.tables.iter().map(|t| t.oid).collect();
+    let edges: Vec<(i64, i64)> = cat
+        .depends
+        .iter()
+        .copied()
+        .filter(|(a, b)| !(tables.contains(a) && tables.contains(b)))
+        .collect();
+    let mut by_ref: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (obj, refd) in &edges {
+        by_ref.entry(*refd).or_default().push(*obj);
+    }
+    let mut stack: Vec<i64> = rep.unselected.iter().copied().collect();
+    stack.extend(roots.keys().copied());
+    let mut dependents = roots;
+    while let Some(x) = stack.pop() {
+        for &d in by_ref.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
+            if rep.unselected.contains(&d) || dependents.contains_key(&d) {
+                continue;
+            }
+            let what = names
+                .get(&x)
+                .cloned()
+                .unwrap_or_else(|| format!("object {x}"));
+            let why = if rep.unselected.contains(&x) {
+                format!("depends on {what}, which is not selected")
+            } else {
+                format!("depends on {what}, which is left out")
+            };
+            dependents.insert(d, why);
+            stack.push(d);
+        }
+    }
+    rep.dependents = dependents;
+    // Inheritance and partition children of a left-out table go with it.
+    loop {
+        let more: Vec<(i64, String)> = cat
+            .tables
+            .iter()
+            .filter(|t| !rep.gone(t.oid))
+            .filter_map(|t| {
+                let p = t.parent_oids.iter().find(|p| rep.gone(**p))?;
+                let what = names.get(p).cloned().unwrap_or_default();
+                Some((t.oid, format!("inherits from {what}, which is left out")))
+            })
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        rep.dependents.extend(more);
+    }
+    remove_left_out(cat, &mut rep, &names);
+    rep.no_data = no_data(cat, sel);
+    Ok(rep)
+}
+
+/// Drops the columns the patterns leave out; returns them by (table, attnum)
+/// with a readable name. Generated columns computed from a left-out column
+/// are left out too.
+fn select_columns(
+    cat: &mut Catalog,
+    sel: &Selection,
+    unselected: &HashSet<i64>,
+) -> Result<HashMap<(i64, i32), String>, SelectError> {
+    let mut errors = Vec::new();
+    let mut drop: HashMap<(i64, i32), String> = HashMap::new();
+    for t in cat.tables.iter().filter(|t| !unselected.contains(&t.oid)) {
+        let exact = |p: &Pattern| {
+            p.schema.exact().as_deref() == Some(t.schema.as_str())
+                && p.table.as_ref().and_then(|x| x.exact()).as_deref() == Some(t.name.as_str())
+        };
+        let mut keep: Option<HashSet<&str>> = None;
+        let mut gone: HashSet<&str> = HashSet::new();
+        for (p, is_include) in sel
+            .include
+            .iter()
+            .map(|p| (p, true))
+            .chain(sel.exclude.iter().map(|p| (p, false)))
+        {
+            let (Some(cols), true) = (&p.columns, exact(p)) else {
+                continue;
+            };
+            for c in cols {
+                if !t.columns.iter().any(|x| &x.name == c) {
+                    errors.push(format!(
+                        "`{}`: table {} has no column {}",
+                        p.text,
+                        qualified(&t.schema, &t.name),
+                        crate::pg::quote_ident(c)
+                    ));
+                }
+            }
+            if is_include {
+                keep.get_or_insert_with(HashSet::new)
+                    .extend(cols.iter().map(String::as_str));
+            } else {
+                gone.extend(cols.iter().map(String::as_str));
+            }
+        }
+        for c in &t.columns {
+            let out = gone.contains(c.name.as_str())
+                || keep.as_ref().is_some_and(|k| !k.contains(c.name.as_str()));
+            if out {
+                let name = format!("{}.{}", qualified(&t.schema, &t.name), c.name);
+                drop.insert((t.oid, c.num), name);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(SelectError(errors));
+    }
+    // Generated columns over a left-out column, and inherited copies of it.
+    loop {
+        let mut more = Vec::new();
+        for u in cat.column_uses.iter().filter(|u| u.kind == "default") {
+            let owner = (u.table_oid, u.owner_attnum);
+            if drop.contains_key(&(u.table_oid, u.attnum)) && !drop.contains_key(&owner) {
+                more.push(owner);
+            }
+        }
+        for t in &cat.tables {
+            for p in &t.parent_oids {
+                let Some(parent) = cat.table(*p) else {
+                    continue;
+                };
+                for pc in parent.columns.iter() {
+                    if !drop.contains_key(&(parent.oid, pc.num)) {
+                        continue;
+                    }
+                    if let Some(c) = t.columns.iter().find(|c| c.name == pc.name && !c.is_local) {
+                        if !drop.contains_key(&(t.oid, c.num)) {
+                            more.push((t.oid, c.num));
+                        }
+                    }
+                }
+            }
+        }
+        if more.is_empty() {
+            break;
+        }
+        for (toid, num) in more {
+            let name = cat
+                .table(toid)
+                .and_then(|t| {
+                    let c = t.columns.iter().find(|c| c.num == num)?;
+                    Some(format!("{}.{}", qualified(&t.schema, &t.name), c.name))
+                })
+                .unwrap_or_default();
+            drop.insert((toid, num), name);
+        }
+    }
+    for t in cat.tables.iter_mut() {
+        let oid = t.oid;
+        t.columns.retain(|c| !drop.contains_key(&(oid, c.num)));
+    }
+    Ok(drop)
+}
+
+/// Removes left-out objects from the catalog's core lists, reporting the
+/// surprising ones (dependents, foreign keys to left-out tables).
+fn remove_left_out(cat: &mut Catalog, rep: &mut SelectionReport, names: &HashMap<i64, String>) {
+    let mut left_out = Vec::new();
+    let mut note = |kind: &'static str, oid: i64, reason: &str| {
+        let object = names.get(&oid).cloned().unwrap_or_else(|| oid.to_string());
+        left_out.push(Skipped {
+            kind,
+            object,
+            reason: reason.to_string(),
+            oid,
+        });
+    };
+    cat.schemas.retain(|s| !rep.unselected.contains(&s.oid));
+    for t in cat.tables.iter() {
+        if let Some(why) = rep.dependents.get(&t.oid) {
+            note("table", t.oid, why);
+        }
+    }
+    let gone_tables: HashSet<i64> = cat
+        .tables
+        .iter()
+        .filter(|t| rep.gone(t.oid))
+        .map(|t| t.oid)
+        .collect();
+    cat.tables.retain(|t| !gone_tables.contains(&t.oid));
+    let mut fk_drops = Vec::new();
+    for c in &cat.constraints {
+        if gone_tables.contains(&c.table_oid) {
+            continue;
+        }
+        if let Some(why) = rep.dependents.get(&c.oid) {
+            note("constraint", c.oid, why);
+        } else if c.contype == "f" && gone_tables.contains(&c.ref_table_oid) {
+            let what = names.get(&c.ref_table_oid).cloned().unwrap_or_default();
+            let why = format!("foreign key to {what}, which is not migrated");
+            note("foreign key", c.oid, &why);
+            fk_drops.push((c.oid, why));
+        }
+    }
+    rep.dependents.extend(fk_drops);
+    cat.constraints
+        .retain(|c| !gone_tables.contains(&c.table_oid) && !rep.gone(c.oid));
+    for i in &cat.indexes {
+        if !gone_tables.contains(&i.table_oid) {
+            if let Some(why) = rep.dependents.get(&i.oid) {
+                note("index", i.oid, why);
+            }
+        }
+    }
+    cat.indexes
+        .retain(|i| !gone_tables.contains(&i.table_oid) && !rep.gone(i.oid));
+    cat.sequences.retain(|s| {
+        !rep.gone(s.oid)
+            && s.owned_by
+                .as_ref()
+                .is_none_or(|o| !gone_tables.contains(&o.0))
+    });
+    rep.left_out = left_out;
+}
+
+/// Tables whose rows are not copied (`exclude_data`), partitions of a
+/// matched partitioned table included.
+fn no_data(cat: &Catalog, sel: &Selection) -> HashSet<String> {
+    let mut oids: HashSet<i64> = cat
+        .tables
+        .iter()
+        .filter(|t| {
+            sel.exclude_data.iter().any(|p| {
+                p.schema.matches(&t.schema) && p.table.as_ref().is_none_or(|x| x.matches(&t.name))
+            })
+        })
+        .map(|t| t.oid)
+        .collect();
+    loop {
+        let more: Vec<i64> = cat
+            .tables
+            .iter()
+            .filter(|t| !oids.contains(&t.oid) && t.parent_oids.iter().any(|p| oids.contains(p)))
+            .map(|t| t.oid)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        oids.extend(more);
+    }
+    cat.tables
+        .iter()
+        .filter(|t| oids.contains(&t.oid))
+        .map(|t| qualified(&t.schema, &t.name))
+        .collect()
+}
+
+/// Drops the plan's statements of left-out family objects (types, routines,
+/// views, triggers, rules, policies...) by their oid, one place for every
+/// family, and the copies of `exclude_data` tables. Dependents are listed in
+/// `plan.excluded` with the reason.
+pub fn prune(plan: &mut Plan, rep: &SelectionReport) {
+    let mut excluded = rep.left_out.clone();
+    let mut seen: HashSet<i64> = excluded.iter().map(|s| s.oid).collect();
+    for steps in [&mut plan.pre_data, &mut plan.post_data] {
+        steps.retain(|s| {
+            if s.oid == 0 || !rep.gone(s.oid) {
+                return true;
+            }
+            if let Some(why) = rep.dependents.get(&s.oid) {
+                if seen.insert(s.oid) {
+                    excluded.push(Skipped {
+                        kind: s.kind,
+                        object: s.object.clone(),
+                        reason: why.clone(),
+                        oid: s.oid,
+                    });
+                }
+            }
+            false
+        });
+    }
+    plan.skipped.retain(|s| !rep.gone(s.oid));
+    plan.copies
+        .retain(|c| !rep.no_data.contains(&c.source_qualified()));
+    plan.excluded = excluded;
+    let mut no_data: Vec<String> = rep.no_data.iter().cloned().collect();
+    no_data.sort();
+    plan.no_data = no_data;
+}
