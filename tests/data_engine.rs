@@ -124,7 +124,7 @@ fn rows_written_after_the_snapshot_are_not_copied() {
             .await
             .unwrap();
         let cat = pgferry::catalog::Catalog::read(holder.client()).await.unwrap();
-        let plan = pgferry::plan::build(&cat);
+        let plan = pgferry::plan::build(&cat, &pgferry::plan::BuildOptions::default());
         // Written after the snapshot: must not arrive.
         src.psql(&sdb, "INSERT INTO public.t SELECT g, 'after' FROM generate_series(1001, 1500) g; UPDATE public.t SET v = 'changed' WHERE id <= 10;").unwrap();
         let units = plan

@@ -6,6 +6,7 @@
 //! wherever they exist, so the model never re-implements PostgreSQL's own printer.
 
 mod column_uses;
+pub mod owners;
 mod relations;
 pub mod routines;
 mod sequences;
@@ -45,6 +46,8 @@ pub struct Catalog {
     pub depends: Vec<(i64, i64)>,
     /// Column-level uses (indexes, constraints, views, triggers...), for column selection.
     pub column_uses: Vec<ColumnUse>,
+    /// Owner and ACL of every object, replayed only with `--keep-owners`.
+    pub owners: Vec<owners::Owned>,
 }
 
 impl Catalog {
@@ -64,6 +67,7 @@ impl Catalog {
         let views = views::read(client, version_num, &names).await?;
         let depends = read_depends(client).await?;
         let column_uses = column_uses::read(client).await?;
+        let owners = owners::read(client, version_num, &names).await?;
         Ok(Catalog {
             version_num,
             schemas,
@@ -76,6 +80,7 @@ impl Catalog {
             views,
             depends,
             column_uses,
+            owners,
         })
     }
 

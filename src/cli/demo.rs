@@ -89,6 +89,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         ignore_checks: Vec::new(),
         json: false,
         selection: Default::default(),
+        keep_owners: false,
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
     print!("{}", crate::report::migrate_table(&report));

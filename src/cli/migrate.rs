@@ -49,13 +49,19 @@ pub struct MigrateArgs {
     /// still reported, as a warning.
     #[arg(long, value_name = "CODE")]
     pub ignore_check: Vec<String>,
+    /// Keep the source's owners and privileges (GRANTs) where the roles exist
+    /// on the target; statements naming a missing role are skipped and
+    /// reported. The target login must be a member of every owner role.
+    /// Default: the target login owns everything and no GRANT is copied.
+    #[arg(long)]
+    pub keep_owners: bool,
 }
 
 pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     crate::precheck::validate_ignore(&args.ignore_check)?;
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     if args.dry_run {
-        let (_, plan) = crate::migrate::plan_only(&ends, &sel).await?;
+        let (_, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners).await?;
         if args.endpoints.json {
             println!("{}", serde_json::to_string_pretty(&plan)?);
         } else {
@@ -86,6 +92,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         ignore_checks: args.ignore_check,
         selection: sel,
         json: args.endpoints.json,
+        keep_owners: args.keep_owners,
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;

@@ -6,6 +6,7 @@
 
 mod constraints;
 mod inherit;
+pub mod owners;
 pub mod routines;
 mod sequences;
 mod tables;

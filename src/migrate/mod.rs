@@ -42,6 +42,10 @@ pub struct Options {
     pub ignore_checks: Vec<String>,
     /// Print precheck failures as the JSON document rather than a table.
     pub json: bool,
+    /// `--keep-owners`: give objects the source's owners and ACLs where the
+    /// roles exist on the target (default: the target login owns everything
+    /// and no GRANT is copied, as managed targets need).
+    pub keep_owners: bool,
     /// What to migrate and under which names (`[select]`, `[rename]`, flags).
     pub selection: plan::Selection,
 }
@@ -109,19 +113,29 @@ pub const TARGET_DDL_SETUP: &str =
 
 /// Reads the source model and builds the plan under a fresh snapshot (for
 /// `--dry-run` and tests).
-pub async fn plan_only(ends: &Endpoints, sel: &plan::Selection) -> anyhow::Result<(Catalog, Plan)> {
+/// With `keep_owners`, owner and grant steps are listed as if every role
+/// existed on the target (the dry run does not ask it).
+pub async fn plan_only(
+    ends: &Endpoints,
+    sel: &plan::Selection,
+    keep_owners: bool,
+) -> anyhow::Result<(Catalog, Plan)> {
     let src = connect(&ends.source, "catalog").await?;
     let holder = SnapshotHolder::open(src).await?;
     let mut cat = Catalog::read(holder.client()).await?;
     holder.close().await?;
-    let plan = plan::prepare(&mut cat, sel)?;
+    let opts = plan::BuildOptions {
+        keep_owners,
+        target_roles: None,
+    };
+    let plan = plan::prepare_with(&mut cat, sel, &opts)?;
     Ok((cat, plan))
 }
 
 /// Names the task: source, target and what is migrated, never a password.
 pub fn task_identity(ends: &Endpoints, opts: &Options) -> String {
     format!(
-        "{} -> {}{}{}",
+        "{} -> {}{}{}{}",
         ends.source.redacted(),
         ends.target.redacted(),
         if opts.schema_only {
@@ -129,7 +143,12 @@ pub fn task_identity(ends: &Endpoints, opts: &Options) -> String {
         } else {
             ""
         },
-        if opts.data_only { " (data only)" } else { "" }
+        if opts.data_only { " (data only)" } else { "" },
+        if opts.keep_owners {
+            " (keep owners)"
+        } else {
+            ""
+        }
     )
 }
 
@@ -172,7 +191,15 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     let mut cat = Catalog::read(holder.client())
         .await
         .context("reading the source catalog")?;
-    let mut plan = plan::prepare(&mut cat, &opts.selection)?;
+    let build = plan::BuildOptions {
+        keep_owners: opts.keep_owners,
+        target_roles: if opts.keep_owners {
+            Some(target_roles(&target).await?)
+        } else {
+            None
+        },
+    };
+    let mut plan = plan::prepare_with(&mut cat, &opts.selection, &build)?;
     if opts.data_only {
         // The structure (an earlier --schema-only run) has its final names.
         for c in plan.copies.iter_mut() {
@@ -209,6 +236,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         let checks = crate::precheck::Options {
             data_only: opts.data_only,
             ignore: opts.ignore_checks.clone(),
+            keep_owners: opts.keep_owners,
         };
         if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
             // Nothing was done: do not leave a task to resume behind.
@@ -348,6 +376,16 @@ async fn pre_data(
     }
     tracing::info!(statements = plan.pre_data.len(), "pre-data created");
     Ok(())
+}
+
+/// Every role of the target, so `--keep-owners` can leave out (and report)
+/// statements naming roles it lacks instead of failing on them.
+async fn target_roles(target: &Client) -> anyhow::Result<std::collections::HashSet<String>> {
+    let rows = target
+        .query("SELECT rolname::text FROM pg_catalog.pg_roles", &[])
+        .await
+        .context("reading the target's roles")?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// `ANALYZE` of every loaded table, in parallel, under its final name.

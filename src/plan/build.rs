@@ -9,8 +9,19 @@ use crate::ddl;
 use crate::pg::{qualified, quote_ident};
 use std::collections::HashSet;
 
+/// What the plan adds beyond the structure and data; the default is what
+/// managed targets need (objects owned by the target login, no GRANTs).
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// `--keep-owners`: end post-data with the source's owners and ACLs.
+    pub keep_owners: bool,
+    /// The target's roles: owner and grant statements naming any other role
+    /// are left out and listed in `plan.skipped`. `None`: not asked (dry run).
+    pub target_roles: Option<HashSet<String>>,
+}
+
 /// Builds the plan for migrating everything in `cat`.
-pub fn build(cat: &Catalog) -> Plan {
+pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     let pre = Phase::PreData;
     let mut plan = Plan::default();
     for s in &cat.schemas {
@@ -108,7 +119,19 @@ pub fn build(cat: &Catalog) -> Plan {
             target: name,
         });
     }
+    // Last in post-data: triggers and policies are created by the target
+    // login, and ownership must not change before everything is built.
+    let mut role_skips = Vec::new();
+    if opts.keep_owners {
+        let (steps, skipped) = ddl::owners::steps(cat, opts.target_roles.as_ref());
+        plan.post_data.extend(steps);
+        role_skips = skipped;
+    }
     skip_unsupported(&mut plan, cat, [types, routines, views]);
+    // Objects not migrated at all are already reported once.
+    let gone: HashSet<i64> = plan.skipped.iter().map(|s| s.oid).collect();
+    plan.skipped
+        .extend(role_skips.into_iter().filter(|s| !gone.contains(&s.oid)));
     plan
 }
 

@@ -9,7 +9,7 @@ mod order;
 pub mod rename;
 pub mod select;
 
-pub use build::build;
+pub use build::{build, BuildOptions};
 pub use order::{dependents_closure, order_by_dependencies};
 pub use rename::{NameMap, Renames};
 pub use select::{SelectError, Selection};
@@ -204,11 +204,22 @@ pub struct Plan {
 /// what every command that reads the source runs (migrate, verify, precheck).
 /// Errors are configuration errors (exit 2) naming each bad entry.
 pub fn prepare(cat: &mut crate::catalog::Catalog, sel: &Selection) -> anyhow::Result<Plan> {
+    prepare_with(cat, sel, &BuildOptions::default())
+}
+
+/// [`prepare`] with build options (`migrate --keep-owners`). Owner and grant
+/// steps are tied to their object's oid, so the selection prunes them with it;
+/// they run in post-data, before the renames, under the source names.
+pub fn prepare_with(
+    cat: &mut crate::catalog::Catalog,
+    sel: &Selection,
+    opts: &BuildOptions,
+) -> anyhow::Result<Plan> {
     let rep =
         select::apply(cat, sel).map_err(|e| crate::error::usage(format!("selection: {e}")))?;
     let names =
         rename::resolve(cat, &sel.renames).map_err(|e| crate::error::usage(e.join("; ")))?;
-    let mut plan = build(cat);
+    let mut plan = build(cat, opts);
     select::prune(&mut plan, &rep);
     select::keep_keys_to_empty_tables(&mut plan, cat, &rep);
     rename::finish(&mut plan, cat, &names);

@@ -12,6 +12,7 @@
 mod activity;
 mod conflicts;
 mod extensions;
+mod owners;
 mod privileges;
 mod render;
 mod selection;
@@ -96,6 +97,7 @@ pub const CODES: &[&str] = &[
     "target.privilege.create",
     "target.privilege.schema",
     "target.privilege.schema_owner",
+    "target.privilege.owner",
     "target.extension",
     "target.extension.missing",
     "target.extension.version",
@@ -124,6 +126,8 @@ pub struct Options {
     pub data_only: bool,
     /// Codes whose failures are downgraded to warnings.
     pub ignore: Vec<String>,
+    /// `--keep-owners`: the target login must be able to give objects away.
+    pub keep_owners: bool,
 }
 
 /// The whole precheck result, printed as a table or as one JSON document.
@@ -203,6 +207,9 @@ pub async fn run(
     findings.extend(selection::function_bodies(&cx));
     findings.extend(guard("source.privilege.usage", privileges::source(&cx)).await);
     findings.extend(guard("target.privilege.create", privileges::target(&cx)).await);
+    if opts.keep_owners {
+        findings.extend(guard("target.privilege.owner", owners::check(&cx)).await);
+    }
     findings.extend(guard("target.extension", extensions::check(&cx)).await);
     findings.extend(guard("target.conflict", conflicts::check(&cx)).await);
     findings.extend(

@@ -82,6 +82,27 @@ pub fn pg_dump_schema(c: &LocalCluster, db: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `pg_dump --schema-only` keeping owners and privileges (`ALTER ... OWNER TO`,
+/// GRANT/REVOKE), for comparing `migrate --keep-owners` runs.
+pub fn pg_dump_schema_full(c: &LocalCluster, db: &str) -> String {
+    let pg_dump = find_client_tool("pg_dump", None).unwrap_or_else(|e| panic!("{e:#}"));
+    let mut cmd = Command::new(&pg_dump);
+    clear_pg_env(&mut cmd);
+    let out = cmd
+        .args(["--schema-only", "-d"])
+        .arg(c.socket_conninfo(db))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", pg_dump.display()));
+    assert!(
+        out.status.success(),
+        "{} of PostgreSQL {} db {db} failed: {}",
+        pg_dump.display(),
+        c.major(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn clear_pg_env(cmd: &mut Command) {
     for (k, _) in std::env::vars() {
         if k.starts_with("PG") {
