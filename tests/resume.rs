@@ -95,6 +95,23 @@ fn kill_then_resume(source_major: u32, fault: &str) {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
     assert_eq!(report["resumed"], true);
     assert_equal(&su, &du);
+    // Both reports land in the state directory.
+    let v = pgferry(&[
+        "verify",
+        "--source",
+        &su,
+        "--target",
+        &du,
+        "--state-dir",
+        &st,
+    ]);
+    assert_eq!(v.status.code(), Some(0));
+    for f in ["report.json", "verify-report.json"] {
+        assert!(
+            state.path().join(f).exists(),
+            "{f} missing from the state directory"
+        );
+    }
     // The sequence continues where the source's does.
     let q = "SELECT nextval('public.counter');";
     assert_eq!(src.psql(&sdb, q).unwrap(), dst.psql(&tdb, q).unwrap());

@@ -111,3 +111,40 @@ pub(crate) fn resolve_job(
     let ends = crate::config::endpoints(e.source.as_deref(), e.target.as_deref(), task.as_ref())?;
     Ok((ends, sel))
 }
+
+/// Parses `128MB`, `1GB`, `512kB`, `1000` (bytes), as PostgreSQL writes sizes
+/// (units are powers of 1024).
+pub(crate) fn parse_size(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (examples: 128MB, 1GB, 0)"))?;
+    let mult: i64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1 << 10,
+        "mb" | "m" => 1 << 20,
+        "gb" | "g" => 1 << 30,
+        "tb" | "t" => 1 << 40,
+        _ => return Err(format!("unknown size unit in `{s}` (use kB, MB, GB or TB)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("128MB"), Ok(128 << 20));
+        assert_eq!(parse_size("1gb"), Ok(1 << 30));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert!(parse_size("12XB").is_err());
+        assert!(parse_size("MB").is_err());
+        assert_eq!(parse_size("500kB"), Ok(500 << 10));
+        assert!(parse_size("-5MB").is_err());
+    }
+}

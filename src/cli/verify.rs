@@ -20,29 +20,12 @@ pub struct VerifyArgs {
     /// Checksum per key range the tables larger than SIZE (bytes, or with a
     /// kB/MB/GB suffix) that have a one-column integer primary key, so that
     /// a difference is located. Default 64MB.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
     pub split_larger_than: Option<i64>,
-}
-
-/// Parses `123`, `10kB`, `64MB`, `2GB` (powers of 1024, case-insensitive, as
-/// PostgreSQL's own memory units).
-fn parse_size(s: &str) -> Result<i64, String> {
-    let t = s.trim();
-    let lower = t.to_ascii_lowercase();
-    let (num, mult) = [
-        ("kb", 1i64 << 10),
-        ("mb", 1 << 20),
-        ("gb", 1 << 30),
-        ("b", 1),
-    ]
-    .iter()
-    .find_map(|(suf, m)| lower.strip_suffix(suf).map(|n| (n.trim().to_string(), *m)))
-    .unwrap_or((lower.clone(), 1));
-    num.parse::<i64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .filter(|n| *n >= 0)
-        .ok_or_else(|| format!("{t:?} is not a size (examples: 1048576, 500kB, 64MB, 2GB)"))
+    /// Also write the JSON report to DIR/verify-report.json (e.g. the
+    /// migration's --state-dir, next to its report.json).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
@@ -65,14 +48,18 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         .filter(|c| !c.equal)
         .map(|c| c.table.as_str())
         .collect();
+    let doc = serde_json::json!({
+        "command": "verify", "mode": "checksum", "equal": different.is_empty(),
+        "different": different, "seconds": seconds, "tables": sums
+    });
+    if let Some(dir) = &args.state_dir {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("verify-report.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&doc)?)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    }
     if args.endpoints.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "command": "verify", "mode": "checksum", "equal": different.is_empty(),
-                "different": different, "seconds": seconds, "tables": sums
-            }))?
-        );
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", crate::report::checksum_table(&sums));
     }
@@ -101,20 +88,4 @@ async fn counts(
         print!("{}", crate::report::counts_table(&counts));
     }
     Ok(if bad == 0 { Exit::Ok } else { Exit::Problem })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_size;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("1048576"), Ok(1 << 20));
-        assert_eq!(parse_size("64MB"), Ok(64 << 20));
-        assert_eq!(parse_size("500kB"), Ok(500 << 10));
-        assert_eq!(parse_size("2gb"), Ok(2 << 30));
-        assert_eq!(parse_size("0"), Ok(0));
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("-5MB").is_err());
-    }
 }
