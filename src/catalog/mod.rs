@@ -10,6 +10,8 @@ pub mod owners;
 mod relations;
 pub mod routines;
 mod sequences;
+mod statistics;
+pub use statistics::StatisticsObject;
 pub mod types;
 pub mod views;
 
@@ -38,6 +40,8 @@ pub struct Catalog {
     pub sequences: Vec<Sequence>,
     pub constraints: Vec<Constraint>,
     pub indexes: Vec<Index>,
+    /// Extended statistics objects (`CREATE STATISTICS`).
+    pub statistics: Vec<StatisticsObject>,
     pub types: types::Types,
     pub routines: routines::Routines,
     pub views: views::Views,
@@ -62,6 +66,7 @@ impl Catalog {
         let sequences = sequences::read(client, &names).await?;
         let constraints = relations::read_constraints(client, version_num, &table_oids).await?;
         let indexes = relations::read_indexes(client, &table_oids).await?;
+        let statistics = statistics::read(client, &table_oids).await?;
         let types = types::read(client, version_num, &names).await?;
         let routines = routines::read(client, version_num, &names).await?;
         let views = views::read(client, version_num, &names).await?;
@@ -75,6 +80,7 @@ impl Catalog {
             sequences,
             constraints,
             indexes,
+            statistics,
             types,
             routines,
             views,

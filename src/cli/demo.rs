@@ -83,7 +83,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         schema_only: false,
         data_only: false,
         progress: crate::report::progress::Display::detect(quiet),
-        split_threshold: 128 << 20,
+        split_threshold: None,
         analyze: true,
         task: None,
         ignore_checks: Vec::new(),

@@ -36,9 +36,11 @@ pub struct MigrateArgs {
     /// current directory, one per source/target/options).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Copy tables bigger than this in ranges (e.g. 128MB, 1GB; 0 = never).
-    #[arg(long, value_name = "SIZE", default_value = "128MB", value_parser = super::parse_size)]
-    pub split_tables_larger_than: i64,
+    /// Copy tables bigger than SIZE in ranges (e.g. 128MB, 1GB; 0 = never).
+    /// Default: only a table that would otherwise keep one worker busy long
+    /// after the others are done, cut into about one worker's share each.
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
+    pub split_tables_larger_than: Option<i64>,
     /// Skip ANALYZE of the loaded tables at the end.
     #[arg(long)]
     pub no_analyze: bool,

@@ -13,21 +13,56 @@ use tokio_postgres::Client;
 /// Most slices one table is cut into.
 const MAX_PARTS: i64 = 64;
 
-/// Replaces every table larger than `threshold` bytes by its ranges, then
-/// orders all units largest first. `source` reads under the snapshot.
+/// When to split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitPolicy {
+    /// Split only a table that would keep one worker busy well after the
+    /// others ran out of work: bigger than 1.5 times the fair share (all
+    /// bytes / workers), into pieces of about one share. A whole table loads
+    /// with `TRUNCATE` + `COPY FREEZE`, which later index builds and ANALYZE
+    /// read faster (no hint bits to set), so splitting is not free.
+    Auto { jobs: usize },
+    /// Split every table larger than this many bytes (0: never).
+    Larger(i64),
+}
+
+impl SplitPolicy {
+    /// How many parts `bytes` is cut into, given all tables' `total` bytes.
+    fn parts(self, bytes: i64, total: i64) -> i64 {
+        let threshold = match self {
+            SplitPolicy::Larger(t) => t,
+            SplitPolicy::Auto { jobs } => {
+                let share = total / jobs.max(1) as i64;
+                if jobs < 2 || bytes * 2 <= share * 3 {
+                    return 1;
+                }
+                share
+            }
+        };
+        if threshold <= 0 || bytes <= threshold {
+            1
+        } else {
+            ((bytes + threshold - 1) / threshold).clamp(2, MAX_PARTS)
+        }
+    }
+}
+
+/// Replaces every table the policy says to split by its ranges, then orders
+/// all units largest first. `source` reads under the snapshot.
 pub async fn split_big_tables(
     source: &Client,
     copies: Vec<TableCopy>,
-    threshold: i64,
+    policy: SplitPolicy,
     version_num: i32,
 ) -> anyhow::Result<Vec<TableCopy>> {
+    let total: i64 = copies.iter().map(|c| c.bytes.max(0)).sum();
     let mut out = Vec::with_capacity(copies.len());
     for tc in copies {
-        if threshold <= 0 || tc.bytes <= threshold {
+        let parts = policy.parts(tc.bytes, total);
+        if parts < 2 {
             out.push(tc);
             continue;
         }
-        let parts = ((tc.bytes + threshold - 1) / threshold).clamp(2, MAX_PARTS);
         let ranges = match &tc.split_key {
             Some(key) => key_ranges(source, &tc, key, parts).await?,
             None if version_num >= 140000 => page_ranges(source, &tc, parts).await?,
@@ -112,4 +147,22 @@ async fn page_ranges(
             hi: (i + 1 < parts).then(|| (i + 1) * step),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SplitPolicy;
+
+    #[test]
+    fn auto_splits_only_a_dominant_table() {
+        let auto = SplitPolicy::Auto { jobs: 2 };
+        // Two equal halves: each is one worker's share, nothing to gain.
+        assert_eq!(auto.parts(500, 1000), 1);
+        // One table of 90%: cut into pieces of about a share.
+        assert_eq!(auto.parts(900, 1000), 2);
+        assert_eq!(SplitPolicy::Auto { jobs: 4 }.parts(900, 1000), 4);
+        assert_eq!(SplitPolicy::Auto { jobs: 1 }.parts(900, 1000), 1);
+        assert_eq!(SplitPolicy::Larger(100).parts(250, 1000), 3);
+        assert_eq!(SplitPolicy::Larger(0).parts(250, 1000), 1);
+    }
 }

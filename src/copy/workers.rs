@@ -6,7 +6,7 @@
 //! restart, admin shutdown) reconnect and redo the unit, clearing what it may
 //! have left; a first Ctrl-C stops handing out units.
 
-use super::{copy_table, import_snapshot, Clear, CopyStats};
+use super::{copy_table, import_snapshot, Clear, CopyStats, EarlySteps};
 use crate::pg::transient::{backoff, is_transient, ATTEMPTS};
 use crate::pg::{connect, ConnSpec};
 use crate::plan::{CopyRange, TableCopy};
@@ -35,7 +35,8 @@ pub struct TableResult {
 }
 
 /// Session settings for bulk load on the target.
-const TARGET_LOAD_SETUP: &str = "SET synchronous_commit = off";
+/// (`maintenance_work_mem` for the index builds of [`EarlySteps`].)
+const TARGET_LOAD_SETUP: &str = "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'";
 
 /// How the target tables receive rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +97,8 @@ pub struct CopyJob<'a> {
     pub state: Option<State>,
     /// Set by the first Ctrl-C: finish units in flight, start no new one.
     pub stop: Arc<AtomicBool>,
+    /// Index builds to run on workers that have no data left to copy.
+    pub early: Option<Arc<EarlySteps>>,
 }
 
 /// Copies every unit (already ordered largest first). Stops handing out work
@@ -115,6 +118,7 @@ pub async fn run_copies(job: CopyJob<'_>, units: Vec<Unit>) -> anyhow::Result<Ve
             counters: Arc::clone(&job.counters),
             state: job.state.clone(),
             stop: Arc::clone(&job.stop),
+            early: job.early.clone(),
         };
         handles.push(tokio::spawn(async move { ctx.run(&queue).await }));
     }
@@ -147,6 +151,7 @@ struct WorkerCtx {
     counters: Arc<Counters>,
     state: Option<State>,
     stop: Arc<AtomicBool>,
+    early: Option<Arc<EarlySteps>>,
 }
 
 impl WorkerCtx {
@@ -184,9 +189,19 @@ impl WorkerCtx {
                 Ok(mut q) => q.pop_front(),
                 Err(_) => anyhow::bail!("copy queue poisoned by a failed worker"),
             };
-            let Some(unit) = next else { break };
+            let Some(unit) = next else {
+                if self.early_work(&mut sessions).await? {
+                    continue;
+                }
+                break;
+            };
             match self.unit_with_retries(&unit, &mut sessions).await {
-                Ok(r) => done.push(r),
+                Ok(r) => {
+                    if let Some(e) = &self.early {
+                        e.unit_done(&r.table);
+                    }
+                    done.push(r)
+                }
                 Err(e) => {
                     // Fail fast: leave nothing more for the others to start.
                     if let Ok(mut q) = queue.lock() {
@@ -200,6 +215,29 @@ impl WorkerCtx {
             src.batch_execute("COMMIT").await.ok();
         }
         Ok(done)
+    }
+
+    /// With no data left to copy: builds the indexes of loaded tables.
+    /// Returns true when builds still wait for tables other workers copy
+    /// (after a short pause, so the caller loops), false when all is done.
+    async fn early_work(&self, sessions: &mut Option<(Client, Client)>) -> anyhow::Result<bool> {
+        let Some(early) = &self.early else {
+            return Ok(false);
+        };
+        if self.stop.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        if sessions.is_none() {
+            *sessions = Some(self.sessions().await?);
+        }
+        let Some((_, dst)) = sessions.as_ref() else {
+            return Ok(false);
+        };
+        let waiting = early.run_ready(dst).await;
+        if waiting {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Ok(waiting)
     }
 
     async fn unit_with_retries(

@@ -6,19 +6,20 @@ use crate::catalog::Catalog;
 use crate::config::Endpoints;
 use crate::copy::{
     merge_ranges, range_json, run_copies, split_big_tables, unit_id, Clear, CopyJob, CopyStats,
-    LoadMode, SnapshotHolder, TableResult, Unit,
+    EarlySteps, LoadMode, SnapshotHolder, SplitPolicy, TableResult, Unit,
 };
-use crate::plan::{CopyRange, Plan, TableCopy};
+use crate::plan::{CopyRange, Parallel, Plan, Step, TableCopy};
 use crate::report::progress::{self, Counters};
 use crate::state::UnitStatus;
 use anyhow::Context;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use tokio_postgres::Client;
 
-/// Copies the rows. Returns per-table results, including units a resumed
-/// task had already finished.
+/// Copies the rows, building indexes of loaded tables on otherwise idle
+/// workers. Returns per-table results (including units a resumed task had
+/// already finished) and the keys of the post-data steps done early.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     ends: &Endpoints,
@@ -29,7 +30,7 @@ pub async fn run(
     target: &Client,
     task: Option<&Task>,
     stop: Arc<AtomicBool>,
-) -> anyhow::Result<Vec<TableResult>> {
+) -> anyhow::Result<(Vec<TableResult>, HashSet<String>)> {
     let mode = if opts.data_only {
         LoadMode::Existing
     } else {
@@ -48,7 +49,10 @@ pub async fn run(
             let copies = split_big_tables(
                 holder.client(),
                 plan.copies.clone(),
-                opts.split_threshold,
+                match opts.split_threshold {
+                    Some(t) => SplitPolicy::Larger(t),
+                    None => SplitPolicy::Auto { jobs: opts.jobs },
+                },
                 cat.version_num,
             )
             .await?;
@@ -72,6 +76,13 @@ pub async fn run(
     let counters = Arc::new(Counters::default());
     let total: u64 = units.iter().map(|u| u.copy.bytes.max(0) as u64).sum();
     let ticker = progress::start(opts.progress, Arc::clone(&counters), total, units.len());
+    let early = (mode == LoadMode::Fresh).then(|| {
+        Arc::new(EarlySteps::new(
+            early_steps(plan, cat),
+            units.iter().map(|u| u.copy.target_qualified()),
+            task.map(|t| t.state.clone()),
+        ))
+    });
     let copied = run_copies(
         CopyJob {
             source: &ends.source,
@@ -82,6 +93,7 @@ pub async fn run(
             counters,
             state: task.map(|t| t.state.clone()),
             stop: Arc::clone(&stop),
+            early: early.clone(),
         },
         units,
     )
@@ -91,7 +103,44 @@ pub async fn run(
     if stop.load(std::sync::atomic::Ordering::SeqCst) {
         anyhow::bail!(super::Interrupted);
     }
-    Ok(merge_ranges(finished))
+    let done_early = early.map(|e| e.done()).unwrap_or_default();
+    Ok((merge_ranges(finished), done_early))
+}
+
+/// The index builds of each copied table (by target name) that may run as
+/// soon as the table is loaded: concurrent post-data builds of plain indexes
+/// and of the unique indexes behind keys, on tables that receive rows.
+fn early_steps(plan: &Plan, cat: &Catalog) -> HashMap<String, Vec<Step>> {
+    let copied: HashSet<String> = plan.copies.iter().map(|c| c.target_qualified()).collect();
+    let mut out: HashMap<String, Vec<Step>> = HashMap::new();
+    for s in plan.post_data.iter().filter(|s| {
+        s.parallel == Parallel::Concurrent
+            && s.oid != 0
+            && matches!(
+                s.kind,
+                "index" | "primary key" | "unique constraint" | "exclusion constraint"
+            )
+    }) {
+        let table_oid = cat
+            .indexes
+            .iter()
+            .find(|i| i.oid == s.oid)
+            .map(|i| i.table_oid)
+            .or_else(|| {
+                cat.constraints
+                    .iter()
+                    .find(|c| c.oid == s.oid)
+                    .map(|c| c.table_oid)
+            });
+        let Some(t) = table_oid.and_then(|o| cat.table(o)) else {
+            continue;
+        };
+        let name = crate::pg::qualified(&t.schema, &t.name);
+        if copied.contains(&name) {
+            out.entry(name).or_default().push(s.clone());
+        }
+    }
+    out
 }
 
 /// On resume: the units recorded by the interrupted run (never re-split, so

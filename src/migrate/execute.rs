@@ -8,6 +8,7 @@ use crate::pg::{connect, ConnSpec};
 use crate::plan::{Parallel, Step};
 use crate::state::State;
 use anyhow::Context;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio_postgres::error::SqlState;
@@ -52,6 +53,9 @@ pub struct StepRunner<'a> {
     /// Continuing an interrupted run: a statement may have committed just
     /// before the run died and before it was recorded.
     pub resuming: bool,
+    /// Keys of steps already done in this run (index builds done during the
+    /// data phase): skipped.
+    pub skip: HashSet<String>,
 }
 
 impl StepRunner<'_> {
@@ -95,6 +99,9 @@ impl StepRunner<'_> {
     /// One step with state and retries, on `session` (opened when needed).
     async fn one(&self, session: &mut Option<Client>, step: &Step) -> anyhow::Result<()> {
         let key = step_key(step);
+        if self.skip.contains(&key) {
+            return Ok(());
+        }
         if let Some(st) = self.state {
             if st.step_done(&key)? {
                 return Ok(());

@@ -32,8 +32,8 @@ pub struct Options {
     pub data_only: bool,
     /// How to show data-phase progress.
     pub progress: Display,
-    /// Tables bigger than this (bytes on disk) are copied in ranges; 0 never splits.
-    pub split_threshold: i64,
+    /// Which tables are copied in ranges; `None` lets pgferry decide.
+    pub split_threshold: Option<i64>,
     /// Run ANALYZE on every loaded table at the end.
     pub analyze: bool,
     /// Task state: `None` runs without any (the demo, library callers).
@@ -101,6 +101,10 @@ pub struct Report {
     pub renamed: Vec<String>,
     /// True when this run continued an interrupted one.
     pub resumed: bool,
+    /// Rows inserted, updated or deleted on the source (by anyone) while the
+    /// data was copied, from `pg_stat_database`: changes the target does not
+    /// have. Should be 0: writes must stop during a full migration.
+    pub source_writes_during_copy: i64,
     pub phases: PhaseTimes,
 }
 
@@ -179,6 +183,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         .context("setting up the target DDL session")?;
     let target_version = crate::catalog::server_version_num(&target).await?;
     let holder = SnapshotHolder::open(src).await?;
+    let writes_before = source_row_changes(holder.client()).await;
     if resuming {
         tracing::warn!(
             "resuming: the interrupted run's snapshot is gone, so rows still to copy are read \
@@ -237,6 +242,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             data_only: opts.data_only,
             ignore: opts.ignore_checks.clone(),
             keep_owners: opts.keep_owners,
+            skip_write_sample: true,
         };
         if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
             // Nothing was done: do not leave a task to resume behind.
@@ -254,9 +260,11 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     }
 
     let mut tables = Vec::new();
+    let mut source_writes = 0;
+    let mut done_early = std::collections::HashSet::new();
     if !opts.schema_only {
         let t = Instant::now();
-        tables = data::run(
+        (tables, done_early) = data::run(
             ends,
             opts,
             &cat,
@@ -268,6 +276,17 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         )
         .await?;
         times.data = t.elapsed().as_secs_f64();
+        source_writes = match (writes_before, source_row_changes(holder.client()).await) {
+            (Some(a), Some(b)) => (b - a).max(0),
+            _ => 0,
+        };
+        if source_writes > 0 {
+            tracing::warn!(
+                "{source_writes} row(s) changed on the source while the data was copied; \
+                 they are not on the target (writes must stop during a full migration: \
+                 pgferry has no incremental migration yet)"
+            );
+        }
     }
 
     let runner = StepRunner {
@@ -277,6 +296,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         state,
         stop: Arc::clone(&stop),
         resuming,
+        skip: done_early,
     };
     if !opts.data_only {
         let t = Instant::now();
@@ -316,6 +336,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             .map(|(k, a, b)| format!("{k} {a} -> {b}"))
             .collect(),
         resumed: resuming,
+        source_writes_during_copy: source_writes,
         phases: times,
     };
     if let Some(t) = &task {
@@ -462,4 +483,24 @@ pub(crate) async fn ensure_empty(
         "--data-only needs every target table to exist and be empty: {}",
         problems.join("; ")
     )))
+}
+
+/// Rows changed in the source database so far (`pg_stat_database`), or
+/// `None` when the counters cannot be read. Statistics reach the view with a
+/// delay of up to a second or so: a heuristic, never a guarantee.
+async fn source_row_changes(source: &Client) -> Option<i64> {
+    // The holder's transaction would otherwise see the statistics it first read.
+    source
+        .batch_execute("SELECT pg_catalog.pg_stat_clear_snapshot()")
+        .await
+        .ok()?;
+    source
+        .query_one(
+            "SELECT (tup_inserted + tup_updated + tup_deleted)::int8 FROM pg_catalog.pg_stat_database \
+             WHERE datname = pg_catalog.current_database()",
+            &[],
+        )
+        .await
+        .ok()
+        .map(|r| r.get(0))
 }

@@ -108,6 +108,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
 
     plan.post_data.extend(ddl::index_steps(cat));
     plan.post_data.extend(ddl::constraint_steps(cat));
+    plan.post_data.extend(ddl::statistics_steps(cat));
     plan.post_data.extend(ddl::constraint_comments(cat));
     for fam in [&types, &routines, &views] {
         plan.post_data.extend(fam.post.iter().cloned());

@@ -1,0 +1,40 @@
+//! Extended statistics objects (`CREATE STATISTICS`, PostgreSQL 10+).
+
+use anyhow::Context;
+use tokio_postgres::Client;
+
+/// One statistics object; `definition` is the server's own rendering.
+#[derive(Debug, Clone)]
+pub struct StatisticsObject {
+    pub oid: i64,
+    pub table_oid: i64,
+    pub schema: String,
+    pub name: String,
+    /// `pg_get_statisticsobjdef()`: a complete `CREATE STATISTICS` statement.
+    pub definition: String,
+    pub comment: Option<String>,
+}
+
+pub(super) async fn read(
+    client: &Client,
+    table_oids: &[i64],
+) -> anyhow::Result<Vec<StatisticsObject>> {
+    let rows = client
+        .query(
+            include_str!("../../sql/catalog/statistics.sql"),
+            &[&table_oids],
+        )
+        .await
+        .context("reading statistics objects (sql/catalog/statistics.sql)")?;
+    Ok(rows
+        .iter()
+        .map(|r| StatisticsObject {
+            oid: r.get("oid"),
+            table_oid: r.get("table_oid"),
+            schema: r.get("schema"),
+            name: r.get("name"),
+            definition: r.get("definition"),
+            comment: r.get("comment"),
+        })
+        .collect())
+}

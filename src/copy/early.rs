@@ -1,0 +1,140 @@
+//! Index builds that start as soon as their table's rows are all in, on copy
+//! workers that have no data left to copy, instead of after the whole data
+//! phase: the tail of the data phase (one worker still copying the last big
+//! table, the others idle) builds the other tables' indexes.
+//!
+//! Only the expensive, independent part moves here: building the indexes of
+//! a loaded table (plain ones and the unique indexes behind its primary key
+//! and unique constraints). Attaching constraints, foreign keys and the rest
+//! stay in post-data, in plan order, which skips what was built here.
+
+use crate::migrate::{run_step, step_key};
+use crate::plan::Step;
+use crate::state::State;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+use tokio_postgres::Client;
+
+#[derive(Default)]
+struct Inner {
+    /// Units of each table not copied yet.
+    units_left: HashMap<String, usize>,
+    /// Steps of tables still being copied.
+    waiting: HashMap<String, Vec<Step>>,
+    /// Steps whose table is complete.
+    ready: VecDeque<Step>,
+    /// Keys of the steps done here, for post-data to skip.
+    done: HashSet<String>,
+}
+
+/// Index builds waiting for their tables, shared by the copy workers.
+#[derive(Default)]
+pub struct EarlySteps {
+    inner: Mutex<Inner>,
+    state: Option<State>,
+}
+
+impl EarlySteps {
+    /// `steps` maps each table (target name) to its early steps; `units`
+    /// lists the table of every unit about to be copied. Tables with no unit
+    /// left to copy (a resumed run) have their steps ready at once.
+    pub fn new(
+        steps: HashMap<String, Vec<Step>>,
+        units: impl Iterator<Item = String>,
+        state: Option<State>,
+    ) -> EarlySteps {
+        let mut inner = Inner::default();
+        for t in units {
+            *inner.units_left.entry(t).or_default() += 1;
+        }
+        for (table, s) in steps {
+            if inner.units_left.contains_key(&table) {
+                inner.waiting.insert(table, s);
+            } else {
+                inner.ready.extend(s);
+            }
+        }
+        EarlySteps {
+            inner: Mutex::new(inner),
+            state,
+        }
+    }
+
+    /// Records that one unit of `table` is in; its steps become ready with the last.
+    pub fn unit_done(&self, table: &str) {
+        let Ok(mut g) = self.inner.lock() else { return };
+        let left = g.units_left.get_mut(table).map(|n| {
+            *n = n.saturating_sub(1);
+            *n
+        });
+        if left == Some(0) {
+            if let Some(s) = g.waiting.remove(table) {
+                g.ready.extend(s);
+            }
+        }
+    }
+
+    fn next(&self) -> (Option<Step>, bool) {
+        match self.inner.lock() {
+            Ok(mut g) => {
+                let s = g.ready.pop_front();
+                let more = !g.waiting.is_empty();
+                (s, more)
+            }
+            Err(_) => (None, false),
+        }
+    }
+
+    /// Runs ready steps on `client` until none is ready. Returns whether steps
+    /// are still waiting for tables other workers copy. A failed build is
+    /// left to post-data, which redoes it and reports the error there.
+    pub async fn run_ready(&self, client: &Client) -> bool {
+        loop {
+            let (step, more) = self.next();
+            let Some(step) = step else { return more };
+            let key = step_key(&step);
+            if self
+                .state
+                .as_ref()
+                .is_some_and(|s| s.step_done(&key).unwrap_or(false))
+            {
+                self.mark(key);
+                continue;
+            }
+            match run_step(client, &step).await {
+                Ok(()) => {
+                    if let Some(st) = &self.state {
+                        if st
+                            .mark_step(&key, "post-data", step.kind, &step.object)
+                            .is_err()
+                        {
+                            continue;
+                        }
+                    }
+                    self.mark(key);
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        "early {} {} failed ({e:#}); post-data redoes it",
+                        step.kind,
+                        step.object
+                    );
+                }
+            }
+        }
+    }
+
+    fn mark(&self, key: String) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.done.insert(key);
+        }
+    }
+
+    /// Keys of the steps done here.
+    pub fn done(&self) -> HashSet<String> {
+        self.inner
+            .lock()
+            .map(|g| g.done.clone())
+            .unwrap_or_default()
+    }
+}
