@@ -62,16 +62,21 @@ pub async fn copy_table(
 ) -> anyhow::Result<CopyStats> {
     let start = Instant::now();
     let format = if tc.binary { "binary" } else { "text" };
-    let filter = tc
-        .range
-        .as_ref()
-        .map(|r| format!(" WHERE {}", r.predicate()))
-        .unwrap_or_default();
-    let out_sql = format!(
-        "COPY (SELECT {} FROM ONLY {}{filter}) TO STDOUT (FORMAT {format})",
-        column_list(&tc.source_columns),
-        tc.source_qualified()
-    );
+    // A whole table: `COPY t (cols) TO` reads the heap directly and never
+    // includes child tables' rows (same as ONLY). A range needs a query.
+    let out_sql = match &tc.range {
+        None => format!(
+            "COPY {} ({}) TO STDOUT (FORMAT {format})",
+            tc.source_qualified(),
+            column_list(&tc.source_columns)
+        ),
+        Some(r) => format!(
+            "COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT (FORMAT {format})",
+            column_list(&tc.source_columns),
+            tc.source_qualified(),
+            r.predicate()
+        ),
+    };
     let in_sql = format!(
         "COPY {} ({}) FROM STDIN (FORMAT {format}{})",
         tc.target_qualified(),

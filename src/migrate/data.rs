@@ -78,7 +78,7 @@ pub async fn run(
     let ticker = progress::start(opts.progress, Arc::clone(&counters), total, units.len());
     let early = (mode == LoadMode::Fresh).then(|| {
         Arc::new(EarlySteps::new(
-            early_steps(plan, cat),
+            early_steps(plan, cat, opts.analyze),
             units.iter().map(|u| u.copy.target_qualified()),
             task.map(|t| t.state.clone()),
         ))
@@ -109,10 +109,18 @@ pub async fn run(
 
 /// The index builds of each copied table (by target name) that may run as
 /// soon as the table is loaded: concurrent post-data builds of plain indexes
-/// and of the unique indexes behind keys, on tables that receive rows.
-fn early_steps(plan: &Plan, cat: &Catalog) -> HashMap<String, Vec<Step>> {
+/// and of the unique indexes behind keys, on tables that receive rows, and
+/// ANALYZE.
+fn early_steps(plan: &Plan, cat: &Catalog, analyze: bool) -> HashMap<String, Vec<Step>> {
     let copied: HashSet<String> = plan.copies.iter().map(|c| c.target_qualified()).collect();
     let mut out: HashMap<String, Vec<Step>> = HashMap::new();
+    // ANALYZE needs only the rows: it runs beside the table's index builds.
+    // (Not for a table renamed at the end: its final name does not exist yet.)
+    for step in super::analyze_steps(plan).into_iter().filter(|_| analyze) {
+        if copied.contains(&step.object) {
+            out.entry(step.object.clone()).or_default().push(step);
+        }
+    }
     for s in plan.post_data.iter().filter(|s| {
         s.parallel == Parallel::Concurrent
             && s.oid != 0

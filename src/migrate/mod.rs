@@ -410,7 +410,7 @@ async fn target_roles(target: &Client) -> anyhow::Result<std::collections::HashS
 }
 
 /// `ANALYZE` of every loaded table, in parallel, under its final name.
-fn analyze_steps(plan: &Plan) -> Vec<Step> {
+pub(crate) fn analyze_steps(plan: &Plan) -> Vec<Step> {
     plan.copies
         .iter()
         .map(|c| {
