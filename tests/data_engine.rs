@@ -186,3 +186,58 @@ fn values_follow_column_names_not_positions() {
     let q = "SELECT id, a, b, c FROM public.p ORDER BY id;";
     assert_eq!(src.psql(&sdb, q).unwrap(), dst.psql(&tdb, q).unwrap());
 }
+
+/// Rows written to the source while the data is copied are not on the target
+/// (the snapshot), and the report says how many changed meanwhile.
+#[test]
+fn writes_during_the_copy_are_reported() {
+    let (src, dst) = (cluster(15), cluster(15));
+    let (sdb, tdb) = (fresh_db(src, "writes"), fresh_db(dst, "writes"));
+    src.psql(&sdb, "CREATE TABLE public.big (id int, pad text); INSERT INTO public.big SELECT g, repeat('x', 300) FROM generate_series(1, 400000) g; CREATE TABLE public.busy (n int);").unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pgferry"))
+        .args([
+            "migrate",
+            "--source",
+            &src.uri(&sdb),
+            "--target",
+            &dst.uri(&tdb),
+            "--state-dir",
+            &state.path().to_string_lossy(),
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Write from separate sessions (each flushes its statistics when it ends)
+    // until the copy is over.
+    let pid = child.id();
+    let mut writes = 0;
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() && writes < 200 {
+        src.psql(
+            &sdb,
+            "INSERT INTO public.busy SELECT generate_series(1, 10);",
+        )
+        .unwrap();
+        writes += 1;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.contains(") Z") {
+            break;
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["source_writes_during_copy"].as_i64().unwrap_or(0) > 0,
+        "writes during the copy not reported ({writes} inserts made): {}",
+        report["source_writes_during_copy"]
+    );
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("changed on the source while the data was copied"));
+}
