@@ -309,6 +309,13 @@ impl LocalCluster {
     /// Restarts the server (`pg_ctl restart -m fast`): every session is cut,
     /// as in a failover or a crash-restart (for the fault-injection tests).
     pub fn restart(&self) -> anyhow::Result<()> {
+        run_checked(&mut self.pg_ctl_stop(), "pg_ctl stop")?;
+        self.pg_ctl_start()?;
+        self.wait_ready()
+    }
+
+    /// `pg_ctl stop -m fast`, waiting up to 30 s, as the server's user.
+    fn pg_ctl_stop(&self) -> Command {
         let mut cmd = server_command(
             &self.bindir.join("pg_ctl"),
             self.user.as_ref(),
@@ -317,9 +324,7 @@ impl LocalCluster {
         cmd.arg("-D")
             .arg(&self.data_dir)
             .args(["-w", "-t", "30", "-m", "fast", "stop"]);
-        run_checked(&mut cmd, "pg_ctl stop")?;
-        self.pg_ctl_start()?;
-        self.wait_ready()
+        cmd
     }
 
     /// Stops the server (`pg_ctl stop -m fast`) and removes the temp dir.
@@ -331,15 +336,7 @@ impl LocalCluster {
         self.done = true;
         let mut result = Ok(());
         if self.data_dir.join("postmaster.pid").exists() {
-            let mut cmd = server_command(
-                &self.bindir.join("pg_ctl"),
-                self.user.as_ref(),
-                &self.tmp_dir,
-            );
-            cmd.arg("-D")
-                .arg(&self.data_dir)
-                .args(["-w", "-t", "30", "-m", "fast", "stop"]);
-            if let Err(e) = run_checked(&mut cmd, "pg_ctl stop") {
+            if let Err(e) = run_checked(&mut self.pg_ctl_stop(), "pg_ctl stop") {
                 self.kill_postmaster();
                 result = Err(e);
             }
