@@ -109,3 +109,50 @@ fn pg15_to_15() {
 fn pg15_to_17() {
     case(15, 17);
 }
+
+/// The managed-cloud case: the target login is not a superuser, only the
+/// owner of the target database (on 15+ it owns `public` through
+/// pg_database_owner). Everything still migrates, and belongs to it.
+#[test]
+fn into_a_database_owned_by_a_non_superuser() {
+    let src = cluster(10);
+    let dst = cluster(15);
+    let sdb = fresh_db(src, "managed");
+    src.psql(&sdb, FIXTURE).expect("load fixture");
+    let tdb = format!("managed_{}", std::process::id());
+    dst.psql(
+        "postgres",
+        &format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_admin') THEN \
+             CREATE ROLE app_admin LOGIN PASSWORD 'app-secret-pw'; END IF; END $$; \
+             CREATE DATABASE {tdb} OWNER app_admin;"
+        ),
+    )
+    .expect("target database");
+    let target = format!(
+        "postgres://app_admin:app-secret-pw@127.0.0.1:{}/{tdb}",
+        dst.port()
+    );
+    let state = tempfile::tempdir().unwrap();
+    let out = pgferry(&[
+        "migrate",
+        "--source",
+        &src.uri(&sdb),
+        "--target",
+        &target,
+        "--state-dir",
+        &state.path().to_string_lossy(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "migrate as a database owner failed: {stderr}"
+    );
+    assert!(!stderr.contains("app-secret-pw"));
+    let owners = "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class \
+                  WHERE relnamespace::regnamespace::text IN ('public', '\"Sales Dept\"') AND relkind = 'r';";
+    assert_eq!(dst.psql(&tdb, owners).unwrap().trim(), "app_admin");
+    let a = src.psql(&sdb, ROWS_SQL).unwrap();
+    let b = dst.psql(&tdb, ROWS_SQL).unwrap();
+    compare::assert_same_text(&a, &b, "rows");
+}

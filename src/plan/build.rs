@@ -35,7 +35,13 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
             )
             .of(s.oid),
         );
-        if let Some(c) = ddl::comment(&format!("SCHEMA {name}"), &s.comment) {
+        // Every database's `public` carries this comment from initdb; setting it
+        // again would need ownership of `public`, which managed targets keep.
+        let default_public =
+            s.name == "public" && s.comment.as_deref() == Some("standard public schema");
+        if let Some(c) =
+            ddl::comment(&format!("SCHEMA {name}"), &s.comment).filter(|_| !default_public)
+        {
             plan.pre_data
                 .push(Step::new(pre, "comment", name, c).of(s.oid));
         }

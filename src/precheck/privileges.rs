@@ -166,11 +166,10 @@ pub(super) async fn target(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         if !r.get::<_, bool>(1) {
             no_create.push(quote_ident(&name));
         }
-        let commented = cx
-            .cat
-            .schemas
-            .iter()
-            .any(|s| s.name == name && s.comment.is_some());
+        // Only when the plan really sets the comment (the default comment of
+        // `public` is left alone).
+        let what = format!("COMMENT ON SCHEMA {} ", quote_ident(&name));
+        let commented = cx.plan.pre_data.iter().any(|s| s.sql.starts_with(&what));
         if commented && !r.get::<_, bool>(2) {
             not_owner.push(quote_ident(&name));
         }
