@@ -474,3 +474,36 @@ fn writes_on_the_source_during_precheck_warn() {
         "{f}"
     );
 }
+
+/// Kinds pgferry does not migrate are named, never left behind silently.
+#[test]
+fn objects_pgferry_does_not_migrate_are_named() {
+    for major in [10, 15] {
+        let (src, dst) = (cluster(major), cluster(15));
+        let (sdb, tdb) = (fresh_db(src, "pc_other"), fresh_db(dst, "pc_other"));
+        src.psql(
+            &sdb,
+            "CREATE TABLE public.t (id int PRIMARY KEY);
+             CREATE TEXT SEARCH CONFIGURATION public.my_cfg (COPY = english);
+             CREATE PUBLICATION my_pub FOR TABLE public.t;
+             CREATE FUNCTION public.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$;
+             CREATE EVENT TRIGGER my_evt ON ddl_command_start EXECUTE PROCEDURE public.on_ddl();
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC;",
+        )
+        .unwrap();
+        let (code, doc) = precheck(&src.uri(&sdb), &dst.uri(&tdb));
+        assert_eq!(code, 0, "warnings only: {doc:#}");
+        let f = finding(&doc, "source.unsupported.other");
+        assert_eq!(f["severity"], "warning", "{f}");
+        let msg = text(f, "message");
+        for needle in [
+            "text search configuration: public.my_cfg",
+            "publication: my_pub",
+            "event trigger: my_evt",
+            "default privileges",
+        ] {
+            assert!(msg.contains(needle), "{major}: {needle} not in {msg}");
+        }
+        src.psql(&sdb, "DROP EVENT TRIGGER my_evt;").unwrap();
+    }
+}

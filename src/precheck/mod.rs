@@ -106,6 +106,7 @@ pub const CODES: &[&str] = &[
     "source.unsupported.c_function",
     "source.unsupported.reg_column",
     "source.unsupported.large_object",
+    "source.unsupported.other",
     "target.encoding",
     "target.locale",
     "source.table.no_key",
@@ -230,6 +231,7 @@ pub async fn run(
         )
         .await,
     );
+    findings.extend(guard("source.unsupported.other", unsupported::other_objects(&cx)).await);
     findings.extend(servers::encoding(&cx));
     findings.extend(guard("source.table.no_key", unsupported::no_key(&cx)).await);
     findings.extend(guard("target.space", activity::space(&cx)).await);

@@ -137,6 +137,57 @@ pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
     }])
 }
 
+/// Objects of kinds the plan does not migrate (foreign tables and servers,
+/// event triggers, publications, text search configurations, tablespaces,
+/// default privileges): named, so that nothing is left behind silently.
+pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
+    let schemas: Vec<String> = cx.cat.schemas.iter().map(|s| s.name.clone()).collect();
+    let rows = cx
+        .source
+        .query(
+            include_str!("../../sql/precheck/other_objects.sql"),
+            &[&schemas],
+        )
+        .await
+        .context("listing objects pgferry does not migrate (sql/precheck/other_objects.sql)")?;
+    if rows.is_empty() {
+        return Ok(vec![Finding::pass(
+            "source.unsupported.other",
+            "no foreign tables, event triggers, publications, text search configurations, \
+             tablespaces or default privileges to leave behind",
+        )]);
+    }
+    let mut by_kind: Vec<(String, Vec<String>)> = Vec::new();
+    for r in &rows {
+        let (kind, name): (String, String) = (r.get(0), r.get(1));
+        match by_kind.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, v)) => v.push(name),
+            None => by_kind.push((kind, vec![name])),
+        }
+    }
+    let listed: Vec<String> = by_kind
+        .iter()
+        .map(|(k, v)| {
+            let shown: Vec<&str> = v.iter().take(10).map(String::as_str).collect();
+            let more = if v.len() > 10 {
+                format!(" and {} more", v.len() - 10)
+            } else {
+                String::new()
+            };
+            format!("{k}: {}{more}", shown.join(", "))
+        })
+        .collect();
+    Ok(vec![Finding::warning(
+        "source.unsupported.other",
+        format!(
+            "objects of kinds pgferry does not migrate: {}",
+            listed.join("; ")
+        ),
+        "recreate them on the target by hand (pg_dump --schema-only shows their definitions); \
+         tables in other tablespaces are created in the target's default tablespace",
+    )])
+}
+
 /// Tables with no primary key and no unique index over NOT NULL columns.
 pub(super) async fn no_key(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let oids: Vec<i64> = cx.cat.tables.iter().map(|t| t.oid).collect();
