@@ -3,6 +3,7 @@
 //! is exactly what `kill -9` at that moment would do, but deterministic.
 //!
 //! Points: `unit-done` (after a copy unit committed and was recorded),
+//! `fail-unit` (a copy unit fails with a permanent error instead of starting),
 //! `mid-unit` (while a unit streams rows, before its commit), `step-done`
 //! (after a post-data statement was recorded). Unset, this costs one atomic
 //! load per call.
@@ -26,6 +27,12 @@ fn fault() -> Option<&'static Fault> {
         })
     })
     .as_ref()
+}
+
+/// True (once) when `PGFERRY_FAULT` names this point and its count ran out:
+/// the caller then fails as a permanent error would (`fail-unit:<n>`).
+pub fn fails(name: &str) -> bool {
+    fault().is_some_and(|f| f.point == name && f.remaining.fetch_sub(1, Ordering::SeqCst) == 1)
 }
 
 /// Kills the process here if `PGFERRY_FAULT` names this point and its count ran out.

@@ -254,3 +254,39 @@ fn second_run_on_the_same_state_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("another pgferry"));
 }
+
+/// A copy that fails for good ends the run with exit 3 at once (the other
+/// workers neither hang nor start new work), and `--resume` finishes it.
+#[test]
+fn permanent_copy_failure_exits_3_then_resumes() {
+    let (src, dst) = (cluster(15), cluster(15));
+    let (sdb, tdb) = (fresh_db(src, "fail"), fresh_db(dst, "fail"));
+    src.psql(&sdb, FIXTURE).expect("fixture");
+    let state = tempfile::tempdir().expect("state dir");
+    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
+    let st = state.path().to_string_lossy().to_string();
+    let mut args = migrate_args(&su, &du, &st);
+    args[8] = "0";
+    let started = Instant::now();
+    let failed = pgferry_with_fault("fail-unit:3", &args);
+    assert_eq!(
+        failed.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the failed run hung"
+    );
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("injected failure"));
+    let mut resume = args.clone();
+    resume.push("--resume");
+    let out = pgferry(&resume);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_equal(&su, &du);
+}

@@ -130,6 +130,15 @@ impl EarlySteps {
         }
     }
 
+    /// Drops every step not started: a copy failed, so the data phase ends
+    /// with an error and no worker may wait for tables that will not finish.
+    pub fn abandon(&self) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.waiting.clear();
+            g.ready.clear();
+        }
+    }
+
     /// Keys of the steps done here.
     pub fn done(&self) -> HashSet<String> {
         self.inner

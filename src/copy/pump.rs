@@ -33,6 +33,17 @@ fn column_list(cols: &[String]) -> String {
         .join(", ")
 }
 
+/// ` (a, b)` after a table name in COPY, or nothing for a table without
+/// copyable columns (`()` is a syntax error; with no list, COPY takes every
+/// column but generated ones, which is then none).
+fn copy_columns(cols: &[String]) -> String {
+    if cols.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", column_list(cols))
+    }
+}
+
 /// What to remove from the target before a unit's rows go in, in the same
 /// transaction, so a unit is all-or-nothing and can be redone safely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,14 +72,17 @@ pub async fn copy_table(
     bytes_done: &AtomicU64,
 ) -> anyhow::Result<CopyStats> {
     let start = Instant::now();
+    if crate::fault::fails("fail-unit") {
+        anyhow::bail!("injected failure copying {}", tc.target_qualified());
+    }
     let format = if tc.binary { "binary" } else { "text" };
     // A whole table: `COPY t (cols) TO` reads the heap directly and never
     // includes child tables' rows (same as ONLY). A range needs a query.
     let out_sql = match &tc.range {
         None => format!(
-            "COPY {} ({}) TO STDOUT (FORMAT {format})",
+            "COPY {}{} TO STDOUT (FORMAT {format})",
             tc.source_qualified(),
-            column_list(&tc.source_columns)
+            copy_columns(&tc.source_columns)
         ),
         Some(r) => format!(
             "COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT (FORMAT {format})",
@@ -78,9 +92,9 @@ pub async fn copy_table(
         ),
     };
     let in_sql = format!(
-        "COPY {} ({}) FROM STDIN (FORMAT {format}{})",
+        "COPY {}{} FROM STDIN (FORMAT {format}{})",
         tc.target_qualified(),
-        column_list(&tc.target_columns),
+        copy_columns(&tc.target_columns),
         if clear == Clear::Truncate {
             ", FREEZE"
         } else {

@@ -203,9 +203,13 @@ impl WorkerCtx {
                     done.push(r)
                 }
                 Err(e) => {
-                    // Fail fast: leave nothing more for the others to start.
+                    // Fail fast: leave nothing more for the others to start,
+                    // and nothing for them to wait for.
                     if let Ok(mut q) = queue.lock() {
                         q.clear();
+                    }
+                    if let Some(early) = &self.early {
+                        early.abandon();
                     }
                     return Err(e);
                 }
