@@ -156,3 +156,59 @@ fn into_a_database_owned_by_a_non_superuser() {
     let b = dst.psql(&tdb, ROWS_SQL).unwrap();
     compare::assert_same_text(&a, &b, "rows");
 }
+
+/// The founding case's source login: not a superuser, only USAGE on the
+/// schemas and SELECT on the tables and sequences (what precheck asks for).
+#[test]
+fn from_a_read_only_source_login() {
+    let src = cluster(10);
+    let dst = cluster(15);
+    let sdb = fresh_db(src, "reader");
+    let tdb = fresh_db(dst, "reader");
+    src.psql(&sdb, FIXTURE).expect("load fixture");
+    src.psql(
+        &sdb,
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_reader') THEN \
+         CREATE ROLE app_reader LOGIN PASSWORD 'reader-secret-pw'; END IF; END $$;
+         GRANT USAGE ON SCHEMA public, \"Sales Dept\" TO app_reader;
+         GRANT SELECT ON ALL TABLES IN SCHEMA public, \"Sales Dept\" TO app_reader;
+         GRANT SELECT ON ALL SEQUENCES IN SCHEMA public, \"Sales Dept\" TO app_reader;",
+    )
+    .expect("grants");
+    let source = format!(
+        "postgres://app_reader:reader-secret-pw@127.0.0.1:{}/{sdb}",
+        src.port()
+    );
+    let state = tempfile::tempdir().unwrap();
+    let out = pgferry(&[
+        "migrate",
+        "--source",
+        &source,
+        "--target",
+        &dst.uri(&tdb),
+        "--state-dir",
+        &state.path().to_string_lossy(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "migrate from a read-only login failed: {stderr}"
+    );
+    compare::assert_same_text(
+        &src.psql(&sdb, ROWS_SQL).unwrap(),
+        &dst.psql(&tdb, ROWS_SQL).unwrap(),
+        "rows",
+    );
+    compare::assert_same_schema(
+        &pg_dump_schema(src, &sdb),
+        &pg_dump_schema(dst, &tdb),
+        "read-only source",
+    );
+    let verify = pgferry(&["verify", "--source", &source, "--target", &dst.uri(&tdb)]);
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
