@@ -34,27 +34,34 @@ type_owner AS (
 folded AS (
     SELECT
         CASE r.classid
-            WHEN 'pg_catalog.pg_attrdef'::regclass THEN (SELECT ad.adrelid FROM pg_catalog.pg_attrdef ad WHERE ad.oid = r.objid)
+            WHEN 'pg_catalog.pg_attrdef'::regclass THEN ad.adrelid
             -- a view's _RETURN rule is the view; other rules are objects of their own (post-data)
-            WHEN 'pg_catalog.pg_rewrite'::regclass THEN (SELECT CASE WHEN rw.rulename = '_RETURN' THEN rw.ev_class ELSE rw.oid END
-                                                         FROM pg_catalog.pg_rewrite rw WHERE rw.oid = r.objid)
+            WHEN 'pg_catalog.pg_rewrite'::regclass THEN CASE WHEN rw.rulename = '_RETURN' THEN rw.ev_class ELSE rw.oid END
             -- an operator class's or family's operators and support functions: into the family
-            WHEN 'pg_catalog.pg_amop'::regclass THEN (SELECT ao.amopfamily FROM pg_catalog.pg_amop ao WHERE ao.oid = r.objid)
-            WHEN 'pg_catalog.pg_amproc'::regclass THEN (SELECT ap.amprocfamily FROM pg_catalog.pg_amproc ap WHERE ap.oid = r.objid)
+            WHEN 'pg_catalog.pg_amop'::regclass THEN ao.amopfamily
+            WHEN 'pg_catalog.pg_amproc'::regclass THEN ap.amprocfamily
             -- a CHECK constraint is created with its table or domain; keys, foreign keys,
             -- exclusion and trigger constraints are post-data objects of their own, so what
             -- they reference (a foreign key's other table) never reorders pre-data
-            WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.contype <> 'c' THEN c.oid
-                                                                        WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
-                                                            FROM pg_catalog.pg_constraint c WHERE c.oid = r.objid)
-            WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT tf.owner FROM type_owner tf WHERE tf.oid = r.objid)
+            WHEN 'pg_catalog.pg_constraint'::regclass THEN CASE WHEN c.contype <> 'c' THEN c.oid
+                                                                WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
+            WHEN 'pg_catalog.pg_type'::regclass THEN tf.owner
             ELSE r.objid END AS obj,
         CASE r.refclassid
-            WHEN 'pg_catalog.pg_type'::regclass THEN (SELECT tf.owner FROM type_owner tf WHERE tf.oid = r.refobjid)
-            WHEN 'pg_catalog.pg_constraint'::regclass THEN (SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid ELSE c.contypid END
-                                                            FROM pg_catalog.pg_constraint c WHERE c.oid = r.refobjid)
+            WHEN 'pg_catalog.pg_type'::regclass THEN rtf.owner
+            WHEN 'pg_catalog.pg_constraint'::regclass THEN CASE WHEN rc.conrelid <> 0 THEN rc.conrelid ELSE rc.contypid END
             ELSE r.refobjid END AS ref
+    -- Joins, not correlated subqueries: those scanned type_owner once per
+    -- dependency, which took seconds on a database of thousands of tables.
     FROM raw r
+    LEFT JOIN pg_catalog.pg_attrdef ad ON r.classid = 'pg_catalog.pg_attrdef'::regclass AND ad.oid = r.objid
+    LEFT JOIN pg_catalog.pg_rewrite rw ON r.classid = 'pg_catalog.pg_rewrite'::regclass AND rw.oid = r.objid
+    LEFT JOIN pg_catalog.pg_amop ao ON r.classid = 'pg_catalog.pg_amop'::regclass AND ao.oid = r.objid
+    LEFT JOIN pg_catalog.pg_amproc ap ON r.classid = 'pg_catalog.pg_amproc'::regclass AND ap.oid = r.objid
+    LEFT JOIN pg_catalog.pg_constraint c ON r.classid = 'pg_catalog.pg_constraint'::regclass AND c.oid = r.objid
+    LEFT JOIN type_owner tf ON r.classid = 'pg_catalog.pg_type'::regclass AND tf.oid = r.objid
+    LEFT JOIN type_owner rtf ON r.refclassid = 'pg_catalog.pg_type'::regclass AND rtf.oid = r.refobjid
+    LEFT JOIN pg_catalog.pg_constraint rc ON r.refclassid = 'pg_catalog.pg_constraint'::regclass AND rc.oid = r.refobjid
 )
 SELECT DISTINCT obj::int8 AS obj, ref::int8 AS ref FROM folded
 WHERE obj IS NOT NULL AND ref IS NOT NULL AND obj <> ref

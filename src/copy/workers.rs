@@ -50,6 +50,9 @@ pub enum LoadMode {
     Existing,
 }
 
+/// Tables smaller than this are loaded without TRUNCATE + FREEZE.
+const FREEZE_MIN_BYTES: i64 = 8 << 20;
+
 /// One unit of work: a table or a range of one.
 #[derive(Debug, Clone)]
 pub struct Unit {
@@ -62,14 +65,18 @@ pub struct Unit {
 
 impl Unit {
     /// A unit of a first run. Whole tables created by this run are truncated
-    /// in the copy transaction (which allows COPY FREEZE); tables of
-    /// `--data-only` were checked empty and may be referenced by foreign keys.
+    /// in the copy transaction, which allows COPY FREEZE (later index builds
+    /// and ANALYZE then set no hint bits); small tables skip it, since they
+    /// were just created empty and a TRUNCATE makes new files for each.
+    /// Tables of `--data-only` were checked empty and may be referenced by
+    /// foreign keys.
     pub fn new(copy: TableCopy, mode: LoadMode) -> Unit {
-        let clear = if copy.range.is_none() && mode == LoadMode::Fresh {
-            Clear::Truncate
-        } else {
-            Clear::Nothing
-        };
+        let clear =
+            if copy.range.is_none() && mode == LoadMode::Fresh && copy.bytes >= FREEZE_MIN_BYTES {
+                Clear::Truncate
+            } else {
+                Clear::Nothing
+            };
         Unit {
             id: unit_id(&copy),
             copy,

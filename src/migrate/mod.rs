@@ -204,7 +204,13 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             None
         },
     };
+    let read_secs = t.elapsed().as_secs_f64();
     let mut plan = plan::prepare_with(&mut cat, &opts.selection, &build)?;
+    tracing::debug!(
+        read = read_secs,
+        plan = t.elapsed().as_secs_f64() - read_secs,
+        "catalog read and plan built"
+    );
     if opts.data_only {
         // The structure (an earlier --schema-only run) has its final names.
         for c in plan.copies.iter_mut() {
@@ -352,6 +358,9 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     Ok(report)
 }
 
+/// Pre-data statements sent in one round trip.
+const PRE_DATA_BATCH: usize = 200;
+
 /// Pre-data in one target transaction, so a failure leaves the target as it
 /// was. Recorded as one step: on resume it is skipped when done. A run killed
 /// between the commit and the record finds the objects there: the first table
@@ -381,11 +390,26 @@ async fn pre_data(
         }
         st.set("pre_data_started", "yes")?;
     }
+    // Statements go in batches (one round trip for many: thousands of tables
+    // make thousands of statements). When a batch fails, the transaction is
+    // rolled back and run again statement by statement, to name the one that
+    // fails.
     target.batch_execute("BEGIN").await?;
-    for step in &plan.pre_data {
-        if let Err(e) = run_step(target, step).await {
-            target.batch_execute("ROLLBACK").await.ok();
-            return Err(e.context("pre-data failed; nothing was left on the target"));
+    let mut failed = false;
+    for batch in plan.pre_data.chunks(PRE_DATA_BATCH) {
+        let sql: String = batch.iter().map(|s| format!("{}\n", s.sql)).collect();
+        if target.batch_execute(&sql).await.is_err() {
+            failed = true;
+            break;
+        }
+    }
+    if failed {
+        target.batch_execute("ROLLBACK; BEGIN").await?;
+        for step in &plan.pre_data {
+            if let Err(e) = run_step(target, step).await {
+                target.batch_execute("ROLLBACK").await.ok();
+                return Err(e.context("pre-data failed; nothing was left on the target"));
+            }
         }
     }
     target
@@ -435,27 +459,36 @@ async fn set_sequences(
     target: &tokio_postgres::Client,
     plan: &Plan,
 ) -> anyhow::Result<usize> {
-    let mut n = 0;
-    for s in &plan.sequences {
-        let row = source
-            .query_one(
-                &format!("SELECT last_value, is_called FROM {}", s.source),
-                &[],
-            )
+    // Batches: one round trip per end for many sequences (a database may have
+    // thousands of them).
+    for batch in plan.sequences.chunks(500) {
+        let read = batch
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("SELECT {i}, last_value, is_called FROM {}", s.source))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let rows = source
+            .query(&read, &[])
             .await
-            .with_context(|| format!("reading sequence {}", s.source))?;
-        let value: i64 = row.get(0);
-        let called: bool = row.get(1);
+            .with_context(|| format!("reading sequences ({} ...)", batch[0].source))?;
+        let mut set = String::new();
+        for r in &rows {
+            let (i, value, called): (i32, i64, bool) = (r.get(0), r.get(1), r.get(2));
+            let Some(s) = usize::try_from(i).ok().and_then(|i| batch.get(i)) else {
+                continue;
+            };
+            set.push_str(&format!(
+                "SELECT pg_catalog.setval({}, {value}, {called});\n",
+                crate::pg::quote_literal(&s.target)
+            ));
+        }
         target
-            .execute(
-                "SELECT pg_catalog.setval($1::text::regclass, $2, $3)",
-                &[&s.target, &value, &called],
-            )
+            .batch_execute(&set)
             .await
-            .with_context(|| format!("setting sequence {}", s.target))?;
-        n += 1;
+            .with_context(|| format!("setting sequences ({} ...)", batch[0].target))?;
     }
-    Ok(n)
+    Ok(plan.sequences.len())
 }
 
 /// `--data-only` loads into existing tables and never deletes rows there: every

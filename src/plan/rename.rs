@@ -316,12 +316,18 @@ pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
         plan.renames
             .push(Step::new(ph, "rename schema", quote_ident(s), sql));
     }
+    if map.schemas.is_empty() && map.tables.is_empty() {
+        return;
+    }
+    // One lookup table, not a scan of every sequence per sequence (thousands
+    // of them make that seconds).
+    let by_name: std::collections::HashMap<String, &crate::catalog::Sequence> = cat
+        .sequences
+        .iter()
+        .map(|s| (qualified(&s.schema, &s.name), s))
+        .collect();
     for sv in plan.sequences.iter_mut() {
-        let seq = cat
-            .sequences
-            .iter()
-            .find(|s| qualified(&s.schema, &s.name) == sv.source);
-        if let Some(s) = seq {
+        if let Some(s) = by_name.get(&sv.source) {
             let (fs, fname) = map.table(&s.schema, &s.name);
             sv.target = qualified(&fs, &fname);
         }
