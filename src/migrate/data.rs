@@ -114,13 +114,7 @@ pub async fn run(
 fn early_steps(plan: &Plan, cat: &Catalog, analyze: bool) -> HashMap<String, Vec<Step>> {
     let copied: HashSet<String> = plan.copies.iter().map(|c| c.target_qualified()).collect();
     let mut out: HashMap<String, Vec<Step>> = HashMap::new();
-    // ANALYZE needs only the rows: it runs beside the table's index builds.
-    // (Not for a table renamed at the end: its final name does not exist yet.)
-    for step in super::analyze_steps(plan).into_iter().filter(|_| analyze) {
-        if copied.contains(&step.object) {
-            out.entry(step.object.clone()).or_default().push(step);
-        }
-    }
+
     for s in plan.post_data.iter().filter(|s| {
         s.parallel == Parallel::Concurrent
             && s.oid != 0
@@ -146,6 +140,14 @@ fn early_steps(plan: &Plan, cat: &Catalog, analyze: bool) -> HashMap<String, Vec
         let name = crate::pg::qualified(&t.schema, &t.name);
         if copied.contains(&name) {
             out.entry(name).or_default().push(s.clone());
+        }
+    }
+    // ANALYZE after the table's indexes (it would wait for their lock anyway,
+    // and then also samples expression indexes). Not for a table renamed at
+    // the end: its final name does not exist yet.
+    for step in super::analyze_steps(plan).into_iter().filter(|_| analyze) {
+        if copied.contains(&step.object) {
+            out.entry(step.object.clone()).or_default().push(step);
         }
     }
     out
