@@ -5,8 +5,7 @@
 mod support;
 
 use pgferry::localpg::LocalCluster;
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::Output;
 
 /// A port nothing listens on (free a moment ago).
 fn closed_port() -> u16 {
@@ -89,31 +88,6 @@ fn plain() -> &'static LocalCluster {
 
 fn tls() -> &'static LocalCluster {
     support::tls_cluster()
-}
-
-/// A CA that signed nothing the TLS cluster has (made once per process).
-fn other_ca() -> &'static str {
-    static CA: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
-    &CA.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let crt = dir.path().join("otherca.crt");
-        let out = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
-            .arg("-keyout")
-            .arg(dir.path().join("otherca.key"))
-            .arg("-out")
-            .arg(&crt)
-            .args(["-subj", "/CN=pgferry test other CA"])
-            .args(["-addext", "basicConstraints=critical,CA:TRUE"])
-            .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-            .output()
-            .expect("run openssl");
-        assert!(out.status.success(), "openssl: {}", text(&out.stderr));
-        let p = crt.display().to_string();
-        (dir, p)
-    })
-    .1
 }
 
 /// `key=value` conninfo for db on the TLS cluster, by host name `localhost`.
@@ -206,7 +180,7 @@ fn malformed_uri() {
 #[test]
 fn verify_full_untrusted_ca() {
     let c = tls();
-    let bad = tls_kv("postgres", "verify-full", other_ca());
+    let bad = tls_kv("postgres", "verify-full", support::other_ca());
     let good = plain().uri("postgres");
     both_fail(
         &bad,
@@ -339,15 +313,9 @@ fn help_lists_every_subcommand() {
 
 /// Runs the binary with only PGFERRY_SOURCE/PGFERRY_TARGET (no flags).
 fn with_env(args: &[&str], source: &str, target: &str) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgferry"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PG") {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.env("PGFERRY_SOURCE", source)
+    support::pgferry_command(args)
+        .env("PGFERRY_SOURCE", source)
         .env("PGFERRY_TARGET", target)
-        .args(args)
         .output()
         .expect("run pgferry")
 }

@@ -5,8 +5,7 @@ mod support;
 
 use pgferry::localpg::LocalCluster;
 use pgferry::pg::{connect, ConnError, ConnSpec};
-use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 /// Shared plain cluster (md5 over TCP, trust over the socket).
 fn plain() -> &'static LocalCluster {
@@ -33,36 +32,6 @@ fn socket_dir(s: &LocalCluster) -> String {
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
-}
-
-/// A second CA that signed nothing the TLS cluster has (made once, kept
-/// for the life of the process).
-fn other_ca() -> &'static str {
-    static CA: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
-    &CA.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let crt = dir.path().join("otherca.crt");
-        let out = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
-            .arg("-keyout")
-            .arg(dir.path().join("otherca.key"))
-            .arg("-out")
-            .arg(&crt)
-            .args(["-subj", "/CN=pgferry test other CA"])
-            .args(["-addext", "basicConstraints=critical,CA:TRUE"])
-            .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let p = crt.display().to_string();
-        (dir, p)
-    })
-    .1
 }
 
 /// Serializes tests that set libpq variables; every parse takes it so no
@@ -346,7 +315,7 @@ async fn tls_host_name_mismatch() {
 #[tokio::test]
 async fn tls_untrusted_ca() {
     let s = tls();
-    let other = other_ca();
+    let other = support::other_ca();
     for mode in ["verify-full", "verify-ca", "require"] {
         let u = format!("{}?sslmode={mode}&sslrootcert={other}", s.uri("postgres"));
         let e = expect_err(&spec(&u), s.password()).await;

@@ -195,21 +195,20 @@ fn writes_during_the_copy_are_reported() {
     let (sdb, tdb) = (fresh_db(src, "writes"), fresh_db(dst, "writes"));
     src.psql(&sdb, "CREATE TABLE public.big (id int, pad text); INSERT INTO public.big SELECT g, repeat('x', 300) FROM generate_series(1, 400000) g; CREATE TABLE public.busy (n int);").unwrap();
     let state = tempfile::tempdir().unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pgferry"))
-        .args([
-            "migrate",
-            "--source",
-            &src.uri(&sdb),
-            "--target",
-            &dst.uri(&tdb),
-            "--state-dir",
-            &state.path().to_string_lossy(),
-            "--json",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = support::pgferry_command(&[
+        "migrate",
+        "--source",
+        &src.uri(&sdb),
+        "--target",
+        &dst.uri(&tdb),
+        "--state-dir",
+        &state.path().to_string_lossy(),
+        "--json",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
     // Write from separate sessions (each flushes its statistics when it ends)
     // until the copy is over.
     let pid = child.id();

@@ -6,7 +6,7 @@
 mod support;
 
 use pgferry::localpg::{ClusterOptions, LocalCluster};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 use support::{cluster, fresh_db, pgferry};
 
@@ -14,14 +14,8 @@ const FIXTURE: &str = include_str!("fixtures/resume.sql");
 
 /// Runs pgferry with a fault point armed (and PG* cleared, like support::pgferry).
 fn pgferry_with_fault(fault: &str, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgferry"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PG") || k == "RUST_LOG" {
-            cmd.env_remove(&k);
-        }
-    }
-    cmd.env("PGFERRY_FAULT", fault)
-        .args(args)
+    support::pgferry_command(args)
+        .env("PGFERRY_FAULT", fault)
         .output()
         .expect("run pgferry")
 }
@@ -164,9 +158,7 @@ fn sessions_terminated_mid_copy_are_retried() {
     let st = state.path().to_string_lossy().to_string();
     let mut args = migrate_args(&su, &du, &st);
     args[8] = "0"; // no splitting: one long COPY per table
-    let child = Command::new(env!("CARGO_BIN_EXE_pgferry"))
-        .args(&args)
-        .env_remove("PGFERRY_FAULT")
+    let child = support::pgferry_command(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -200,8 +192,7 @@ fn target_restarted_mid_run() {
     let st = state.path().to_string_lossy().to_string();
     let mut args = migrate_args(&su, &du, &st);
     args[8] = "0";
-    let child = Command::new(env!("CARGO_BIN_EXE_pgferry"))
-        .args(&args)
+    let child = support::pgferry_command(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -47,7 +47,7 @@ fn read(dir: &Path) -> anyhow::Result<Option<TaskStatus>> {
     Ok(Some(TaskStatus {
         dir: dir.display().to_string(),
         task: state.get("identity")?.unwrap_or_default(),
-        finished: state.get("finished_at")?.is_some(),
+        finished: state.is_finished()?,
         pre_data_done: state.step_done("pre-data")?,
         post_data_steps_done: steps
             .iter()

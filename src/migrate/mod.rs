@@ -350,10 +350,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         let path = t.state.dir().join("report.json");
         std::fs::write(&path, json)
             .with_context(|| format!("writing the report {}", path.display()))?;
-        t.state.set(
-            "finished_at",
-            &format!("{:?}", std::time::SystemTime::now()),
-        )?;
+        t.state.mark_finished()?;
     }
     Ok(report)
 }
@@ -518,22 +515,11 @@ pub(crate) async fn ensure_empty(
     )))
 }
 
-/// Rows changed in the source database so far (`pg_stat_database`), or
-/// `None` when the counters cannot be read. Statistics reach the view with a
-/// delay of up to a second or so: a heuristic, never a guarantee.
+/// Rows changed in the source database so far, or `None` when the counters
+/// cannot be read (then nothing is reported).
 async fn source_row_changes(source: &Client) -> Option<i64> {
-    // The holder's transaction would otherwise see the statistics it first read.
-    source
-        .batch_execute("SELECT pg_catalog.pg_stat_clear_snapshot()")
-        .await
-        .ok()?;
-    source
-        .query_one(
-            "SELECT (tup_inserted + tup_updated + tup_deleted)::int8 FROM pg_catalog.pg_stat_database \
-             WHERE datname = pg_catalog.current_database()",
-            &[],
-        )
+    crate::precheck::write_counters(source)
         .await
         .ok()
-        .map(|r| r.get(0))
+        .map(|(_, rows)| rows)
 }

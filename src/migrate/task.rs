@@ -44,7 +44,7 @@ pub fn open(dir: &Path, identity: &str, mode: StartMode) -> anyhow::Result<Task>
     let lock = StateLock::acquire(dir)?;
     let state = State::open(dir)?;
     let recorded = state.get("identity")?;
-    let finished = state.get("finished_at")?.is_some();
+    let finished = state.is_finished()?;
     let resuming = match (mode, recorded) {
         (StartMode::Restart, _) => {
             state.clear()?;

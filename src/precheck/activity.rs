@@ -62,14 +62,15 @@ pub(super) async fn space(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     )])
 }
 
-/// Write counters of the source database: committed transactions and rows
-/// changed by anyone.
-async fn sample(cx: &Context<'_>) -> anyhow::Result<(i64, i64)> {
-    cx.source
+/// Write counters of the database `client` is in: committed transactions and
+/// rows changed by anyone. Fresh values even inside a transaction (which would
+/// otherwise keep seeing the statistics it read first). Statistics reach the
+/// view with a delay of up to a second or so: a heuristic, never a guarantee.
+pub(crate) async fn write_counters(client: &tokio_postgres::Client) -> anyhow::Result<(i64, i64)> {
+    client
         .batch_execute("SELECT pg_catalog.pg_stat_clear_snapshot()")
         .await?;
-    let r = cx
-        .source
+    let r = client
         .query_one(
             "SELECT xact_commit::int8, (tup_inserted + tup_updated + tup_deleted)::int8 \
              FROM pg_catalog.pg_stat_database WHERE datname = pg_catalog.current_database()",
@@ -84,9 +85,9 @@ async fn sample(cx: &Context<'_>) -> anyhow::Result<(i64, i64)> {
 /// carried over. Samples the counters one second apart; pgferry's own
 /// sessions only read, so any row change is someone else's.
 pub(super) async fn writes(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
-    let (x0, t0) = sample(cx).await?;
+    let (x0, t0) = write_counters(cx.source).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (x1, t1) = sample(cx).await?;
+    let (x1, t1) = write_counters(cx.source).await?;
     let others: i64 = cx
         .source
         .query_one(

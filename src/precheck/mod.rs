@@ -19,6 +19,7 @@ mod selection;
 mod servers;
 mod unsupported;
 
+pub(crate) use activity::write_counters;
 pub use render::{human, json_document};
 pub use servers::ServerInfo;
 

@@ -84,12 +84,8 @@ pub struct State {
     dir: PathBuf,
 }
 
-fn now() -> String {
-    humantime_now()
-}
-
 /// RFC 3339 UTC timestamp without pulling in a date crate.
-fn humantime_now() -> String {
+fn now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -176,6 +172,16 @@ impl State {
             )
             .map(|_| ())
         })
+    }
+
+    /// Records that the task ran to its end (`finished_at`, UTC).
+    pub fn mark_finished(&self) -> anyhow::Result<()> {
+        self.set("finished_at", &now())
+    }
+
+    /// Whether the task ran to its end.
+    pub fn is_finished(&self) -> anyhow::Result<bool> {
+        Ok(self.get("finished_at")?.is_some())
     }
 
     /// Forgets everything (for `--restart`).

@@ -111,16 +111,53 @@ fn clear_pg_env(cmd: &mut Command) {
     }
 }
 
-/// Runs the pgferry binary with PGFERRY_SOURCE/TARGET, all PG* variables and
-/// RUST_LOG cleared, so the caller's environment cannot leak into a test.
-pub fn pgferry(args: &[&str]) -> Output {
+/// The pgferry binary with PGFERRY_SOURCE/TARGET, all PG* variables and
+/// RUST_LOG cleared, so the caller's environment cannot leak into a test:
+/// for tests that set variables of their own or run it in the background.
+pub fn pgferry_command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgferry"));
     clear_pg_env(&mut cmd);
     // Log settings of the caller must not change what the tests read.
     cmd.env_remove("RUST_LOG");
-    cmd.args(args)
+    cmd.args(args);
+    cmd
+}
+
+/// Runs pgferry (see [`pgferry_command`]) to the end.
+pub fn pgferry(args: &[&str]) -> Output {
+    pgferry_command(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run pgferry: {e}"))
+}
+
+/// A CA certificate (path) that signed nothing the TLS cluster has, made
+/// once per test process with the `openssl` CLI.
+pub fn other_ca() -> &'static str {
+    static CA: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+    &CA.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let crt = dir.path().join("otherca.crt");
+        let out = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+            .arg("-keyout")
+            .arg(dir.path().join("otherca.key"))
+            .arg("-out")
+            .arg(&crt)
+            .args(["-subj", "/CN=pgferry test other CA"])
+            .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+            .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let p = crt.display().to_string();
+        (dir, p)
+    })
+    .1
 }
 
 fn majors_from_env(var: &str, default: &str) -> Vec<u32> {
