@@ -10,6 +10,7 @@ set -euo pipefail
 SCALE=30
 WIDE_ROWS=200000
 RUNS=3
+WARMUP=1
 JOBS="$(nproc)"
 FSYNC=on
 TOOLS="pgferry,pgdump_dir,pgdump_psql,pgcopydb"
@@ -24,6 +25,8 @@ usage: bench/run.sh [options]
   --scale N        pgbench scale of the source (default $SCALE)
   --wide-rows N    rows in the wide text/jsonb/bytea table (default $WIDE_ROWS)
   --runs N         runs per tool, interleaved (default $RUNS)
+  --warmup N       untimed pg_dump | psql runs first (default $WARMUP): a fresh
+                   target cluster creates its WAL segments on the first run
   --jobs N         parallelism given to every tool (default: nproc = $JOBS)
   --fsync on|off   fsync on both servers (default $FSYNC)
   --tools LIST     comma list among: pgferry,pgdump_dir,pgdump_psql,pgcopydb
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
         --scale) SCALE="$2"; shift 2 ;;
         --wide-rows) WIDE_ROWS="$2"; shift 2 ;;
         --runs) RUNS="$2"; shift 2 ;;
+        --warmup) WARMUP="$2"; shift 2 ;;
         --jobs|-j) JOBS="$2"; shift 2 ;;
         --fsync) FSYNC="$2"; shift 2 ;;
         --tools) TOOLS="$2"; shift 2 ;;
@@ -55,6 +59,7 @@ done
 for v in SCALE WIDE_ROWS RUNS JOBS; do
     [[ "${!v}" =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || { echo "bench: $v must be a positive integer" >&2; exit 2; }
 done
+[[ "$WARMUP" =~ ^[0-9]+$ ]] || { echo "bench: WARMUP must be a non-negative integer" >&2; exit 2; }
 case "$FSYNC" in on|off) ;; *) echo "bench: --fsync takes on or off" >&2; exit 2 ;; esac
 IFS=',' read -r -a TOOL_LIST <<<"$TOOLS"
 for t in "${TOOL_LIST[@]}"; do
@@ -328,6 +333,16 @@ check_target() {
         echo "row counts differ: pgbench_accounts $a/$SRC_ACCOUNTS, wide $w/$SRC_WIDE"
     fi
 }
+
+# Warm-up, untimed: the first migration into a fresh target cluster pays for
+# creating (zero-filling and fsyncing) its WAL segments, which later runs
+# recycle; the source's files get into the page cache. Without it the first
+# tool of run 1 was 20-80% slower than in later runs, whichever tool it was.
+for w in $(seq 1 "$WARMUP"); do
+    reset_target
+    log "warm-up $w/$WARMUP (untimed): pg_dump | psql"
+    tool_pgdump_psql "$OUT/warmup-$w.log" || log "  warm-up run failed (ignored): see $OUT/warmup-$w.log"
+done
 
 NTOOLS="${#TOOL_LIST[@]}"
 for run in $(seq 1 "$RUNS"); do

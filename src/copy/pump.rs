@@ -140,16 +140,19 @@ pub async fn copy_table(
         .with_context(|| format!("reading rows of {}", tc.source_qualified()))?
     {
         bytes += chunk.len() as u64;
-        bytes_done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
         buf.extend_from_slice(&chunk);
         if buf.len() >= CHUNK {
             crate::fault::point("mid-unit");
+            // Once per chunk, not per row: the counter is shared by all
+            // workers, and a per-row atomic add bounced its cache line.
+            bytes_done.fetch_add(buf.len() as u64, Ordering::Relaxed);
             sink.feed(buf.split().freeze())
                 .await
                 .with_context(|| format!("writing rows into {}", tc.target_qualified()))?;
         }
     }
     if !buf.is_empty() {
+        bytes_done.fetch_add(buf.len() as u64, Ordering::Relaxed);
         sink.feed(buf.split().freeze())
             .await
             .with_context(|| format!("writing rows into {}", tc.target_qualified()))?;
