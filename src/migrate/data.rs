@@ -76,7 +76,7 @@ pub async fn run(
     let counters = Arc::new(Counters::default());
     let total: u64 = units.iter().map(|u| u.copy.bytes.max(0) as u64).sum();
     let ticker = progress::start(opts.progress, Arc::clone(&counters), total, units.len());
-    let early = (mode == LoadMode::Fresh && std::env::var_os("PGFERRY_NO_EARLY").is_none()).then(|| {
+    let early = (mode == LoadMode::Fresh).then(|| {
         Arc::new(EarlySteps::new(
             early_steps(plan, cat, opts.analyze),
             units.iter().map(|u| u.copy.target_qualified()),
