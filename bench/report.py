@@ -121,7 +121,10 @@ def main():
         f.write("\n")
 
     print()
-    print(f"pgferry bench: pgbench scale {meta.get('scale')} + wide {meta.get('wide_rows')} rows "
+    # run.sh describes the source shape; older results only had scale and wide_rows.
+    shape = (meta.get("shape_desc")
+             or f"pgbench scale {meta.get('scale')} + wide {meta.get('wide_rows')} rows")
+    print(f"pgferry bench: {shape} "
           f"(source {int(meta.get('source_bytes', 0)) // 1048576} MB), jobs {meta.get('jobs')}, "
           f"fsync {meta.get('fsync')}, PostgreSQL {meta.get('postgres')}, "
           f"{meta.get('nproc')} CPUs")

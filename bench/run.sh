@@ -2,13 +2,18 @@
 # pgferry benchmark: the same source migrated to an empty target by
 #   pgferry migrate | pg_dump -Fd -j + pg_restore -j | pg_dump | psql | pgcopydb clone
 # on two throwaway PostgreSQL servers, several interleaved runs each.
+# Source shape (--shape): pgbench (pgbench -i -s SCALE + a wide table) or many
+# (N small tables chained by foreign keys).
 # Prints median/min/max seconds, ratio pgferry/tool, pgferry's peak RSS, and
 # writes bench/results/<timestamp>.json.  See bench/README.md.
 set -euo pipefail
 
 # ---------------------------------------------------------------- options
+SHAPE=pgbench
 SCALE=30
 WIDE_ROWS=200000
+TABLES=2000
+MANY_ROWS=20   # rows per table of shape many
 RUNS=3
 WARMUP=1
 JOBS="$(nproc)"
@@ -22,8 +27,13 @@ SERVER_USER_NAME="${PGFERRY_BENCH_USER:-pgferry}"
 usage() {
     cat <<EOF
 usage: bench/run.sh [options]
-  --scale N        pgbench scale of the source (default $SCALE)
-  --wide-rows N    rows in the wide text/jsonb/bytea table (default $WIDE_ROWS)
+  --shape S        source shape (default $SHAPE):
+                   pgbench: pgbench -i -s SCALE + a wide table of WIDE_ROWS rows
+                   many: TABLES tables of $MANY_ROWS rows, each with a serial primary
+                   key, a CHECK, a secondary index and a foreign key to the previous one
+  --scale N        shape pgbench: pgbench scale of the source (default $SCALE)
+  --wide-rows N    shape pgbench: rows in the wide text/jsonb/bytea table (default $WIDE_ROWS)
+  --tables N       shape many: number of tables (default $TABLES)
   --runs N         runs per tool, interleaved (default $RUNS)
   --warmup N       untimed pg_dump | psql runs first (default $WARMUP): a fresh
                    target cluster creates its WAL segments on the first run
@@ -31,7 +41,7 @@ usage: bench/run.sh [options]
   --fsync on|off   fsync on both servers (default $FSYNC)
   --tools LIST     comma list among: pgferry,pgdump_dir,pgdump_psql,pgcopydb
                    (default: all)
-  --quick          smoke test: --scale 2 --wide-rows 10000 --runs 1
+  --quick          smoke test: --scale 2 --wide-rows 10000 --tables 50 --runs 1
   --no-build       use the existing target/release/pgferry
   --keep           keep the servers and temp dir at exit (prints where)
   -h, --help       this help
@@ -42,26 +52,41 @@ EOF
 
 while [ $# -gt 0 ]; do
     case "$1" in
+        --shape) SHAPE="$2"; shift 2 ;;
         --scale) SCALE="$2"; shift 2 ;;
+        --tables) TABLES="$2"; shift 2 ;;
         --wide-rows) WIDE_ROWS="$2"; shift 2 ;;
         --runs) RUNS="$2"; shift 2 ;;
         --warmup) WARMUP="$2"; shift 2 ;;
         --jobs|-j) JOBS="$2"; shift 2 ;;
         --fsync) FSYNC="$2"; shift 2 ;;
         --tools) TOOLS="$2"; shift 2 ;;
-        --quick) SCALE=2; WIDE_ROWS=10000; RUNS=1; shift ;;
+        --quick) SCALE=2; WIDE_ROWS=10000; TABLES=50; RUNS=1; shift ;;
         --no-build) BUILD=0; shift ;;
         --keep) KEEP=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
 done
-for v in SCALE WIDE_ROWS RUNS JOBS; do
+case "$SHAPE" in pgbench|many) ;; *) echo "bench: --shape takes pgbench or many" >&2; exit 2 ;; esac
+for v in SCALE WIDE_ROWS TABLES RUNS JOBS; do
     [[ "${!v}" =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || { echo "bench: $v must be a positive integer" >&2; exit 2; }
 done
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || { echo "bench: WARMUP must be a non-negative integer" >&2; exit 2; }
 case "$FSYNC" in on|off) ;; *) echo "bench: --fsync takes on or off" >&2; exit 2 ;; esac
 IFS=',' read -r -a TOOL_LIST <<<"$TOOLS"
+# Shape many builds its source in one transaction (one DO block) and pgferry
+# creates all tables in one target transaction: about 6 lock-table entries per
+# table (table, its index, primary key, sequence, TOAST table and index). With
+# the default 64 x 122 backends the DO block failed with "out of shared memory"
+# at table 2091: room for N/10 locks per transaction on both servers.
+MAX_LOCKS=64
+if [ "$SHAPE" = many ]; then
+    SHAPE_DESC="$TABLES tables x $MANY_ROWS rows with FKs"
+    MAX_LOCKS=$(( TABLES / 10 > MAX_LOCKS ? TABLES / 10 : MAX_LOCKS ))
+else
+    SHAPE_DESC="pgbench scale $SCALE + wide $WIDE_ROWS rows"
+fi
 for t in "${TOOL_LIST[@]}"; do
     case "$t" in pgferry|pgdump_dir|pgdump_psql|pgcopydb) ;; *) echo "bench: unknown tool $t" >&2; exit 2 ;; esac
 done
@@ -192,6 +217,7 @@ maintenance_work_mem = 256MB
 max_wal_size = 4GB
 checkpoint_timeout = 30min
 fsync = $FSYNC
+max_locks_per_transaction = $MAX_LOCKS
 EOF
         [ "${#RUN_AS[@]}" -gt 0 ] && chown "$SERVER_USER_NAME" "$dir/data/bench.conf"
         if (cd "$dir" && "${RUN_AS[@]}" "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 120 start >/dev/null 2>&1); then
@@ -207,8 +233,14 @@ EOF
 }
 
 LOAD_AT_START="$(cut -d' ' -f1 /proc/loadavg)"
-# Rough need: source + target + a dump, plus WAL (~16 MB per pgbench scale unit, ~2.5 KB a wide row).
-NEED_MB=$(( (SCALE * 16 + WIDE_ROWS * 25 / 10240) * 4 + 2048 ))
+# Rough need: source + target + a dump, plus WAL (~16 MB per pgbench scale unit,
+# ~2.5 KB a wide row, ~PER_TABLE_KB a small table of shape many).
+PER_TABLE_KB=128   # measured: ~110 KB a table in the source database
+if [ "$SHAPE" = many ]; then
+    NEED_MB=$(( TABLES * PER_TABLE_KB * 4 / 1024 + 2048 ))
+else
+    NEED_MB=$(( (SCALE * 16 + WIDE_ROWS * 25 / 10240) * 4 + 2048 ))
+fi
 AVAIL_MB=$(( $(df -Pk "$WORK" | awk 'NR==2 {print $4}') / 1024 ))
 [ "$AVAIL_MB" -ge "$NEED_MB" ] || log "WARNING: $AVAIL_MB MB free in $(dirname "$WORK"), about $NEED_MB MB needed (set TMPDIR)"
 log "work dir $WORK; PostgreSQL $("$PG_BINDIR/postgres" --version | awk '{print $3}'); fsync=$FSYNC"
@@ -223,13 +255,23 @@ psql_at() {
     PGOPTIONS='-c client_min_messages=warning' psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -p "$1" -d "$2" -c "$3"
 }
 
+# many_counts PORT -> "TABLES ROWS": tables in schema public of database bench
+# and their total row count, summed by one query that the server builds.
+many_counts() {
+    PGOPTIONS='-c client_min_messages=warning' psql -X -q -A -t -v ON_ERROR_STOP=1 \
+        -h 127.0.0.1 -U postgres -p "$1" -d bench <<'EOF' | paste -sd' '
+SELECT count(*) FROM pg_tables WHERE schemaname = 'public';
+SELECT 'SELECT ' || coalesce(string_agg(format('(SELECT count(*) FROM %I.%I)', schemaname, tablename), ' + '), '0')
+FROM pg_tables WHERE schemaname = 'public' \gexec
+EOF
+}
+
 # ---------------------------------------------------------------- source
-log "building the source: pgbench -i -s $SCALE, wide table of $WIDE_ROWS rows"
-psql_at "$PORT_src" postgres "CREATE DATABASE bench" >/dev/null
-T0=$(date +%s.%N)
-pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p "$PORT_src" -U postgres bench >"$WORK/pgbench.log" 2>&1 \
-    || { cat "$WORK/pgbench.log" >&2; die "pgbench -i failed"; }
-psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -p "$PORT_src" -d bench >/dev/null <<EOF
+build_source_pgbench() {
+    log "building the source: pgbench -i -s $SCALE, wide table of $WIDE_ROWS rows"
+    pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p "$PORT_src" -U postgres bench >"$WORK/pgbench.log" 2>&1 \
+        || { cat "$WORK/pgbench.log" >&2; die "pgbench -i failed"; }
+    psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -p "$PORT_src" -d bench >/dev/null <<EOF
 CREATE TABLE wide (
     id      bigint PRIMARY KEY,
     title   text NOT NULL,
@@ -254,11 +296,38 @@ CREATE INDEX wide_created_idx ON wide (created);
 VACUUM ANALYZE;
 CHECKPOINT;
 EOF
+}
+
+build_source_many() {
+    log "building the source: $SHAPE_DESC (one DO block; max_locks_per_transaction=$MAX_LOCKS)"
+    # Each table t<i>: serial primary key, a CHECK, an index on v, MANY_ROWS
+    # rows, and (from t2 on) a foreign key ref -> t<i-1>.id.
+    psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -p "$PORT_src" -d bench >/dev/null <<EOF
+DO \$\$ BEGIN FOR i IN 1..$TABLES LOOP EXECUTE format('CREATE TABLE public.t%s (id serial PRIMARY KEY, ref int, v text, CONSTRAINT c%s CHECK (id > 0)); CREATE INDEX ON public.t%s (v); INSERT INTO public.t%s (ref, v) SELECT g, md5(g::text) FROM generate_series(1, $MANY_ROWS) g;', i, i, i, i); IF i > 1 THEN EXECUTE format('ALTER TABLE public.t%s ADD FOREIGN KEY (ref) REFERENCES public.t%s (id)', i, i-1); END IF; END LOOP; END \$\$;
+VACUUM ANALYZE;
+CHECKPOINT;
+EOF
+}
+
+psql_at "$PORT_src" postgres "CREATE DATABASE bench" >/dev/null
+T0=$(date +%s.%N)
+if [ "$SHAPE" = many ]; then build_source_many; else build_source_pgbench; fi
 sync
-SRC_ACCOUNTS="$(psql_at "$PORT_src" bench "SELECT count(*) FROM pgbench_accounts")"
-SRC_WIDE="$(psql_at "$PORT_src" bench "SELECT count(*) FROM wide")"
 SRC_BYTES="$(psql_at "$PORT_src" bench "SELECT pg_database_size('bench')")"
-log "source ready in $(python3 -c "print(round($(date +%s.%N)-$T0,1))")s: pgbench_accounts=$SRC_ACCOUNTS wide=$SRC_WIDE size=$((SRC_BYTES / 1048576)) MB"
+if [ "$SHAPE" = many ]; then
+    read -r SRC_TABLES SRC_ROWS _ <<<"$(many_counts "$PORT_src")"
+    if [ "$SRC_TABLES" != "$TABLES" ] || [ "$SRC_ROWS" != $((TABLES * MANY_ROWS)) ]; then
+        die "source has $SRC_TABLES tables and $SRC_ROWS rows, expected $TABLES and $((TABLES * MANY_ROWS))"
+    fi
+    SRC_SUMMARY="tables=$SRC_TABLES rows=$SRC_ROWS"
+    SHAPE_META=("tables=$TABLES" "rows_per_table=$MANY_ROWS" "source_tables=$SRC_TABLES" "source_rows=$SRC_ROWS")
+else
+    SRC_ACCOUNTS="$(psql_at "$PORT_src" bench "SELECT count(*) FROM pgbench_accounts")"
+    SRC_WIDE="$(psql_at "$PORT_src" bench "SELECT count(*) FROM wide")"
+    SRC_SUMMARY="pgbench_accounts=$SRC_ACCOUNTS wide=$SRC_WIDE"
+    SHAPE_META=("scale=$SCALE" "wide_rows=$WIDE_ROWS" "source_accounts=$SRC_ACCOUNTS" "source_wide=$SRC_WIDE")
+fi
+log "source ready in $(python3 -c "print(round($(date +%s.%N)-$T0,1))")s ($SHAPE_DESC): $SRC_SUMMARY size=$((SRC_BYTES / 1048576)) MB"
 
 # ---------------------------------------------------------------- runs
 OUT="$WORK/out"
@@ -324,6 +393,16 @@ tool_pgcopydb() {
 }
 
 check_target() {
+    if [ "$SHAPE" = many ]; then
+        local t r
+        read -r t r _ <<<"$(many_counts "$PORT_dst" 2>/dev/null || echo missing missing)"
+        if [ "$t" = "$SRC_TABLES" ] && [ "$r" = "$SRC_ROWS" ]; then
+            echo ok
+        else
+            echo "counts differ: tables in public ${t:-missing}/$SRC_TABLES, rows ${r:-missing}/$SRC_ROWS"
+        fi
+        return
+    fi
     local a w
     a="$(psql_at "$PORT_dst" bench "SELECT count(*) FROM pgbench_accounts" 2>/dev/null || echo missing)"
     w="$(psql_at "$PORT_dst" bench "SELECT count(*) FROM wide" 2>/dev/null || echo missing)"
@@ -392,11 +471,12 @@ cp "$OUT"/*.log "$OUT"/pgferry-*.json "$LOGDIR"/ 2>/dev/null || true
 rc=0
 python3 "$BENCH/report.py" \
     --runs-tsv "$RUNS_TSV" --out-dir "$OUT" --json "$JSON" \
-    --meta "scale=$SCALE" "wide_rows=$WIDE_ROWS" "runs=$RUNS" "jobs=$JOBS" "fsync=$FSYNC" \
+    --meta "shape=$SHAPE" "shape_desc=$SHAPE_DESC" "${SHAPE_META[@]}" \
+    "max_locks_per_transaction=$MAX_LOCKS" "runs=$RUNS" "jobs=$JOBS" "fsync=$FSYNC" \
     "nproc=$(nproc)" "postgres=$("$PG_BINDIR/postgres" --version | awk '{print $3}')" \
     "pgcopydb=$(pgcopydb --version 2>/dev/null | awk '/pgcopydb version/ {print $NF; exit}' || true)" \
     "pgferry_commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    "source_bytes=$SRC_BYTES" "source_accounts=$SRC_ACCOUNTS" "source_wide=$SRC_WIDE" \
+    "source_bytes=$SRC_BYTES" \
     "host=$(hostname)" "started=$STAMP" "load_at_start=$LOAD_AT_START" || rc=$?
 log "results: $JSON (logs in $LOGDIR)"
 [ "$rc" -eq 0 ] || log "some runs FAILED (see the table and the logs)"
