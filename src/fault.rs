@@ -5,7 +5,9 @@
 //! Points: `unit-done` (after a copy unit committed and was recorded),
 //! `fail-unit` (a copy unit fails with a permanent error instead of starting),
 //! `mid-unit` (while a unit streams rows, before its commit), `step-done`
-//! (after a post-data statement was recorded). Unset, this costs one atomic
+//! (after a post-data statement was recorded), `lost-barrier` and
+//! `lost-step-barrier` (the durability barrier after copy units or after
+//! post-data statements fails as if the target connection broke). Unset, this costs one atomic
 //! load per call.
 
 use std::sync::atomic::{AtomicI64, Ordering};

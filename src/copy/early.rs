@@ -8,6 +8,7 @@
 //! and unique constraints). Attaching constraints, foreign keys and the rest
 //! stay in post-data, in plan order, which skips what was built here.
 
+use super::durable::{barrier, Pending};
 use crate::migrate::{run_step, step_key};
 use crate::plan::Step;
 use crate::state::State;
@@ -25,6 +26,10 @@ struct Inner {
     ready: VecDeque<Step>,
     /// Keys of the steps done here, for post-data to skip.
     done: HashSet<String>,
+    /// Keys of steps that may have committed without being known durable
+    /// (or recorded): post-data runs them again and takes "already exists"
+    /// as done.
+    unconfirmed: HashSet<String>,
 }
 
 /// Index builds waiting for their tables, shared by the copy workers.
@@ -92,9 +97,10 @@ impl EarlySteps {
     /// are still waiting for tables other workers copy. A failed build is
     /// left to post-data, which redoes it and reports the error there.
     pub async fn run_ready(&self, client: &Client) -> bool {
-        loop {
+        let mut ran: Pending<(String, Step)> = Pending::default();
+        let more = loop {
             let (step, more, copying) = self.next();
-            let Some(step) = step else { return more };
+            let Some(step) = step else { break more };
             let key = step_key(&step);
             if self
                 .state
@@ -117,15 +123,10 @@ impl EarlySteps {
             client.batch_execute(parallel).await.ok();
             match run_step(client, &step).await {
                 Ok(()) => {
-                    if let Some(st) = &self.state {
-                        if st
-                            .mark_step(&key, "post-data", step.kind, &step.object)
-                            .is_err()
-                        {
-                            continue;
-                        }
+                    ran.push((key, step), 0);
+                    if ran.due() {
+                        self.settle(client, &mut ran).await;
                     }
-                    self.mark(key);
                 }
                 Err(e) => {
                     tracing::debug!(
@@ -133,9 +134,54 @@ impl EarlySteps {
                         step.kind,
                         step.object
                     );
+                    self.unconfirmed(key);
                 }
             }
+        };
+        self.settle(client, &mut ran).await;
+        more
+    }
+
+    /// Records the steps run since the last call, once a barrier made them
+    /// durable; without it they are left to post-data.
+    async fn settle(&self, client: &Client, ran: &mut Pending<(String, Step)>) {
+        if ran.is_empty() {
+            return;
         }
+        let steps = ran.take();
+        if let Err(e) = barrier(client).await {
+            tracing::debug!("early index builds not known durable ({e}); post-data checks them");
+            for (key, _) in steps {
+                self.unconfirmed(key);
+            }
+            return;
+        }
+        for (key, step) in steps {
+            if let Some(st) = &self.state {
+                if st
+                    .mark_step(&key, "post-data", step.kind, &step.object)
+                    .is_err()
+                {
+                    self.unconfirmed(key);
+                    continue;
+                }
+            }
+            self.mark(key);
+        }
+    }
+
+    fn unconfirmed(&self, key: String) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.unconfirmed.insert(key);
+        }
+    }
+
+    /// Keys of steps that ran here but are not known durable or recorded.
+    pub fn not_confirmed(&self) -> HashSet<String> {
+        self.inner
+            .lock()
+            .map(|g| g.unconfirmed.clone())
+            .unwrap_or_default()
     }
 
     fn mark(&self, key: String) {

@@ -1,11 +1,12 @@
 //! Parallel copy workers: each holds one source session (inside the shared
 //! snapshot) and one target session, and takes the next-largest unit.
 //!
-//! A unit is recorded `copying` before it starts and `done` after its target
-//! transaction committed. Transient failures (a dropped connection, a server
+//! A unit is recorded `copying` before it starts and `done` once its target
+//! transaction is committed and durable (see [`super::durable`]). Transient failures (a dropped connection, a server
 //! restart, admin shutdown) reconnect and redo the unit, clearing what it may
 //! have left; a first Ctrl-C stops handing out units.
 
+use super::durable::{barrier, Pending};
 use super::{copy_table, import_snapshot, Clear, CopyStats, EarlySteps};
 use crate::pg::transient::{backoff, is_transient, ATTEMPTS};
 use crate::pg::{connect, ConnSpec};
@@ -212,44 +213,142 @@ impl WorkerCtx {
     async fn run(&self, queue: &Mutex<VecDeque<Unit>>) -> anyhow::Result<Vec<TableResult>> {
         let mut sessions: Option<(Client, Client)> = None;
         let mut done = Vec::new();
-        loop {
+        // Committed units waiting for a durability barrier, and units whose
+        // commit may have been lost with a target restart, to copy again.
+        let mut pending: Pending<(Unit, TableResult)> = Pending::default();
+        let mut redo: VecDeque<Unit> = VecDeque::new();
+        let outcome = loop {
             if self.stop.load(Ordering::SeqCst) {
-                break;
+                break Ok(());
             }
-            let next = match queue.lock() {
-                Ok(mut q) => q.pop_front(),
-                Err(_) => anyhow::bail!("copy queue poisoned by a failed worker"),
+            let next = match redo.pop_front() {
+                Some(u) => Some(u),
+                None => match queue.lock() {
+                    Ok(mut q) => q.pop_front(),
+                    Err(_) => break Err(anyhow::anyhow!("copy queue poisoned by a failed worker")),
+                },
             };
             let Some(unit) = next else {
-                if self.early_work(&mut sessions).await? {
+                // Before idling or leaving: what was copied becomes durable.
+                if let Err(e) = self
+                    .settle(&mut sessions, &mut pending, &mut redo, &mut done)
+                    .await
+                {
+                    break Err(e);
+                }
+                if !redo.is_empty() {
                     continue;
                 }
-                break;
+                match self.early_work(&mut sessions).await {
+                    Ok(true) => continue,
+                    Ok(false) => break Ok(()),
+                    Err(e) => break Err(e),
+                }
             };
             match self.unit_with_retries(&unit, &mut sessions).await {
                 Ok(r) => {
                     if let Some(e) = &self.early {
                         e.unit_done(&r.table);
                     }
-                    done.push(r)
-                }
-                Err(e) => {
-                    // Fail fast: leave nothing more for the others to start,
-                    // and nothing for them to wait for.
-                    if let Ok(mut q) = queue.lock() {
-                        q.clear();
+                    let bytes = r.stats.bytes;
+                    pending.push((unit, r), bytes);
+                    if pending.due() {
+                        if let Err(e) = self
+                            .settle(&mut sessions, &mut pending, &mut redo, &mut done)
+                            .await
+                        {
+                            break Err(e);
+                        }
                     }
-                    if let Some(early) = &self.early {
-                        early.abandon();
-                    }
-                    return Err(e);
                 }
+                Err(e) => break Err(e),
             }
+        };
+        if let Err(e) = outcome {
+            // Fail fast: leave nothing more for the others to start, and
+            // nothing for them to wait for. Units committed but not settled
+            // stay `copying` in the state: resume redoes them.
+            if let Ok(mut q) = queue.lock() {
+                q.clear();
+            }
+            if let Some(early) = &self.early {
+                early.abandon();
+            }
+            return Err(e);
         }
+        // Stopped by Ctrl-C: record what is durable.
+        self.settle(&mut sessions, &mut pending, &mut redo, &mut done)
+            .await?;
         if let Some((src, _)) = sessions {
             src.batch_execute("COMMIT").await.ok();
         }
         Ok(done)
+    }
+
+    /// Makes the pending units durable with a barrier on this worker's target
+    /// session, then records them done. If the barrier fails with a transient
+    /// error (the target restarted), their commits may be lost: they are
+    /// queued to be copied again, clearing whatever of them did survive.
+    async fn settle(
+        &self,
+        sessions: &mut Option<(Client, Client)>,
+        pending: &mut Pending<(Unit, TableResult)>,
+        redo: &mut VecDeque<Unit>,
+        done: &mut Vec<TableResult>,
+    ) -> anyhow::Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        // Test hook: as if the connection broke before the barrier.
+        let lost = crate::fault::fails("lost-barrier");
+        let result = match sessions.as_ref() {
+            Some(_) if lost => Err(anyhow::anyhow!("injected: connection lost")),
+            Some((_, dst)) => barrier(dst).await.map_err(anyhow::Error::from),
+            None => Err(anyhow::anyhow!("no target session")),
+        };
+        match result {
+            Ok(()) => {
+                for (unit, r) in pending.take() {
+                    if let Some(st) = &self.state {
+                        st.mark_unit(
+                            &unit.id,
+                            &r.table,
+                            unit.copy.range.as_ref().map(range_json).as_deref(),
+                            UnitStatus::Done,
+                            Some((r.stats.rows, r.stats.bytes, r.stats.seconds)),
+                        )?;
+                    }
+                    crate::fault::point("unit-done");
+                    done.push(r);
+                }
+                Ok(())
+            }
+            Err(e) if lost || is_transient(&e) || sessions.is_none() => {
+                *sessions = None;
+                for (mut unit, r) in pending.take() {
+                    unit.clear = match (&unit.copy.range, self.mode) {
+                        (None, LoadMode::Fresh) => Clear::Truncate,
+                        (None, LoadMode::Existing) => Clear::DeleteAll,
+                        (Some(CopyRange::Key { .. }), _) => Clear::DeleteRange,
+                        // Target rows carry no source page number.
+                        (Some(CopyRange::Pages { .. }), _) => anyhow::bail!(
+                            "the target restarted before the copy of {} was known to be on \
+                             disk, and a page range cannot be redone alone; run again with \
+                             --resume",
+                            r.table
+                        ),
+                    };
+                    tracing::warn!(
+                        "the copy of {} was not known to be on disk when the target \
+                         connection broke (the target may have restarted); copying it again",
+                        r.table
+                    );
+                    redo.push_back(unit);
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.context("making copied rows durable on the target")),
+        }
     }
 
     /// With no data left to copy: builds the indexes of loaded tables.
@@ -321,16 +420,6 @@ impl WorkerCtx {
                 Err(e) => return Err(e),
             }
         };
-        if let Some(st) = &self.state {
-            st.mark_unit(
-                &unit.id,
-                &name,
-                range.as_deref(),
-                UnitStatus::Done,
-                Some((stats.rows, stats.bytes, stats.seconds)),
-            )?;
-        }
-        crate::fault::point("unit-done");
         tracing::debug!(table = %name, rows = stats.rows, bytes = stats.bytes, "copied");
         Ok(TableResult {
             table: name,

@@ -17,9 +17,19 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use tokio_postgres::Client;
 
+/// The post-data steps run during the data phase, by key.
+#[derive(Default)]
+pub struct EarlyKeys {
+    /// Done and recorded: post-data skips them.
+    pub done: HashSet<String>,
+    /// Run but not known durable: post-data runs them again, "already
+    /// exists" meaning done.
+    pub unconfirmed: HashSet<String>,
+}
+
 /// Copies the rows, building indexes of loaded tables on otherwise idle
 /// workers. Returns per-table results (including units a resumed task had
-/// already finished) and the keys of the post-data steps done early.
+/// already finished) and the post-data steps done early.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     ends: &Endpoints,
@@ -30,7 +40,7 @@ pub async fn run(
     target: &Client,
     task: Option<&Task>,
     stop: Arc<AtomicBool>,
-) -> anyhow::Result<(Vec<TableResult>, HashSet<String>)> {
+) -> anyhow::Result<(Vec<TableResult>, EarlyKeys)> {
     let mode = if opts.data_only {
         LoadMode::Existing
     } else {
@@ -103,7 +113,12 @@ pub async fn run(
     if stop.load(std::sync::atomic::Ordering::SeqCst) {
         anyhow::bail!(super::Interrupted);
     }
-    let done_early = early.map(|e| e.done()).unwrap_or_default();
+    let done_early = early
+        .map(|e| EarlyKeys {
+            done: e.done(),
+            unconfirmed: e.not_confirmed(),
+        })
+        .unwrap_or_default();
     Ok((merge_ranges(finished), done_early))
 }
 

@@ -1,8 +1,12 @@
 //! Running plan steps on the target: serial steps one by one, runs of
 //! concurrent steps (index builds, foreign-key validation) on a pool of
-//! sessions. Each step is recorded in the task state once done and skipped
-//! on resume; a transient failure reconnects and retries it.
+//! sessions. Each step is recorded in the task state once done and durable
+//! (by batches, after a barrier on the session that ran them, see
+//! `copy::durable`) and skipped on resume; a transient failure reconnects and
+//! retries it, unless finished steps of that session were not yet known
+//! durable: then the run stops and `--resume` checks them.
 
+use crate::copy::{barrier, Pending};
 use crate::pg::transient::{backoff, is_transient, ATTEMPTS};
 use crate::pg::{connect, ConnSpec};
 use crate::plan::{Parallel, Step};
@@ -56,7 +60,13 @@ pub struct StepRunner<'a> {
     /// Keys of steps already done in this run (index builds done during the
     /// data phase): skipped.
     pub skip: HashSet<String>,
+    /// Keys of steps that ran earlier in this run without being known
+    /// durable: run again, "already exists" meaning done.
+    pub maybe_done: HashSet<String>,
 }
+
+/// Steps finished on one session, waiting for a barrier to be recorded.
+type Marks = Pending<(String, &'static str, String)>;
 
 impl StepRunner<'_> {
     async fn session(&self, what: &str) -> anyhow::Result<Client> {
@@ -72,19 +82,49 @@ impl StepRunner<'_> {
     /// state records as done. Stops between steps after a first Ctrl-C.
     pub async fn run(&self, steps: &[Step]) -> anyhow::Result<()> {
         let mut main: Option<Client> = None;
+        let mut marks = Marks::default();
         let mut i = 0;
         while i < steps.len() {
-            self.check_stop()?;
+            if let Err(e) = self.check_stop() {
+                self.settle(&main, &mut marks).await?;
+                return Err(e);
+            }
             if steps[i].parallel == Parallel::Serial || self.jobs <= 1 {
-                self.one(&mut main, &steps[i]).await?;
+                self.one(&mut main, &mut marks, &steps[i]).await?;
                 i += 1;
                 continue;
             }
+            // Concurrent steps may depend on serial ones before them: those
+            // are recorded first.
+            self.settle(&main, &mut marks).await?;
             let start = i;
             while i < steps.len() && steps[i].parallel == Parallel::Concurrent {
                 i += 1;
             }
             self.concurrent(&steps[start..i]).await?;
+        }
+        self.settle(&main, &mut marks).await
+    }
+
+    /// Records the steps finished on `session` once a barrier on it made
+    /// them durable.
+    async fn settle(&self, session: &Option<Client>, marks: &mut Marks) -> anyhow::Result<()> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        // Test hook: as if the connection broke before the barrier.
+        if crate::fault::fails("lost-step-barrier") {
+            anyhow::bail!(LOST_BEFORE_DURABLE);
+        }
+        let Some(client) = session else {
+            anyhow::bail!(LOST_BEFORE_DURABLE);
+        };
+        barrier(client).await.context(LOST_BEFORE_DURABLE)?;
+        for (key, kind, object) in marks.take() {
+            if let Some(st) = self.state {
+                st.mark_step(&key, "post-data", kind, &object)?;
+            }
+            crate::fault::point("step-done");
         }
         Ok(())
     }
@@ -96,8 +136,14 @@ impl StepRunner<'_> {
         Ok(())
     }
 
-    /// One step with state and retries, on `session` (opened when needed).
-    async fn one(&self, session: &mut Option<Client>, step: &Step) -> anyhow::Result<()> {
+    /// One step with state and retries, on `session` (opened when needed);
+    /// recorded with the next batch of `marks`.
+    async fn one(
+        &self,
+        session: &mut Option<Client>,
+        marks: &mut Marks,
+        step: &Step,
+    ) -> anyhow::Result<()> {
         let key = step_key(step);
         if self.skip.contains(&key) {
             return Ok(());
@@ -126,11 +172,19 @@ impl StepRunner<'_> {
                 // before the interrupted run could record it: its object is
                 // there, which is the goal. (Precheck refused objects that
                 // existed before the task began.)
-                Err(e) if (attempt > 1 || self.resuming) && already_exists(&e) => {
+                Err(e)
+                    if (attempt > 1 || self.resuming || self.maybe_done.contains(&key))
+                        && already_exists(&e, step.kind) =>
+                {
                     tracing::info!("{} {} already exists: done", step.kind, step.object);
                     break;
                 }
                 Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+                    if !marks.is_empty() {
+                        // The statements this session finished may be lost
+                        // with a restart of the target.
+                        return Err(e.context(LOST_BEFORE_DURABLE));
+                    }
                     tracing::warn!("{e:#}; retrying (attempt {} of {ATTEMPTS})", attempt + 1);
                     *session = None;
                     tokio::time::sleep(backoff(attempt)).await;
@@ -139,10 +193,12 @@ impl StepRunner<'_> {
                 Err(e) => return Err(e),
             }
         }
-        if let Some(st) = self.state {
-            st.mark_step(&key, "post-data", step.kind, &step.object)?;
+        marks.push((key, step.kind, step.object.clone()), 0);
+        // A rename cannot be told apart from a missing object when run
+        // twice: each is recorded on its own, right away.
+        if marks.due() || step.kind.starts_with("rename") {
+            self.settle(session, marks).await?;
         }
-        crate::fault::point("step-done");
         Ok(())
     }
 
@@ -151,16 +207,19 @@ impl StepRunner<'_> {
         let failed = AtomicBool::new(false);
         let worker = |_n: usize| async {
             let mut session = None;
+            let mut marks = Marks::default();
             loop {
                 if self.stop.load(Ordering::SeqCst) || failed.load(Ordering::SeqCst) {
-                    return Ok(());
+                    return self.settle(&session, &mut marks).await;
                 }
                 let next = match queue.lock() {
                     Ok(mut q) => q.pop(),
                     Err(_) => anyhow::bail!("post-data queue poisoned"),
                 };
-                let Some(step) = next else { return Ok(()) };
-                if let Err(e) = self.one(&mut session, step).await {
+                let Some(step) = next else {
+                    return self.settle(&session, &mut marks).await;
+                };
+                if let Err(e) = self.one(&mut session, &mut marks, step).await {
                     failed.store(true, Ordering::SeqCst);
                     return Err(e);
                 }
@@ -173,7 +232,12 @@ impl StepRunner<'_> {
     }
 }
 
-fn already_exists(e: &anyhow::Error) -> bool {
+/// What a step that already ran gets when run again: its object exists. A
+/// key attached with `USING INDEX` says instead that the table already has a
+/// primary key, or that the index already belongs to a constraint (which can
+/// only be this one: precheck refused existing target objects).
+fn already_exists(e: &anyhow::Error, kind: &str) -> bool {
+    let attach = matches!(kind, "primary key" | "unique constraint");
     e.chain().any(|c| {
         c.downcast_ref::<tokio_postgres::Error>()
             .and_then(|e| e.code())
@@ -181,6 +245,14 @@ fn already_exists(e: &anyhow::Error) -> bool {
                 *code == SqlState::DUPLICATE_TABLE
                     || *code == SqlState::DUPLICATE_OBJECT
                     || *code == SqlState::DUPLICATE_SCHEMA
+                    || (kind == "primary key" && *code == SqlState::INVALID_TABLE_DEFINITION)
+                    || (attach && *code == SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE)
             })
     })
 }
+
+/// Why a run stops when a target session breaks after finishing statements
+/// that were not yet known durable.
+const LOST_BEFORE_DURABLE: &str = "the target connection was lost before the statements it \
+    had just finished were known to be on disk (a restart of the target may have undone \
+    them); run again with --resume, which checks and redoes them";

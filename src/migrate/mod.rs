@@ -267,7 +267,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
 
     let mut tables = Vec::new();
     let mut source_writes = 0;
-    let mut done_early = std::collections::HashSet::new();
+    let mut done_early = data::EarlyKeys::default();
     if !opts.schema_only {
         let t = Instant::now();
         (tables, done_early) = data::run(
@@ -302,7 +302,8 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         state,
         stop: Arc::clone(&stop),
         resuming,
-        skip: done_early,
+        skip: done_early.done,
+        maybe_done: done_early.unconfirmed,
     };
     if !opts.data_only {
         let t = Instant::now();
@@ -346,6 +347,11 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         phases: times,
     };
     if let Some(t) = &task {
+        // Sequence values and the last statements on disk before the task
+        // is recorded finished.
+        crate::copy::barrier(&target)
+            .await
+            .context("flushing the target before recording the task finished")?;
         let json = serde_json::to_string_pretty(&report).unwrap_or_default();
         let path = t.state.dir().join("report.json");
         std::fs::write(&path, json)
@@ -409,8 +415,9 @@ async fn pre_data(
             }
         }
     }
+    // Flushed: the state records pre-data as done next (see copy::durable).
     target
-        .batch_execute("COMMIT")
+        .batch_execute("SET LOCAL synchronous_commit = on; COMMIT")
         .await
         .context("committing pre-data")?;
     if let Some(st) = state {

@@ -1,0 +1,131 @@
+//! Work is recorded done only once it is durable on the target: target
+//! sessions commit asynchronously, so a target crash can undo the last
+//! commits. A durability barrier that fails (injected here as a broken
+//! connection, the way a crashed target shows itself) must lead to the work
+//! being done again, never to rows or objects the task state calls done but
+//! the target lacks, and never to duplicate rows.
+
+mod support;
+
+use std::process::Output;
+use support::compare::assert_same_schema;
+use support::{cluster, fresh_db, pg_dump_schema, pgferry};
+
+const FIXTURE: &str = include_str!("fixtures/resume.sql");
+
+fn with_fault(fault: &str, args: &[&str]) -> Output {
+    support::pgferry_command(args)
+        .env("PGFERRY_FAULT", fault)
+        .output()
+        .expect("run pgferry")
+}
+
+fn assert_equal(src: &str, dst: &str) {
+    let out = pgferry(&["verify", "--source", src, "--target", dst, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "verify found differences: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The first copy barrier fails: the units it covered (committed, maybe
+/// lost) are copied again in the same run, clearing what survived first.
+/// `expect` is a warning stderr must contain.
+fn units_copied_again(source_major: u32, split: &str, expect: &str) {
+    let (src, dst) = (cluster(source_major), cluster(15));
+    let (sdb, tdb) = (fresh_db(src, "durable"), fresh_db(dst, "durable"));
+    src.psql(&sdb, FIXTURE).expect("fixture");
+    let state = tempfile::tempdir().expect("state dir");
+    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
+    let st = state.path().to_string_lossy().to_string();
+    let out = with_fault(
+        "lost-barrier:1",
+        &[
+            "migrate",
+            "--source",
+            &su,
+            "--target",
+            &du,
+            "--state-dir",
+            &st,
+            "--split-tables-larger-than",
+            split,
+            "--jobs",
+            "2",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "migrate failed: {stderr}");
+    assert!(
+        stderr.contains(expect),
+        "no warning {expect:?}: the lost barrier was not noticed: {stderr}"
+    );
+    // Committed rows of the redone units were cleared first: no duplicate.
+    assert_equal(&su, &du);
+}
+
+#[test]
+fn units_behind_a_lost_barrier_are_copied_again_whole_tables() {
+    // The worker that settles first has small tables (whole, loaded without
+    // TRUNCATE): redone, they must be cleared first.
+    units_copied_again(15, "0", "copying it again");
+}
+
+/// PostgreSQL 10 has no TID range scans: the big table is split on its key,
+/// so redone units are key ranges (cleared with DELETE).
+#[test]
+fn units_behind_a_lost_barrier_are_copied_again_key_ranges_pg10() {
+    // Both workers start with ranges of the big table (largest first).
+    units_copied_again(10, "1MB", "copy of public.big was not known to be on disk");
+}
+
+/// The first post-data barrier fails: the run stops and says to resume;
+/// resume runs the unrecorded statements again, taking "already exists"
+/// (and a primary key already attached) as done.
+#[test]
+fn statements_behind_a_lost_barrier_stop_the_run_and_resume_finishes() {
+    let (src, dst) = (cluster(15), cluster(15));
+    let (sdb, tdb) = (
+        fresh_db(src, "durable_steps"),
+        fresh_db(dst, "durable_steps"),
+    );
+    src.psql(&sdb, FIXTURE).expect("fixture");
+    let state = tempfile::tempdir().expect("state dir");
+    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
+    let st = state.path().to_string_lossy().to_string();
+    let args = [
+        "migrate",
+        "--source",
+        &su,
+        "--target",
+        &du,
+        "--state-dir",
+        &st,
+        "--jobs",
+        "2",
+    ];
+    let out = with_fault("lost-step-barrier:1", &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the lost barrier was ignored");
+    assert!(
+        stderr.contains("--resume"),
+        "no way forward given: {stderr}"
+    );
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let r = pgferry(&resume);
+    assert!(
+        r.status.success(),
+        "resume failed: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_equal(&su, &du);
+    assert_same_schema(
+        &pg_dump_schema(src, &sdb),
+        &pg_dump_schema(dst, &tdb),
+        "after a lost post-data barrier and resume",
+    );
+}
