@@ -245,7 +245,10 @@ impl WorkerCtx {
                     Err(e) => break Err(e),
                 }
             };
-            match self.unit_with_retries(&unit, &mut sessions).await {
+            match self
+                .unit_with_retries(&unit, &mut sessions, &mut pending, &mut redo, &mut done)
+                .await
+            {
                 Ok(r) => {
                     if let Some(e) = &self.early {
                         e.unit_done(&r.table);
@@ -325,30 +328,40 @@ impl WorkerCtx {
             }
             Err(e) if lost || is_transient(&e) || sessions.is_none() => {
                 *sessions = None;
-                for (mut unit, r) in pending.take() {
-                    unit.clear = match (&unit.copy.range, self.mode) {
-                        (None, LoadMode::Fresh) => Clear::Truncate,
-                        (None, LoadMode::Existing) => Clear::DeleteAll,
-                        (Some(CopyRange::Key { .. }), _) => Clear::DeleteRange,
-                        // Target rows carry no source page number.
-                        (Some(CopyRange::Pages { .. }), _) => anyhow::bail!(
-                            "the target restarted before the copy of {} was known to be on \
-                             disk, and a page range cannot be redone alone; run again with \
-                             --resume",
-                            r.table
-                        ),
-                    };
-                    tracing::warn!(
-                        "the copy of {} was not known to be on disk when the target \
-                         connection broke (the target may have restarted); copying it again",
-                        r.table
-                    );
-                    redo.push_back(unit);
-                }
-                Ok(())
+                self.requeue(pending, redo)
             }
             Err(e) => Err(e.context("making copied rows durable on the target")),
         }
+    }
+
+    /// Queues the pending units to be copied again, each clearing what of it
+    /// may have survived on the target.
+    fn requeue(
+        &self,
+        pending: &mut Pending<(Unit, TableResult)>,
+        redo: &mut VecDeque<Unit>,
+    ) -> anyhow::Result<()> {
+        for (mut unit, r) in pending.take() {
+            unit.clear = match (&unit.copy.range, self.mode) {
+                (None, LoadMode::Fresh) => Clear::Truncate,
+                (None, LoadMode::Existing) => Clear::DeleteAll,
+                (Some(CopyRange::Key { .. }), _) => Clear::DeleteRange,
+                // Target rows carry no source page number.
+                (Some(CopyRange::Pages { .. }), _) => anyhow::bail!(
+                    "the target restarted before the copy of {} was known to be on \
+                     disk, and a page range cannot be redone alone; run again with \
+                     --resume",
+                    r.table
+                ),
+            };
+            tracing::warn!(
+                "the copy of {} was not known to be on disk when the target \
+                 connection broke (the target may have restarted); copying it again",
+                r.table
+            );
+            redo.push_back(unit);
+        }
+        Ok(())
     }
 
     /// With no data left to copy: builds the indexes of loaded tables.
@@ -374,10 +387,17 @@ impl WorkerCtx {
         Ok(waiting)
     }
 
+    /// Copies one unit, retrying transient failures. Before a retry drops
+    /// the sessions, the units pending on them are settled on the old target
+    /// connection if it still answers, or else queued again: a barrier on a
+    /// new connection would not prove that their commits survived.
     async fn unit_with_retries(
         &self,
         unit: &Unit,
         sessions: &mut Option<(Client, Client)>,
+        pending: &mut Pending<(Unit, TableResult)>,
+        redo: &mut VecDeque<Unit>,
+        done: &mut Vec<TableResult>,
     ) -> anyhow::Result<TableResult> {
         let tc = &unit.copy;
         let name = tc.target_qualified();
@@ -408,6 +428,7 @@ impl WorkerCtx {
                         "copy of {name} failed ({e:#}); retrying (attempt {} of {ATTEMPTS})",
                         attempt + 1
                     );
+                    self.settle(sessions, pending, redo, done).await?;
                     *sessions = None;
                     // The failed transaction rolled back, but be exact about
                     // what a redo must remove.
