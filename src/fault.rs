@@ -7,7 +7,9 @@
 //! `mid-unit` (while a unit streams rows, before its commit), `step-done`
 //! (after a post-data statement was recorded), `lost-barrier` and
 //! `lost-step-barrier` (the durability barrier after copy units or after
-//! post-data statements fails as if the target connection broke). Unset, this costs one atomic
+//! post-data statements fails as if the target connection broke),
+//! `drop-target` (a copy worker's target session is ended by the server just
+//! before a unit). Unset, this costs one atomic
 //! load per call.
 
 use std::sync::atomic::{AtomicI64, Ordering};

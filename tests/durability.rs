@@ -7,29 +7,12 @@
 
 mod support;
 
-use std::process::Output;
 use support::compare::assert_same_schema;
-use support::{cluster, fresh_db, pg_dump_schema, pgferry};
+use support::{
+    assert_verified_equal, cluster, fresh_db, pg_dump_schema, pgferry, pgferry_with_fault,
+};
 
 const FIXTURE: &str = include_str!("fixtures/resume.sql");
-
-fn with_fault(fault: &str, args: &[&str]) -> Output {
-    support::pgferry_command(args)
-        .env("PGFERRY_FAULT", fault)
-        .output()
-        .expect("run pgferry")
-}
-
-fn assert_equal(src: &str, dst: &str) {
-    let out = pgferry(&["verify", "--source", src, "--target", dst, "--json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "verify found differences: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// The first copy barrier fails: the units it covered (committed, maybe
 /// lost) are copied again in the same run, clearing what survived first.
@@ -41,7 +24,7 @@ fn units_copied_again(source_major: u32, split: &str, expect: &str) {
     let state = tempfile::tempdir().expect("state dir");
     let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
     let st = state.path().to_string_lossy().to_string();
-    let out = with_fault(
+    let out = pgferry_with_fault(
         "lost-barrier:1",
         &[
             "migrate",
@@ -64,7 +47,7 @@ fn units_copied_again(source_major: u32, split: &str, expect: &str) {
         "no warning {expect:?}: the lost barrier was not noticed: {stderr}"
     );
     // Committed rows of the redone units were cleared first: no duplicate.
-    assert_equal(&su, &du);
+    assert_verified_equal(&su, &du);
 }
 
 #[test]
@@ -80,6 +63,48 @@ fn units_behind_a_lost_barrier_are_copied_again_whole_tables() {
 fn units_behind_a_lost_barrier_are_copied_again_key_ranges_pg10() {
     // Both workers start with ranges of the big table (largest first).
     units_copied_again(10, "1MB", "copy of public.big was not known to be on disk");
+}
+
+/// A worker's target session is ended by the server (as a restart would)
+/// with units committed on it but not yet settled: the retry must not settle
+/// them on its new connection, which proves nothing about them, but copy
+/// them again.
+#[test]
+fn units_pending_on_a_broken_session_are_copied_again_before_the_retry() {
+    // A PostgreSQL 10 source: no page ranges (a page range stops the run instead).
+    let (src, dst) = (cluster(10), cluster(15));
+    let (sdb, tdb) = (
+        fresh_db(src, "durable_retry"),
+        fresh_db(dst, "durable_retry"),
+    );
+    src.psql(&sdb, FIXTURE).expect("fixture");
+    let state = tempfile::tempdir().expect("state dir");
+    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
+    let st = state.path().to_string_lossy().to_string();
+    // One worker: the fifth unit starts with four committed, unsettled ones.
+    let out = pgferry_with_fault(
+        "drop-target:5",
+        &[
+            "migrate",
+            "--source",
+            &su,
+            "--target",
+            &du,
+            "--state-dir",
+            &st,
+            "--split-tables-larger-than",
+            "1MB",
+            "--jobs",
+            "1",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "migrate failed: {stderr}");
+    assert!(
+        stderr.contains("copying it again"),
+        "units pending on the broken session were not redone: {stderr}"
+    );
+    assert_verified_equal(&su, &du);
 }
 
 /// The first post-data barrier fails: the run stops and says to resume;
@@ -107,7 +132,7 @@ fn statements_behind_a_lost_barrier_stop_the_run_and_resume_finishes() {
         "--jobs",
         "2",
     ];
-    let out = with_fault("lost-step-barrier:1", &args);
+    let out = pgferry_with_fault("lost-step-barrier:1", &args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the lost barrier was ignored");
     assert!(
@@ -122,7 +147,7 @@ fn statements_behind_a_lost_barrier_stop_the_run_and_resume_finishes() {
         "resume failed: {}",
         String::from_utf8_lossy(&r.stderr)
     );
-    assert_equal(&su, &du);
+    assert_verified_equal(&su, &du);
     assert_same_schema(
         &pg_dump_schema(src, &sdb),
         &pg_dump_schema(dst, &tdb),

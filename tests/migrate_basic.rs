@@ -204,11 +204,5 @@ fn from_a_read_only_source_login() {
         &pg_dump_schema(dst, &tdb),
         "read-only source",
     );
-    let verify = pgferry(&["verify", "--source", &source, "--target", &dst.uri(&tdb)]);
-    assert_eq!(
-        verify.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
+    support::assert_verified_equal(&source, &dst.uri(&tdb));
 }

@@ -6,19 +6,11 @@
 mod support;
 
 use pgferry::localpg::{ClusterOptions, LocalCluster};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::{cluster, fresh_db, pgferry};
+use support::{assert_verified_equal, cluster, fresh_db, pgferry, pgferry_with_fault};
 
 const FIXTURE: &str = include_str!("fixtures/resume.sql");
-
-/// Runs pgferry with a fault point armed (and PG* cleared, like support::pgferry).
-fn pgferry_with_fault(fault: &str, args: &[&str]) -> Output {
-    support::pgferry_command(args)
-        .env("PGFERRY_FAULT", fault)
-        .output()
-        .expect("run pgferry")
-}
 
 fn migrate_args<'a>(src: &'a str, dst: &'a str, state: &'a str) -> Vec<&'a str> {
     vec![
@@ -35,17 +27,6 @@ fn migrate_args<'a>(src: &'a str, dst: &'a str, state: &'a str) -> Vec<&'a str> 
         "2",
         "--json",
     ]
-}
-
-fn assert_equal(src: &str, dst: &str) {
-    let out = pgferry(&["verify", "--source", src, "--target", dst, "--json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "verify found differences: {v}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Kills pgferry at `fault`, checks it really died there, then resumes and verifies.
@@ -88,7 +69,7 @@ fn kill_then_resume(source_major: u32, fault: &str) {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
     assert_eq!(report["resumed"], true);
-    assert_equal(&su, &du);
+    assert_verified_equal(&su, &du);
     // Both reports land in the state directory.
     let v = pgferry(&[
         "verify",
@@ -171,7 +152,7 @@ fn sessions_terminated_mid_copy_are_retried() {
     assert!(hit_source || hit_target, "no COPY session was caught");
     assert!(out.status.success(), "migrate did not survive: {stderr}");
     assert!(stderr.contains("retrying"), "no retry was logged: {stderr}");
-    assert_equal(&su, &du);
+    assert_verified_equal(&su, &du);
 }
 
 /// The target server restarts while rows are being copied.
@@ -222,7 +203,7 @@ fn target_restarted_mid_run() {
             String::from_utf8_lossy(&r.stderr)
         );
     }
-    assert_equal(&su, &du);
+    assert_verified_equal(&su, &du);
 }
 
 /// A second pgferry on the same state directory is refused while the first runs.
@@ -279,5 +260,5 @@ fn permanent_copy_failure_exits_3_then_resumes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_equal(&su, &du);
+    assert_verified_equal(&su, &du);
 }

@@ -14,5 +14,5 @@ pub use pump::{copy_table, Clear, CopyStats};
 pub use snapshot::{import_snapshot, SnapshotHolder};
 pub use split::{split_big_tables, SplitPolicy};
 pub use workers::{
-    merge_ranges, range_json, run_copies, unit_id, CopyJob, LoadMode, TableResult, Unit,
+    merge_ranges, range_json, redo_clear, run_copies, unit_id, CopyJob, LoadMode, TableResult, Unit,
 };

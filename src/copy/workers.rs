@@ -2,7 +2,8 @@
 //! snapshot) and one target session, and takes the next-largest unit.
 //!
 //! A unit is recorded `copying` before it starts and `done` once its target
-//! transaction is committed and durable (see [`super::durable`]). Transient failures (a dropped connection, a server
+//! transaction is committed and durable (see [`super::durable`]). Transient
+//! failures (a dropped connection, a server
 //! restart, admin shutdown) reconnect and redo the unit, clearing what it may
 //! have left; a first Ctrl-C stops handing out units.
 
@@ -83,6 +84,19 @@ impl Unit {
             copy,
             clear,
         }
+    }
+}
+
+/// What to clear before redoing a unit that may have (partly) reached the
+/// target: the whole table or its key range. `None` for a page range, whose
+/// rows carry no source page number on the target: only its whole table can
+/// be redone.
+pub fn redo_clear(range: Option<&CopyRange>, mode: LoadMode) -> Option<Clear> {
+    match (range, mode) {
+        (None, LoadMode::Fresh) => Some(Clear::Truncate),
+        (None, LoadMode::Existing) => Some(Clear::DeleteAll),
+        (Some(CopyRange::Key { .. }), _) => Some(Clear::DeleteRange),
+        (Some(CopyRange::Pages { .. }), _) => None,
     }
 }
 
@@ -174,6 +188,19 @@ pub async fn run_copies(job: CopyJob<'_>, units: Vec<Unit>) -> anyhow::Result<Ve
     }
 }
 
+/// What one worker holds between units.
+#[derive(Default)]
+struct Local {
+    sessions: Option<(Client, Client)>,
+    /// Committed units waiting for a durability barrier.
+    pending: Pending<(Unit, TableResult)>,
+    /// Units whose commit may have been lost with a target restart, to copy
+    /// again before taking new ones.
+    redo: VecDeque<Unit>,
+    /// Units committed, durable and recorded.
+    done: Vec<TableResult>,
+}
+
 struct WorkerCtx {
     n: usize,
     source: ConnSpec,
@@ -211,17 +238,12 @@ impl WorkerCtx {
     }
 
     async fn run(&self, queue: &Mutex<VecDeque<Unit>>) -> anyhow::Result<Vec<TableResult>> {
-        let mut sessions: Option<(Client, Client)> = None;
-        let mut done = Vec::new();
-        // Committed units waiting for a durability barrier, and units whose
-        // commit may have been lost with a target restart, to copy again.
-        let mut pending: Pending<(Unit, TableResult)> = Pending::default();
-        let mut redo: VecDeque<Unit> = VecDeque::new();
+        let mut l = Local::default();
         let outcome = loop {
             if self.stop.load(Ordering::SeqCst) {
                 break Ok(());
             }
-            let next = match redo.pop_front() {
+            let next = match l.redo.pop_front() {
                 Some(u) => Some(u),
                 None => match queue.lock() {
                     Ok(mut q) => q.pop_front(),
@@ -230,36 +252,27 @@ impl WorkerCtx {
             };
             let Some(unit) = next else {
                 // Before idling or leaving: what was copied becomes durable.
-                if let Err(e) = self
-                    .settle(&mut sessions, &mut pending, &mut redo, &mut done)
-                    .await
-                {
+                if let Err(e) = self.settle(&mut l).await {
                     break Err(e);
                 }
-                if !redo.is_empty() {
+                if !l.redo.is_empty() {
                     continue;
                 }
-                match self.early_work(&mut sessions).await {
+                match self.early_work(&mut l.sessions).await {
                     Ok(true) => continue,
                     Ok(false) => break Ok(()),
                     Err(e) => break Err(e),
                 }
             };
-            match self
-                .unit_with_retries(&unit, &mut sessions, &mut pending, &mut redo, &mut done)
-                .await
-            {
+            match self.unit_with_retries(&unit, &mut l).await {
                 Ok(r) => {
                     if let Some(e) = &self.early {
                         e.unit_done(&r.table);
                     }
                     let bytes = r.stats.bytes;
-                    pending.push((unit, r), bytes);
-                    if pending.due() {
-                        if let Err(e) = self
-                            .settle(&mut sessions, &mut pending, &mut redo, &mut done)
-                            .await
-                        {
+                    l.pending.push((unit, r), bytes);
+                    if l.pending.due() {
+                        if let Err(e) = self.settle(&mut l).await {
                             break Err(e);
                         }
                     }
@@ -280,38 +293,31 @@ impl WorkerCtx {
             return Err(e);
         }
         // Stopped by Ctrl-C: record what is durable.
-        self.settle(&mut sessions, &mut pending, &mut redo, &mut done)
-            .await?;
-        if let Some((src, _)) = sessions {
+        self.settle(&mut l).await?;
+        if let Some((src, _)) = l.sessions {
             src.batch_execute("COMMIT").await.ok();
         }
-        Ok(done)
+        Ok(l.done)
     }
 
     /// Makes the pending units durable with a barrier on this worker's target
     /// session, then records them done. If the barrier fails with a transient
     /// error (the target restarted), their commits may be lost: they are
     /// queued to be copied again, clearing whatever of them did survive.
-    async fn settle(
-        &self,
-        sessions: &mut Option<(Client, Client)>,
-        pending: &mut Pending<(Unit, TableResult)>,
-        redo: &mut VecDeque<Unit>,
-        done: &mut Vec<TableResult>,
-    ) -> anyhow::Result<()> {
-        if pending.is_empty() {
+    async fn settle(&self, l: &mut Local) -> anyhow::Result<()> {
+        if l.pending.is_empty() {
             return Ok(());
         }
         // Test hook: as if the connection broke before the barrier.
         let lost = crate::fault::fails("lost-barrier");
-        let result = match sessions.as_ref() {
+        let result = match l.sessions.as_ref() {
             Some(_) if lost => Err(anyhow::anyhow!("injected: connection lost")),
             Some((_, dst)) => barrier(dst).await.map_err(anyhow::Error::from),
             None => Err(anyhow::anyhow!("no target session")),
         };
         match result {
             Ok(()) => {
-                for (unit, r) in pending.take() {
+                for (unit, r) in l.pending.take() {
                     if let Some(st) = &self.state {
                         st.mark_unit(
                             &unit.id,
@@ -322,13 +328,13 @@ impl WorkerCtx {
                         )?;
                     }
                     crate::fault::point("unit-done");
-                    done.push(r);
+                    l.done.push(r);
                 }
                 Ok(())
             }
-            Err(e) if lost || is_transient(&e) || sessions.is_none() => {
-                *sessions = None;
-                self.requeue(pending, redo)
+            Err(e) if lost || is_transient(&e) || l.sessions.is_none() => {
+                l.sessions = None;
+                self.requeue(l)
             }
             Err(e) => Err(e.context("making copied rows durable on the target")),
         }
@@ -336,18 +342,11 @@ impl WorkerCtx {
 
     /// Queues the pending units to be copied again, each clearing what of it
     /// may have survived on the target.
-    fn requeue(
-        &self,
-        pending: &mut Pending<(Unit, TableResult)>,
-        redo: &mut VecDeque<Unit>,
-    ) -> anyhow::Result<()> {
-        for (mut unit, r) in pending.take() {
-            unit.clear = match (&unit.copy.range, self.mode) {
-                (None, LoadMode::Fresh) => Clear::Truncate,
-                (None, LoadMode::Existing) => Clear::DeleteAll,
-                (Some(CopyRange::Key { .. }), _) => Clear::DeleteRange,
-                // Target rows carry no source page number.
-                (Some(CopyRange::Pages { .. }), _) => anyhow::bail!(
+    fn requeue(&self, l: &mut Local) -> anyhow::Result<()> {
+        for (mut unit, r) in l.pending.take() {
+            unit.clear = match redo_clear(unit.copy.range.as_ref(), self.mode) {
+                Some(c) => c,
+                None => anyhow::bail!(
                     "the target restarted before the copy of {} was known to be on \
                      disk, and a page range cannot be redone alone; run again with \
                      --resume",
@@ -359,7 +358,7 @@ impl WorkerCtx {
                  connection broke (the target may have restarted); copying it again",
                 r.table
             );
-            redo.push_back(unit);
+            l.redo.push_back(unit);
         }
         Ok(())
     }
@@ -391,14 +390,7 @@ impl WorkerCtx {
     /// the sessions, the units pending on them are settled on the old target
     /// connection if it still answers, or else queued again: a barrier on a
     /// new connection would not prove that their commits survived.
-    async fn unit_with_retries(
-        &self,
-        unit: &Unit,
-        sessions: &mut Option<(Client, Client)>,
-        pending: &mut Pending<(Unit, TableResult)>,
-        redo: &mut VecDeque<Unit>,
-        done: &mut Vec<TableResult>,
-    ) -> anyhow::Result<TableResult> {
+    async fn unit_with_retries(&self, unit: &Unit, l: &mut Local) -> anyhow::Result<TableResult> {
         let tc = &unit.copy;
         let name = tc.target_qualified();
         let range = tc.range.as_ref().map(range_json);
@@ -409,12 +401,19 @@ impl WorkerCtx {
         let mut attempt = 1;
         let stats = loop {
             let result = async {
-                if sessions.is_none() {
-                    *sessions = Some(self.sessions().await?);
+                if l.sessions.is_none() {
+                    l.sessions = Some(self.sessions().await?);
                 }
-                let Some((src, dst)) = sessions.as_mut() else {
+                let Some((src, dst)) = l.sessions.as_mut() else {
                     anyhow::bail!("no copy sessions");
                 };
+                // Test hook: the target ends this session, as a server
+                // restart would; the copy below then fails as transient.
+                if crate::fault::fails("drop-target") {
+                    dst.batch_execute("SELECT pg_terminate_backend(pg_backend_pid())")
+                        .await
+                        .ok();
+                }
                 self.counters.start_table(&name);
                 let r = copy_table(src, dst, tc, clear, &self.counters.bytes).await;
                 self.counters.end_table(&name);
@@ -428,8 +427,8 @@ impl WorkerCtx {
                         "copy of {name} failed ({e:#}); retrying (attempt {} of {ATTEMPTS})",
                         attempt + 1
                     );
-                    self.settle(sessions, pending, redo, done).await?;
-                    *sessions = None;
+                    self.settle(l).await?;
+                    l.sessions = None;
                     // The failed transaction rolled back, but be exact about
                     // what a redo must remove.
                     if tc.range.is_some() && clear == Clear::Nothing {

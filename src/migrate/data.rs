@@ -5,8 +5,8 @@ use super::{Options, Task};
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
 use crate::copy::{
-    merge_ranges, range_json, run_copies, split_big_tables, unit_id, Clear, CopyJob, CopyStats,
-    EarlySteps, LoadMode, SnapshotHolder, SplitPolicy, TableResult, Unit,
+    merge_ranges, range_json, redo_clear, run_copies, split_big_tables, unit_id, Clear, CopyJob,
+    CopyStats, EarlySteps, LoadMode, SnapshotHolder, SplitPolicy, TableResult, Unit,
 };
 use crate::plan::{CopyRange, Parallel, Plan, Step, TableCopy};
 use crate::report::progress::{self, Counters};
@@ -217,12 +217,10 @@ async fn resume_units(
             });
             continue;
         }
-        let clear = match &range {
-            None if mode == LoadMode::Fresh => Clear::Truncate,
-            None => Clear::DeleteAll,
-            Some(CopyRange::Key { .. }) => Clear::DeleteRange,
-            // Target rows carry no source page number: redo the whole table.
-            Some(CopyRange::Pages { .. }) => {
+        let clear = match redo_clear(range.as_ref(), mode) {
+            Some(c) => c,
+            // A page range: its whole table is cleared and redone below.
+            None => {
                 reset_tables.insert(r.table.clone());
                 Clear::Nothing
             }

@@ -130,6 +130,27 @@ pub fn pgferry(args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run pgferry: {e}"))
 }
 
+/// Runs pgferry with a fault point armed (`PGFERRY_FAULT`, see src/fault.rs).
+pub fn pgferry_with_fault(fault: &str, args: &[&str]) -> Output {
+    pgferry_command(args)
+        .env("PGFERRY_FAULT", fault)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run pgferry: {e}"))
+}
+
+/// Checksum-verifies the target against the source and fails the test on
+/// any difference (missing, extra or changed rows).
+pub fn assert_verified_equal(src: &str, dst: &str) {
+    let out = pgferry(&["verify", "--source", src, "--target", dst, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "verify found differences: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A CA certificate (path) that signed nothing the TLS cluster has, made
 /// once per test process with the `openssl` CLI.
 pub fn other_ca() -> &'static str {
