@@ -1,7 +1,6 @@
 //! The data engine against real servers: range splitting, snapshot
 //! consistency, text fallback, partitions, unlogged tables, column order.
 
-mod support;
 
 use pgferry::config::Endpoints;
 use pgferry::copy::{run_copies, CopyJob, LoadMode, SnapshotHolder, Unit};
@@ -9,9 +8,9 @@ use pgferry::pg::{connect, ConnSpec};
 use pgferry::report::progress::Counters;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use support::{cluster, compare, fresh_db, pgferry};
+use crate::support::{cluster, compare, fresh_db, pgferry};
 
-const FIXTURE: &str = include_str!("fixtures/data_engine.sql");
+const FIXTURE: &str = include_str!("../fixtures/data_engine.sql");
 
 /// Every row of the fixture's tables, as text, in key order.
 const ROWS: &str = "SET extra_float_digits = 0; SET DateStyle = 'ISO';
@@ -195,7 +194,7 @@ fn writes_during_the_copy_are_reported() {
     let (sdb, tdb) = (fresh_db(src, "writes"), fresh_db(dst, "writes"));
     src.psql(&sdb, "CREATE TABLE public.big (id int, pad text); INSERT INTO public.big SELECT g, repeat('x', 300) FROM generate_series(1, 400000) g; CREATE TABLE public.busy (n int);").unwrap();
     let state = tempfile::tempdir().unwrap();
-    let child = support::pgferry_command(&[
+    let child = crate::support::pgferry_command(&[
         "migrate",
         "--source",
         &src.uri(&sdb),

@@ -1,21 +1,20 @@
 //! Tests of the test harness itself (src/localpg + tests/support) against
 //! real servers: if these fail, every other integration test is suspect.
 
-mod support;
 
 use pgferry::localpg::{ClusterOptions, LocalCluster};
 use std::process::Command;
 
 fn check_version(major: u32) {
-    let c = support::cluster(major);
+    let c = crate::support::cluster(major);
     assert_eq!(c.major(), major);
     let v = c.psql("postgres", "SHOW server_version_num").unwrap();
     let num: u32 = v.trim().parse().unwrap();
     assert_eq!(num / 10000, major, "server_version_num {num}");
     let v = c.psql("postgres", "SELECT version()").unwrap();
     assert!(v.starts_with(&format!("PostgreSQL {major}.")), "{v}");
-    let a = support::fresh_db(c, "h");
-    let b = support::fresh_db(c, "h");
+    let a = crate::support::fresh_db(c, "h");
+    let b = crate::support::fresh_db(c, "h");
     assert_ne!(a, b);
     let dbs = c
         .psql("postgres", "SELECT datname FROM pg_database ORDER BY 1")
@@ -27,7 +26,7 @@ fn check_version(major: u32) {
     // A schema dump with the newest pg_dump works against this server.
     c.psql(&a, "CREATE TABLE t (id int PRIMARY KEY, \"Ünïcode\" text);")
         .unwrap();
-    let dump = support::pg_dump_schema(c, &a);
+    let dump = crate::support::pg_dump_schema(c, &a);
     assert!(dump.contains("CREATE TABLE public.t"), "{dump}");
 }
 
@@ -49,7 +48,7 @@ fn pg17_starts() {
 /// TCP with password auth through the URI.
 #[test]
 fn uri_with_password_works() {
-    let c = support::cluster(15);
+    let c = crate::support::cluster(15);
     let psql = pgferry::localpg::find_client_tool("psql", Some(15)).unwrap();
     let out = Command::new(psql)
         .args(["-X", "-At", "-c", "SELECT current_user"])
@@ -75,7 +74,7 @@ fn uri_with_password_works() {
 
 #[test]
 fn tls_cluster_verifies_full() {
-    let c = support::tls_cluster();
+    let c = crate::support::tls_cluster();
     let ca = c.ca_cert_path().expect("tls cluster has a CA");
     let conninfo = format!(
         "sslmode=verify-full sslrootcert={} host=localhost port={} user=postgres dbname=postgres",
@@ -104,7 +103,7 @@ fn tls_cluster_verifies_full() {
 
 #[test]
 fn psql_errors_carry_stderr() {
-    let c = support::cluster(15);
+    let c = crate::support::cluster(15);
     let err = c.psql("postgres", "SELECT nope_no_such_fn();").unwrap_err();
     assert!(format!("{err:#}").contains("nope_no_such_fn"), "{err:#}");
 }
@@ -157,7 +156,7 @@ fn panics_with_cluster_running() {
     let Some(mode) = std::env::var_os("PGFERRY_TEST_PANIC") else {
         return;
     };
-    let _c = support::cluster(10);
+    let _c = crate::support::cluster(10);
     if mode == "hang" {
         std::thread::sleep(std::time::Duration::from_secs(300));
     }

@@ -3,14 +3,13 @@
 //! by `--resume` where needed and a checksum verify that finds the databases
 //! equal: no missing and no duplicate row.
 
-mod support;
 
 use pgferry::localpg::{ClusterOptions, LocalCluster};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::{assert_verified_equal, cluster, fresh_db, pgferry, pgferry_with_fault};
+use crate::support::{assert_verified_equal, cluster, fresh_db, pgferry, pgferry_with_fault};
 
-const FIXTURE: &str = include_str!("fixtures/resume.sql");
+const FIXTURE: &str = include_str!("../fixtures/resume.sql");
 
 fn migrate_args<'a>(src: &'a str, dst: &'a str, state: &'a str) -> Vec<&'a str> {
     vec![
@@ -139,7 +138,7 @@ fn sessions_terminated_mid_copy_are_retried() {
     let st = state.path().to_string_lossy().to_string();
     let mut args = migrate_args(&su, &du, &st);
     args[8] = "0"; // no splitting: one long COPY per table
-    let child = support::pgferry_command(&args)
+    let child = crate::support::pgferry_command(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -173,7 +172,7 @@ fn target_restarted_mid_run() {
     let st = state.path().to_string_lossy().to_string();
     let mut args = migrate_args(&su, &du, &st);
     args[8] = "0";
-    let child = support::pgferry_command(&args)
+    let child = crate::support::pgferry_command(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -4,7 +4,7 @@
 //! binary (run tests with `cargo test`, not nextest, so that one process runs
 //! all tests of a binary and the clusters are started once). Each test should
 //! work in its own database from [`fresh_db`].
-#![allow(dead_code)]
+
 
 use pgferry::localpg::{find_client_tool, ClusterOptions, LocalCluster};
 use std::collections::HashMap;

@@ -5,14 +5,13 @@
 //! being done again, never to rows or objects the task state calls done but
 //! the target lacks, and never to duplicate rows.
 
-mod support;
 
-use support::compare::assert_same_schema;
-use support::{
+use crate::support::compare::assert_same_schema;
+use crate::support::{
     assert_verified_equal, cluster, fresh_db, pg_dump_schema, pgferry, pgferry_with_fault,
 };
 
-const FIXTURE: &str = include_str!("fixtures/resume.sql");
+const FIXTURE: &str = include_str!("../fixtures/resume.sql");
 
 /// The first copy barrier fails: the units it covered (committed, maybe
 /// lost) are copied again in the same run, clearing what survived first.

@@ -4,16 +4,15 @@
 //! and 15 sources, 15 and 17 targets: `pg_dump --schema-only` must not differ,
 //! rows must be equal, and the types must behave the same on both ends.
 
-mod support;
 
-use support::{cluster, compare, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors};
+use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors};
 
-const FIXTURE: &str = include_str!("fixtures/types.sql");
+const FIXTURE: &str = include_str!("../fixtures/types.sql");
 /// Extra objects for 14+ sources (nondeterministic collation, multiranges,
 /// domain over a composite, an extension at an older version).
-const FIXTURE_PG14: &str = include_str!("fixtures/types_pg14.sql");
+const FIXTURE_PG14: &str = include_str!("../fixtures/types_pg14.sql");
 /// Base type and canonical range: cannot be migrated, must be reported.
-const FIXTURE_SKIPPED: &str = include_str!("fixtures/types_skipped.sql");
+const FIXTURE_SKIPPED: &str = include_str!("../fixtures/types_skipped.sql");
 
 /// Rows of the fixture's tables as text, with output settings pinned so that
 /// they do not depend on the server version.

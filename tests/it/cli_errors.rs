@@ -2,7 +2,6 @@
 //! mistake must end with exit code 2 and one clear line on stderr that names
 //! the problem, and no password may ever be printed.
 
-mod support;
 
 use pgferry::localpg::LocalCluster;
 use std::process::Output;
@@ -33,8 +32,8 @@ fn verify_and_migrate(source: &str, target: &str) -> Vec<(&'static str, Output)>
         .copied()
         .collect();
     vec![
-        ("verify", support::pgferry(&verify)),
-        ("migrate", support::pgferry(&migrate)),
+        ("verify", crate::support::pgferry(&verify)),
+        ("migrate", crate::support::pgferry(&migrate)),
     ]
 }
 
@@ -83,11 +82,11 @@ fn both_fail(source: &str, target: &str, words: &[&str], secrets: &[&str]) {
 }
 
 fn plain() -> &'static LocalCluster {
-    support::cluster(15)
+    crate::support::cluster(15)
 }
 
 fn tls() -> &'static LocalCluster {
-    support::tls_cluster()
+    crate::support::tls_cluster()
 }
 
 /// `key=value` conninfo for db on the TLS cluster, by host name `localhost`.
@@ -103,7 +102,7 @@ fn tls_kv(db: &str, mode: &str, rootcert: &str) -> String {
 /// A fresh database on the TLS cluster with table `t` holding 3 rows.
 fn tls_source_db() -> String {
     let c = tls();
-    let db = support::fresh_db(c, "clierr_src");
+    let db = crate::support::fresh_db(c, "clierr_src");
     c.psql(&db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1,'a'),(2,'b'),(3,'c');")
         .expect("load source");
     db
@@ -180,7 +179,7 @@ fn malformed_uri() {
 #[test]
 fn verify_full_untrusted_ca() {
     let c = tls();
-    let bad = tls_kv("postgres", "verify-full", support::other_ca());
+    let bad = tls_kv("postgres", "verify-full", crate::support::other_ca());
     let good = plain().uri("postgres");
     both_fail(
         &bad,
@@ -197,7 +196,7 @@ fn verify_full_trusted_ca_succeeds() {
     let src = tls_source_db();
     let source = tls_kv(&src, "verify-full", &ca);
     // verify: the database against itself, everything equal.
-    let out = support::pgferry(&[
+    let out = crate::support::pgferry(&[
         "verify",
         "--counts-only",
         "--json",
@@ -212,14 +211,14 @@ fn verify_full_trusted_ca_succeeds() {
     let doc: serde_json::Value = serde_json::from_str(&stdout).expect("verify --json");
     assert_table_t_counted(&doc);
     // migrate: into a fresh database on the same server, URI form this time.
-    let dst = support::fresh_db(c, "clierr_dst");
+    let dst = crate::support::fresh_db(c, "clierr_dst");
     let target = format!(
         "postgres://postgres:{}@localhost:{}/{dst}?sslmode=verify-full&sslrootcert={ca}",
         c.password(),
         c.port()
     );
     let state = tempfile::tempdir().expect("tempdir");
-    let out = support::pgferry(&[
+    let out = crate::support::pgferry(&[
         "migrate",
         "--state-dir",
         state.path().to_str().expect("utf-8"),
@@ -250,21 +249,21 @@ fn require_tls_against_plain_server() {
 
 #[test]
 fn no_source_or_target() {
-    let out = support::pgferry(&["verify", "--counts-only", "--target", "host=x"]);
+    let out = crate::support::pgferry(&["verify", "--counts-only", "--target", "host=x"]);
     assert_usage_error(
         "verify",
         &out,
         &["no source", "--source", "PGFERRY_SOURCE"],
         &[],
     );
-    let out = support::pgferry(&["migrate", "--target", "host=x"]);
+    let out = crate::support::pgferry(&["migrate", "--target", "host=x"]);
     assert_usage_error(
         "migrate",
         &out,
         &["no source", "--source", "PGFERRY_SOURCE"],
         &[],
     );
-    let out = support::pgferry(&["verify", "--counts-only", "--source", "host=x"]);
+    let out = crate::support::pgferry(&["verify", "--counts-only", "--source", "host=x"]);
     assert_usage_error(
         "verify",
         &out,
@@ -281,7 +280,7 @@ fn missing_task_file() {
     let ends = ["--source", "host=x", "--target", "host=y", "--task", path];
     for cmd in [&["verify", "--counts-only"][..], &["migrate"][..]] {
         let args: Vec<&str> = cmd.iter().chain(&ends).copied().collect();
-        assert_usage_error(cmd[0], &support::pgferry(&args), &["task file", path], &[]);
+        assert_usage_error(cmd[0], &crate::support::pgferry(&args), &["task file", path], &[]);
     }
 }
 
@@ -289,7 +288,7 @@ fn missing_task_file() {
 fn status_without_state_is_a_usage_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("nothing-here");
-    let out = support::pgferry(&["status", "--state-dir", &missing.to_string_lossy()]);
+    let out = crate::support::pgferry(&["status", "--state-dir", &missing.to_string_lossy()]);
     assert_usage_error(
         "status",
         &out,
@@ -300,7 +299,7 @@ fn status_without_state_is_a_usage_error() {
 
 #[test]
 fn help_lists_every_subcommand() {
-    let out = support::pgferry(&["--help"]);
+    let out = crate::support::pgferry(&["--help"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let help = text(&out.stdout);
     for sub in ["precheck", "migrate", "verify", "status", "demo"] {
@@ -313,7 +312,7 @@ fn help_lists_every_subcommand() {
 
 /// Runs the binary with only PGFERRY_SOURCE/PGFERRY_TARGET (no flags).
 fn with_env(args: &[&str], source: &str, target: &str) -> Output {
-    support::pgferry_command(args)
+    crate::support::pgferry_command(args)
         .env("PGFERRY_SOURCE", source)
         .env("PGFERRY_TARGET", target)
         .output()

@@ -2,11 +2,10 @@
 //! expression partition keys, multiple inheritance, a PostgreSQL 10 table
 //! WITH OIDS (gone in 12), compared with pg_dump, rows and behaviour.
 
-mod support;
 
-use support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
+use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
 
-const FIXTURE: &str = include_str!("fixtures/edge_cases.sql");
+const FIXTURE: &str = include_str!("../fixtures/edge_cases.sql");
 
 const ROWS: &str = "SET extra_float_digits = 0; SET lc_monetary = 'C';
 SELECT 'ab', string_agg(t::text, ',') FROM \"we\"\"ird\".\"a.b\" t

@@ -4,14 +4,13 @@
 //! behave the same (view rows, refreshed materialized views, triggers and rules
 //! firing on writes, check options, row-level security for a non-owner role).
 
-mod support;
 
 use pgferry::localpg::LocalCluster;
-use support::{cluster, compare, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors};
+use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors};
 
-const FUNCTIONS: &str = include_str!("fixtures/views_functions.sql");
-const FIXTURE: &str = include_str!("fixtures/views.sql");
-const FIXTURE_PG15: &str = include_str!("fixtures/views_pg15.sql");
+const FUNCTIONS: &str = include_str!("../fixtures/views_functions.sql");
+const FIXTURE: &str = include_str!("../fixtures/views.sql");
+const FIXTURE_PG15: &str = include_str!("../fixtures/views_pg15.sql");
 
 /// Roles are per cluster; the policies name them, so they exist on both ends.
 const ROLES: &str = "DO $$ BEGIN CREATE ROLE views_reader; \

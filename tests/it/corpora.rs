@@ -2,10 +2,9 @@
 //! source), Chinook and Northwind migrate with zero `pg_dump --schema-only`
 //! differences, and `pgferry verify` finds every table's rows equal.
 
-mod support;
 
 use std::path::Path;
-use support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
+use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
 
 fn corpus(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

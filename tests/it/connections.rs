@@ -1,7 +1,6 @@
 //! Connections against real PostgreSQL 15 servers: password sources, unix
 //! sockets, every ConnError class, and the TLS modes.
 
-mod support;
 
 use pgferry::localpg::LocalCluster;
 use pgferry::pg::{connect, ConnError, ConnSpec};
@@ -9,12 +8,12 @@ use std::sync::Mutex;
 
 /// Shared plain cluster (md5 over TCP, trust over the socket).
 fn plain() -> &'static LocalCluster {
-    support::cluster(15)
+    crate::support::cluster(15)
 }
 
 /// Shared TLS cluster; its certificate is signed by `ca_cert_path()`.
 fn tls() -> &'static LocalCluster {
-    support::tls_cluster()
+    crate::support::tls_cluster()
 }
 
 fn ca_of(s: &LocalCluster) -> String {
@@ -315,7 +314,7 @@ async fn tls_host_name_mismatch() {
 #[tokio::test]
 async fn tls_untrusted_ca() {
     let s = tls();
-    let other = support::other_ca();
+    let other = crate::support::other_ca();
     for mode in ["verify-full", "verify-ca", "require"] {
         let u = format!("{}?sslmode={mode}&sslrootcert={other}", s.uri("postgres"));
         let e = expect_err(&spec(&u), s.password()).await;

@@ -4,13 +4,12 @@
 //! behaves like the source (views, foreign keys, triggers, sequences);
 //! `verify` compares the source's selection with the renamed target.
 
-mod support;
 
 use pgferry::localpg::{find_client_tool, LocalCluster};
 use std::process::{Command, Output};
-use support::{cluster, compare, fresh_db, pgferry, source_majors};
+use crate::support::{cluster, compare, fresh_db, pgferry, source_majors};
 
-const FIXTURE: &str = include_str!("fixtures/selection.sql");
+const FIXTURE: &str = include_str!("../fixtures/selection.sql");
 const TARGET: u32 = 15;
 
 /// Source majors of this run that this file tests (10 and 15 by default).

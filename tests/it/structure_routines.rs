@@ -4,12 +4,11 @@
 //! from every source major to every target major. C-language functions are
 //! skipped, with everything that depends on them, and reported.
 
-mod support;
 
 use pgferry::localpg::LocalCluster;
 use std::path::PathBuf;
-use support::compare::assert_same_schema;
-use support::{cluster, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors};
+use crate::support::compare::assert_same_schema;
+use crate::support::{cluster, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

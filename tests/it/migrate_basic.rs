@@ -2,11 +2,10 @@
 //! source, a 15 or 17 target, quoted names, NULLs and special values, a dropped
 //! column, sequences; checked with real queries on both ends.
 
-mod support;
 
-use support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
+use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
 
-const FIXTURE: &str = include_str!("fixtures/basic.sql");
+const FIXTURE: &str = include_str!("../fixtures/basic.sql");
 
 /// Every row of every user table as text, in a stable order, with settings
 /// pinned so that output does not depend on the server version. Floats print
@@ -204,5 +203,5 @@ fn from_a_read_only_source_login() {
         &pg_dump_schema(dst, &tdb),
         "read-only source",
     );
-    support::assert_verified_equal(&source, &dst.uri(&tdb));
+    crate::support::assert_verified_equal(&source, &dst.uri(&tdb));
 }

@@ -6,12 +6,11 @@
 //! exclusion/foreign keys (deferrable, NOT VALID, actions, a cycle), CLUSTER,
 //! replica identity, comments; compared with pg_dump and real queries.
 
-mod support;
 
-use support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
+use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
 
-const BASE: &str = include_str!("fixtures/tables.sql");
-const PG12: &str = include_str!("fixtures/tables_pg12.sql");
+const BASE: &str = include_str!("../fixtures/tables.sql");
+const PG12: &str = include_str!("../fixtures/tables_pg12.sql");
 
 /// Column order of every user table, as the catalog has it.
 const COLUMNS: &str = "SELECT c.relname || ': ' || string_agg(a.attname || (CASE WHEN a.attislocal THEN '' ELSE '*' END), ',' ORDER BY a.attnum)
