@@ -10,7 +10,7 @@
 
 use crate::catalog::{Catalog, Constraint};
 use crate::pg::{qualified, quote_ident};
-use crate::plan::{Phase, Step};
+use crate::step::{Phase, Step, StepKind};
 
 fn table_name(cat: &Catalog, oid: i64) -> String {
     cat.table(oid)
@@ -65,15 +65,15 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
     {
         let obj = display(cat, c.table_oid, &c.name);
         let kind = match c.contype.as_str() {
-            "p" => "primary key",
-            "u" => "unique constraint",
-            _ => "exclusion constraint",
+            "p" => StepKind::PrimaryKey,
+            "u" => StepKind::UniqueConstraint,
+            _ => StepKind::ExclusionConstraint,
         };
         if on_partitioned(cat, c.table_oid) {
             parents.push(Step::new(post, kind, obj.clone(), add_constraint(cat, c, "")).of(c.oid));
         } else if let (Some(def), true) = (&c.index_definition, c.contype != "x") {
             builds.push(
-                Step::new(post, "index", obj.clone(), format!("{def};"))
+                Step::new(post, StepKind::Index, obj.clone(), format!("{def};"))
                     .of(c.oid)
                     .concurrent(),
             );
@@ -121,7 +121,7 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
                     attach_parts.push(
                         Step::new(
                             post,
-                            "index attach",
+                            StepKind::IndexAttach,
                             obj,
                             format!("ALTER INDEX {pi} ATTACH PARTITION {ci};"),
                         )
@@ -133,7 +133,13 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
     }
     for i in &cat.indexes {
         let obj = display(cat, i.table_oid, &i.name);
-        let step = Step::new(post, "index", obj.clone(), format!("{};", i.definition)).of(i.oid);
+        let step = Step::new(
+            post,
+            StepKind::Index,
+            obj.clone(),
+            format!("{};", i.definition),
+        )
+        .of(i.oid);
         if i.partitioned {
             parents.push(step);
         } else {
@@ -144,7 +150,7 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
                 attach_parts.push(
                     Step::new(
                         post,
-                        "index attach",
+                        StepKind::IndexAttach,
                         obj,
                         format!("ALTER INDEX {pi} ATTACH PARTITION {ci};"),
                     )
@@ -184,7 +190,7 @@ fn index_markers(
         out.push(
             Step::new(
                 Phase::PostData,
-                "cluster on",
+                StepKind::ClusterOn,
                 obj.clone(),
                 format!("ALTER TABLE {t} CLUSTER ON {};", quote_ident(name)),
             )
@@ -195,7 +201,7 @@ fn index_markers(
         out.push(
             Step::new(
                 Phase::PostData,
-                "replica identity",
+                StepKind::ReplicaIdentity,
                 obj,
                 format!(
                     "ALTER TABLE ONLY {t} REPLICA IDENTITY USING INDEX {};",
@@ -221,7 +227,7 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
         out.push(
             Step::new(
                 post,
-                "check constraint",
+                StepKind::CheckConstraint,
                 display(cat, c.table_oid, &c.name),
                 add_constraint(cat, c, ""),
             )
@@ -240,7 +246,7 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
             out.push(
                 Step::new(
                     post,
-                    "foreign key",
+                    StepKind::ForeignKey,
                     obj,
                     format!(
                         "ALTER TABLE {} ADD CONSTRAINT {} {};",
@@ -253,12 +259,14 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
             );
         } else if !c.validated {
             // A source NOT VALID key stays NOT VALID (its definition says so).
-            out.push(Step::new(post, "foreign key", obj, add_constraint(cat, c, "")).of(c.oid));
+            out.push(
+                Step::new(post, StepKind::ForeignKey, obj, add_constraint(cat, c, "")).of(c.oid),
+            );
         } else {
             out.push(
                 Step::new(
                     post,
-                    "foreign key",
+                    StepKind::ForeignKey,
                     obj.clone(),
                     add_constraint(cat, c, " NOT VALID"),
                 )
@@ -267,7 +275,7 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
             validate.push(
                 Step::new(
                     post,
-                    "foreign key validation",
+                    StepKind::ForeignKeyValidation,
                     obj,
                     format!(
                         "ALTER TABLE {} VALIDATE CONSTRAINT {};",
@@ -297,7 +305,7 @@ pub fn constraint_comments(cat: &Catalog) -> Vec<Step> {
             out.push(
                 Step::new(
                     Phase::PostData,
-                    "comment",
+                    StepKind::Comment,
                     display(cat, c.table_oid, &c.name),
                     sql,
                 )
@@ -311,7 +319,7 @@ pub fn constraint_comments(cat: &Catalog) -> Vec<Step> {
             out.push(
                 Step::new(
                     Phase::PostData,
-                    "comment",
+                    StepKind::Comment,
                     display(cat, i.table_oid, &i.name),
                     sql,
                 )

@@ -24,7 +24,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         .plan
         .post_data
         .iter()
-        .filter(|s| matches!(s.kind, "owner" | "grant"))
+        .filter(|s| s.kind.is_ownership())
         .map(|s| s.oid)
         .collect();
     let mut roles: BTreeSet<String> = BTreeSet::new();

@@ -12,8 +12,8 @@ use super::ranges::{compare_buckets, RangeDiff, Split, Sums, MAX_LISTED_RANGES};
 use super::rowhash::{buckets_sql, table_sql, ColumnKind, SESSION_PINS};
 use crate::catalog::{Catalog, Table};
 use crate::config::Endpoints;
-use crate::copy::{import_snapshot, SnapshotHolder};
 use crate::pg::{connect, qualified, quote_ident};
+use crate::pg::{import_snapshot, SnapshotHolder};
 use anyhow::Context;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -308,7 +308,7 @@ async fn worker(
 fn missing_on_target(e: &tokio_postgres::Error) -> Option<String> {
     let code = e.code()?;
     (*code == SqlState::UNDEFINED_TABLE || *code == SqlState::UNDEFINED_COLUMN)
-        .then(|| crate::report::db_error(e))
+        .then(|| crate::pg::db_error(e))
 }
 
 async fn check_table(

@@ -3,7 +3,7 @@
 
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
-use crate::copy::SnapshotHolder;
+use crate::pg::SnapshotHolder;
 use crate::pg::{connect, qualified};
 use anyhow::Context;
 use serde::Serialize;
