@@ -51,7 +51,7 @@ pub(super) async fn read(
     version_num: i32,
     schemas: &[String],
 ) -> anyhow::Result<Vec<Owned>> {
-    let prokind = if version_num >= 110000 {
+    let prokind = if version_num >= crate::pg::PG11 {
         "p.prokind"
     } else {
         "CASE WHEN p.proisagg THEN 'a' WHEN p.proiswindow THEN 'w' ELSE 'f' END"

@@ -152,7 +152,7 @@ pub(super) async fn read_tables(
     let sql = include_str!("../../sql/catalog/columns.sql")
         .replace(
             "{identity}",
-            if version_num >= 100000 {
+            if version_num >= crate::pg::PG10 {
                 "a.attidentity"
             } else {
                 "''"
@@ -160,7 +160,7 @@ pub(super) async fn read_tables(
         )
         .replace(
             "{generated}",
-            if version_num >= 120000 {
+            if version_num >= crate::pg::PG12 {
                 "a.attgenerated"
             } else {
                 "''"
@@ -208,7 +208,7 @@ pub(super) async fn read_constraints(
 ) -> anyhow::Result<Vec<Constraint>> {
     let sql = include_str!("../../sql/catalog/constraints.sql").replace(
         "{conparentid}",
-        if version_num >= 110000 {
+        if version_num >= crate::pg::PG11 {
             "con.conparentid"
         } else {
             "0"

@@ -123,7 +123,7 @@ pub async fn read(
     version_num: i32,
     schemas: &[String],
 ) -> anyhow::Result<Routines> {
-    let modern = version_num >= 110000;
+    let modern = version_num >= crate::pg::PG11;
     let prokind = if modern {
         "p.prokind"
     } else {

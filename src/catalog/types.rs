@@ -197,7 +197,7 @@ async fn read_ranges(
     version_num: i32,
     schemas: &[String],
 ) -> anyhow::Result<Vec<RangeType>> {
-    let multirange = version_num >= 140000;
+    let multirange = version_num >= crate::pg::PG14;
     let sql = include_str!("../../sql/catalog/types_range.sql")
         .replace(
             "{multirange_schema}",

@@ -87,7 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Precheck(a) => precheck::run(a).await,
         Command::Migrate(a) => migrate::run(a, cli.quiet).await,
         Command::Verify(a) => verify::run(a).await,
-        Command::Status(a) => status::run(a).await,
+        Command::Status(a) => status::run(a),
         Command::Demo(a) => demo::run(a, cli.quiet).await,
     }
 }

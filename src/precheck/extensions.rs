@@ -104,7 +104,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         )]);
     }
     let names: Vec<String> = used.iter().map(|u| u.0.clone()).collect();
-    let trusted = if cx.tgt.version_num >= 130000 {
+    let trusted = if cx.tgt.version_num >= crate::pg::PG13 {
         "v.trusted"
     } else {
         "false"

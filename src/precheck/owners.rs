@@ -45,7 +45,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         return Ok(vec![Finding::pass(CODE, "no objects whose owner to keep")]);
     }
     let names: Vec<String> = roles.into_iter().collect();
-    let option = if cx.tgt.version_num >= 160000 {
+    let option = if cx.tgt.version_num >= crate::pg::PG16 {
         "SET"
     } else {
         "MEMBER"

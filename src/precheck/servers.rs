@@ -33,7 +33,7 @@ pub struct ServerInfo {
 /// Reads [`ServerInfo`] with queries suited to the server's version.
 pub(super) async fn info(client: &Client, spec: &ConnSpec) -> anyhow::Result<ServerInfo> {
     let num = crate::catalog::server_version_num(client).await?;
-    let provider = if num >= 150000 {
+    let provider = if num >= crate::pg::PG15 {
         "CASE d.datlocprovider WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE 'libc' END"
     } else {
         "'libc'"
@@ -76,7 +76,7 @@ pub(super) async fn info(client: &Client, spec: &ConnSpec) -> anyhow::Result<Ser
 
 /// `150010` -> `15`, `90624` -> `9.6`.
 fn major(num: i32) -> String {
-    if num >= 100000 {
+    if num >= crate::pg::PG10 {
         (num / 10000).to_string()
     } else {
         format!("{}.{}", num / 10000, num / 100 % 100)
@@ -85,7 +85,7 @@ fn major(num: i32) -> String {
 
 /// Comparable major: 15 -> 1500, 9.6 -> 906.
 fn major_key(num: i32) -> i32 {
-    if num >= 100000 {
+    if num >= crate::pg::PG10 {
         num / 10000 * 100
     } else {
         num / 100
@@ -107,7 +107,7 @@ pub(super) fn versions(cx: &Context<'_>) -> Vec<Finding> {
         cx.src.database,
         tls(cx.src)
     );
-    out.push(if s >= 100000 {
+    out.push(if s >= crate::pg::PG10 {
         Finding::pass("source.version", src_line)
     } else if s >= 90400 {
         Finding::warning(

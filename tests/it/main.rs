@@ -7,6 +7,8 @@
 //! a million rows) are `#[ignore = "slow"]`: `cargo test` runs the fast set,
 //! `cargo test -- --include-ignored` (what `scripts/test.sh` and CI run) runs all.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod cli_errors;

@@ -51,9 +51,9 @@ pub(super) async fn read_extensions(client: &Client) -> anyhow::Result<Vec<Exten
 
 /// The column holding an ICU (or builtin) collation's locale on this version.
 fn locale_column(version_num: i32) -> &'static str {
-    if version_num >= 170000 {
+    if version_num >= crate::pg::PG17 {
         "c.colllocale"
-    } else if version_num >= 150000 {
+    } else if version_num >= crate::pg::PG15 {
         "c.colliculocale"
     } else {
         // 10-14: an ICU collation keeps its locale in collcollate (= collctype).
@@ -70,7 +70,7 @@ pub(super) async fn read_collations(
         .replace("{locale}", locale_column(version_num))
         .replace(
             "{deterministic}",
-            if version_num >= 120000 {
+            if version_num >= crate::pg::PG12 {
                 "c.collisdeterministic"
             } else {
                 "true"
@@ -78,7 +78,7 @@ pub(super) async fn read_collations(
         )
         .replace(
             "{rules}",
-            if version_num >= 160000 {
+            if version_num >= crate::pg::PG16 {
                 "c.collicurules"
             } else {
                 "NULL"

@@ -35,7 +35,7 @@ pub(super) async fn read(
     schemas: &[String],
 ) -> anyhow::Result<Vec<Trigger>> {
     // Before 13, clones on partitions are internal and already excluded.
-    let parent_enabled = if version_num >= 130000 {
+    let parent_enabled = if version_num >= crate::pg::PG13 {
         "(SELECT pt.tgenabled::text FROM pg_catalog.pg_trigger pt WHERE pt.oid = t.tgparentid)"
     } else {
         "NULL::text"
