@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-postgres.sh
-cargo test --all-targets --no-fail-fast "$@"
+cargo test --all-targets --no-fail-fast "$@" -- --include-ignored

@@ -61,18 +61,18 @@ impl Catalog {
         let version_num = server_version_num(client).await?;
         let schemas = read_schemas(client).await?;
         let names: Vec<String> = schemas.iter().map(|s| s.name.clone()).collect();
-        let tables = relations::read_tables(client, version_num, &names).await?;
+        let tables = relations::read_tables(client, &names).await?;
         let table_oids: Vec<i64> = tables.iter().map(|t| t.oid).collect();
         let sequences = sequences::read(client, &names).await?;
-        let constraints = relations::read_constraints(client, version_num, &table_oids).await?;
+        let constraints = relations::read_constraints(client, &table_oids).await?;
         let indexes = relations::read_indexes(client, &table_oids).await?;
         let statistics = statistics::read(client, &table_oids).await?;
-        let types = types::read(client, version_num, &names).await?;
-        let routines = routines::read(client, version_num, &names).await?;
-        let views = views::read(client, version_num, &names).await?;
+        let types = types::read(client, &names).await?;
+        let routines = routines::read(client, &names).await?;
+        let views = views::read(client, &names).await?;
         let depends = read_depends(client).await?;
         let column_uses = column_uses::read(client).await?;
-        let owners = owners::read(client, version_num, &names).await?;
+        let owners = owners::read(client, &names).await?;
         Ok(Catalog {
             version_num,
             schemas,

@@ -117,11 +117,7 @@ pub struct Index {
     pub comment: Option<String>,
 }
 
-pub(super) async fn read_tables(
-    client: &Client,
-    version_num: i32,
-    schemas: &[String],
-) -> anyhow::Result<Vec<Table>> {
+pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Table>> {
     let rows = client
         .query(include_str!("../../sql/catalog/tables.sql"), &[&schemas])
         .await
@@ -149,25 +145,9 @@ pub(super) async fn read_tables(
         })
         .collect();
     let oids: Vec<i64> = tables.iter().map(|t| t.oid).collect();
-    let sql = include_str!("../../sql/catalog/columns.sql")
-        .replace(
-            "{identity}",
-            if version_num >= crate::pg::PG10 {
-                "a.attidentity"
-            } else {
-                "''"
-            },
-        )
-        .replace(
-            "{generated}",
-            if version_num >= crate::pg::PG12 {
-                "a.attgenerated"
-            } else {
-                "''"
-            },
-        );
+    let sql = include_str!("../../sql/catalog/columns.sql");
     let rows = client
-        .query(&sql, &[&oids])
+        .query(sql, &[&oids])
         .await
         .context("reading columns (sql/catalog/columns.sql)")?;
     let index: std::collections::HashMap<i64, usize> =
@@ -203,19 +183,11 @@ pub(super) async fn read_tables(
 
 pub(super) async fn read_constraints(
     client: &Client,
-    version_num: i32,
     table_oids: &[i64],
 ) -> anyhow::Result<Vec<Constraint>> {
-    let sql = include_str!("../../sql/catalog/constraints.sql").replace(
-        "{conparentid}",
-        if version_num >= crate::pg::PG11 {
-            "con.conparentid"
-        } else {
-            "0"
-        },
-    );
+    let sql = include_str!("../../sql/catalog/constraints.sql");
     let rows = client
-        .query(&sql, &[&table_oids])
+        .query(sql, &[&table_oids])
         .await
         .context("reading constraints (sql/catalog/constraints.sql)")?;
     Ok(rows

@@ -67,6 +67,7 @@ fn migrate_and_check(source_major: u32, target_major: u32, files: &[&str], what:
 }
 
 #[test]
+#[ignore = "slow"]
 fn pagila_pg10_to_15() {
     migrate_and_check(
         10,
@@ -77,6 +78,7 @@ fn pagila_pg10_to_15() {
 }
 
 #[test]
+#[ignore = "slow"]
 fn pagila_pg15_to_15() {
     migrate_and_check(
         15,
@@ -87,6 +89,7 @@ fn pagila_pg15_to_15() {
 }
 
 #[test]
+#[ignore = "slow"]
 fn pagila_pg15_to_17() {
     migrate_and_check(
         15,
@@ -97,11 +100,13 @@ fn pagila_pg15_to_17() {
 }
 
 #[test]
+#[ignore = "slow"]
 fn northwind_pg10_to_15() {
     migrate_and_check(10, 15, &["northwind/northwind.sql"], "northwind");
 }
 
 #[test]
+#[ignore = "slow"]
 fn chinook_pg10_to_17() {
     migrate_and_check(10, 17, &["chinook/Chinook_PostgreSql.sql"], "chinook");
 }

@@ -204,6 +204,7 @@ fn same_data_typed_into_10_and_15_is_equal() {
 /// A million rows: verify (per key range) finds one changed value and names
 /// its range; prints how long verify takes beside migrate's data phase.
 #[test]
+#[ignore = "slow"]
 fn million_rows_one_changed_value_located_by_range() {
     let (src, dst) = (cluster(15), cluster(15));
     let (sdb, tdb) = (fresh_db(src, "vbig"), fresh_db(dst, "vbig"));
