@@ -96,6 +96,9 @@ pub struct Constraint {
     /// The constraint's index is the table's replica identity.
     pub index_replica_identity: bool,
     pub validated: bool,
+    /// `condeferrable` and `condeferred`.
+    pub deferrable: bool,
+    pub deferred: bool,
     pub is_local: bool,
     pub comment: Option<String>,
 }
@@ -206,6 +209,8 @@ pub(super) async fn read_constraints(
             index_clustered: r.get("index_clustered"),
             index_replica_identity: r.get("index_replica_identity"),
             validated: r.get("validated"),
+            deferrable: r.get("deferrable"),
+            deferred: r.get("deferred"),
             is_local: r.get("is_local"),
             comment: r.get("comment"),
         })
