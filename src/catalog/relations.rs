@@ -4,7 +4,7 @@ use anyhow::Context;
 use tokio_postgres::Client;
 
 /// A table (ordinary or partitioned), with its columns in physical order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Table {
     pub oid: i64,
     pub schema: String,

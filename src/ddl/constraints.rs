@@ -75,7 +75,7 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
 /// The qualified name of the index with `oid`, whether it is a plain index
 /// or the one behind a key constraint.
 fn index_name(cat: &Catalog, oid: i64) -> Option<String> {
-    if let Some(i) = cat.indexes.iter().find(|i| i.oid == oid) {
+    if let Some(i) = cat.index(oid) {
         return Some(qualified(schema_of(cat, i.table_oid), &i.name));
     }
     cat.constraints
@@ -154,7 +154,7 @@ fn key_constraint_steps(cat: &Catalog, out: &mut IndexSteps) {
             &mut out.attach,
         );
         if c.parent_oid != 0 {
-            if let Some(parent) = cat.constraints.iter().find(|p| p.oid == c.parent_oid) {
+            if let Some(parent) = cat.constraint(c.parent_oid) {
                 out.attach_parts.extend(attach_partition_index(
                     cat,
                     obj,

@@ -137,16 +137,9 @@ fn early_steps(plan: &Plan, cat: &Catalog, analyze: bool) -> HashMap<String, Vec
         .filter(|s| s.parallel == Parallel::Concurrent && s.oid != 0 && s.kind.is_index_build())
     {
         let table_oid = cat
-            .indexes
-            .iter()
-            .find(|i| i.oid == s.oid)
+            .index(s.oid)
             .map(|i| i.table_oid)
-            .or_else(|| {
-                cat.constraints
-                    .iter()
-                    .find(|c| c.oid == s.oid)
-                    .map(|c| c.table_oid)
-            });
+            .or_else(|| cat.constraint(s.oid).map(|c| c.table_oid));
         let Some(t) = table_oid.and_then(|o| cat.table(o)) else {
             continue;
         };

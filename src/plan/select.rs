@@ -392,6 +392,7 @@ fn remove_left_out(cat: &mut Catalog, rep: &mut SelectionReport, names: &HashMap
         .map(|t| t.oid)
         .collect();
     cat.tables.retain(|t| !gone_tables.contains(&t.oid));
+    cat.reindex();
     let mut fk_drops = Vec::new();
     for c in &cat.constraints {
         if gone_tables.contains(&c.table_oid) {
