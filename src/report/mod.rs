@@ -1,4 +1,5 @@
-//! Logging, progress and summaries.
+//! Rendering of results for people and scripts: tracing setup, summary tables,
+//! plan text. The top of the engine: it reads results, computes nothing.
 
 /// Sets up `tracing` on stderr. `RUST_LOG` wins over the flags.
 pub fn init_tracing(verbose: u8, quiet: bool) {
