@@ -116,10 +116,22 @@ fn clear_pg_env(cmd: &mut Command) {
 pub fn pgferry_command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgferry"));
     clear_pg_env(&mut cmd);
+    // The default state directory (.pgferry/ under the current directory)
+    // goes to this run's scratch directory, not into the repository.
+    cmd.current_dir(scratch_dir());
     // Log settings of the caller must not change what the tests read.
     cmd.env_remove("RUST_LOG");
     cmd.args(args);
     cmd
+}
+
+/// This test run's scratch directory, under cargo's `target/tmp` (not /tmp):
+/// task files, state directories, fix scripts. `cargo clean` removes it.
+pub fn scratch_dir() -> std::path::PathBuf {
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("it-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
 }
 
 /// Runs pgferry (see [`pgferry_command`]) to the end.
