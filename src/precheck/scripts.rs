@@ -92,10 +92,10 @@ pub(super) fn render(
                 sql.on.name()
             ),
             Some(path) => format!(
-                "run the script {path} ({} statement(s), in order) on the {}: \
-                 psql -v ON_ERROR_STOP=1 -f {path}",
-                sql.statements.len(),
-                sql.on.name()
+                "run the script on the {}: psql -v ON_ERROR_STOP=1 -f {path} ({} statements, \
+                 in order)",
+                sql.on.name(),
+                sql.statements.len()
             ),
             None => inline,
         };
@@ -118,7 +118,9 @@ fn script(code: &str, group: &[&Finding], src: &ServerInfo, tgt: &ServerInfo) ->
     };
     let mut out = format!("-- pgferry precheck: fix for {code}\n");
     for f in group {
-        out.push_str(&format!("-- {}\n", one_line(&f.message)));
+        for line in wrap(&one_line(&f.message), 96) {
+            out.push_str(&format!("-- {line}\n"));
+        }
     }
     out.push_str(&format!(
         "-- Run on the {}: database {} at {} (PostgreSQL {}), as a login allowed to:\n\
@@ -147,6 +149,25 @@ fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
+/// Splits `s` at spaces into lines of at most about `width` characters
+/// (a longer word stays whole).
+fn wrap(s: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in s.split(' ') {
+        let last = lines.last_mut().map_or(0, |l| l.chars().count());
+        if last > 0 && last + 1 + word.chars().count() > width {
+            lines.push(String::new());
+        }
+        if let Some(l) = lines.last_mut() {
+            if !l.is_empty() {
+                l.push(' ');
+            }
+            l.push_str(word);
+        }
+    }
+    lines
+}
+
 /// Writes through a temporary file and a rename: a reader (or a second
 /// precheck in the same directory) never sees half a script.
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -155,6 +176,11 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("creating a script in {}", dir.display()))?;
     tmp.write_all(text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
+    // Readable like any file the user writes (tempfile makes it 0600).
+    let _ = std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    );
     tmp.persist(path)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
@@ -214,7 +240,7 @@ mod tests {
         assert!(path.ends_with("target.conflict.sql"), "{path}");
         let fix = v[0].fix.as_deref().unwrap();
         assert!(
-            fix.contains(&path) && fix.contains("40 statement(s)"),
+            fix.contains(&path) && fix.contains("40 statements"),
             "{fix}"
         );
         assert!(!fix.contains("DROP TABLE"), "{fix}");
@@ -228,5 +254,11 @@ mod tests {
         let mut v = vec![Finding::pass("target.conflict", "none")];
         render(&mut v, Some(dir.path()), &info("s"), &info("shop")).unwrap();
         assert!(!Path::new(&path).exists());
+    }
+
+    #[test]
+    fn comments_wrap_at_spaces() {
+        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefgh ij", 4), vec!["abcdefgh", "ij"]);
     }
 }
