@@ -98,4 +98,36 @@ mod tests {
             "hidden subcommands stay hidden"
         );
     }
+
+    /// The README's usage block and precheck table are what a user reads
+    /// first: every option of every command, and every precheck code.
+    #[test]
+    fn readme_names_every_option_and_precheck_code() {
+        let readme = include_str!("../../README.md");
+        let usage = readme
+            .split("## Using it")
+            .nth(1)
+            .and_then(|s| s.split("```").nth(1))
+            .expect("README has a usage block under ## Using it");
+        for sub in Cli::command()
+            .get_subcommands()
+            .filter(|s| !s.is_hide_set())
+        {
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                if let Some(long) = arg.get_long() {
+                    assert!(
+                        usage.contains(&format!("--{long}")),
+                        "README usage lacks {} --{long}",
+                        sub.get_name()
+                    );
+                }
+            }
+        }
+        for code in crate::precheck::CODES {
+            assert!(
+                readme.contains(&format!("| `{code}`")) || readme.contains(&format!(", `{code}`")),
+                "README precheck table lacks {code}"
+            );
+        }
+    }
 }

@@ -188,7 +188,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
             named.join(", ")
         ),
         format!(
-            "choose one: drop them on the target, dependents first ({SQL}); or keep them and \
+            "choose one: drop them on the target, dependents first: {SQL}; or keep them and \
              load rows only with --data-only; or exclude or rename them in the task file"
         ),
     )

@@ -88,7 +88,7 @@ pub(super) fn render(
             sql.statements.len() <= INLINE_MAX_STATEMENTS && inline.len() <= INLINE_MAX_CHARS;
         let text = match written.get(f.code) {
             Some(path) if short => format!(
-                "{inline} (script: psql -v ON_ERROR_STOP=1 -f {path}, on the {})",
+                "{inline} [script: psql -v ON_ERROR_STOP=1 -f {path}, on the {}]",
                 sql.on.name()
             ),
             Some(path) => format!(
