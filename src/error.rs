@@ -1,4 +1,4 @@
-//! Exit codes of DESIGN.md section 2, and the error kinds that map onto them.
+//! Exit codes of docs/design.md section 2, and the error kinds that map onto them.
 //!
 //! Everything below `main` returns `anyhow::Result`; `main` walks the error chain
 //! looking for one of the typed markers here to choose the exit code, so a

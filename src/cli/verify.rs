@@ -12,26 +12,30 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub select: super::SelectArgs,
     /// Compare exact row counts only (quick look; no checksums).
-    #[arg(long)]
+    #[arg(long, help_heading = "Verification")]
     pub counts_only: bool,
     /// Tables checked at once (each uses one session on both servers).
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
+          help_heading = super::PERFORMANCE)]
     pub jobs: usize,
     /// Checksum per key range the tables larger than SIZE (bytes, or with a
     /// kB/MB/GB suffix) that have a one-column integer primary key, so that
     /// a difference is located. Default 64MB.
-    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size,
+          help_heading = super::PERFORMANCE)]
     pub split_larger_than: Option<i64>,
+    #[command(flatten)]
+    pub output: super::OutputArgs,
     /// Also write the JSON report to DIR/verify-report.json (e.g. the
-    /// migration's --state-dir, next to its report.json).
-    #[arg(long, value_name = "DIR")]
+    /// migration's --state-dir).
+    #[arg(long, value_name = "DIR", help_heading = super::OUTPUT)]
     pub state_dir: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     if args.counts_only {
-        return counts(&ends, &sel, args.endpoints.json).await;
+        return counts(&ends, &sel, args.output.json).await;
     }
     if args.jobs == 0 {
         return Err(usage("--jobs must be at least 1"));
@@ -58,7 +62,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         std::fs::write(&path, serde_json::to_string_pretty(&doc)?)
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     }
-    if args.endpoints.json {
+    if args.output.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", crate::report::checksum_table(&sums));

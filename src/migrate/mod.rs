@@ -151,10 +151,12 @@ pub fn task_identity(ends: &Endpoints, opts: &Options) -> String {
 pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut times = PhaseTimes::default();
+    let mut fix_dir = None;
     let task = match &opts.task {
         Some(t) => {
             let identity = task_identity(ends, opts);
             let dir = state_dir(t.state_dir.as_deref(), &identity);
+            fix_dir = Some(dir.join("fixes"));
             Some(task::open(&dir, &identity, t.mode)?)
         }
         None => None,
@@ -240,6 +242,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             ignore: opts.ignore_checks.clone(),
             keep_owners: opts.keep_owners,
             skip_write_sample: true,
+            fix_dir,
         };
         if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
             // Nothing was done: do not leave a task to resume behind.

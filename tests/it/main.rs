@@ -17,6 +17,7 @@ mod corpora;
 mod data_engine;
 mod durability;
 mod edge_cases;
+mod fix_scripts;
 mod harness;
 mod keywords;
 mod migrate_basic;
