@@ -23,7 +23,9 @@ fn drop_statement(
             format!("DROP ROUTINE {q}({});", args.unwrap_or(""))
         }
         "function" => format!("DROP FUNCTION {q}({});", args.unwrap_or("")),
-        "aggregate" if target_num >= crate::pg::PG11 => format!("DROP ROUTINE {q}({});", args.unwrap_or("")),
+        "aggregate" if target_num >= crate::pg::PG11 => {
+            format!("DROP ROUTINE {q}({});", args.unwrap_or(""))
+        }
         "aggregate" => format!("DROP AGGREGATE {q}({});", args.unwrap_or("")),
         "type" => format!("DROP TYPE {q};"),
         "domain" => format!("DROP DOMAIN {q};"),
@@ -224,7 +226,13 @@ mod tests {
             "DROP DOMAIN public.year;"
         );
         assert_eq!(
-            drop_statement("aggregate", "public", "group_concat", Some("text"), crate::pg::PG10),
+            drop_statement(
+                "aggregate",
+                "public",
+                "group_concat",
+                Some("text"),
+                crate::pg::PG10
+            ),
             "DROP AGGREGATE public.group_concat(text);"
         );
         assert_eq!(
