@@ -2,9 +2,8 @@
 //! source), Chinook and Northwind migrate with zero `pg_dump --schema-only`
 //! differences, and `pgferry verify` finds every table's rows equal.
 
-
-use std::path::Path;
 use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
+use std::path::Path;
 
 fn corpus(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

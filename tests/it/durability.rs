@@ -5,7 +5,6 @@
 //! being done again, never to rows or objects the task state calls done but
 //! the target lacks, and never to duplicate rows.
 
-
 use crate::support::compare::assert_same_schema;
 use crate::support::{
     assert_verified_equal, cluster, fresh_db, pg_dump_schema, pgferry, pgferry_with_fault,

@@ -6,10 +6,9 @@
 //! privileges has zero differing lines. A role the target lacks is reported
 //! and the run still succeeds.
 
-
-use pgferry::localpg::LocalCluster;
 use crate::support::compare::assert_same_schema;
 use crate::support::{cluster, fresh_db, pg_dump_schema_full, pgferry};
+use pgferry::localpg::LocalCluster;
 
 /// Creates roles `<p>_owner`, `<p>_reader`, `<p>_writer` unless they exist
 /// (roles are cluster-wide: each test uses its own prefix).

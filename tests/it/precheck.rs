@@ -2,9 +2,8 @@
 //! fail, and asserts its code, the objects it names and the fix it gives; the
 //! last ones prove that `migrate` writes nothing when the precheck fails.
 
-
-use serde_json::Value;
 use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
+use serde_json::Value;
 
 /// Runs `pgferry <cmd> --json` and returns the exit code and the document.
 fn run_json(args: &[&str]) -> (i32, Value, String) {

@@ -3,11 +3,10 @@
 //! by `--resume` where needed and a checksum verify that finds the databases
 //! equal: no missing and no duplicate row.
 
-
+use crate::support::{assert_verified_equal, cluster, fresh_db, pgferry, pgferry_with_fault};
 use pgferry::localpg::{ClusterOptions, LocalCluster};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use crate::support::{assert_verified_equal, cluster, fresh_db, pgferry, pgferry_with_fault};
 
 const FIXTURE: &str = include_str!("../fixtures/resume.sql");
 

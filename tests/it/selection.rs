@@ -4,10 +4,9 @@
 //! behaves like the source (views, foreign keys, triggers, sequences);
 //! `verify` compares the source's selection with the renamed target.
 
-
+use crate::support::{cluster, compare, fresh_db, pgferry, source_majors};
 use pgferry::localpg::{find_client_tool, LocalCluster};
 use std::process::{Command, Output};
-use crate::support::{cluster, compare, fresh_db, pgferry, source_majors};
 
 const FIXTURE: &str = include_str!("../fixtures/selection.sql");
 const TARGET: u32 = 15;

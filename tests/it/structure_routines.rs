@@ -4,11 +4,10 @@
 //! from every source major to every target major. C-language functions are
 //! skipped, with everything that depends on them, and reported.
 
-
-use pgferry::localpg::LocalCluster;
-use std::path::PathBuf;
 use crate::support::compare::assert_same_schema;
 use crate::support::{cluster, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors};
+use pgferry::localpg::LocalCluster;
+use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

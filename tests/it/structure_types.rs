@@ -4,8 +4,9 @@
 //! and 15 sources, 15 and 17 targets: `pg_dump --schema-only` must not differ,
 //! rows must be equal, and the types must behave the same on both ends.
 
-
-use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors};
+use crate::support::{
+    cluster, compare, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors,
+};
 
 const FIXTURE: &str = include_str!("../fixtures/types.sql");
 /// Extra objects for 14+ sources (nondeterministic collation, multiranges,

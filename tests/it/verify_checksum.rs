@@ -3,11 +3,10 @@
 //! jsonb, arrays, NULLs), and every kind of difference the issue lists is
 //! found, named, and (for a big table) located by key range.
 
-
+use crate::support::{cluster, fresh_db, pgferry};
 use pgferry::localpg::LocalCluster;
 use serde_json::Value;
 use std::time::Instant;
-use crate::support::{cluster, fresh_db, pgferry};
 
 /// Values whose text form differs between versions or settings, or that
 /// look alike: NaN, infinities, -0, 0.1 (17 digits on 10, shortest on 12+),

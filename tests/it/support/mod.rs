@@ -5,7 +5,6 @@
 //! all tests of a binary and the clusters are started once). Each test should
 //! work in its own database from [`fresh_db`].
 
-
 use pgferry::localpg::{find_client_tool, ClusterOptions, LocalCluster};
 use std::collections::HashMap;
 use std::process::{Command, Output};
