@@ -30,3 +30,4 @@ mod structure_tables;
 mod structure_types;
 mod structure_views;
 mod verify_checksum;
+mod verify_fast;

@@ -40,7 +40,7 @@ INSERT INTO public.gen (id, a) VALUES (1, 0.1), (2, NULL), (3, 'NaN');
 
 /// Runs `pgferry verify` (checksums) with `extra` flags; returns the exit
 /// code and the JSON document.
-fn verify(src: &str, dst: &str, extra: &[&str]) -> (i32, Value) {
+pub(crate) fn verify(src: &str, dst: &str, extra: &[&str]) -> (i32, Value) {
     let mut args = vec!["verify", "--source", src, "--target", dst, "--json"];
     args.extend_from_slice(extra);
     let out = pgferry(&args);
@@ -50,6 +50,31 @@ fn verify(src: &str, dst: &str, extra: &[&str]) -> (i32, Value) {
     let doc: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("verify --json ({code}): {e}\n{stdout}\n{stderr}"));
     assert_eq!(doc["mode"], "checksum", "{stdout}");
+    (code, doc)
+}
+
+/// Runs `pgferry verify --counts-only --json`; returns the exit code and
+/// the JSON document.
+pub(crate) fn verify_counts(src: &str, dst: &str) -> (i32, Value) {
+    let args = [
+        "verify",
+        "--source",
+        src,
+        "--target",
+        dst,
+        "--json",
+        "--counts-only",
+    ];
+    let out = pgferry(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let code = out.status.code().unwrap_or(-1);
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "verify --counts-only --json ({code}): {e}\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(doc["mode"], "counts", "{stdout}");
     (code, doc)
 }
 
@@ -69,14 +94,14 @@ fn expect(src: &str, dst: &str, code: i32, table: Option<&str>, what: &str) -> V
 }
 
 /// The report entry of one table.
-fn table<'a>(doc: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn table<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["tables"]
         .as_array()
         .and_then(|a| a.iter().find(|t| t["table"] == name))
         .unwrap_or_else(|| panic!("{name} not in the report: {doc:#}"))
 }
 
-fn migrate(src: &LocalCluster, sdb: &str, dst: &LocalCluster, tdb: &str) -> Value {
+pub(crate) fn migrate(src: &LocalCluster, sdb: &str, dst: &LocalCluster, tdb: &str) -> Value {
     let out = pgferry(&[
         "migrate",
         "--source",
