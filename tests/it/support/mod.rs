@@ -214,3 +214,5 @@ pub fn target_majors() -> Vec<u32> {
     majors_from_env("PGFERRY_TEST_TARGETS", "15,17")
 }
 pub mod compare;
+mod migrate;
+pub use migrate::Migrate;
