@@ -7,6 +7,8 @@
 mod build;
 pub mod rename;
 pub mod select;
+#[cfg(test)]
+mod tests;
 
 pub use crate::step::{
     dependents_closure, order_by_dependencies, FamilySteps, Parallel, Phase, Skipped, Step,
