@@ -8,22 +8,27 @@
 //! < `copy` < `verify` < `migrate` < `report` < `cli`. A module uses only lower
 //! layers; `layers.rs` holds the order and the test that enforces it, and
 //! `docs/architecture.md` says what each layer owns.
+//!
+//! Modules the integration tests drive directly (the test harness `localpg`,
+//! connections, the catalog, plan and copy engine) are `pub`; the others are
+//! internal (`pub(crate)`) and reached through `cli`.
 
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod copy;
-pub mod ddl;
+pub(crate) mod ddl;
 pub mod error;
-pub mod exec;
+pub(crate) mod exec;
 pub mod fault;
-pub mod layers;
+#[cfg(test)]
+mod layers;
 pub mod localpg;
-pub mod migrate;
+pub(crate) mod migrate;
 pub mod pg;
 pub mod plan;
-pub mod precheck;
+pub(crate) mod precheck;
 pub mod report;
 pub mod state;
-pub mod step;
-pub mod verify;
+pub(crate) mod step;
+pub(crate) mod verify;

@@ -15,8 +15,7 @@ mod session;
 mod units;
 
 pub use checksum::{
-    compare_checksums, verify_all, ChecksumOptions, TableChecksum, Verdict, DEFAULT_SPLIT_BYTES,
+    compare_checksums, verify_all, ChecksumOptions, TableChecksum, DEFAULT_SPLIT_BYTES,
 };
 pub use counts::{compare_counts, TableCount};
-pub use ranges::{RangeDiff, Split};
 pub use sequences::{sequences_text, SequenceCheck};
