@@ -81,6 +81,14 @@ impl NameMap {
         out
     }
 
+    /// Renamed columns as (source name, final name), raw.
+    pub fn column_pairs(&self) -> Vec<(String, String)> {
+        self.columns
+            .iter()
+            .map(|((_, _, c), n)| (c.clone(), n.clone()))
+            .collect()
+    }
+
     /// Renamed schemas and tables as (kind, source parts, final parts), raw.
     pub fn listing_raw(&self) -> Vec<(&'static str, Vec<String>, Vec<String>)> {
         let mut out = Vec::new();

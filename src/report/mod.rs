@@ -22,5 +22,7 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
         .try_init();
 }
 
+mod schema;
 mod summary;
+pub use schema::schema_text;
 pub use summary::{checksum_table, counts_table, migrate_table, plan_text};

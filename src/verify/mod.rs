@@ -10,6 +10,7 @@ mod counts;
 mod digest;
 mod ranges;
 mod rowhash;
+mod schema;
 mod sequences;
 mod session;
 mod units;
@@ -18,4 +19,5 @@ pub use checksum::{
     compare_checksums, verify_all, ChecksumOptions, TableChecksum, DEFAULT_SPLIT_BYTES,
 };
 pub use counts::{compare_counts, TableCount};
+pub use schema::{compare_schema, SchemaReport};
 pub use sequences::{sequences_text, SequenceCheck};

@@ -40,7 +40,7 @@ pub async fn open_end(
         .await
         .with_context(|| format!("reading the server version ({purpose})"))?
         .get(0);
-    if version >= 110000 {
+    if version >= crate::pg::PG11 {
         client
             .batch_execute(SESSION_PINS_11)
             .await

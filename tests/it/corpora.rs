@@ -54,6 +54,7 @@ fn migrate_and_check(source_major: u32, target_major: u32, files: &[&str], what:
     );
     let out = pgferry(&[
         "verify",
+        "--schema",
         "--source",
         &src.uri(&sdb),
         "--target",

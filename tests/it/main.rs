@@ -31,3 +31,4 @@ mod structure_types;
 mod structure_views;
 mod verify_checksum;
 mod verify_fast;
+mod verify_schema;

@@ -152,7 +152,9 @@ pub fn pgferry_with_fault(fault: &str, args: &[&str]) -> Output {
 /// Checksum-verifies the target against the source and fails the test on
 /// any difference (missing, extra or changed rows).
 pub fn assert_verified_equal(src: &str, dst: &str) {
-    let out = pgferry(&["verify", "--source", src, "--target", dst, "--json"]);
+    let out = pgferry(&[
+        "verify", "--schema", "--source", src, "--target", dst, "--json",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),
