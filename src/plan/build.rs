@@ -8,7 +8,7 @@ use crate::catalog::{Catalog, Table};
 use crate::ddl;
 use crate::pg::{qualified, quote_ident};
 use crate::step::StepKind;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// What the plan adds beyond the structure and data; the default is what
 /// managed targets need (objects owned by the target login, no GRANTs).
@@ -164,11 +164,7 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 3]) 
     }
     let root_oids: Vec<i64> = roots.iter().map(|s| s.oid).collect();
     let closure = dependents_closure(&root_oids, &cat.depends);
-    let because = roots
-        .iter()
-        .map(|r| r.object.clone())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let because = blocking_roots(&roots, &cat.depends);
     let mut seen: HashSet<i64> = root_oids.iter().copied().collect();
     let mut skipped = roots;
     for steps in [&mut plan.pre_data, &mut plan.post_data] {
@@ -180,7 +176,10 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 3]) 
                 skipped.push(Skipped {
                     kind: s.kind.label(),
                     object: s.object.clone(),
-                    reason: format!("depends on an object that cannot be migrated ({because})"),
+                    reason: format!(
+                        "depends on an object that cannot be migrated ({})",
+                        because.get(&s.oid).map_or("", String::as_str)
+                    ),
                     oid: s.oid,
                 });
             }
@@ -193,6 +192,32 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 3]) 
         })
     });
     plan.skipped = skipped;
+}
+
+/// For each object that depends on one of `roots`, the roots it depends on
+/// (directly or not), as the reason names them: at most three, then how many
+/// more. One closure per root: there are few roots, and naming every root for
+/// every dependent made reasons thousands of characters long.
+fn blocking_roots(roots: &[Skipped], depends: &[(i64, i64)]) -> HashMap<i64, String> {
+    let mut by_object: HashMap<i64, Vec<&str>> = HashMap::new();
+    for r in roots {
+        for oid in dependents_closure(&[r.oid], depends) {
+            by_object.entry(oid).or_default().push(r.object.as_str());
+        }
+    }
+    by_object
+        .into_iter()
+        .map(|(oid, mut names)| {
+            names.sort_unstable();
+            names.dedup();
+            let shown = names.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+            let text = match names.len() {
+                n if n > 3 => format!("{shown} and {} more", n - 3),
+                _ => shown,
+            };
+            (oid, text)
+        })
+        .collect()
 }
 
 /// Tables ordered so that every inheritance or partition parent comes before
@@ -274,5 +299,36 @@ fn table_comments(cat: &Catalog, tables: &[&Table], out: &mut Vec<Step>) {
         if let Some(c) = ddl::comment(&format!("SEQUENCE {name}"), &s.comment) {
             out.push(Step::new(pre, StepKind::Comment, name, c).of(s.oid));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(oid: i64, name: &str) -> Skipped {
+        Skipped {
+            kind: "function",
+            object: name.into(),
+            reason: String::new(),
+            oid,
+        }
+    }
+
+    #[test]
+    fn a_dependent_names_only_the_roots_it_depends_on() {
+        let roots = [root(1, "a()"), root(2, "b()"), root(3, "c()")];
+        // 10 uses a; 11 uses 10 and b; 12 uses c only.
+        let depends = [(10, 1), (11, 10), (11, 2), (12, 3)];
+        let r = blocking_roots(&roots, &depends);
+        assert_eq!(r[&10], "a()");
+        assert_eq!(r[&11], "a(), b()");
+        assert_eq!(r[&12], "c()");
+        let many: Vec<Skipped> = (1..=5).map(|i| root(i, &format!("f{i}()"))).collect();
+        let deps: Vec<(i64, i64)> = (1..=5).map(|i| (99, i)).collect();
+        assert_eq!(
+            blocking_roots(&many, &deps)[&99],
+            "f1(), f2(), f3() and 2 more"
+        );
     }
 }
