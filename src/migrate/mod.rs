@@ -13,8 +13,8 @@ use crate::config::Endpoints;
 use crate::copy::progress::Display;
 use crate::copy::TableResult;
 use crate::exec::{run_step, StepRunner};
-use crate::pg::connect;
-use crate::pg::SnapshotHolder;
+use crate::pg::transient::{with_retries, RetryPolicy};
+use crate::pg::{connect, SnapshotHolder, TablesLocked};
 use crate::plan::{self, Phase, Plan, Skipped, Step};
 use crate::step::StepKind;
 use anyhow::Context;
@@ -50,6 +50,9 @@ pub struct Options {
     pub keep_owners: bool,
     /// What to migrate and under which names (`[select]`, `[rename]`, flags).
     pub selection: plan::Selection,
+    /// How long work that fails transiently (a lost connection, a server
+    /// restarting) is retried before the run stops (`--retry-for`).
+    pub retry: RetryPolicy,
 }
 
 /// Where the task state lives and how to treat it.
@@ -105,6 +108,10 @@ pub struct Report {
 pub const TARGET_DDL_SETUP: &str =
     "SET check_function_bodies = false; SET maintenance_work_mem = '256MB'; \
      SET synchronous_commit = off";
+
+/// How long the snapshot session waits for its ACCESS SHARE lock on a source
+/// table that another session holds (ALTER TABLE, TRUNCATE, VACUUM FULL...).
+pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Reads the source model and builds the plan under a fresh snapshot (for
 /// `--dry-run` and tests).
@@ -197,6 +204,25 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     };
     let read_secs = t.elapsed().as_secs_f64();
     let mut plan = plan::prepare_with(&mut cat, &opts.selection, &build)?;
+    // Now that the tables to copy are known: no DDL or TRUNCATE may change
+    // them on the source until the snapshot is closed.
+    if !opts.schema_only {
+        let tables: Vec<String> = cat
+            .tables
+            .iter()
+            .map(|t| crate::pg::qualified(&t.schema, &t.name))
+            .collect();
+        if let Err(e) = holder.lock_tables(&tables, LOCK_TIMEOUT).await {
+            if let (Some(t), false) = (&task, resuming) {
+                // Nothing was done: do not leave a task to resume behind.
+                t.state.clear()?;
+            }
+            return Err(match e.downcast::<TablesLocked>() {
+                Ok(locked) => anyhow::Error::new(crate::error::ProblemFound(locked.to_string())),
+                Err(e) => e,
+            });
+        }
+    }
     tracing::debug!(
         read = read_secs,
         plan = t.elapsed().as_secs_f64() - read_secs,
@@ -295,6 +321,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         resuming,
         skip: done_early.done,
         maybe_done: done_early.unconfirmed,
+        retry: opts.retry,
     };
     if !opts.data_only {
         let t = Instant::now();
@@ -307,10 +334,16 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     let sequences_set = if opts.schema_only {
         0
     } else {
-        set_sequences(holder.client(), &target, &plan).await?
+        with_retries(opts.retry, "setting sequence values", || {
+            set_sequences(ends, &plan)
+        })
+        .await?
     };
     times.sequences = t.elapsed().as_secs_f64();
-    holder.close().await?;
+    // Every row is copied: a snapshot lost by now costs nothing.
+    if let Err(e) = holder.close().await {
+        tracing::debug!("closing the snapshot: {e:#}");
+    }
     if opts.analyze && !opts.schema_only {
         let t = Instant::now();
         runner.run(&analyze_steps(&plan)).await.context("analyze")?;
@@ -338,11 +371,8 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         phases: times,
     };
     if let Some(t) = &task {
-        // Sequence values and the last statements on disk before the task
-        // is recorded finished.
-        crate::exec::barrier(&target)
-            .await
-            .context("flushing the target before recording the task finished")?;
+        // Sequence values and post-data statements were each made durable
+        // by a barrier on their own sessions before this.
         let json = serde_json::to_string_pretty(&report).unwrap_or_default();
         let path = t.state.dir().join("report.json");
         std::fs::write(&path, json)
@@ -446,14 +476,23 @@ pub(crate) fn analyze_steps(plan: &Plan) -> Vec<Step> {
         .collect()
 }
 
-/// Sets every sequence on the target to the source's value. Sequences are not
-/// transactional, so this reads their current value (at least the snapshot's),
-/// which can only be ahead of the rows copied, never behind.
-async fn set_sequences(
-    source: &tokio_postgres::Client,
-    target: &tokio_postgres::Client,
-    plan: &Plan,
-) -> anyhow::Result<usize> {
+/// Sets every sequence on the target to the source's value, on sessions of
+/// its own (those of the start of the run may have been ended since) and
+/// durably: a barrier on the same session flushes the values before the
+/// task is recorded finished. Safe to run again (`setval` is absolute).
+/// Sequences are not transactional, so this reads their current value (at
+/// least the snapshot's), which can only be ahead of the rows copied, never
+/// behind.
+async fn set_sequences(ends: &Endpoints, plan: &Plan) -> anyhow::Result<usize> {
+    if plan.sequences.is_empty() {
+        return Ok(0);
+    }
+    let source = connect(&ends.source, "sequences").await?;
+    let target = connect(&ends.target, "sequences").await?;
+    target
+        .batch_execute(TARGET_DDL_SETUP)
+        .await
+        .context("setting up the target sequences session")?;
     // Batches: one round trip per end for many sequences (a database may have
     // thousands of them).
     for batch in plan.sequences.chunks(500) {
@@ -483,6 +522,9 @@ async fn set_sequences(
             .await
             .with_context(|| format!("setting sequences ({} ...)", batch[0].target))?;
     }
+    crate::exec::barrier(&target)
+        .await
+        .context("flushing the sequence values on the target")?;
     Ok(plan.sequences.len())
 }
 

@@ -143,6 +143,7 @@ fn rows_written_after_the_snapshot_are_not_copied() {
                 state: None,
                 stop: Arc::new(AtomicBool::new(false)),
                 early: None,
+                retry: Default::default(),
             },
             units,
         )
