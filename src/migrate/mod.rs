@@ -15,7 +15,7 @@ use crate::copy::TableResult;
 use crate::exec::{run_step, StepRunner};
 use crate::pg::transient::{with_retries, RetryPolicy};
 use crate::pg::{connect, SnapshotHolder, TablesLocked};
-use crate::plan::{self, Phase, Plan, Skipped, Step};
+use crate::plan::{self, Counts, Phase, Plan, Skipped, Step};
 use crate::step::StepKind;
 use anyhow::Context;
 use serde::Serialize;
@@ -80,6 +80,9 @@ pub struct PhaseTimes {
 pub struct Report {
     pub source_version: i32,
     pub target_version: i32,
+    /// What the plan moves, counted as every command counts it (README,
+    /// "What is counted").
+    pub counts: Counts,
     pub pre_data_statements: usize,
     pub post_data_statements: usize,
     pub tables: Vec<TableResult>,
@@ -242,11 +245,17 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     }
     times.catalog = t.elapsed().as_secs_f64();
     tracing::info!(
-        tables = cat.tables.len(),
-        sequences = cat.sequences.len(),
         skipped = plan.skipped.len(),
-        "read the source catalog"
+        "read the source catalog: {}",
+        plan.counts.describe()
     );
+    if let Some(t) = &task {
+        // For `status`: what is left is counted against these.
+        t.state.set(
+            "counts",
+            &serde_json::to_string(&plan.counts).unwrap_or_default(),
+        )?;
+    }
     for s in &plan.skipped {
         tracing::warn!("not migrated: {} {}: {}", s.kind, s.object, s.reason);
     }
@@ -353,8 +362,9 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     let report = Report {
         source_version: cat.version_num,
         target_version,
-        pre_data_statements: plan.pre_data.len(),
-        post_data_statements: plan.post_data.len(),
+        counts: plan.counts.clone(),
+        pre_data_statements: plan.counts.pre_data_statements,
+        post_data_statements: plan.counts.post_data_statements,
         tables,
         sequences_set,
         skipped: plan.skipped.clone(),
