@@ -127,7 +127,7 @@ pub async fn plan_only(
 ) -> anyhow::Result<(Catalog, Plan)> {
     let src = connect(&ends.source, "catalog").await?;
     let holder = SnapshotHolder::open(src).await?;
-    let mut cat = Catalog::read(holder.client()).await?;
+    let mut cat = read_catalog(&holder).await?;
     holder.close().await?;
     let opts = plan::BuildOptions {
         keep_owners,
@@ -135,6 +135,22 @@ pub async fn plan_only(
     };
     let plan = plan::prepare_with(&mut cat, sel, &opts)?;
     Ok((cat, plan))
+}
+
+/// Reads the source catalog in the snapshot, waiting at most
+/// [`LOCK_TIMEOUT`] for a table another session holds in ACCESS EXCLUSIVE
+/// mode (the size functions lock each table), then failing with
+/// [`TablesLocked`] naming it.
+async fn read_catalog(holder: &SnapshotHolder) -> anyhow::Result<Catalog> {
+    holder.begin_lock_bound(LOCK_TIMEOUT).await?;
+    match Catalog::read(holder.client()).await {
+        Ok(cat) => {
+            holder.end_lock_bound().await?;
+            Ok(cat)
+        }
+        Err(e) if crate::pg::is_lock_timeout(&e) => Err(holder.locked_tables(LOCK_TIMEOUT).await),
+        Err(e) => Err(e.context("reading the source catalog")),
+    }
 }
 
 /// Names the task: source, target and what is migrated, never a password.
@@ -194,9 +210,20 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         );
     }
     let t = Instant::now();
-    let mut cat = Catalog::read(holder.client())
-        .await
-        .context("reading the source catalog")?;
+    // A fresh task that stops before writing anything leaves no task to
+    // resume behind.
+    let forget = |e: anyhow::Error| -> anyhow::Error {
+        if let (Some(t), false) = (&task, resuming) {
+            if let Err(c) = t.state.clear() {
+                return c;
+            }
+        }
+        match e.downcast::<TablesLocked>() {
+            Ok(locked) => anyhow::Error::new(crate::error::ProblemFound(locked.to_string())),
+            Err(e) => e,
+        }
+    };
+    let mut cat = read_catalog(&holder).await.map_err(forget)?;
     let build = plan::BuildOptions {
         keep_owners: opts.keep_owners,
         target_roles: if opts.keep_owners {
@@ -215,16 +242,10 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             .iter()
             .map(|t| crate::pg::qualified(&t.schema, &t.name))
             .collect();
-        if let Err(e) = holder.lock_tables(&tables, LOCK_TIMEOUT).await {
-            if let (Some(t), false) = (&task, resuming) {
-                // Nothing was done: do not leave a task to resume behind.
-                t.state.clear()?;
-            }
-            return Err(match e.downcast::<TablesLocked>() {
-                Ok(locked) => anyhow::Error::new(crate::error::ProblemFound(locked.to_string())),
-                Err(e) => e,
-            });
-        }
+        holder
+            .lock_tables(&tables, LOCK_TIMEOUT)
+            .await
+            .map_err(forget)?;
     }
     tracing::debug!(
         read = read_secs,

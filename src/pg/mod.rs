@@ -18,6 +18,6 @@ pub mod transient;
 pub use connect::{connect, ConnError, SESSION_SETUP};
 pub use db_error::db_error;
 pub use ident::{qualified, quote_ident, quote_literal};
-pub use snapshot::{import_snapshot, SnapshotHolder, SnapshotLost, TablesLocked};
+pub use snapshot::{import_snapshot, is_lock_timeout, SnapshotHolder, SnapshotLost, TablesLocked};
 pub use spec::{ConnSpec, RootCert, SslMode};
 pub use tls::install_crypto_provider;

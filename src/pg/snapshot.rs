@@ -54,7 +54,11 @@ impl fmt::Display for TablesLocked {
              another session holds or waits for a conflicting lock (ACCESS EXCLUSIVE: \
              ALTER TABLE, TRUNCATE, DROP, VACUUM FULL, CLUSTER, LOCK TABLE){}; let it finish \
              or end it, then run pgferry again",
-            self.tables.join(", "),
+            if self.tables.is_empty() {
+                "(released meanwhile)".to_string()
+            } else {
+                self.tables.join(", ")
+            },
             self.timeout.as_secs(),
             if self.holders.is_empty() {
                 String::new()
@@ -116,6 +120,65 @@ impl SnapshotHolder {
             .batch_execute("COMMIT")
             .await
             .context("closing the snapshot transaction")
+    }
+
+    /// Runs what follows (the catalog read) under a savepoint with
+    /// `lock_timeout`: the size functions take ACCESS SHARE on each table,
+    /// and a table another session holds in ACCESS EXCLUSIVE would make them
+    /// wait forever. End with [`SnapshotHolder::end_lock_bound`], or after a
+    /// lock timeout with [`SnapshotHolder::locked_tables`].
+    pub async fn begin_lock_bound(&self, timeout: Duration) -> anyhow::Result<()> {
+        self.client
+            .batch_execute(&format!(
+                "SAVEPOINT pgferry_bound; SET LOCAL lock_timeout = {}",
+                timeout.as_millis().max(1)
+            ))
+            .await
+            .context("setting lock_timeout for the catalog read")
+    }
+
+    /// Ends [`SnapshotHolder::begin_lock_bound`]: locks are waited for again.
+    pub async fn end_lock_bound(&self) -> anyhow::Result<()> {
+        self.client
+            .batch_execute("SET LOCAL lock_timeout = 0; RELEASE SAVEPOINT pgferry_bound")
+            .await
+            .context("resetting lock_timeout after the catalog read")
+    }
+
+    /// After a lock timeout under [`SnapshotHolder::begin_lock_bound`]:
+    /// the error naming every table of the database that another session
+    /// holds or waits for in ACCESS EXCLUSIVE mode.
+    pub async fn locked_tables(&self, timeout: Duration) -> anyhow::Error {
+        if let Err(e) = self
+            .client
+            .batch_execute("ROLLBACK TO SAVEPOINT pgferry_bound; RELEASE SAVEPOINT pgferry_bound")
+            .await
+        {
+            return anyhow::Error::new(e).context("after a lock timeout on the source");
+        }
+        const SQL: &str = "SELECT DISTINCT pg_catalog.quote_ident(n.nspname) || '.' || \
+             pg_catalog.quote_ident(c.relname) \
+             FROM pg_catalog.pg_locks l \
+             JOIN pg_catalog.pg_class c ON c.oid = l.relation \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' \
+               AND l.database = (SELECT oid FROM pg_catalog.pg_database \
+                                 WHERE datname = pg_catalog.current_database()) \
+               AND l.pid <> pg_catalog.pg_backend_pid() AND c.relkind IN ('r', 'p') \
+             ORDER BY 1";
+        let tables: Vec<String> = match self.client.query(SQL, &[]).await {
+            Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
+            Err(e) => return anyhow::Error::new(e).context("after a lock timeout on the source"),
+        };
+        let mut holders = Vec::new();
+        for t in &tables {
+            holders.extend(self.lock_holders(t).await);
+        }
+        anyhow::Error::new(TablesLocked {
+            tables,
+            holders,
+            timeout,
+        })
     }
 
     /// Takes ACCESS SHARE on every table of `tables` (qualified, quoted
@@ -241,4 +304,13 @@ pub async fn import_snapshot(client: &Client, id: &str) -> anyhow::Result<()> {
             Err(anyhow::Error::new(e).context(format!("importing snapshot {id} on the source")))
         }
     }
+}
+
+/// True when `err` is a lock wait that ran into `lock_timeout` (55P03).
+pub fn is_lock_timeout(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<tokio_postgres::Error>()
+            .and_then(|e| e.code())
+            .is_some_and(|code| *code == SqlState::LOCK_NOT_AVAILABLE)
+    })
 }
