@@ -3,7 +3,7 @@
 //! values; recorded in the task state as it goes, so it can be resumed.
 
 mod data;
-
+mod sequences;
 mod task;
 
 pub use task::{install_interrupt, state_dir, StartMode, Task};
@@ -365,7 +365,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         0
     } else {
         with_retries(opts.retry, "setting sequence values", || {
-            set_sequences(ends, &plan)
+            sequences::set(ends, &plan)
         })
         .await?
     };
@@ -505,58 +505,6 @@ pub(crate) fn analyze_steps(plan: &Plan) -> Vec<Step> {
             .concurrent()
         })
         .collect()
-}
-
-/// Sets every sequence on the target to the source's value, on sessions of
-/// its own (those of the start of the run may have been ended since) and
-/// durably: a barrier on the same session flushes the values before the
-/// task is recorded finished. Safe to run again (`setval` is absolute).
-/// Sequences are not transactional, so this reads their current value (at
-/// least the snapshot's), which can only be ahead of the rows copied, never
-/// behind.
-async fn set_sequences(ends: &Endpoints, plan: &Plan) -> anyhow::Result<usize> {
-    if plan.sequences.is_empty() {
-        return Ok(0);
-    }
-    let source = connect(&ends.source, "sequences").await?;
-    let target = connect(&ends.target, "sequences").await?;
-    target
-        .batch_execute(TARGET_DDL_SETUP)
-        .await
-        .context("setting up the target sequences session")?;
-    // Batches: one round trip per end for many sequences (a database may have
-    // thousands of them).
-    for batch in plan.sequences.chunks(500) {
-        let read = batch
-            .iter()
-            .enumerate()
-            .map(|(i, s)| format!("SELECT {i}, last_value, is_called FROM {}", s.source))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
-        let rows = source
-            .query(&read, &[])
-            .await
-            .with_context(|| format!("reading sequences ({} ...)", batch[0].source))?;
-        let mut set = String::new();
-        for r in &rows {
-            let (i, value, called): (i32, i64, bool) = (r.get(0), r.get(1), r.get(2));
-            let Some(s) = usize::try_from(i).ok().and_then(|i| batch.get(i)) else {
-                continue;
-            };
-            set.push_str(&format!(
-                "SELECT pg_catalog.setval({}, {value}, {called});\n",
-                crate::pg::quote_literal(&s.target)
-            ));
-        }
-        target
-            .batch_execute(&set)
-            .await
-            .with_context(|| format!("setting sequences ({} ...)", batch[0].target))?;
-    }
-    crate::exec::barrier(&target)
-        .await
-        .context("flushing the sequence values on the target")?;
-    Ok(plan.sequences.len())
 }
 
 /// `--data-only` loads into existing tables and never deletes rows there: every

@@ -323,7 +323,8 @@ fn partitioned_tables_and_their_indexes_get_their_owner() {
     .unwrap();
     let tdb = fresh_db(tgt, "own_tgt");
     migrate(src, &sdb, tgt, &tdb, &["--keep-owners", "--schema-only"]);
-    let q = "SELECT relname || ' ' || relkind || ' ' || pg_get_userbyid(relowner) FROM pg_class \
+    let q =
+        "SELECT relname || ' ' || relkind::text || ' ' || pg_get_userbyid(relowner) FROM pg_class \
              WHERE relname IN ('payment', 'payment_pkey', 'payment_p2022_01', 'payment_p2022_02') \
              ORDER BY 1";
     assert_eq!(
