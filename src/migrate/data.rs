@@ -10,7 +10,7 @@ use crate::copy::{
     split_big_tables, unit_id, Clear, CopyJob, CopyStats, EarlySteps, LoadMode, SplitPolicy,
     TableResult, Unit,
 };
-use crate::pg::SnapshotHolder;
+use crate::pg::{SnapshotHolder, SnapshotLost};
 use crate::plan::{CopyRange, Parallel, Plan, Step, TableCopy};
 use crate::state::UnitStatus;
 use anyhow::Context;
@@ -67,7 +67,15 @@ pub async fn run(
                 },
                 cat.version_num,
             )
-            .await?;
+            .await
+            .map_err(|e| {
+                // Ranges are read under the snapshot: its session ended.
+                if holder.is_lost() {
+                    anyhow::Error::new(SnapshotLost)
+                } else {
+                    e
+                }
+            })?;
             let mut units: Vec<Unit> = copies.into_iter().map(|c| Unit::new(c, mode)).collect();
             number_units(&mut units);
             if let Some(t) = task {

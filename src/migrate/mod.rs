@@ -341,6 +341,12 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             );
         }
     }
+    // Every row is copied: the snapshot and its table locks are released, so
+    // DDL on the source waits no longer than the copy (a snapshot lost by
+    // now costs nothing).
+    if let Err(e) = holder.close().await {
+        tracing::debug!("closing the snapshot: {e:#}");
+    }
 
     let runner = StepRunner {
         target: &ends.target,
@@ -370,10 +376,6 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         .await?
     };
     times.sequences = t.elapsed().as_secs_f64();
-    // Every row is copied: a snapshot lost by now costs nothing.
-    if let Err(e) = holder.close().await {
-        tracing::debug!("closing the snapshot: {e:#}");
-    }
     if opts.analyze && !opts.schema_only {
         let t = Instant::now();
         runner.run(&analyze_steps(&plan)).await.context("analyze")?;
