@@ -17,9 +17,6 @@
 //! `drop-target` (a copy worker's target session is ended by the server just
 //! before a unit). Unset, this costs one atomic load per call.
 
-/// True when this build has fault points (tests); false in release builds.
-pub const ENABLED: bool = cfg!(feature = "fault-injection");
-
 #[cfg(feature = "fault-injection")]
 mod armed {
     use std::sync::atomic::{AtomicI64, Ordering};

@@ -241,6 +241,15 @@ mod tests {
         let again = merge_ranges(vec![merged[0].clone(), earlier]);
         assert_eq!(again[0].ranges, 4);
         assert_eq!(again[0].stats.rows, 350);
+        // Two merged results (this run's copies, and the ranges a resumed
+        // run found done) add their counts: 3 + 2, not 3 + 1.
+        let resumed = TableResult {
+            ranges: 2,
+            span: None,
+            ..result("public.big", 20, t0, 0)
+        };
+        let both = merge_ranges(vec![merged[0].clone(), resumed]);
+        assert_eq!((both[0].ranges, both[0].stats.rows), (5, 320));
         // And merging merged results changes nothing.
         let idem = merge_ranges(merged.clone());
         assert_eq!((idem[0].ranges, idem[0].stats.rows), (3, 300));
