@@ -4,8 +4,10 @@ use super::Endpoints;
 use crate::copy::progress::Display;
 use crate::error::Exit;
 use crate::migrate::{Options, StartMode, TaskOptions};
+use crate::pg::transient::RetryPolicy;
 use clap::Args;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -60,6 +62,32 @@ pub struct MigrateArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub output: super::OutputArgs,
+    /// How long work that fails transiently (a lost connection, a server
+    /// restarting or failing over, too many clients) is retried before the
+    /// run stops, e.g. 90s, 5m (waits double from 0.5 s up to 8 s, each
+    /// logged).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration,
+          help_heading = super::PERFORMANCE)]
+    pub retry_for: Duration,
+}
+
+/// `90`, `90s`, `5m`, `1h`: a duration in whole seconds, minutes or hours.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (examples: 90s, 5m, 0)"))?;
+    let mult = match unit.trim() {
+        "" | "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        _ => return Err(format!("unknown unit in `{s}` (use s, m or h)")),
+    };
+    n.checked_mul(mult)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{s}` is too long"))
 }
 
 pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
@@ -98,6 +126,9 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         selection: sel,
         json: args.output.json,
         keep_owners: args.keep_owners,
+        retry: RetryPolicy {
+            window: args.retry_for,
+        },
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;
@@ -107,4 +138,20 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         print!("{}", crate::report::migrate_table(&report));
     }
     Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("120s"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("3 weeks").is_err());
+    }
 }

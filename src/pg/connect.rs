@@ -38,14 +38,34 @@ pub enum ConnError {
     #[error("TLS problem with {target}: {detail}")]
     Tls { target: String, detail: String },
     /// Anything else (the server is up but refused for another reason).
+    /// `code` is the server's SQLSTATE when it sent one (57P03 "the
+    /// database system is starting up", 53300 "too many clients"...).
     #[error("cannot connect to {target}: {detail}")]
-    Other { target: String, detail: String },
+    Other {
+        target: String,
+        detail: String,
+        code: Option<SqlState>,
+    },
 }
 
 impl ConnError {
     /// True when the user must fix the connection settings (exit code 2).
     pub fn is_configuration(&self) -> bool {
         !matches!(self, ConnError::Other { .. })
+    }
+
+    /// True when trying again later may succeed: nothing answered (a server
+    /// restarting or failing over refuses connections for a while), the
+    /// server sent a transient SQLSTATE, or the connection broke during
+    /// start-up without one. Bad credentials, a missing database, TLS and
+    /// connection-string problems are never transient.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ConnError::Unreachable { .. } => true,
+            ConnError::Other { code: Some(c), .. } => super::transient::transient_code(c),
+            ConnError::Other { code: None, .. } => true,
+            _ => false,
+        }
     }
 }
 
@@ -143,6 +163,7 @@ pub(crate) fn classify(spec: &ConnSpec, e: &tokio_postgres::Error) -> ConnError 
             ConnError::Other {
                 target,
                 detail: format!("{} (SQLSTATE {})", msg, code.code()),
+                code: Some(code.clone()),
             }
         };
     }
@@ -174,7 +195,11 @@ pub(crate) fn classify(spec: &ConnSpec, e: &tokio_postgres::Error) -> ConnError 
             detail,
         },
         "invalid configuration" | "invalid connection string" => ConnError::Malformed(detail),
-        _ => ConnError::Other { target, detail },
+        _ => ConnError::Other {
+            target,
+            detail,
+            code: None,
+        },
     }
 }
 
@@ -270,7 +295,8 @@ mod tests {
         .is_configuration());
         assert!(!ConnError::Other {
             target: t(),
-            detail: t()
+            detail: t(),
+            code: None,
         }
         .is_configuration());
     }
