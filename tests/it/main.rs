@@ -15,6 +15,7 @@ mod corpora;
 mod data_engine;
 mod durability;
 mod edge_cases;
+mod first_run;
 mod fix_scripts;
 mod harness;
 mod migrate_basic;
