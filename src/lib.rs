@@ -10,6 +10,8 @@ pub mod copy;
 pub mod ddl;
 pub mod error;
 pub mod fault;
+pub mod html;
+pub mod journal;
 pub mod localpg;
 pub mod migrate;
 pub mod pg;

@@ -391,6 +391,7 @@ impl WorkerCtx {
     /// connection if it still answers, or else queued again: a barrier on a
     /// new connection would not prove that their commits survived.
     async fn unit_with_retries(&self, unit: &Unit, l: &mut Local) -> anyhow::Result<TableResult> {
+        let started = std::time::Instant::now();
         let tc = &unit.copy;
         let name = tc.target_qualified();
         let range = tc.range.as_ref().map(range_json);
@@ -441,6 +442,7 @@ impl WorkerCtx {
             }
         };
         tracing::debug!(table = %name, rows = stats.rows, bytes = stats.bytes, "copied");
+        crate::journal::record("copy", &name, started, Some((stats.rows, stats.bytes)));
         Ok(TableResult {
             table: name,
             format: if tc.binary { "binary" } else { "text" },

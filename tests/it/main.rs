@@ -21,6 +21,7 @@ mod harness;
 mod migrate_basic;
 mod owners;
 mod precheck;
+mod report_html;
 mod resume;
 mod selection;
 mod structure_routines;
