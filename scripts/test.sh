@@ -20,5 +20,5 @@ if ! command -v chromium >/dev/null 2>&1; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
 fi
 
-step "cargo test: the first build compiles about 150 crates (a few minutes on 2 cores), then the tests start their own servers"
-cargo test --all-targets --no-fail-fast "$@"
+step "cargo test: the first build compiles about 150 crates (a few minutes on 2 cores), then the tests start their own servers (slow tests included)"
+cargo test --all-targets --no-fail-fast "$@" -- --include-ignored

@@ -155,7 +155,7 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         index_jobs: args.jobs,
         schema_only: false,
         data_only: false,
-        progress: crate::report::progress::Display::detect(quiet),
+        progress: crate::copy::progress::Display::detect(quiet),
         split_threshold: None,
         analyze: true,
         task: None,

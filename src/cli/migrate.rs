@@ -1,9 +1,9 @@
 //! `pgferry migrate`.
 
 use super::Endpoints;
+use crate::copy::progress::Display;
 use crate::error::Exit;
 use crate::migrate::{Options, StartMode, TaskOptions};
-use crate::report::progress::Display;
 use clap::Args;
 use std::path::PathBuf;
 

@@ -47,7 +47,7 @@ fn only_task(parent: &Path) -> anyhow::Result<PathBuf> {
     }
 }
 
-pub async fn run(args: ReportArgs) -> anyhow::Result<Exit> {
+pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
     let dir = match args.state_dir {
         Some(d) => d,
         None => only_task(Path::new(".pgferry"))?,

@@ -68,7 +68,7 @@ fn read(dir: &Path) -> anyhow::Result<Option<TaskStatus>> {
     }))
 }
 
-pub async fn run(args: StatusArgs) -> anyhow::Result<Exit> {
+pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
     let mut tasks = Vec::new();
     if let Some(t) = read(&args.state_dir)? {
         tasks.push(t);

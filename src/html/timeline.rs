@@ -17,8 +17,12 @@ fn colour(kind: &str) -> (&'static str, &'static str) {
     match kind {
         "copy" => ("#4e79a7", "copy"),
         "index" => ("#59a14f", "index build"),
-        "primary key" | "constraint" | "check constraint" | "unique" => ("#f28e2b", "constraint"),
-        "foreign key" => ("#e15759", "foreign key"),
+        "primary key"
+        | "unique constraint"
+        | "check constraint"
+        | "exclusion constraint"
+        | "index attach" => ("#f28e2b", "constraint"),
+        "foreign key" | "foreign key validation" => ("#e15759", "foreign key"),
         _ => ("#9d9d9d", "other statement"),
     }
 }

@@ -19,9 +19,13 @@ fn drop_statement(
     let q = qualified(schema, name);
     match found {
         // DROP ROUTINE (any function, procedure or aggregate) exists from 11 on.
-        "function" if target_num >= 110000 => format!("DROP ROUTINE {q}({});", args.unwrap_or("")),
+        "function" if target_num >= crate::pg::PG11 => {
+            format!("DROP ROUTINE {q}({});", args.unwrap_or(""))
+        }
         "function" => format!("DROP FUNCTION {q}({});", args.unwrap_or("")),
-        "aggregate" if target_num >= 110000 => format!("DROP ROUTINE {q}({});", args.unwrap_or("")),
+        "aggregate" if target_num >= crate::pg::PG11 => {
+            format!("DROP ROUTINE {q}({});", args.unwrap_or(""))
+        }
         "aggregate" => format!("DROP AGGREGATE {q}({});", args.unwrap_or("")),
         "type" => format!("DROP TYPE {q};"),
         "domain" => format!("DROP DOMAIN {q};"),
@@ -210,23 +214,29 @@ mod tests {
     #[test]
     fn drops_by_kind() {
         assert_eq!(
-            drop_statement("table", "public", "Orders", None, 150000),
+            drop_statement("table", "public", "Orders", None, crate::pg::PG15),
             "DROP TABLE public.\"Orders\";"
         );
         assert_eq!(
-            drop_statement("function", "s", "f", Some("integer, text"), 150000),
+            drop_statement("function", "s", "f", Some("integer, text"), crate::pg::PG15),
             "DROP ROUTINE s.f(integer, text);"
         );
         assert_eq!(
-            drop_statement("domain", "public", "year", None, 150000),
+            drop_statement("domain", "public", "year", None, crate::pg::PG15),
             "DROP DOMAIN public.year;"
         );
         assert_eq!(
-            drop_statement("aggregate", "public", "group_concat", Some("text"), 100000),
+            drop_statement(
+                "aggregate",
+                "public",
+                "group_concat",
+                Some("text"),
+                crate::pg::PG10
+            ),
             "DROP AGGREGATE public.group_concat(text);"
         );
         assert_eq!(
-            drop_statement("materialized view", "a", "m", None, 100000),
+            drop_statement("materialized view", "a", "m", None, crate::pg::PG10),
             "DROP MATERIALIZED VIEW a.m;"
         );
     }

@@ -117,16 +117,10 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         )]);
     }
     let names: Vec<String> = used.iter().map(|u| u.0.clone()).collect();
-    let trusted = if cx.tgt.version_num >= 130000 {
-        "v.trusted"
-    } else {
-        "false"
-    };
-    let sql =
-        include_str!("../../sql/precheck/extensions_target.sql").replace("{trusted}", trusted);
+    let sql = include_str!("../../sql/precheck/extensions_target.sql");
     let offers: HashMap<String, Offer> = cx
         .target
-        .query(&sql, &[&names])
+        .query(sql, &[&names])
         .await
         .context("reading target extensions (sql/precheck/extensions_target.sql)")?
         .iter()

@@ -24,7 +24,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         .plan
         .post_data
         .iter()
-        .filter(|s| matches!(s.kind, "owner" | "grant"))
+        .filter(|s| s.kind.is_ownership())
         .map(|s| s.oid)
         .collect();
     let mut roles: BTreeSet<String> = BTreeSet::new();
@@ -45,7 +45,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         return Ok(vec![Finding::pass(CODE, "no objects whose owner to keep")]);
     }
     let names: Vec<String> = roles.into_iter().collect();
-    let option = if cx.tgt.version_num >= 160000 {
+    let option = if cx.tgt.version_num >= crate::pg::PG16 {
         "SET"
     } else {
         "MEMBER"

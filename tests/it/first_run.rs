@@ -36,7 +36,7 @@ fn completions_for_each_shell_name_the_subcommands_and_options() {
 
 #[test]
 fn man_pages_are_written_one_per_subcommand() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir_in(crate::support::scratch_dir()).expect("tempdir");
     let listed = stdout_of(&["man", "--dir", &dir.path().display().to_string()]);
     for page in [
         "pgferry.1",

@@ -26,7 +26,7 @@ fn chromium() -> PathBuf {
 /// Runs headless chromium on a local file with extra arguments; returns
 /// stdout and stderr.
 fn browse(page: &Path, args: &[&str]) -> (String, String) {
-    let profile = tempfile::tempdir().expect("tempdir");
+    let profile = tempfile::tempdir_in(crate::support::scratch_dir()).expect("tempdir");
     let out = Command::new(chromium())
         .args([
             "--headless",
@@ -74,7 +74,7 @@ fn report_page_renders_in_chromium_with_the_json_numbers() {
          INSERT INTO public.\"Odd <name> & co\" VALUES ('<script>alert(1)</script>');",
     )
     .unwrap();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir_in(crate::support::scratch_dir()).expect("tempdir");
     let state = dir.path().join("state");
     let state_s = state.display().to_string();
     let first = dir.path().join("from-migrate.html");
