@@ -87,15 +87,16 @@ pub fn svg(events: &[Event]) -> String {
     if events.is_empty() {
         return "<p>No timeline was recorded for this run.</p>".to_string();
     }
-    let span = events
-        .iter()
-        .map(|e| e.end)
-        .fold(0.0f64, f64::max)
-        .max(1e-3);
+    // From the first bar to the last (reading the catalog and the precheck
+    // come before: the phase table has their times); labels count from the
+    // start of the run.
+    let t0 = events.iter().map(|e| e.start).fold(f64::INFINITY, f64::min);
+    let end = events.iter().map(|e| e.end).fold(0.0f64, f64::max);
+    let span = (end - t0).max(1e-3);
     let lanes = lanes(events);
     let height = TOP + LANE_H * lanes.len() as f64 + 24.0;
     let width = LABEL_W + PLOT_W + 10.0;
-    let x = |t: f64| LABEL_W + t / span * PLOT_W;
+    let x = |t: f64| LABEL_W + (t - t0) / span * PLOT_W;
     let mut s = String::new();
     let _ = write!(
         s,
@@ -124,8 +125,8 @@ pub fn svg(events: &[Event]) -> String {
     // Time axis.
     let step = tick_step(span);
     let axis_y = TOP + LANE_H * lanes.len() as f64;
-    let mut t = 0.0;
-    while t <= span + 1e-9 {
+    let mut t = (t0 / step).ceil() * step;
+    while t <= end + 1e-9 {
         let _ = write!(
             s,
             "<line x1=\"{0:.1}\" y1=\"{TOP:.0}\" x2=\"{0:.1}\" y2=\"{axis_y:.0}\" class=\"grid\"/>\
