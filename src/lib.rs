@@ -21,6 +21,8 @@ pub(crate) mod ddl;
 pub mod error;
 pub(crate) mod exec;
 pub mod fault;
+pub(crate) mod html;
+pub(crate) mod journal;
 #[cfg(test)]
 mod layers;
 pub mod localpg;

@@ -60,6 +60,10 @@ pub struct MigrateArgs {
     /// Print the plan (every statement, in order, with its phase) and stop.
     #[arg(long, help_heading = super::OUTPUT)]
     pub dry_run: bool,
+    /// Also write the HTML report of the task (as `pgferry report`) to FILE
+    /// at the end, whatever the outcome.
+    #[arg(long, value_name = "FILE", help_heading = super::OUTPUT)]
+    pub report: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub output: super::OutputArgs,
     /// How long work that fails transiently (a lost connection, a server
@@ -131,7 +135,30 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         },
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
-    let report = crate::migrate::migrate(&ends, &opts).await?;
+    let dir = crate::migrate::state_dir(
+        args.state_dir.as_deref(),
+        &crate::migrate::task_identity(&ends, &opts),
+    );
+    crate::journal::start(super::command_line(&ends));
+    let result = crate::migrate::migrate(&ends, &opts).await;
+    // The run goes into the task's journal (precheck, timeline, command),
+    // whatever its outcome, when the task state exists.
+    if crate::state::State::open_existing(&dir)?.is_some() {
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("exit {}: {e:#}", crate::error::exit_for(e) as i32),
+        };
+        if let Err(e) = crate::journal::save(&dir, &outcome) {
+            tracing::warn!("{e:#}");
+        }
+        if let Some(file) = &args.report {
+            match crate::html::write(&dir, file) {
+                Ok(()) => eprintln!("report: {}", file.display()),
+                Err(e) => tracing::warn!("cannot write the report: {e:#}"),
+            }
+        }
+    }
+    let report = result?;
     if args.output.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

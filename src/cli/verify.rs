@@ -80,10 +80,13 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     if let Some(r) = &schema {
         doc["schema"] = serde_json::to_value(r)?;
     }
+    // The file copy names the command line too, for `pgferry report`.
+    let mut saved = doc.clone();
+    saved["command_line"] = serde_json::Value::String(super::command_line(&ends));
     if let Some(dir) = &args.state_dir {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("verify-report.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&doc)?)
+        std::fs::write(&path, serde_json::to_string_pretty(&saved)?)
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     }
     if args.output.json {

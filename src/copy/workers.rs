@@ -378,6 +378,7 @@ impl WorkerCtx {
         let ended = Instant::now();
         stats.seconds = ended.duration_since(started).as_secs_f64();
         tracing::debug!(unit = %label, rows = stats.rows, bytes = stats.bytes, "copied");
+        crate::journal::record("copy", &label, started, Some((stats.rows, stats.bytes)));
         Ok(TableResult {
             table: name,
             format: if tc.binary { "binary" } else { "text" },

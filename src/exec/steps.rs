@@ -28,10 +28,13 @@ use tokio_postgres::Client;
 /// Runs one step, naming it in the error.
 pub async fn run_step(client: &Client, step: &Step) -> anyhow::Result<()> {
     tracing::debug!(kind = step.kind.label(), object = %step.object, "{}", step.sql);
+    let started = std::time::Instant::now();
     client
         .batch_execute(&step.sql)
         .await
-        .with_context(|| format!("{} {}: {}", step.kind, step.object, one_line(&step.sql)))
+        .with_context(|| format!("{} {}: {}", step.kind, step.object, one_line(&step.sql)))?;
+    crate::journal::record(step.kind.label(), &step.object, started, None);
+    Ok(())
 }
 
 /// The first line of a statement, for error messages.

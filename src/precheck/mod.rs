@@ -319,6 +319,7 @@ pub async fn gate(
     json: bool,
 ) -> anyhow::Result<Report> {
     let report = run(ends, cat, plan, opts).await?;
+    crate::journal::precheck(serde_json::to_value(json_document(&report))?);
     if !report.ok {
         if json {
             println!("{}", serde_json::to_string_pretty(&json_document(&report))?);
