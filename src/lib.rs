@@ -15,6 +15,7 @@ pub mod migrate;
 pub mod pg;
 pub mod plan;
 pub mod precheck;
+pub mod repl;
 pub mod report;
 pub mod state;
 pub mod verify;

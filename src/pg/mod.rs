@@ -16,3 +16,8 @@ pub use connect::{connect, ConnError, SESSION_SETUP};
 pub use ident::{qualified, quote_ident, quote_literal};
 pub use spec::{ConnSpec, RootCert, SslMode};
 pub use tls::install_crypto_provider;
+
+// For the replication client (`crate::repl`), which opens its own sockets
+// but must check certificates and hide passwords exactly as connect() does.
+pub(crate) use connect::scrub;
+pub(crate) use tls::{connector as tls_connector, verification as tls_verification, Verification};
