@@ -101,8 +101,10 @@ impl PgOutputOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawEvent {
     /// One pgoutput message. For pgoutput `wal_start` = `wal_end` = the
-    /// position the server attributes the message to (a Commit's is the
-    /// end of its commit record).
+    /// position the server attributes the message to: a Begin's and a
+    /// change's is the change's WAL record, a Commit's is the end of its
+    /// commit record, and Relation/Type messages (which belong to no
+    /// record) have 0/0.
     XLogData {
         wal_start: Lsn,
         wal_end: Lsn,
@@ -122,7 +124,7 @@ pub enum RawEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     Message {
-        /// The XLogData start position of this message.
+        /// The XLogData position of this message (see [`RawEvent::XLogData`]).
         lsn: Lsn,
         server_time: PgTimestamp,
         message: PgOutputMessage,

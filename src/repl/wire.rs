@@ -66,10 +66,20 @@ impl Wire {
         }
     }
 
-    /// Sends everything encoded into `wbuf`.
+    /// Sends everything encoded into `wbuf`. Cancel-safe: bytes are removed
+    /// from `wbuf` only once written, so an interrupted flush resumes where
+    /// it stopped instead of leaving half a message on the wire.
     pub async fn flush(&mut self) -> io::Result<()> {
-        let out = self.wbuf.split();
-        self.io.write_all(&out).await?;
+        while !self.wbuf.is_empty() {
+            let n = self.io.write(&self.wbuf).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "the connection accepts no more data",
+                ));
+            }
+            self.wbuf.advance(n);
+        }
         self.io.flush().await
     }
 

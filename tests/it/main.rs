@@ -19,6 +19,7 @@ mod harness;
 mod migrate_basic;
 mod owners;
 mod precheck;
+mod replication;
 mod resume;
 mod selection;
 mod structure_routines;
