@@ -207,7 +207,7 @@ pub enum DecodeError {
 
 /// Decodes pgoutput messages and keeps the relation cache they need. One
 /// per stream; memory grows with the number of relations, not of rows.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PgOutputDecoder {
     relations: HashMap<u32, Arc<Relation>>,
 }
