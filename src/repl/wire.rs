@@ -118,11 +118,10 @@ impl Wire {
 
 /// Splits one complete message off the front of `buf`, if there is one.
 fn split_frame(buf: &mut BytesMut) -> io::Result<Option<Frame>> {
-    let Some(header) = buf.get(..5) else {
+    let Some(&[tag, l0, l1, l2, l3]) = buf.get(..5) else {
         return Ok(None);
     };
-    let tag = header[0];
-    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
     if len < 4 {
         return Err(invalid(format!("message length {len} is below 4")));
     }
