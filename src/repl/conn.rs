@@ -161,6 +161,17 @@ impl ReplConnection {
 
     /// `SHOW name` (works on replication sessions from PostgreSQL 10 on).
     pub async fn show(&mut self, name: &str) -> Result<String, ReplError> {
+        let plain = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+        if !plain {
+            return Err(ReplError::InvalidName {
+                what: "setting",
+                name: name.to_string(),
+                why: "setting names are letters, digits, '_' and '.'",
+            });
+        }
         let r = self.simple_query(&format!("SHOW {name}")).await?;
         Ok(r.rows
             .into_iter()

@@ -196,7 +196,9 @@ impl LogicalStream {
     }
 
     /// The next decoded message or keepalive; `None` once the server ended
-    /// the stream (after [`LogicalStream::stop`] or a server shutdown).
+    /// the stream (a server shutdown) or after an error. Cancel-safe (e.g.
+    /// in `select!` or under a timeout): no message is lost by dropping the
+    /// future, only a keepalive may be.
     pub async fn next(&mut self) -> Result<Option<StreamEvent>, ReplError> {
         match self.next_raw().await? {
             None => Ok(None),
@@ -285,7 +287,7 @@ impl LogicalStream {
                 b'E' => {
                     self.ended = true;
                     let n = ServerNotice::parse(frame.body);
-                    return Err(self.conn.server_error("START_REPLICATION", n));
+                    return Err(self.conn.server_error("the stream (START_REPLICATION)", n));
                 }
                 b'N' => log_notice(&self.conn.peer, frame.body),
                 b'S' => {}
@@ -426,7 +428,7 @@ impl LogicalStream {
                 }
                 b'E' => {
                     let n = ServerNotice::parse(f.body);
-                    return Err(self.conn.server_error("START_REPLICATION", n));
+                    return Err(self.conn.server_error("the stream (START_REPLICATION)", n));
                 }
                 t => {
                     return Err(self.conn.protocol(
@@ -453,7 +455,7 @@ impl LogicalStream {
             }
         }
         match error {
-            Some(n) => Err(self.conn.server_error("START_REPLICATION", n)),
+            Some(n) => Err(self.conn.server_error("the stream (START_REPLICATION)", n)),
             None => Ok(()),
         }
     }
