@@ -367,3 +367,63 @@ fn keepalive_big_transaction_and_termination() {
         });
     }
 }
+
+/// A server (here: the session defaults) with short idle and transaction
+/// timeouts kills an idle exporting session, and the snapshot with it
+/// (control); the holder turns them off and its snapshot outlives them.
+#[test]
+fn snapshot_holder_survives_session_timeouts() {
+    for major in [10, 17] {
+        let c = crate::support::cluster(major);
+        let db = crate::support::fresh_db(c, "repl_hold");
+        psql(c, &db, "CREATE TABLE t (id int); INSERT INTO t VALUES (1);");
+        let mut options =
+            "-c idle_in_transaction_session_timeout=1000 -c statement_timeout=1000".to_string();
+        if major >= 17 {
+            options.push_str(" -c transaction_timeout=1500");
+        }
+        let s = format!(
+            "host=127.0.0.1 port={} user=postgres password={} dbname={db} sslmode=disable options='{options}'",
+            c.port(),
+            c.password()
+        );
+        let spec = ConnSpec::parse(&s).expect("spec");
+        let import = |name: &str| {
+            c.psql(
+                &db,
+                &format!(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT '{name}'; \
+                     SELECT count(*) FROM t; COMMIT;"
+                ),
+            )
+        };
+        rt().block_on(async {
+            // Control: without the holder's settings the snapshot dies.
+            let mut bare = ReplConnection::connect(&spec, "test bare")
+                .await
+                .expect("connect");
+            let slot = bare
+                .create_logical_slot("bare_slot", true, SnapshotAction::Export)
+                .await
+                .expect("slot");
+            let bare_snapshot = slot.snapshot_name.expect("exported");
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            assert!(
+                import(&bare_snapshot).is_err(),
+                "the timeout should kill it"
+            );
+
+            let mut holder = ReplConnection::connect(&spec, "test holder 2")
+                .await
+                .expect("connect")
+                .create_slot_with_snapshot("held_slot", true)
+                .await
+                .expect("slot");
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            holder.check().await.expect("holder alive");
+            let n = import(holder.snapshot_name()).expect("snapshot still importable");
+            assert_eq!(n.trim(), "1");
+            holder.close().await;
+        });
+    }
+}
