@@ -110,7 +110,7 @@ async fn open_one(
             (Box::new(s), None)
         }
         Host::Tcp(name) => {
-            let s = tcp_connect(name, hostaddr, port)
+            let s = tcp_connect(name, hostaddr, port, spec.config.get_keepalives())
                 .await
                 .map_err(|e| unreachable(e.to_string()))?;
             (Box::new(s), Some(name.as_str()))
@@ -139,12 +139,15 @@ async fn open_one(
     Ok(conn)
 }
 
-/// TCP with keepalives on, so a snapshot holder idle for hours behind a NAT
-/// or load balancer is not silently cut (the OS default idle time applies).
+/// TCP with keepalives on (unless `keepalives=0`), so a snapshot holder
+/// idle for hours behind a NAT or load balancer is not silently cut. The OS
+/// default idle time applies (Linux: 2 h, as libpq); `keepalives_idle` is
+/// not applied here because tokio cannot set it without socket2.
 async fn tcp_connect(
     name: &str,
     hostaddr: Option<IpAddr>,
     port: u16,
+    keepalives: bool,
 ) -> std::io::Result<TcpStream> {
     let addrs: Vec<SocketAddr> = match hostaddr {
         Some(ip) => vec![SocketAddr::new(ip, port)],
@@ -157,7 +160,7 @@ async fn tcp_connect(
         } else {
             TcpSocket::new_v6()?
         };
-        socket.set_keepalive(true)?;
+        socket.set_keepalive(keepalives)?;
         match socket.connect(addr).await {
             Ok(s) => {
                 s.set_nodelay(true)?;

@@ -427,3 +427,28 @@ fn snapshot_holder_survives_session_timeouts() {
         });
     }
 }
+
+/// Several hosts are tried in order, as libpq does: a dead first host does
+/// not stop the connection.
+#[test]
+fn hosts_are_tried_in_order() {
+    let c = crate::support::cluster(15);
+    let s = format!(
+        "host=127.0.0.1,127.0.0.1 port={},{} user=postgres password={} dbname=postgres sslmode=disable connect_timeout=3",
+        free_port(),
+        c.port(),
+        c.password()
+    );
+    let spec = ConnSpec::parse(&s).expect("spec");
+    rt().block_on(async {
+        let mut conn = ReplConnection::connect(&spec, "test hosts")
+            .await
+            .expect("second host");
+        let port = conn
+            .simple_query("SELECT current_setting('port')")
+            .await
+            .expect("query");
+        assert_eq!(port.rows, vec![vec![Some(c.port().to_string())]]);
+        conn.close().await;
+    });
+}
