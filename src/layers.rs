@@ -11,7 +11,7 @@ pub const LAYERS: &[&[&str]] = &[
     // the run's journal (timeline, precheck, command line) for the report.
     &["pg", "fault", "journal"],
     // Exit codes and error kinds; the test-cluster harness.
-    &["error", "localpg"],
+    &["error", "localpg", "repl"],
     // The source model; the task state store.
     &["catalog", "state"],
     // Plan statements and their dependency order.

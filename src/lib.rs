@@ -30,6 +30,7 @@ pub(crate) mod migrate;
 pub mod pg;
 pub mod plan;
 pub(crate) mod precheck;
+pub mod repl;
 pub mod report;
 pub mod state;
 pub(crate) mod step;

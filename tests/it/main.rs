@@ -25,7 +25,7 @@ mod keywords;
 mod migrate_basic;
 mod owners;
 mod precheck;
-mod report_html;
+mod replication;
 mod resume;
 mod selection;
 mod structure_routines;
