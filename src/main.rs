@@ -1,11 +1,14 @@
-//! Thin entry point: parse arguments, set up logging, run, map errors to exit codes.
+//! Thin entry point: parse arguments, set up logging, run, map errors to exit
+//! codes. Under `--json` an error still prints its one JSON document (scripts
+//! read stdout, not stderr); a closed stdout ends the command quietly.
 
 use clap::Parser;
 use pgferry::cli::Cli;
-use pgferry::error::{exit_for, Exit};
+use pgferry::error::{error_document, exit_for, is_stdout_closed, print_out, Exit};
 
 fn main() {
     let cli = Cli::parse();
+    let (json, command) = (cli.json(), cli.command_name());
     pgferry::report::init_tracing(cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -19,9 +22,19 @@ fn main() {
     };
     let code = match runtime.block_on(pgferry::cli::run(cli)) {
         Ok(exit) => exit,
+        // The reader of our output went away: nothing left to say to it.
+        Err(err) if is_stdout_closed(&err) => Exit::Ok,
         Err(err) => {
             eprintln!("pgferry: error: {err:#}");
-            exit_for(&err)
+            let code = exit_for(&err);
+            // A failed precheck already printed its document (with the error).
+            if json && code != Exit::Problem {
+                let doc = error_document(command, &err);
+                let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                // Nothing more to do if stdout is gone too.
+                let _ = print_out(&format!("{text}\n"));
+            }
+            code
         }
     };
     // Do not wait for background tasks (connection drivers) to wind down.

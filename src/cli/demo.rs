@@ -3,7 +3,7 @@
 //! pgferry does in a minute without touching a real server.
 
 use crate::config::Endpoints;
-use crate::error::Exit;
+use crate::error::{print_out, Exit};
 use crate::localpg::{ClusterOptions, LocalCluster};
 use crate::pg::ConnSpec;
 use anyhow::Context;
@@ -40,11 +40,11 @@ async fn start(major: u32, role: &str) -> anyhow::Result<LocalCluster> {
         .await
         .context("cluster start task")?
         .with_context(|| format!("starting the {role} cluster (PostgreSQL {major})"))?;
-    println!(
-        "started {role}: PostgreSQL {major} on port {} (socket {})",
+    print_out(&format!(
+        "started {role}: PostgreSQL {major} on port {} (socket {})\n",
         c.port(),
         c.socket_dir().display()
-    );
+    ))?;
     Ok(c)
 }
 
@@ -57,7 +57,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
     } else {
         PAGILA_SCHEMA
     };
-    println!("loading the Pagila sample database into the source ...");
+    print_out("loading the Pagila sample database into the source ...\n")?;
     let src_ref = &source;
     tokio::task::block_in_place(|| -> anyhow::Result<()> {
         src_ref.create_database("pagila")?;
@@ -70,13 +70,13 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         .create_database("pagila")
         .context("creating the target database")?;
     let ends = Endpoints {
-        source: ConnSpec::parse(&source.socket_conninfo("pagila"))?,
-        target: ConnSpec::parse(&target.socket_conninfo("pagila"))?,
+        source: ConnSpec::parse(&source.socket_conninfo("pagila"))?.at_end(crate::pg::End::Source),
+        target: ConnSpec::parse(&target.socket_conninfo("pagila"))?.at_end(crate::pg::End::Target),
     };
-    println!(
-        "\n$ pgferry migrate --source '{}' --target '{}'",
+    print_out(&format!(
+        "\n$ pgferry migrate --source '{}' --target '{}'\n",
         ends.source, ends.target
-    );
+    ))?;
     let opts = crate::migrate::Options {
         jobs: args.jobs,
         index_jobs: args.jobs,
@@ -92,11 +92,11 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         keep_owners: false,
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
-    print!("{}", crate::report::migrate_table(&report));
-    println!(
-        "\n$ pgferry verify --source '{}' --target '{}'",
+    print_out(&crate::report::migrate_table(&report))?;
+    print_out(&format!(
+        "\n$ pgferry verify --source '{}' --target '{}'\n",
         ends.source, ends.target
-    );
+    ))?;
     let sums = crate::verify::compare_checksums(
         &ends,
         &Default::default(),
@@ -106,26 +106,26 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         },
     )
     .await?;
-    print!("{}", crate::report::checksum_table(&sums));
+    print_out(&crate::report::checksum_table(&sums))?;
     let equal = sums.iter().all(|c| c.equal);
-    println!(
-        "\ndemo finished in {:.1}s: {}",
+    print_out(&format!(
+        "\ndemo finished in {:.1}s: {}\n",
         started.elapsed().as_secs_f64(),
         if equal {
             "every table has the same rows and checksum on both ends"
         } else {
             "SOME TABLES DIFFER"
         }
-    );
+    ))?;
     if args.keep {
         for (role, c) in [("source", source), ("target", target)] {
             let conninfo = c.socket_conninfo("pagila");
             let kept = c.keep();
-            println!("{role} left running: psql \"{conninfo}\"");
-            println!("  stop it with: {}", kept.stop_command);
+            print_out(&format!("{role} left running: psql \"{conninfo}\"\n"))?;
+            print_out(&format!("  stop it with: {}\n", kept.stop_command))?;
         }
     } else {
-        println!("stopping both servers (use --keep to leave them running)");
+        print_out("stopping both servers (use --keep to leave them running)\n")?;
         drop(source);
         drop(target);
     }

@@ -2,7 +2,7 @@
 
 use super::Endpoints;
 use crate::copy::progress::Display;
-use crate::error::Exit;
+use crate::error::{print_out, Exit};
 use crate::migrate::{Options, StartMode, TaskOptions};
 use clap::Args;
 use std::path::PathBuf;
@@ -14,10 +14,10 @@ pub struct MigrateArgs {
     #[command(flatten)]
     pub select: super::SelectArgs,
     /// Parallel copy workers (default: number of CPUs, at least 2).
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", value_parser = super::parse_jobs)]
     pub jobs: Option<usize>,
     /// Parallel index builds (default: same as --jobs).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::parse_jobs)]
     pub index_jobs: Option<usize>,
     /// Structure only, no rows.
     #[arg(long, conflicts_with = "data_only")]
@@ -65,9 +65,9 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     if args.dry_run {
         let (_, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners).await?;
         if args.endpoints.json {
-            println!("{}", serde_json::to_string_pretty(&plan)?);
+            print_out(&format!("{}\n", serde_json::to_string_pretty(&plan)?))?;
         } else {
-            print!("{}", crate::report::plan_text(&plan));
+            print_out(&crate::report::plan_text(&plan))?;
         }
         return Ok(Exit::Ok);
     }
@@ -99,9 +99,16 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;
     if args.endpoints.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        // `command` and `ok`, as in every other command's document.
+        let mut doc = serde_json::json!({"command": "migrate", "ok": true});
+        if let (Some(d), serde_json::Value::Object(r)) =
+            (doc.as_object_mut(), serde_json::to_value(&report)?)
+        {
+            d.extend(r);
+        }
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        print!("{}", crate::report::migrate_table(&report));
+        print_out(&crate::report::migrate_table(&report))?;
     }
     Ok(Exit::Ok)
 }

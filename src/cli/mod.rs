@@ -81,6 +81,30 @@ pub struct SelectArgs {
     pub exclude_data: Vec<String>,
 }
 
+impl Cli {
+    /// The subcommand's name, for the JSON document of an error.
+    pub fn command_name(&self) -> &'static str {
+        match &self.command {
+            Command::Precheck(_) => "precheck",
+            Command::Migrate(_) => "migrate",
+            Command::Verify(_) => "verify",
+            Command::Status(_) => "status",
+            Command::Demo(_) => "demo",
+        }
+    }
+
+    /// True when the user asked for one JSON document on stdout.
+    pub fn json(&self) -> bool {
+        match &self.command {
+            Command::Precheck(a) => a.endpoints.json,
+            Command::Migrate(a) => a.endpoints.json,
+            Command::Verify(a) => a.endpoints.json,
+            Command::Status(a) => a.json,
+            Command::Demo(_) => false,
+        }
+    }
+}
+
 /// Runs the chosen subcommand and returns its exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
@@ -110,6 +134,16 @@ pub(crate) fn resolve_job(
     let sel = crate::config::selection(task.as_ref(), &flags)?;
     let ends = crate::config::endpoints(e.source.as_deref(), e.target.as_deref(), task.as_ref())?;
     Ok((ends, sel))
+}
+
+/// Parses a number of parallel sessions: at least 1 (0 would do nothing,
+/// forever).
+pub(crate) fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
 }
 
 /// Parses `128MB`, `1GB`, `512kB`, `1000` (bytes), as PostgreSQL writes sizes

@@ -2,7 +2,7 @@
 //! state directory; works while the task runs (SQLite allows a reader beside
 //! the writer) and after it stopped.
 
-use crate::error::{usage, Exit};
+use crate::error::{print_out, usage, Exit};
 use crate::state::State;
 use clap::Args;
 use serde::Serialize;
@@ -91,16 +91,14 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<Exit> {
         )));
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"command": "status", "tasks": tasks})
-            )?
-        );
+        let doc = serde_json::json!({"command": "status", "ok": true, "tasks": tasks});
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
         return Ok(Exit::Ok);
     }
+    // One write per line: a reader that stops early (`| head -1`) ends the
+    // command quietly at the next one.
     for t in &tasks {
-        println!("task {}\n  state: {}", t.task, t.dir);
+        print_out(&format!("task {}\n  state: {}\n", t.task, t.dir))?;
         let phase = if t.finished {
             "finished"
         } else if !t.pre_data_done {
@@ -110,25 +108,30 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<Exit> {
         } else {
             "post-data"
         };
-        println!("  status: {phase}");
-        println!(
-            "  data: {}/{} units done ({} copying, {} pending), {} rows, {:.1} MB",
+        print_out(&format!("  status: {phase}\n"))?;
+        print_out(&format!(
+            "  data: {}/{} units done ({} copying, {} pending), {} rows, {:.1} MB\n",
             t.units_done,
             t.units_total,
             t.units_copying,
             t.units_pending,
             t.rows_copied,
             t.bytes_copied as f64 / 1e6
-        );
-        println!("  post-data statements done: {}", t.post_data_steps_done);
+        ))?;
+        print_out(&format!(
+            "  post-data statements done: {}\n",
+            t.post_data_steps_done
+        ))?;
         for l in t.left.iter().take(20) {
-            println!("    left: {l}");
+            print_out(&format!("    left: {l}\n"))?;
         }
         if t.left.len() > 20 {
-            println!("    ... and {} more", t.left.len() - 20);
+            print_out(&format!("    ... and {} more\n", t.left.len() - 20))?;
         }
         if !t.finished {
-            println!("  continue with: pgferry migrate --resume (same source, target and options)");
+            print_out(
+                "  continue with: pgferry migrate --resume (same source, target and options)\n",
+            )?;
         }
     }
     Ok(Exit::Ok)

@@ -1,7 +1,7 @@
 //! `pgferry verify`.
 
 use super::Endpoints;
-use crate::error::{usage, Exit};
+use crate::error::{print_out, usage, Exit};
 use crate::verify::{ChecksumOptions, DEFAULT_SPLIT_BYTES};
 use clap::Args;
 
@@ -15,7 +15,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub counts_only: bool,
     /// Tables checked at once (each uses one session on both servers).
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2, value_parser = super::parse_jobs)]
     pub jobs: usize,
     /// Checksum per key range the tables larger than SIZE (bytes, or with a
     /// kB/MB/GB suffix) that have a one-column integer primary key, so that
@@ -49,19 +49,30 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         .map(|c| c.table.as_str())
         .collect();
     let doc = serde_json::json!({
-        "command": "verify", "mode": "checksum", "equal": different.is_empty(),
+        "command": "verify", "ok": different.is_empty(), "mode": "checksum", "equal": different.is_empty(),
         "different": different, "seconds": seconds, "tables": sums
     });
     if let Some(dir) = &args.state_dir {
-        std::fs::create_dir_all(dir)?;
+        // A directory that cannot be written is a usage error (exit 2).
         let path = dir.join("verify-report.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&doc)?)
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+        std::fs::create_dir_all(dir)
+            .and_then(|()| {
+                std::fs::write(
+                    &path,
+                    serde_json::to_string_pretty(&doc).unwrap_or_default(),
+                )
+            })
+            .map_err(|e| {
+                usage(format!(
+                    "cannot write {} (--state-dir): {e}",
+                    path.display()
+                ))
+            })?;
     }
     if args.endpoints.json {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        print!("{}", crate::report::checksum_table(&sums));
+        print_out(&crate::report::checksum_table(&sums))?;
     }
     Ok(if different.is_empty() {
         Exit::Ok
@@ -78,14 +89,12 @@ async fn counts(
     let counts = crate::verify::compare_counts(ends, sel).await?;
     let bad = counts.iter().filter(|c| !c.equal).count();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "command": "verify", "mode": "counts", "equal": bad == 0, "tables": counts
-            }))?
-        );
+        let doc = serde_json::json!({
+            "command": "verify", "ok": bad == 0, "mode": "counts", "equal": bad == 0, "tables": counts
+        });
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        print!("{}", crate::report::counts_table(&counts));
+        print_out(&crate::report::counts_table(&counts))?;
     }
     Ok(if bad == 0 { Exit::Ok } else { Exit::Problem })
 }

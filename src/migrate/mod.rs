@@ -13,7 +13,7 @@ use crate::config::Endpoints;
 use crate::copy::progress::Display;
 use crate::copy::TableResult;
 use crate::exec::{run_step, StepRunner};
-use crate::pg::connect;
+use crate::pg::connect_at_start;
 use crate::pg::SnapshotHolder;
 use crate::plan::{self, Phase, Plan, Skipped, Step};
 use crate::step::StepKind;
@@ -115,7 +115,7 @@ pub async fn plan_only(
     sel: &plan::Selection,
     keep_owners: bool,
 ) -> anyhow::Result<(Catalog, Plan)> {
-    let src = connect(&ends.source, "catalog").await?;
+    let src = connect_at_start(&ends.source, "catalog").await?;
     let holder = SnapshotHolder::open(src).await?;
     let mut cat = Catalog::read(holder.client()).await?;
     holder.close().await?;
@@ -166,8 +166,8 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     } else {
         Arc::new(AtomicBool::new(false))
     };
-    let src = connect(&ends.source, "snapshot holder").await?;
-    let target = connect(&ends.target, "ddl").await?;
+    let src = connect_at_start(&ends.source, "snapshot holder").await?;
+    let target = connect_at_start(&ends.target, "ddl").await?;
     target
         .batch_execute(TARGET_DDL_SETUP)
         .await

@@ -41,8 +41,8 @@ pub struct Task {
 /// Opens the task state under `dir` and checks it against what was asked.
 /// `identity` names the source, target and options (never a password).
 pub fn open(dir: &Path, identity: &str, mode: StartMode) -> anyhow::Result<Task> {
-    let lock = StateLock::acquire(dir)?;
-    let state = State::open(dir)?;
+    let lock = StateLock::acquire(dir).map_err(|e| unusable(dir, e))?;
+    let state = State::open(dir).map_err(|e| unusable(dir, e))?;
     let recorded = state.get("identity")?;
     let finished = state.is_finished()?;
     let resuming = match (mode, recorded) {
@@ -88,6 +88,20 @@ pub fn open(dir: &Path, identity: &str, mode: StartMode) -> anyhow::Result<Task>
         state,
         resuming,
     })
+}
+
+/// A state directory that cannot be created, locked or written (a file, a
+/// path under a file, no permission) is a usage error: the user must give
+/// another `--state-dir` (exit 2). Errors that already are usage errors (the
+/// lock held by another pgferry) pass unchanged.
+fn unusable(dir: &Path, e: anyhow::Error) -> anyhow::Error {
+    if crate::error::exit_for(&e) == crate::error::Exit::Usage {
+        return e;
+    }
+    usage(format!(
+        "cannot use the state directory {}: {e:#}; give a writable directory with --state-dir",
+        dir.display()
+    ))
 }
 
 /// Installs the Ctrl-C handler: the first press sets the returned flag (work

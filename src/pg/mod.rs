@@ -15,7 +15,7 @@ mod spec;
 mod tls;
 pub mod transient;
 
-pub use connect::{connect, ConnError, SESSION_SETUP};
+pub use connect::{connect, connect_at_start, AtStart, ConnError, End, SESSION_SETUP};
 pub use db_error::db_error;
 pub use ident::{qualified, quote_ident, quote_literal};
 pub use snapshot::{import_snapshot, SnapshotHolder};

@@ -25,7 +25,7 @@ pub use servers::ServerInfo;
 
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
-use crate::pg::connect;
+use crate::pg::connect_at_start;
 use crate::plan::Plan;
 use serde::Serialize;
 use std::future::Future;
@@ -192,8 +192,8 @@ pub async fn run(
     plan: &Plan,
     opts: &Options,
 ) -> anyhow::Result<Report> {
-    let source = connect(&ends.source, "precheck").await?;
-    let target = connect(&ends.target, "precheck").await?;
+    let source = connect_at_start(&ends.source, "precheck").await?;
+    let target = connect_at_start(&ends.target, "precheck").await?;
     let src = servers::info(&source, &ends.source).await?;
     let tgt = servers::info(&target, &ends.target).await?;
     let cx = Context {
@@ -290,22 +290,28 @@ pub async fn gate(
 ) -> anyhow::Result<Report> {
     let report = run(ends, cat, plan, opts).await?;
     if !report.ok {
-        if json {
-            println!("{}", serde_json::to_string_pretty(&json_document(&report))?);
-        } else {
-            print!("{}", human(&report, std::io::stdout().is_terminal()));
-        }
         let failed: Vec<&str> = report
             .findings
             .iter()
             .filter(|f| f.severity == Severity::Failure)
             .map(|f| f.code)
             .collect();
-        return Err(anyhow::Error::new(crate::error::ProblemFound(format!(
+        let message = format!(
             "precheck failed ({}); nothing was written to the target. Fix the items above, \
              or pass --ignore-check CODE to go on despite one",
             failed.join(", ")
-        ))));
+        );
+        if json {
+            // The one document of this exit: the precheck's, saying the
+            // exit code and the error too.
+            let mut doc = serde_json::to_value(json_document(&report))?;
+            doc["exit_code"] = serde_json::json!(crate::error::Exit::Problem as i32);
+            doc["error"] = serde_json::json!({"kind": "problem", "message": message, "end": null});
+            crate::error::print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+        } else {
+            crate::error::print_out(&human(&report, std::io::stdout().is_terminal()))?;
+        }
+        return Err(anyhow::Error::new(crate::error::ProblemFound(message)));
     }
     for f in report.problems() {
         tracing::warn!(code = f.code, "precheck: {}", f.message);

@@ -12,7 +12,7 @@ use super::ranges::{compare_buckets, RangeDiff, Split, Sums, MAX_LISTED_RANGES};
 use super::rowhash::{buckets_sql, table_sql, ColumnKind, SESSION_PINS};
 use crate::catalog::{Catalog, Table};
 use crate::config::Endpoints;
-use crate::pg::{connect, qualified, quote_ident};
+use crate::pg::{connect_at_start, qualified, quote_ident};
 use crate::pg::{import_snapshot, SnapshotHolder};
 use anyhow::Context;
 use serde::Serialize;
@@ -89,7 +89,7 @@ pub async fn compare_checksums(
     sel: &crate::plan::Selection,
     opts: &ChecksumOptions,
 ) -> anyhow::Result<Vec<TableChecksum>> {
-    let src = connect(&ends.source, "verify (snapshot)").await?;
+    let src = connect_at_start(&ends.source, "verify (snapshot)").await?;
     let holder = SnapshotHolder::open(src).await?;
     let mut cat = Catalog::read(holder.client()).await?;
     let plan = crate::plan::prepare(&mut cat, sel)?;
@@ -246,7 +246,8 @@ async fn open_end(
     purpose: &str,
     snapshot: Option<&str>,
 ) -> anyhow::Result<End> {
-    let client = connect(spec, purpose).await?;
+    // Verify is read-only: its sessions all open as it starts.
+    let client = connect_at_start(spec, purpose).await?;
     client
         .batch_execute(SESSION_PINS)
         .await

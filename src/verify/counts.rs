@@ -4,7 +4,7 @@
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
 use crate::pg::SnapshotHolder;
-use crate::pg::{connect, qualified};
+use crate::pg::{connect_at_start, qualified};
 use anyhow::Context;
 use serde::Serialize;
 use tokio_postgres::Client;
@@ -35,8 +35,8 @@ pub async fn compare_counts(
     ends: &Endpoints,
     sel: &crate::plan::Selection,
 ) -> anyhow::Result<Vec<TableCount>> {
-    let src = connect(&ends.source, "verify (source)").await?;
-    let target = connect(&ends.target, "verify (target)").await?;
+    let src = connect_at_start(&ends.source, "verify (source)").await?;
+    let target = connect_at_start(&ends.target, "verify (target)").await?;
     let holder = SnapshotHolder::open(src).await?;
     let mut cat = Catalog::read(holder.client()).await?;
     let plan = crate::plan::prepare(&mut cat, sel)?;

@@ -15,6 +15,7 @@ mod corpora;
 mod data_engine;
 mod durability;
 mod edge_cases;
+mod hardening;
 mod harness;
 mod migrate_basic;
 mod owners;
