@@ -91,7 +91,10 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         selection: Default::default(),
         keep_owners: false,
     };
-    let report = crate::migrate::migrate(&ends, &opts).await?;
+    let crate::migrate::Outcome::Migrated(report) = crate::migrate::migrate(&ends, &opts).await?
+    else {
+        anyhow::bail!("the demo runs without task state, so it cannot be already complete");
+    };
     print_out(&crate::report::migrate_table(&report))?;
     print_out(&format!(
         "\n$ pgferry verify --source '{}' --target '{}'\n",

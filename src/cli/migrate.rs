@@ -3,7 +3,7 @@
 use super::Endpoints;
 use crate::copy::progress::Display;
 use crate::error::{print_out, Exit};
-use crate::migrate::{Options, StartMode, TaskOptions};
+use crate::migrate::{Options, Outcome, StartMode, TaskOptions};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -97,7 +97,26 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         keep_owners: args.keep_owners,
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
-    let report = crate::migrate::migrate(&ends, &opts).await?;
+    let report = match crate::migrate::migrate(&ends, &opts).await? {
+        Outcome::Migrated(r) => r,
+        Outcome::AlreadyComplete { state_dir } => {
+            let msg = format!(
+                "the task in {} is already complete: nothing to do (`pgferry verify` compares \
+                 the databases; --restart runs the task again into an empty target)",
+                state_dir.display()
+            );
+            if args.endpoints.json {
+                let doc = serde_json::json!({
+                    "command": "migrate", "ok": true, "already_complete": true,
+                    "state_dir": state_dir, "message": msg,
+                });
+                print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+            } else {
+                print_out(&format!("{msg}\n"))?;
+            }
+            return Ok(Exit::Ok);
+        }
+    };
     if args.endpoints.json {
         // `command` and `ok`, as in every other command's document.
         let mut doc = serde_json::json!({"command": "migrate", "ok": true});

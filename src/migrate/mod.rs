@@ -3,9 +3,10 @@
 //! values; recorded in the task state as it goes, so it can be resumed.
 
 mod data;
-
+mod identity;
 mod task;
 
+pub use identity::{identity, Identity};
 pub use task::{install_interrupt, state_dir, StartMode, Task};
 
 use crate::catalog::Catalog;
@@ -127,38 +128,37 @@ pub async fn plan_only(
     Ok((cat, plan))
 }
 
-/// Names the task: source, target and what is migrated, never a password.
-pub fn task_identity(ends: &Endpoints, opts: &Options) -> String {
-    format!(
-        "{} -> {}{}{}{}",
-        ends.source.redacted(),
-        ends.target.redacted(),
-        if opts.schema_only {
-            " (schema only)"
-        } else {
-            ""
-        },
-        if opts.data_only { " (data only)" } else { "" },
-        if opts.keep_owners {
-            " (keep owners)"
-        } else {
-            ""
-        }
-    )
+/// What a run ended with.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The migration ran (or a resumed one finished).
+    Migrated(Box<Report>),
+    /// `--resume` of a task that already ran to its end: nothing was done.
+    AlreadyComplete { state_dir: PathBuf },
 }
 
 /// Runs the migration.
-pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report> {
-    let started = Instant::now();
-    let mut times = PhaseTimes::default();
+pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Outcome> {
     let task = match &opts.task {
         Some(t) => {
-            let identity = task_identity(ends, opts);
-            let dir = state_dir(t.state_dir.as_deref(), &identity);
-            Some(task::open(&dir, &identity, t.mode)?)
+            let identity = identity(ends, opts);
+            let dir = state_dir(t.state_dir.as_deref(), &identity.line);
+            let task = task::open(&dir, &identity, t.mode)?;
+            if task.complete {
+                return Ok(Outcome::AlreadyComplete { state_dir: dir });
+            }
+            Some(task)
         }
         None => None,
     };
+    run(ends, opts, task)
+        .await
+        .map(|r| Outcome::Migrated(Box::new(r)))
+}
+
+async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let mut times = PhaseTimes::default();
     let state = task.as_ref().map(|t| &t.state);
     let resuming = task.as_ref().is_some_and(|t| t.resuming);
     let stop = if task.is_some() {
@@ -241,13 +241,12 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             keep_owners: opts.keep_owners,
             skip_write_sample: true,
         };
-        if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
-            // Nothing was done: do not leave a task to resume behind.
-            if let Some(t) = &task {
-                t.state.clear()?;
-            }
-            return Err(e);
-        }
+        // A failure leaves the task state as it was: nothing recorded for a
+        // new task, the previous task's record under --restart.
+        crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await?;
+    }
+    if let Some(t) = &task {
+        t.begin()?;
     }
 
     if !opts.data_only {

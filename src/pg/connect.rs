@@ -142,9 +142,27 @@ impl ConnError {
 #[error(transparent)]
 pub struct AtStart(pub ConnError);
 
-/// [`connect`] for the first sessions of a command (see [`AtStart`]).
+/// [`connect`] for the first sessions of a command (see [`AtStart`]). Here a
+/// peer that breaks the start-up off (closes, resets, or sends what is no
+/// protocol message) is not a server in trouble but not PostgreSQL at all:
+/// [`ConnError::NotPostgres`]. Later in a run the same failure stays
+/// [`ConnError::Other`], which is retried (a server restarting can do that).
 pub async fn connect_at_start(spec: &ConnSpec, purpose: &str) -> Result<Client, AtStart> {
-    connect(spec, purpose).await.map_err(AtStart)
+    connect(spec, purpose).await.map_err(|e| {
+        AtStart(match e {
+            ConnError::Other {
+                end,
+                target,
+                detail,
+            } if not_postgres(&detail) => ConnError::NotPostgres {
+                end,
+                target,
+                host: scrub(&spec.host_description(), spec.password()),
+                detail,
+            },
+            e => e,
+        })
+    })
 }
 
 /// Session settings that make text output identical across servers and
@@ -274,15 +292,6 @@ pub(crate) fn classify(spec: &ConnSpec, e: &tokio_postgres::Error) -> ConnError 
                 spec.user()
             ),
         },
-        // Something answered but not as PostgreSQL does: it closed at once
-        // ("early eof" before any message), or sent bytes that are no
-        // protocol message (an HTTP or SSH banner).
-        _ if not_postgres(&kind, &detail) => ConnError::NotPostgres {
-            end,
-            target,
-            host: clean(&spec.host_description()),
-            detail,
-        },
         "authentication error" => ConnError::Auth {
             end,
             target,
@@ -299,21 +308,21 @@ pub(crate) fn classify(spec: &ConnSpec, e: &tokio_postgres::Error) -> ConnError 
 }
 
 /// The texts tokio-postgres gives when the peer does not speak the
-/// PostgreSQL protocol during start-up: it closed before any message ("early
-/// eof", "connection closed"), or sent something that does not parse
-/// ("bytes remaining on stream", "unexpected message", "error parsing").
-fn not_postgres(kind: &str, detail: &str) -> bool {
-    kind == "unexpected message from server"
-        || kind.starts_with("error parsing response")
-        || kind == "connection closed"
-        || [
-            "early eof",
-            "bytes remaining on stream",
-            "unexpected message",
-            "invalid message length",
-        ]
-        .iter()
-        .any(|s| detail.contains(s))
+/// PostgreSQL protocol during start-up: it closed or reset before any message
+/// ("early eof", "connection closed", "reset by peer"), or sent something
+/// that does not parse ("bytes remaining on stream", "unexpected message").
+fn not_postgres(detail: &str) -> bool {
+    [
+        "early eof",
+        "connection closed",
+        "Connection reset by peer",
+        "bytes remaining on stream",
+        "unexpected message",
+        "invalid message length",
+        "error parsing",
+    ]
+    .iter()
+    .any(|s| detail.contains(s))
 }
 
 /// The messages of the error's causes (tokio-postgres' own `Display` shows

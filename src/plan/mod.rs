@@ -7,6 +7,7 @@
 mod build;
 pub mod rename;
 pub mod select;
+mod unmatched;
 
 pub use crate::step::{
     dependents_closure, order_by_dependencies, FamilySteps, Parallel, Phase, Skipped, Step,

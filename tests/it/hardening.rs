@@ -424,3 +424,229 @@ fn assert_verified_equal_after_resume(resume: &[&str], su: &str, du: &str) {
     assert_eq!(code(&out), Some(0), "resume: {}", text(&out.stderr));
     assert_verified_equal(su, du);
 }
+
+/// Two tables and a sequence, for the resume and selection tests.
+const SMALL: &str = "CREATE TABLE public.a (id int PRIMARY KEY, v text);
+    INSERT INTO public.a SELECT g, 'a' || g FROM generate_series(1, 500) g;
+    CREATE TABLE public.b (id int PRIMARY KEY, v text);
+    INSERT INTO public.b SELECT g, 'b' || g FROM generate_series(1, 500) g;";
+
+/// A source loaded with `sql`, an empty target, a state directory.
+struct Job {
+    su: String,
+    du: String,
+    st: String,
+    _state: tempfile::TempDir,
+}
+
+fn job(prefix: &str, sql: &str) -> Job {
+    let c = cluster(15);
+    let (sdb, tdb) = (
+        fresh_db(c, &format!("{prefix}_s")),
+        fresh_db(c, &format!("{prefix}_t")),
+    );
+    c.psql(&sdb, sql).expect("fixture");
+    let state = tempfile::tempdir().unwrap();
+    Job {
+        su: c.uri(&sdb),
+        du: c.uri(&tdb),
+        st: state.path().to_string_lossy().to_string(),
+        _state: state,
+    }
+}
+
+impl Job {
+    fn migrate(&self, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "migrate",
+            "--source",
+            &self.su,
+            "--target",
+            &self.du,
+            "--state-dir",
+            &self.st,
+        ];
+        args.extend_from_slice(extra);
+        pgferry(&args)
+    }
+    fn migrate_with_fault(&self, fault: &str, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "migrate",
+            "--source",
+            &self.su,
+            "--target",
+            &self.du,
+            "--state-dir",
+            &self.st,
+        ];
+        args.extend_from_slice(extra);
+        crate::support::pgferry_with_fault(fault, &args)
+    }
+    fn status(&self) -> serde_json::Value {
+        let out = pgferry(&["status", "--state-dir", &self.st, "--json"]);
+        assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("status document")
+    }
+}
+
+/// Item 2: a --resume whose selection, renames or options differ from the
+/// recorded task is refused (exit 2), naming what changed.
+#[test]
+fn resume_with_another_selection_is_refused() {
+    let j = job("hr2", SMALL);
+    let failed = j.migrate_with_fault("fail-unit:1", &["--include", "public.a", "--jobs", "1"]);
+    assert_eq!(code(&failed), Some(3), "{}", text(&failed.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let task = dir.path().join("task.toml");
+    std::fs::write(&task, "[rename]\ntables = { \"public.a\" = \"a2\" }\n").unwrap();
+    let task = task.to_string_lossy().to_string();
+    for (extra, changed) in [
+        (
+            vec!["--include", "public.b"],
+            "include was `public.a`, now `public.b`",
+        ),
+        (
+            vec!["--include", "public.a", "--exclude-data", "public.a"],
+            "exclude_data was (none), now `public.a`",
+        ),
+        (
+            vec!["--include", "public.a", "--task", &task],
+            "[rename] tables was (none), now `public.a = a2`",
+        ),
+        (
+            vec!["--include", "public.a", "--keep-owners"],
+            "--keep-owners was `no`, now `yes`",
+        ),
+    ] {
+        let mut args = extra.clone();
+        args.push("--resume");
+        let out = j.migrate(&args);
+        assert_eq!(code(&out), Some(2), "{extra:?}: {}", text(&out.stderr));
+        assert!(
+            error_line(&out).contains(changed),
+            "{extra:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // The same selection resumes; --jobs may differ.
+    let out = j.migrate(&["--include", "public.a", "--jobs", "3", "--resume"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+}
+
+/// Items 3 and 4: --restart keeps the finished task's record when the new
+/// run's precheck fails; --resume of a finished task says it is complete and
+/// exits 0 without the "snapshot is gone" warning.
+#[test]
+fn restart_keeps_the_record_until_precheck_passes_and_resume_of_a_finished_task() {
+    let j = job("hr3", SMALL);
+    let out = j.migrate(&[]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let before = j.status();
+    assert_eq!(before["tasks"][0]["finished"], true, "{before}");
+
+    // The target is not empty: the restarted run's precheck fails.
+    let out = j.migrate(&["--restart"]);
+    assert_eq!(code(&out), Some(1), "{}", text(&out.stderr));
+    let after = j.status();
+    assert_eq!(after["tasks"][0]["finished"], true, "{after}");
+    assert_eq!(
+        after["tasks"][0]["task"], before["tasks"][0]["task"],
+        "{after}"
+    );
+    assert!(after["tasks"][0]["task"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty()));
+
+    let out = j.migrate(&["--resume"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(code(&out), Some(0), "{stderr}");
+    assert!(stdout.contains("already complete"), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("snapshot is gone"), "{stderr}");
+    let out = j.migrate(&["--resume", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["already_complete"], true, "{doc}");
+    assert_eq!(doc["ok"], true, "{doc}");
+}
+
+/// Item 6: a pattern that matches nothing is a configuration error naming it.
+#[test]
+fn a_pattern_that_matches_nothing_is_exit_2() {
+    let j = job("hs6", SMALL);
+    for (flag, pattern) in [
+        ("--include", "nosuchschema.nosuchtable"),
+        ("--include", "nosuchschema"),
+        ("--exclude", "public.nosuch*"),
+        ("--exclude-data", "public.nosuch"),
+    ] {
+        for cmd in ["precheck", "migrate"] {
+            let mut args = vec![cmd, "--source", &j.su, "--target", &j.du, flag, pattern];
+            if cmd == "migrate" {
+                args.extend(["--state-dir", &j.st]);
+            }
+            let out = pgferry(&args);
+            assert_eq!(
+                code(&out),
+                Some(2),
+                "{cmd} {flag} {pattern}: {}",
+                text(&out.stderr)
+            );
+            let line = error_line(&out);
+            assert!(
+                line.contains(&format!("`{pattern}` matches no")),
+                "{cmd} {flag} {pattern}: {line}"
+            );
+        }
+    }
+}
+
+/// Item 7: a selected table brings along the standalone sequence its default
+/// uses (Pagila's `actor`); only an explicit exclusion leaves it out, and the
+/// log says "table public.actor", not "table table".
+#[test]
+fn a_selected_table_brings_the_sequence_of_its_default() {
+    let j = job(
+        "hs7",
+        "CREATE SEQUENCE public.actor_actor_id_seq;
+         CREATE TABLE public.actor (actor_id int PRIMARY KEY
+             DEFAULT nextval('public.actor_actor_id_seq'), name text);
+         INSERT INTO public.actor (name) SELECT 'n' || g FROM generate_series(1, 7) g;
+         CREATE TABLE public.film (id int PRIMARY KEY);",
+    );
+    let out = j.migrate(&["--include", "public.actor", "--json"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tables: Vec<&str> = doc["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["table"].as_str())
+        .collect();
+    assert_eq!(tables, ["public.actor"], "{doc}");
+    assert_eq!(doc["sequences_set"], 1, "{doc}");
+    let c = cluster(15);
+    let tdb = j.du.rsplit('/').next().unwrap().replace("%5F", "_");
+    assert_eq!(
+        c.psql(&tdb, "SELECT nextval('public.actor_actor_id_seq');")
+            .unwrap()
+            .trim(),
+        "8"
+    );
+
+    // Excluding the sequence by name leaves the table out, reported once.
+    let j = job(
+        "hs7b",
+        "CREATE SEQUENCE public.s; CREATE TABLE public.actor (id int DEFAULT nextval('public.s'));
+         CREATE TABLE public.film (id int);",
+    );
+    let out = j.migrate(&[
+        "--include",
+        "public.actor",
+        "--exclude",
+        "public.s",
+        "--dry-run",
+    ]);
+    let stderr = text(&out.stderr) + &text(&out.stdout);
+    assert_eq!(code(&out), Some(0), "{stderr}");
+    assert!(stderr.contains("table public.actor"), "{stderr}");
+    assert!(!stderr.contains("table table"), "{stderr}");
+}
