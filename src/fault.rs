@@ -9,7 +9,8 @@
 //! `lost-step-barrier` (the durability barrier after copy units or after
 //! post-data statements fails as if the target connection broke),
 //! `drop-target` (a copy worker's target session is ended by the server just
-//! before a unit). Unset, this costs one atomic
+//! before a unit), `rename-ran` (after the target ran a rename statement,
+//! before it is recorded). Unset, this costs one atomic
 //! load per call.
 
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -4,6 +4,7 @@
 
 mod data;
 mod identity;
+mod renames;
 mod task;
 
 pub use identity::{identity, Identity};
@@ -298,6 +299,9 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
     if !opts.data_only {
         let t = Instant::now();
         runner.run(&plan.post_data).await.context("post-data")?;
+        renames::prepare(&target, &plan, state)
+            .await
+            .context("checking the target for renames already made")?;
         runner.run(&plan.renames).await.context("renames")?;
         times.post_data = t.elapsed().as_secs_f64();
     }

@@ -54,4 +54,3 @@ pub(super) fn unmatched_patterns(cat: &Catalog, sel: &Selection) -> Vec<String> 
     }
     out
 }
-

@@ -650,3 +650,62 @@ fn a_selected_table_brings_the_sequence_of_its_default() {
     assert!(stderr.contains("table public.actor"), "{stderr}");
     assert!(!stderr.contains("table table"), "{stderr}");
 }
+
+/// Item 1: a run killed right after the target ran a rename (column, table,
+/// then schema), before it was recorded, resumes to an equal database: the
+/// resumed run sees from the target catalog, by oid, that the rename was made.
+#[test]
+#[ignore = "slow"]
+fn killed_right_after_each_kind_of_rename_then_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let task = dir.path().join("renames.toml");
+    std::fs::write(
+        &task,
+        "[rename]\nschemas = { app = \"app2\" }\ntables = { \"app.orders\" = \"purchases\" }\n\
+         columns = { \"app.orders.qty\" = \"quantity\" }\n",
+    )
+    .unwrap();
+    let task = task.to_string_lossy().to_string();
+    for (n, kind) in [(1, "column"), (2, "table"), (3, "schema")] {
+        let j = job(
+            &format!("hr1_{kind}"),
+            "CREATE SCHEMA app;
+             CREATE TABLE app.orders (id int PRIMARY KEY, qty int NOT NULL CHECK (qty > 0));
+             INSERT INTO app.orders SELECT g, g FROM generate_series(1, 300) g;
+             CREATE VIEW app.big AS SELECT id, qty FROM app.orders WHERE qty > 100;
+             CREATE TABLE public.other (id serial PRIMARY KEY);
+             INSERT INTO public.other DEFAULT VALUES;",
+        );
+        let killed = j.migrate_with_fault(&format!("rename-ran:{n}"), &["--task", &task]);
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&killed.status),
+            Some(9),
+            "{kind}: the fault point was not reached: {}",
+            text(&killed.stderr)
+        );
+        let out = j.migrate(&["--task", &task, "--resume"]);
+        assert_eq!(code(&out), Some(0), "{kind}: resume: {}", text(&out.stderr));
+        let v = pgferry(&[
+            "verify", "--source", &j.su, "--target", &j.du, "--task", &task,
+        ]);
+        assert_eq!(
+            code(&v),
+            Some(0),
+            "{kind}: verify: {}\n{}",
+            text(&v.stdout),
+            text(&v.stderr)
+        );
+        let c = cluster(15);
+        let tdb = j.du.rsplit('/').next().unwrap().replace("%5F", "_");
+        assert_eq!(
+            c.psql(
+                &tdb,
+                "SELECT count(*) FROM app2.big JOIN app2.purchases USING (id) WHERE quantity > 0;"
+            )
+            .unwrap()
+            .trim(),
+            "200",
+            "{kind}"
+        );
+    }
+}
