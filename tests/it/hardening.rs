@@ -709,3 +709,50 @@ fn killed_right_after_each_kind_of_rename_then_resumed() {
         );
     }
 }
+
+/// Item 5: a new name over 63 bytes (which PostgreSQL would cut, here into
+/// a collision) is a configuration error before anything runs.
+#[test]
+fn names_over_63_bytes_are_a_configuration_error() {
+    let j = job("hs5", SMALL);
+    let dir = tempfile::tempdir().unwrap();
+    let long = |c: char| format!("{}{c}", "n".repeat(63));
+    for (what, toml) in [
+        (
+            "colliding tables",
+            format!(
+                "[rename]\ntables = {{ \"public.a\" = \"{}\", \"public.b\" = \"{}\" }}\n",
+                long('1'),
+                long('2')
+            ),
+        ),
+        (
+            "a column",
+            format!(
+                "[rename]\ncolumns = {{ \"public.a.v\" = \"{}\" }}\n",
+                long('x')
+            ),
+        ),
+        (
+            "a schema",
+            format!("[rename]\nschemas = {{ public = \"{}\" }}\n", long('s')),
+        ),
+    ] {
+        let task = dir.path().join("t.toml");
+        std::fs::write(&task, toml).unwrap();
+        let task = task.to_string_lossy().to_string();
+        for cmd in ["precheck", "migrate"] {
+            let mut args = vec![cmd, "--source", &j.su, "--target", &j.du, "--task", &task];
+            if cmd == "migrate" {
+                args.extend(["--state-dir", &j.st]);
+            }
+            let out = pgferry(&args);
+            assert_eq!(code(&out), Some(2), "{what} {cmd}: {}", text(&out.stderr));
+            let line = error_line(&out);
+            assert!(
+                line.contains("64 bytes") && line.contains("at most 63"),
+                "{what}: {line}"
+            );
+        }
+    }
+}
