@@ -1,7 +1,10 @@
 -- Which of the objects pgferry will create already exist on the target, and as what.
 -- Relations share one namespace (tables, views, sequences, indexes...), and each has a
 -- row type, so a standalone type of the same name conflicts too; routines conflict
--- on name and identity arguments.
+-- on name and identity arguments, operators on name and operand types, operator
+-- families and classes on name and access method, casts on their two types
+-- (name is `(source AS target)`), collations and statistics objects on name.
+-- Not runnable as is: conflicts.rs replaces the `{statistics}` line (see there).
 -- $1 kinds, $2 schemas, $3 names, $4 identity arguments (NULL for non-routines).
 SELECT x.kind, x.schema, x.name, x.args, f.found
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(kind, schema, name, args)
@@ -10,14 +13,39 @@ CROSS JOIN LATERAL (
                           WHEN 'f' THEN 'foreign table' WHEN 'c' THEN 'type' WHEN 'i' THEN 'index'
                           WHEN 'I' THEN 'index' ELSE 'table' END AS found
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE x.kind <> 'function' AND n.nspname = x.schema AND c.relname = x.name
+    WHERE x.kind IN ('table', 'view', 'materialized view', 'sequence', 'foreign table', 'type')
+      AND n.nspname = x.schema AND c.relname = x.name
     UNION ALL
     SELECT 'type' FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-    WHERE x.kind <> 'function' AND t.typrelid = 0 AND n.nspname = x.schema AND t.typname = x.name
+    WHERE x.kind IN ('table', 'view', 'materialized view', 'sequence', 'foreign table', 'type')
+      AND t.typrelid = 0 AND n.nspname = x.schema AND t.typname = x.name
     UNION ALL
     SELECT 'function' FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
     WHERE x.kind = 'function' AND n.nspname = x.schema AND p.proname = x.name
       AND pg_catalog.pg_get_function_identity_arguments(p.oid) = x.args
+    UNION ALL
+    SELECT 'collation' FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace
+    WHERE x.kind = 'collation' AND n.nspname = x.schema AND c.collname = x.name
+      AND c.collencoding IN (-1, (SELECT encoding FROM pg_catalog.pg_database
+                                  WHERE datname = pg_catalog.current_database()))
+    UNION ALL
+    SELECT 'operator' FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+    WHERE x.kind = 'operator' AND n.nspname = x.schema AND o.oprname = x.name
+      AND COALESCE(pg_catalog.format_type(NULLIF(o.oprleft, 0), NULL), 'NONE') || ', '
+          || COALESCE(pg_catalog.format_type(NULLIF(o.oprright, 0), NULL), 'NONE') = x.args
+    UNION ALL
+    SELECT 'operator family' FROM pg_catalog.pg_opfamily f
+    JOIN pg_catalog.pg_am a ON a.oid = f.opfmethod JOIN pg_catalog.pg_namespace n ON n.oid = f.opfnamespace
+    WHERE x.kind = 'operator family' AND n.nspname = x.schema AND f.opfname = x.name AND a.amname = x.args
+    UNION ALL
+    SELECT 'operator class' FROM pg_catalog.pg_opclass c
+    JOIN pg_catalog.pg_am a ON a.oid = c.opcmethod JOIN pg_catalog.pg_namespace n ON n.oid = c.opcnamespace
+    WHERE x.kind = 'operator class' AND n.nspname = x.schema AND c.opcname = x.name AND a.amname = x.args
+    -- {statistics}: on 10+ targets, the branch of target_conflicts_statistics.sql
+    UNION ALL
+    SELECT 'cast' FROM pg_catalog.pg_cast c
+    WHERE x.kind = 'cast' AND '(' || pg_catalog.format_type(c.castsource, NULL) || ' AS '
+          || pg_catalog.format_type(c.casttarget, NULL) || ')' = x.name
     LIMIT 1
 ) f
 ORDER BY x.schema, x.name

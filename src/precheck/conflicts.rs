@@ -5,6 +5,7 @@
 
 use super::{Context, Finding};
 use crate::pg::{qualified, quote_ident};
+use crate::step::StepKind;
 use anyhow::Context as _;
 
 /// The statement that removes an existing target object of this kind.
@@ -26,6 +27,16 @@ fn drop_statement(
         "sequence" => format!("DROP SEQUENCE {q};"),
         "foreign table" => format!("DROP FOREIGN TABLE {q};"),
         "index" => format!("DROP INDEX {q};"),
+        "collation" => format!("DROP COLLATION {q};"),
+        "operator" => format!(
+            "DROP OPERATOR {}.{name}({});",
+            quote_ident(schema),
+            args.unwrap_or("")
+        ),
+        "operator family" => format!("DROP OPERATOR FAMILY {q} USING {};", args.unwrap_or("")),
+        "operator class" => format!("DROP OPERATOR CLASS {q} USING {};", args.unwrap_or("")),
+        "statistics" => format!("DROP STATISTICS {q};"),
+        "cast" => format!("DROP CAST {name};"),
         _ => format!("DROP TABLE {q};"),
     }
 }
@@ -38,7 +49,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         )]);
     }
     let schemas: Vec<String> = cx.cat.schemas.iter().map(|s| s.name.clone()).collect();
-    let rows = cx
+    let mut rows = cx
         .source
         .query(
             include_str!("../../sql/precheck/source_objects.sql"),
@@ -46,6 +57,17 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         )
         .await
         .context("listing source objects (sql/precheck/source_objects.sql)")?;
+    if cx.src.version_num >= 100000 {
+        rows.extend(
+            cx.source
+                .query(
+                    include_str!("../../sql/precheck/source_statistics.sql"),
+                    &[&schemas],
+                )
+                .await
+                .context("listing source statistics objects")?,
+        );
+    }
     let mut kinds = Vec::with_capacity(rows.len());
     let mut nsps = Vec::with_capacity(rows.len());
     let mut names = Vec::with_capacity(rows.len());
@@ -75,12 +97,26 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         names.push(r.get::<_, String>(2));
         args.push(r.get(3));
     }
+    // Casts have no schema: the plan's own, by `(source AS target)`.
+    for s in cx.plan.pre_data.iter().filter(|s| s.kind == StepKind::Cast) {
+        kinds.push("cast".to_string());
+        nsps.push(String::new());
+        let sig = s.object.strip_prefix("CAST ").unwrap_or(&s.object);
+        names.push(sig.to_string());
+        args.push(None);
+    }
+    let statistics = if cx.tgt.version_num >= 100000 {
+        include_str!("../../sql/precheck/target_conflicts_statistics.sql")
+    } else {
+        ""
+    };
+    let sql = include_str!("../../sql/precheck/target_conflicts.sql").replace(
+        "    -- {statistics}: on 10+ targets, the branch of target_conflicts_statistics.sql\n",
+        statistics,
+    );
     let found = cx
         .target
-        .query(
-            include_str!("../../sql/precheck/target_conflicts.sql"),
-            &[&kinds, &nsps, &names, &args],
-        )
+        .query(&sql, &[&kinds, &nsps, &names, &args])
         .await
         .context("looking for name conflicts on the target (sql/precheck/target_conflicts.sql)")?;
     if found.is_empty() {
@@ -98,10 +134,16 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         let (kind, schema, name): (String, String, String) = (r.get(0), r.get(1), r.get(2));
         let args: Option<String> = r.get(3);
         let existing: String = r.get(4);
-        let mut label = format!("{kind} {}", qualified(&schema, &name));
-        if let Some(a) = &args {
-            label.push_str(&format!("({a})"));
-        }
+        let mut label = match (kind.as_str(), &args) {
+            ("cast", _) => format!("cast {name}"),
+            // Operator names are symbols, never quoted.
+            ("operator", Some(a)) => format!("operator {}.{name}({a})", quote_ident(&schema)),
+            ("operator family" | "operator class", Some(a)) => {
+                format!("{kind} {} (USING {a})", qualified(&schema, &name))
+            }
+            (_, Some(a)) => format!("{kind} {}({a})", qualified(&schema, &name)),
+            (_, None) => format!("{kind} {}", qualified(&schema, &name)),
+        };
         if existing != kind {
             label.push_str(&format!(" (a {existing} of that name exists)"));
         }

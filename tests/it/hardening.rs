@@ -756,3 +756,178 @@ fn names_over_63_bytes_are_a_configuration_error() {
         }
     }
 }
+
+/// Item 14: a second migration into a target that already holds the first
+/// one's objects (another state directory) fails its precheck, naming the
+/// conflicts, for every kind of object pre-data creates; it never gets to
+/// pre-data ("type ... already exists").
+#[test]
+#[ignore = "slow"]
+fn a_second_migration_into_the_same_target_fails_its_precheck() {
+    for (name, fixture) in [
+        ("types", include_str!("../fixtures/types.sql")),
+        ("routines", include_str!("../fixtures/routines.sql")),
+        (
+            "views",
+            concat!(
+                "DO $$ BEGIN CREATE ROLE views_reader; \
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;\n\
+                 DO $$ BEGIN CREATE ROLE \"Views Auditor\"; \
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;\n",
+                include_str!("../fixtures/views_functions.sql"),
+                include_str!("../fixtures/views.sql")
+            ),
+        ),
+        (
+            "types14",
+            concat!(
+                include_str!("../fixtures/types.sql"),
+                include_str!("../fixtures/types_pg14.sql")
+            ),
+        ),
+        ("tables", include_str!("../fixtures/tables.sql")),
+        ("basic", include_str!("../fixtures/basic.sql")),
+    ] {
+        second_migration_fails_precheck(name, fixture, &[], &[]);
+    }
+    // Pagila, and two selections that share the schema's types and functions.
+    let pagila = pagila();
+    second_migration_fails_precheck("pagila", &pagila, &[], &[]);
+    second_migration_fails_precheck(
+        "pagila_sel",
+        &pagila,
+        &["--include", "public.actor"],
+        &["--include", "public.film", "--exclude-data", "public.film"],
+    );
+}
+
+/// Pagila (PostgreSQL 15 schema and data) as one SQL text.
+fn pagila() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/pagila");
+    ["pagila-schema.sql", "pagila-data.sql"]
+        .iter()
+        .map(|f| std::fs::read_to_string(dir.join(f)).expect("pagila"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .lines()
+        .filter(|l| {
+            !(l.starts_with("DROP DATABASE")
+                || l.starts_with("CREATE DATABASE")
+                || l.starts_with("\\c "))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+fn second_migration_fails_precheck(name: &str, fixture: &str, first: &[&str], second: &[&str]) {
+    {
+        let j = job(&format!("h14{name}"), fixture);
+        let out = j.migrate(first);
+        assert_eq!(code(&out), Some(0), "{name}: first: {}", text(&out.stderr));
+        let other = tempfile::tempdir().unwrap();
+        let other_dir = other.path().to_string_lossy().to_string();
+        let mut args = vec![
+            "migrate",
+            "--source",
+            &j.su,
+            "--target",
+            &j.du,
+            "--state-dir",
+            &other_dir,
+            "--json",
+        ];
+        args.extend_from_slice(second);
+        let out = pgferry(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(code(&out), Some(1), "{name}: second: {stderr}");
+        assert!(stderr.contains("precheck failed"), "{name}: {stderr}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let conflict = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "target.conflict")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(conflict["severity"], "failure", "{name}: {doc}");
+    }
+}
+
+/// Item 14, object by object: a source holding only one kind of object
+/// (no table to conflict first), migrated twice into one target with two
+/// state directories; the second run's precheck names the object.
+#[test]
+#[ignore = "slow"]
+fn every_kind_pre_data_creates_is_a_conflict() {
+    for (kind, sql, named) in [
+        (
+            "collation",
+            "CREATE SCHEMA k; CREATE COLLATION k.c1 (locale = 'C');",
+            "collation k.c1",
+        ),
+        (
+            "operator",
+            "CREATE SCHEMA k; CREATE FUNCTION k.eq(int, int) RETURNS bool LANGUAGE sql \
+             IMMUTABLE AS 'SELECT $1 = $2'; \
+             CREATE OPERATOR k.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = k.eq);",
+            "operator k.===(integer, integer)",
+        ),
+        (
+            "operator family",
+            "CREATE SCHEMA k; CREATE OPERATOR FAMILY k.fam USING btree;",
+            "operator family k.fam (USING btree)",
+        ),
+        (
+            "cast",
+            "CREATE SCHEMA k; CREATE TYPE k.e AS ENUM ('a'); \
+             CREATE CAST (k.e AS int) WITH INOUT;",
+            "cast (k.e AS integer)",
+        ),
+    ] {
+        let j = job("h14k", sql);
+        let out = j.migrate(&["--include", "k"]);
+        assert_eq!(code(&out), Some(0), "{kind}: first: {}", text(&out.stderr));
+        let other = tempfile::tempdir().unwrap();
+        let out = pgferry(&[
+            "precheck",
+            "--source",
+            &j.su,
+            "--target",
+            &j.du,
+            "--include",
+            "k",
+            "--json",
+        ]);
+        assert_eq!(code(&out), Some(1), "{kind}: {}", text(&out.stdout));
+        let doc = text(&out.stdout);
+        assert!(doc.contains(named), "{kind}: {named} not named: {doc}");
+        let out = pgferry(&[
+            "migrate",
+            "--source",
+            &j.su,
+            "--target",
+            &j.du,
+            "--include",
+            "k",
+            "--state-dir",
+            &other.path().to_string_lossy(),
+        ]);
+        assert_eq!(code(&out), Some(1), "{kind}: second: {}", text(&out.stderr));
+    }
+    // A multirange name (PostgreSQL 14+) is taken when its range is created.
+    let j = job(
+        "h14m",
+        "CREATE TYPE public.r AS RANGE (subtype = int4, multirange_type_name = public.rm);",
+    );
+    let c = cluster(15);
+    let tdb = j.du.rsplit('/').next().unwrap().replace("%5F", "_");
+    c.psql(&tdb, "CREATE TYPE public.rm AS ENUM ('x');")
+        .unwrap();
+    let out = pgferry(&["precheck", "--source", &j.su, "--target", &j.du, "--json"]);
+    assert_eq!(code(&out), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("type public.rm"),
+        "{}",
+        text(&out.stdout)
+    );
+}
