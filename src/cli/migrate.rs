@@ -71,8 +71,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let jobs = args.jobs.unwrap_or(cpus.max(2));
+    let jobs = args.jobs.unwrap_or_else(super::default_jobs);
     let opts = Options {
         jobs,
         index_jobs: args.index_jobs.unwrap_or(jobs),

@@ -136,6 +136,11 @@ pub(crate) fn resolve_job(
     Ok((ends, sel))
 }
 
+/// `--jobs` when not given: the number of CPUs, at least 2.
+pub(crate) fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
 /// Parses a number of parallel sessions: at least 1 (0 would do nothing,
 /// forever).
 pub(crate) fn parse_jobs(s: &str) -> Result<usize, String> {

@@ -14,6 +14,13 @@ pub struct PrecheckArgs {
     pub endpoints: Endpoints,
     #[command(flatten)]
     pub select: super::SelectArgs,
+    /// The --jobs migrate will run with: checks the servers have room for
+    /// its sessions (default: as migrate's).
+    #[arg(long, short = 'j', value_name = "N", value_parser = super::parse_jobs)]
+    pub jobs: Option<usize>,
+    /// The --index-jobs migrate will run with (default: --jobs).
+    #[arg(long, value_name = "N", value_parser = super::parse_jobs)]
+    pub index_jobs: Option<usize>,
 }
 
 /// Exit 0 when nothing fails (warnings allowed), 1 when an item fails,
@@ -25,7 +32,22 @@ pub async fn run(args: PrecheckArgs) -> anyhow::Result<Exit> {
         .await
         .context("reading the source catalog")?;
     let plan = crate::plan::prepare(&mut cat, &sel)?;
-    let report = precheck::run(&ends, &cat, &plan, &Options::default()).await?;
+    let jobs = args.jobs.unwrap_or_else(super::default_jobs);
+    let sizes = crate::migrate::SessionOptions {
+        jobs,
+        index_jobs: args.index_jobs.unwrap_or(jobs),
+        split_threshold: None,
+        schema_only: false,
+        data_only: false,
+        analyze: true,
+    };
+    let opts = Options {
+        // Open now: the catalog session on the source, and the precheck's
+        // own session on each end.
+        sessions: Some(crate::migrate::sessions(&plan, sizes, (2, 1))),
+        ..Options::default()
+    };
+    let report = precheck::run(&ends, &cat, &plan, &opts).await?;
     if args.endpoints.json {
         let doc = serde_json::to_string_pretty(&precheck::json_document(&report))?;
         print_out(&format!("{doc}\n"))?;

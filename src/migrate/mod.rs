@@ -5,9 +5,11 @@
 mod data;
 mod identity;
 mod renames;
+mod sessions;
 mod task;
 
 pub use identity::{identity, Identity};
+pub use sessions::{sessions, SessionOptions};
 pub use task::{install_interrupt, state_dir, StartMode, Task};
 
 use crate::catalog::Catalog;
@@ -129,6 +131,18 @@ pub async fn plan_only(
     Ok((cat, plan))
 }
 
+/// The options that decide how many sessions a run opens.
+fn session_options(opts: &Options) -> SessionOptions {
+    SessionOptions {
+        jobs: opts.jobs,
+        index_jobs: opts.index_jobs,
+        split_threshold: opts.split_threshold,
+        schema_only: opts.schema_only,
+        data_only: opts.data_only,
+        analyze: opts.analyze,
+    }
+}
+
 /// What a run ended with.
 #[derive(Debug)]
 pub enum Outcome {
@@ -241,6 +255,9 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
             ignore: opts.ignore_checks.clone(),
             keep_owners: opts.keep_owners,
             skip_write_sample: true,
+            // Open now: the snapshot holder and the DDL session, and the
+            // precheck's own session on each end.
+            sessions: Some(sessions(&plan, session_options(opts), (2, 2))),
         };
         // A failure leaves the task state as it was: nothing recorded for a
         // new task, the previous task's record under --restart.

@@ -15,13 +15,16 @@ mod extensions;
 mod owners;
 mod privileges;
 mod render;
+mod same;
 mod selection;
 mod servers;
+mod sessions;
 mod unsupported;
 
 pub(crate) use activity::write_counters;
 pub use render::{human, json_document};
 pub use servers::ServerInfo;
+pub use sessions::Sessions;
 
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
@@ -104,6 +107,9 @@ pub const CODES: &[&str] = &[
     "target.extension.version",
     "target.extension.privilege",
     "target.conflict",
+    "target.same_database",
+    "source.connections",
+    "target.connections",
     "source.unsupported.c_function",
     "source.unsupported.reg_column",
     "source.unsupported.large_object",
@@ -133,6 +139,9 @@ pub struct Options {
     /// Leave out the one-second sample of writes on the source: `migrate`
     /// measures writes over the whole copy instead (see migrate's report).
     pub skip_write_sample: bool,
+    /// The sessions the run will open on each end, to compare with the room
+    /// the servers have (`None`: not checked).
+    pub sessions: Option<Sessions>,
 }
 
 /// The whole precheck result, printed as a table or as one JSON document.
@@ -216,7 +225,24 @@ pub async fn run(
         findings.extend(guard("target.privilege.owner", owners::check(&cx)).await);
     }
     findings.extend(guard("target.extension", extensions::check(&cx)).await);
-    findings.extend(guard("target.conflict", conflicts::check(&cx)).await);
+    // One database under two names: its own failure, instead of every
+    // object listed as a conflict.
+    let same = match same::same_database(&cx).await {
+        Ok(same) => {
+            findings.push(same::finding(same, &cx));
+            same
+        }
+        Err(e) => {
+            findings.extend(guard("target.same_database", async { Err(e) }).await);
+            false
+        }
+    };
+    if !same {
+        findings.extend(guard("target.conflict", conflicts::check(&cx)).await);
+    }
+    if let Some(s) = &opts.sessions {
+        findings.extend(guard("target.connections", sessions::check(&cx, s)).await);
+    }
     findings.extend(
         guard(
             "source.unsupported.c_function",

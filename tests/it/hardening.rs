@@ -253,7 +253,9 @@ fn json_documents_on_every_exit() {
     let state = tempfile::tempdir().unwrap();
     let st = state.path().to_string_lossy().to_string();
     let (su, du) = (c.uri(&sdb), c.uri(&tdb));
-    let cases: Vec<(&str, Vec<&str>, i32, &str, Option<&str>)> = vec![
+    // (command, arguments, exit code, error kind, end)
+    type Case<'a> = (&'a str, Vec<&'a str>, i32, &'a str, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "migrate",
             vec![
@@ -929,5 +931,107 @@ fn every_kind_pre_data_creates_is_a_conflict() {
         text(&out.stdout).contains("type public.rm"),
         "{}",
         text(&out.stdout)
+    );
+}
+
+/// The precheck finding with this code, from a JSON document.
+fn finding_of(doc: &serde_json::Value, code: &str) -> serde_json::Value {
+    doc["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["code"] == code))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {code} in {doc}"))
+}
+
+/// Item 12 (second half): more sessions than the servers have room for fail
+/// the precheck with the numbers, before anything is written.
+#[test]
+fn more_jobs_than_free_connections_fail_the_precheck() {
+    let j = job(
+        "h12",
+        "DO $$ BEGIN FOR i IN 1..150 LOOP \
+         EXECUTE format('CREATE TABLE public.t%s (id int PRIMARY KEY); \
+                         INSERT INTO public.t%s VALUES (1)', i, i); END LOOP; END $$;",
+    );
+    let out = pgferry(&[
+        "precheck", "--source", &j.su, "--target", &j.du, "--jobs", "200", "--json",
+    ]);
+    assert_eq!(code(&out), Some(1), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 1 snapshot + 150 copy workers; 1 DDL + 1 + 150 index builds.
+    for (code_, need) in [("source.connections", 151), ("target.connections", 152)] {
+        let f = finding_of(&doc, code_);
+        assert_eq!(f["severity"], "failure", "{f}");
+        let m = f["message"].as_str().unwrap_or_default();
+        assert!(
+            m.contains(&format!("{need} sessions")) && m.contains("max_connections 100"),
+            "{m}"
+        );
+    }
+    // A number that fits passes.
+    let out = pgferry(&[
+        "precheck", "--source", &j.su, "--target", &j.du, "--jobs", "4", "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        finding_of(&doc, "source.connections")["severity"],
+        "pass",
+        "{doc}"
+    );
+    // migrate stops at its precheck (exit 1), the target untouched.
+    let started = Instant::now();
+    let out = j.migrate(&["--jobs", "200"]);
+    assert_eq!(code(&out), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("source.connections"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+/// Item 13: the same database reached under two names fails the precheck
+/// with its own code, not a list of every object as a conflict.
+#[test]
+fn the_same_database_under_two_names_is_refused() {
+    let c = cluster(15);
+    let db = fresh_db(c, "h13");
+    c.psql(&db, SMALL).unwrap();
+    let tcp = c.uri(&db);
+    let socket = c.socket_conninfo(&db);
+    for (src, dst) in [(&tcp, &socket), (&socket, &tcp)] {
+        let out = pgferry(&["precheck", "--source", src, "--target", dst, "--json"]);
+        assert_eq!(code(&out), Some(1), "{}", text(&out.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = finding_of(&doc, "target.same_database");
+        assert_eq!(f["severity"], "failure", "{f}");
+        assert!(f["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("same database"));
+        assert!(
+            !doc["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == "target.conflict" && f["severity"] == "failure"),
+            "{doc}"
+        );
+    }
+    // Another database of the same server is not the same database.
+    let other = fresh_db(c, "h13b");
+    let out = pgferry(&[
+        "precheck",
+        "--source",
+        &tcp,
+        "--target",
+        &c.uri(&other),
+        "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        finding_of(&doc, "target.same_database")["severity"],
+        "pass",
+        "{doc}"
     );
 }
