@@ -7,7 +7,10 @@ use pgferry::cli::Cli;
 use pgferry::error::{error_document, exit_for, is_stdout_closed, print_out, Exit};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => usage_exit(e),
+    };
     let (json, command) = (cli.json(), cli.command_name());
     pgferry::report::init_tracing(cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -40,4 +43,31 @@ fn main() {
     // Do not wait for background tasks (connection drivers) to wind down.
     runtime.shutdown_background();
     std::process::exit(code as i32);
+}
+
+/// Bad flags: clap's message on stderr and its exit code (2; 0 for `--help`
+/// and `--version`), plus, under `--json`, the error document on stdout.
+fn usage_exit(e: clap::Error) -> ! {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if e.use_stderr() && args.iter().any(|a| a == "--json") {
+        let command = args
+            .iter()
+            .find(|a| !a.starts_with('-'))
+            .map_or("pgferry", String::as_str);
+        let text = e.to_string();
+        let message = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("error: ");
+        let doc = serde_json::json!({
+            "command": command, "ok": false, "exit_code": Exit::Usage as i32,
+            "error": {"kind": "usage", "message": message, "end": null},
+        });
+        let _ = print_out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        ));
+    }
+    e.exit()
 }

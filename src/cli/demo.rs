@@ -27,7 +27,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 15)]
     pub target_major: u32,
     /// Parallel copy workers.
-    #[arg(long, short = 'j', default_value_t = 2)]
+    #[arg(long, short = 'j', default_value_t = 2, value_parser = super::parse_jobs)]
     pub jobs: usize,
 }
 

@@ -294,6 +294,13 @@ fn json_documents_on_every_exit() {
         ),
         (
             "migrate",
+            vec!["migrate", "--source", &su, "--target", &du, "--jobs", "0"],
+            2,
+            "usage",
+            None,
+        ),
+        (
+            "migrate",
             vec![
                 "migrate",
                 "--source",
