@@ -16,6 +16,7 @@ mod data_engine;
 mod durability;
 mod edge_cases;
 mod hardening;
+mod hardening_plan;
 mod harness;
 mod migrate_basic;
 mod owners;
