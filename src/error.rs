@@ -39,14 +39,18 @@ impl fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// The job ran to its end and found something wrong (exit 1). The details
-/// were already printed, or put in the JSON document (which then also says
-/// `exit_code` and `error`: `main` prints no second one).
+/// were already printed; under `--json`, `document_printed` says whether
+/// they went out as the command's one JSON document (which then also says
+/// `exit_code` and `error`, so `main` prints no second one).
 #[derive(Debug)]
-pub struct ProblemFound(pub String);
+pub struct ProblemFound {
+    pub message: String,
+    pub document_printed: bool,
+}
 
 impl fmt::Display for ProblemFound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 impl std::error::Error for ProblemFound {}
@@ -90,6 +94,14 @@ pub fn print_out(text: &str) -> anyhow::Result<()> {
         }
         Err(e) => Err(anyhow::Error::new(e).context("writing to standard output")),
     }
+}
+
+/// True when the command already printed its JSON document for this error.
+pub fn document_printed(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<ProblemFound>()
+            .is_some_and(|p| p.document_printed)
+    })
 }
 
 /// True when the error only says that standard output was closed.

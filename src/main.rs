@@ -4,7 +4,9 @@
 
 use clap::Parser;
 use pgferry::cli::Cli;
-use pgferry::error::{error_document, exit_for, is_stdout_closed, print_out, Exit};
+use pgferry::error::{
+    document_printed, error_document, exit_for, is_stdout_closed, print_out, Exit,
+};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -31,7 +33,7 @@ fn main() {
             eprintln!("pgferry: error: {err:#}");
             let code = exit_for(&err);
             // A failed precheck already printed its document (with the error).
-            if json && code != Exit::Problem {
+            if json && !document_printed(&err) {
                 let doc = error_document(command, &err);
                 let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
                 // Nothing more to do if stdout is gone too.

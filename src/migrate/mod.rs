@@ -143,6 +143,40 @@ fn session_options(opts: &Options) -> SessionOptions {
     }
 }
 
+/// Fails a resume (exit 1, nothing written) whose sessions do not fit on
+/// one of the servers, with the numbers.
+async fn resume_room(
+    holder: &SnapshotHolder,
+    target: &Client,
+    plan: &Plan,
+    opts: &Options,
+    source_version: i32,
+    target_version: i32,
+) -> anyhow::Result<()> {
+    let need = sessions(plan, session_options(opts), (1, 1));
+    let findings = crate::precheck::room_findings(
+        (holder.client(), source_version),
+        (target, target_version),
+        &need,
+    )
+    .await?;
+    let failed: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == crate::precheck::Severity::Failure)
+        .map(|f| format!("{} {}", f.code, f.message))
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(anyhow::Error::new(crate::error::ProblemFound {
+        message: format!(
+            "cannot resume: {}; lower --jobs or --index-jobs",
+            failed.join("; ")
+        ),
+        document_printed: false,
+    }))
+}
+
 /// What a run ended with.
 #[derive(Debug)]
 pub enum Outcome {
@@ -265,6 +299,19 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
     }
     if let Some(t) = &task {
         t.begin()?;
+    }
+    if resuming {
+        // The one check a resume runs: room for its sessions (--jobs may
+        // have grown). Open now: the snapshot holder and the DDL session.
+        resume_room(
+            &holder,
+            &target,
+            &plan,
+            opts,
+            cat.version_num,
+            target_version,
+        )
+        .await?;
     }
 
     if !opts.data_only {

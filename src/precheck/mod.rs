@@ -24,7 +24,7 @@ mod unsupported;
 pub(crate) use activity::write_counters;
 pub use render::{human, json_document};
 pub use servers::ServerInfo;
-pub use sessions::Sessions;
+pub use sessions::{room_findings, Sessions};
 
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
@@ -337,7 +337,10 @@ pub async fn gate(
         } else {
             crate::error::print_out(&human(&report, std::io::stdout().is_terminal()))?;
         }
-        return Err(anyhow::Error::new(crate::error::ProblemFound(message)));
+        return Err(anyhow::Error::new(crate::error::ProblemFound {
+            message,
+            document_printed: json,
+        }));
     }
     for f in report.problems() {
         tracing::warn!(code = f.code, "precheck: {}", f.message);

@@ -76,25 +76,39 @@ async fn room(client: &Client, open_now: usize) -> anyhow::Result<Room> {
 
 /// One finding per end: pass when the sessions fit, failure with the numbers when not.
 pub(super) async fn check(cx: &Context<'_>, s: &Sessions) -> anyhow::Result<Vec<Finding>> {
+    room_findings(
+        (cx.source, cx.src.version_num),
+        (cx.target, cx.tgt.version_num),
+        s,
+    )
+    .await
+}
+
+/// [`check`] on sessions the caller holds: `migrate --resume` runs no
+/// precheck (its objects would all be conflicts), but a resume with more
+/// `--jobs` must not run into "too many clients" half-way either.
+pub async fn room_findings(
+    source: (&Client, i32),
+    target: (&Client, i32),
+    s: &Sessions,
+) -> anyhow::Result<Vec<Finding>> {
     let mut out = Vec::new();
-    for (code, end, client, need, why, open, version) in [
+    for (code, end, (client, version), need, why, open) in [
         (
             "source.connections",
             "source",
-            cx.source,
+            source,
             s.source,
             &s.source_why,
             s.open_now.0,
-            cx.src.version_num,
         ),
         (
             "target.connections",
             "target",
-            cx.target,
+            target,
             s.target,
             &s.target_why,
             s.open_now.1,
-            cx.tgt.version_num,
         ),
     ] {
         if version < 100000 {
@@ -105,7 +119,10 @@ pub(super) async fn check(cx: &Context<'_>, s: &Sessions) -> anyhow::Result<Vec<
         if need_i <= room.free {
             out.push(Finding::pass(
                 code,
-                format!("{end}: pgferry opens up to {need} sessions ({why}); the server has room for {} ({})", room.free, room.explain),
+                format!(
+                    "{end}: pgferry opens up to {need} sessions ({why}); the server has room for {} ({})",
+                    room.free, room.explain
+                ),
             ));
         } else {
             out.push(Finding::failure(

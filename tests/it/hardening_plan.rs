@@ -476,6 +476,26 @@ fn more_jobs_than_free_connections_fail_the_precheck() {
         text(&out.stdout)
     );
     assert!(started.elapsed() < Duration::from_secs(30));
+
+    // A resume runs no precheck, but checks the room for its sessions too.
+    let killed = j.migrate_with_fault("unit-done:3", &["--jobs", "2"]);
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&killed.status),
+        Some(9),
+        "{}",
+        text(&killed.stderr)
+    );
+    let out = j.migrate(&["--jobs", "200", "--resume", "--json"]);
+    assert_eq!(code(&out), Some(1), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one document");
+    assert_eq!(doc["error"]["kind"], "problem", "{doc}");
+    let m = doc["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        m.contains("cannot resume") && m.contains("source.connections"),
+        "{m}"
+    );
+    let out = j.migrate(&["--jobs", "2", "--resume"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
 }
 
 /// Item 13: the same database reached under two names fails the precheck
