@@ -15,7 +15,8 @@
 //! `lost-step-barrier` (the durability barrier after copy units or after
 //! post-data statements fails as if the target connection broke),
 //! `drop-target` (a copy worker's target session is ended by the server just
-//! before a unit). Unset, this costs one atomic load per call.
+//! before a unit), `rename-ran` (after the target ran a rename statement,
+//! before it is recorded). Unset, this costs one atomic load per call.
 
 #[cfg(feature = "fault-injection")]
 mod armed {

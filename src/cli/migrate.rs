@@ -2,8 +2,8 @@
 
 use super::Endpoints;
 use crate::copy::progress::Display;
-use crate::error::Exit;
-use crate::migrate::{Options, StartMode, TaskOptions};
+use crate::error::{print_out, Exit};
+use crate::migrate::{Options, Outcome, StartMode, TaskOptions};
 use crate::pg::transient::RetryPolicy;
 use clap::Args;
 use std::path::PathBuf;
@@ -46,10 +46,12 @@ pub struct MigrateArgs {
     #[arg(long, help_heading = "Migration")]
     pub no_analyze: bool,
     /// Parallel copy workers (default: number of CPUs, at least 2).
-    #[arg(long, short = 'j', value_name = "N", help_heading = super::PERFORMANCE)]
+    #[arg(long, short = 'j', value_name = "N", value_parser = super::parse_jobs,
+          help_heading = super::PERFORMANCE)]
     pub jobs: Option<usize>,
     /// Parallel index builds (default: same as --jobs).
-    #[arg(long, value_name = "N", help_heading = super::PERFORMANCE)]
+    #[arg(long, value_name = "N", value_parser = super::parse_jobs,
+          help_heading = super::PERFORMANCE)]
     pub index_jobs: Option<usize>,
     /// Copy tables bigger than SIZE in ranges (e.g. 128MB, 1GB; 0 = never).
     /// Default: only a table that would otherwise keep one worker busy long
@@ -100,14 +102,13 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     if args.dry_run {
         let (_, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners).await?;
         if args.output.json {
-            println!("{}", serde_json::to_string_pretty(&plan)?);
+            print_out(&format!("{}\n", serde_json::to_string_pretty(&plan)?))?;
         } else {
-            print!("{}", crate::report::plan_text(&plan));
+            print_out(&crate::report::plan_text(&plan))?;
         }
         return Ok(Exit::Ok);
     }
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let jobs = args.jobs.unwrap_or(cpus.max(2));
+    let jobs = args.jobs.unwrap_or_else(super::default_jobs);
     let opts = Options {
         jobs,
         index_jobs: args.index_jobs.unwrap_or(jobs),
@@ -137,13 +138,15 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let dir = crate::migrate::state_dir(
         args.state_dir.as_deref(),
-        &crate::migrate::task_identity(&ends, &opts),
+        &crate::migrate::identity(&ends, &opts).line,
     );
     crate::journal::start(super::command_line(&ends));
     let result = crate::migrate::migrate(&ends, &opts).await;
     // The run goes into the task's journal (precheck, timeline, command),
     // whatever its outcome, when the task state exists.
-    if crate::state::State::open_existing(&dir)?.is_some() {
+    if !matches!(result, Ok(Outcome::AlreadyComplete { .. }))
+        && crate::state::State::open_existing(&dir)?.is_some()
+    {
         let outcome = match &result {
             Ok(_) => "ok".to_string(),
             Err(e) => format!("exit {}: {e:#}", crate::error::exit_for(e) as i32),
@@ -158,11 +161,37 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
             }
         }
     }
-    let report = result?;
+    let report = match result? {
+        Outcome::Migrated(r) => r,
+        Outcome::AlreadyComplete { state_dir } => {
+            let msg = format!(
+                "the task in {} is already complete: nothing to do (`pgferry verify` compares \
+                 the databases; --restart runs the task again into an empty target)",
+                state_dir.display()
+            );
+            if args.output.json {
+                let doc = serde_json::json!({
+                    "command": "migrate", "ok": true, "already_complete": true,
+                    "state_dir": state_dir, "message": msg,
+                });
+                print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+            } else {
+                print_out(&format!("{msg}\n"))?;
+            }
+            return Ok(Exit::Ok);
+        }
+    };
     if args.output.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        // `command` and `ok`, as in every other command's document.
+        let mut doc = serde_json::json!({"command": "migrate", "ok": true});
+        if let (Some(d), serde_json::Value::Object(r)) =
+            (doc.as_object_mut(), serde_json::to_value(&report)?)
+        {
+            d.extend(r);
+        }
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        print!("{}", crate::report::migrate_table(&report));
+        print_out(&crate::report::migrate_table(&report))?;
     }
     Ok(Exit::Ok)
 }

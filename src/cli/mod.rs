@@ -138,6 +138,35 @@ pub struct OutputArgs {
     pub json: bool,
 }
 
+impl Cli {
+    /// The subcommand's name, for the JSON document of an error.
+    pub fn command_name(&self) -> &'static str {
+        match &self.command {
+            Command::Precheck(_) => "precheck",
+            Command::Migrate(_) => "migrate",
+            Command::Verify(_) => "verify",
+            Command::Status(_) => "status",
+            Command::Report(_) => "report",
+            Command::Demo(_) => "demo",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
+        }
+    }
+
+    /// True when the user asked for one JSON document on stdout.
+    pub fn json(&self) -> bool {
+        match &self.command {
+            Command::Precheck(a) => a.output.json,
+            Command::Migrate(a) => a.output.json,
+            Command::Verify(a) => a.output.json,
+            Command::Status(a) => a.json,
+            Command::Report(_) | Command::Demo(_) | Command::Completions(_) | Command::Man(_) => {
+                false
+            }
+        }
+    }
+}
+
 /// Runs the chosen subcommand and returns its exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
@@ -221,6 +250,21 @@ pub(crate) fn command_line(ends: &crate::config::Endpoints) -> String {
         out.push(format!("--target {}", quote(ends.target.redacted())));
     }
     out.join(" ")
+}
+
+/// `--jobs` when not given: the number of CPUs, at least 2.
+pub(crate) fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
+/// Parses a number of parallel sessions: at least 1 (0 would do nothing,
+/// forever).
+pub(crate) fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
 }
 
 /// Parses `128MB`, `1GB`, `512kB`, `1000` (bytes), as PostgreSQL writes sizes

@@ -3,7 +3,7 @@
 //! the writer) and after it stopped.
 
 use crate::copy::{number_ranges, unit_label};
-use crate::error::{usage, Exit};
+use crate::error::{print_out, usage, Exit};
 use crate::plan::{CopyRange, Counts};
 use crate::state::State;
 use clap::Args;
@@ -124,16 +124,14 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
         )));
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"command": "status", "tasks": tasks})
-            )?
-        );
+        let doc = serde_json::json!({"command": "status", "ok": true, "tasks": tasks});
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
         return Ok(Exit::Ok);
     }
+    // One write per line: a reader that stops early (`| head -1`) ends the
+    // command quietly at the next one.
     for t in &tasks {
-        println!("task {}\n  state: {}", t.task, t.dir);
+        print_out(&format!("task {}\n  state: {}\n", t.task, t.dir))?;
         let phase = if t.finished {
             "finished"
         } else if !t.pre_data_done {
@@ -143,36 +141,38 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
         } else {
             "post-data"
         };
-        println!("  status: {phase}");
-        println!(
-            "  data: {}/{} units done ({} copying, {} pending), {} rows, {:.1} MB",
+        print_out(&format!("  status: {phase}\n"))?;
+        print_out(&format!(
+            "  data: {}/{} units done ({} copying, {} pending), {} rows, {:.1} MB\n",
             t.units_done,
             t.units_total,
             t.units_copying,
             t.units_pending,
             t.rows_copied,
             t.bytes_copied as f64 / 1e6
-        );
+        ))?;
         if let Some(c) = &t.counts {
-            println!("  task: {}", c.describe());
+            print_out(&format!("  task: {}\n", c.describe()))?;
         }
         let of = |n: Option<usize>| n.map_or(String::new(), |n| format!("/{n}"));
-        println!(
-            "  post-data statements done: {}{}; renames: {}{}; ANALYZE: {}",
+        print_out(&format!(
+            "  post-data statements done: {}{}; renames: {}{}; ANALYZE: {}\n",
             t.post_data_steps_done,
             of(t.counts.as_ref().map(|c| c.post_data_statements)),
             t.renames_done,
             of(t.counts.as_ref().map(|c| c.renames)),
             t.analyze_done
-        );
+        ))?;
         for l in t.left.iter().take(20) {
-            println!("    left: {l}");
+            print_out(&format!("    left: {l}\n"))?;
         }
         if t.left.len() > 20 {
-            println!("    ... and {} more", t.left.len() - 20);
+            print_out(&format!("    ... and {} more\n", t.left.len() - 20))?;
         }
         if !t.finished {
-            println!("  continue with: pgferry migrate --resume (same source, target and options)");
+            print_out(
+                "  continue with: pgferry migrate --resume (same source, target and options)\n",
+            )?;
         }
     }
     Ok(Exit::Ok)

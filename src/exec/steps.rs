@@ -223,7 +223,14 @@ impl StepRunner<'_> {
             }
             .await;
             match result {
-                Ok(()) => break,
+                Ok(()) => {
+                    // Test hook: killed after the server ran a rename, before
+                    // it is recorded (resume decides from the target catalog).
+                    if step.kind.is_rename() {
+                        crate::fault::point("rename-ran");
+                    }
+                    break;
+                }
                 // A retried statement whose first try committed just before
                 // the connection broke, or, on resume, one that committed just
                 // before the interrupted run could record it: its object is

@@ -3,9 +3,14 @@
 //! values; recorded in the task state as it goes, so it can be resumed.
 
 mod data;
+mod identity;
+mod renames;
 mod sequences;
+mod sessions;
 mod task;
 
+pub use identity::identity;
+pub use sessions::{sessions, SessionOptions};
 pub use task::{install_interrupt, state_dir, StartMode, Task};
 
 use crate::catalog::Catalog;
@@ -14,7 +19,7 @@ use crate::copy::progress::Display;
 use crate::copy::TableResult;
 use crate::exec::{run_step, StepRunner};
 use crate::pg::transient::{with_retries, RetryPolicy};
-use crate::pg::{connect, SnapshotHolder, TablesLocked};
+use crate::pg::{connect_at_start, SnapshotHolder, TablesLocked};
 use crate::plan::{self, Counts, Phase, Plan, Skipped, Step};
 use crate::step::StepKind;
 use anyhow::Context;
@@ -125,7 +130,7 @@ pub async fn plan_only(
     sel: &plan::Selection,
     keep_owners: bool,
 ) -> anyhow::Result<(Catalog, Plan)> {
-    let src = connect(&ends.source, "catalog").await?;
+    let src = connect_at_start(&ends.source, "catalog").await?;
     let holder = SnapshotHolder::open(src).await?;
     let mut cat = read_catalog(&holder).await?;
     holder.close().await?;
@@ -153,40 +158,83 @@ async fn read_catalog(holder: &SnapshotHolder) -> anyhow::Result<Catalog> {
     }
 }
 
-/// Names the task: source, target and what is migrated, never a password.
-pub fn task_identity(ends: &Endpoints, opts: &Options) -> String {
-    format!(
-        "{} -> {}{}{}{}",
-        ends.source.redacted(),
-        ends.target.redacted(),
-        if opts.schema_only {
-            " (schema only)"
-        } else {
-            ""
-        },
-        if opts.data_only { " (data only)" } else { "" },
-        if opts.keep_owners {
-            " (keep owners)"
-        } else {
-            ""
-        }
+/// The options that decide how many sessions a run opens.
+fn session_options(opts: &Options) -> SessionOptions {
+    SessionOptions {
+        jobs: opts.jobs,
+        index_jobs: opts.index_jobs,
+        split_threshold: opts.split_threshold,
+        schema_only: opts.schema_only,
+        data_only: opts.data_only,
+        analyze: opts.analyze,
+    }
+}
+
+/// Fails a resume (exit 1, nothing written) whose sessions do not fit on
+/// one of the servers, with the numbers.
+async fn resume_room(
+    holder: &SnapshotHolder,
+    target: &Client,
+    plan: &Plan,
+    opts: &Options,
+    source_version: i32,
+    target_version: i32,
+) -> anyhow::Result<()> {
+    let need = sessions(plan, session_options(opts), (1, 1));
+    let findings = crate::precheck::room_findings(
+        (holder.client(), source_version),
+        (target, target_version),
+        &need,
     )
+    .await?;
+    let failed: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == crate::precheck::Severity::Failure)
+        .map(|f| format!("{} {}", f.code, f.message))
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(anyhow::Error::new(crate::error::ProblemFound {
+        message: format!(
+            "cannot resume: {}; lower --jobs or --index-jobs",
+            failed.join("; ")
+        ),
+        document_printed: false,
+    }))
+}
+
+/// What a run ended with.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The migration ran (or a resumed one finished).
+    Migrated(Box<Report>),
+    /// `--resume` of a task that already ran to its end: nothing was done.
+    AlreadyComplete { state_dir: PathBuf },
 }
 
 /// Runs the migration.
-pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report> {
-    let started = Instant::now();
-    let mut times = PhaseTimes::default();
-    let mut fix_dir = None;
+pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Outcome> {
     let task = match &opts.task {
         Some(t) => {
-            let identity = task_identity(ends, opts);
-            let dir = state_dir(t.state_dir.as_deref(), &identity);
-            fix_dir = Some(dir.join("fixes"));
-            Some(task::open(&dir, &identity, t.mode)?)
+            let identity = identity(ends, opts);
+            let dir = state_dir(t.state_dir.as_deref(), &identity.line);
+            let task = task::open(&dir, &identity, t.mode)?;
+            if task.complete {
+                return Ok(Outcome::AlreadyComplete { state_dir: dir });
+            }
+            Some(task)
         }
         None => None,
     };
+    run(ends, opts, task)
+        .await
+        .map(|r| Outcome::Migrated(Box::new(r)))
+}
+
+async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let mut times = PhaseTimes::default();
     let state = task.as_ref().map(|t| &t.state);
     let resuming = task.as_ref().is_some_and(|t| t.resuming);
     let stop = if task.is_some() {
@@ -194,8 +242,8 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     } else {
         Arc::new(AtomicBool::new(false))
     };
-    let src = connect(&ends.source, "snapshot holder").await?;
-    let target = connect(&ends.target, "ddl").await?;
+    let src = connect_at_start(&ends.source, "snapshot holder").await?;
+    let target = connect_at_start(&ends.target, "ddl").await?;
     target
         .batch_execute(TARGET_DDL_SETUP)
         .await
@@ -221,7 +269,10 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             }
         }
         match e.downcast::<TablesLocked>() {
-            Ok(locked) => anyhow::Error::new(crate::error::ProblemFound(locked.to_string())),
+            Ok(locked) => anyhow::Error::new(crate::error::ProblemFound {
+                message: locked.to_string(),
+                document_printed: false,
+            }),
             Err(e) => e,
         }
     };
@@ -298,15 +349,32 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             ignore: opts.ignore_checks.clone(),
             keep_owners: opts.keep_owners,
             skip_write_sample: true,
-            fix_dir,
+            fix_dir: opts.task.as_ref().map(|t| {
+                state_dir(t.state_dir.as_deref(), &identity(ends, opts).line).join("fixes")
+            }),
+            // Open now: the snapshot holder and the DDL session, and the
+            // precheck's own session on each end.
+            sessions: Some(sessions(&plan, session_options(opts), (2, 2))),
         };
-        if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
-            // Nothing was done: do not leave a task to resume behind.
-            if let Some(t) = &task {
-                t.state.clear()?;
-            }
-            return Err(e);
-        }
+        // A failure leaves the task state as it was: nothing recorded for a
+        // new task, the previous task's record under --restart.
+        crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await?;
+    }
+    if let Some(t) = &task {
+        t.begin()?;
+    }
+    if resuming {
+        // The one check a resume runs: room for its sessions (--jobs may
+        // have grown). Open now: the snapshot holder and the DDL session.
+        resume_room(
+            &holder,
+            &target,
+            &plan,
+            opts,
+            cat.version_num,
+            target_version,
+        )
+        .await?;
     }
 
     if !opts.data_only {
@@ -365,6 +433,9 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     if !opts.data_only {
         let t = Instant::now();
         runner.run(&plan.post_data).await.context("post-data")?;
+        renames::prepare(&target, &plan, state)
+            .await
+            .context("checking the target for renames already made")?;
         runner.run(&plan.renames).await.context("renames")?;
         times.post_data = t.elapsed().as_secs_f64();
     }

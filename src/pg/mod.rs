@@ -16,7 +16,7 @@ mod tls;
 pub mod transient;
 pub mod version;
 
-pub use connect::{connect, ConnError, SESSION_SETUP};
+pub use connect::{connect, connect_at_start, AtStart, ConnError, End, SESSION_SETUP};
 pub use db_error::db_error;
 pub use ident::{qualified, quote_ident, quote_literal};
 pub use snapshot::{import_snapshot, is_lock_timeout, SnapshotHolder, SnapshotLost, TablesLocked};

@@ -211,18 +211,21 @@ mod tests {
         let lost = anyhow::Error::new(crate::pg::SnapshotLost).context("copy");
         assert!(!is_transient(&lost));
         let refused = ConnError::Unreachable {
+            end: None,
             target: "t".into(),
             host: "h".into(),
             detail: "refused".into(),
         };
         assert!(is_transient(&anyhow::Error::new(refused)));
         let starting = ConnError::Other {
+            end: None,
             target: "t".into(),
             detail: "the database system is starting up".into(),
             code: Some(SqlState::CANNOT_CONNECT_NOW),
         };
         assert!(is_transient(&anyhow::Error::new(starting)));
         let denied = ConnError::Other {
+            end: None,
             target: "t".into(),
             detail: "no".into(),
             code: Some(SqlState::INSUFFICIENT_PRIVILEGE),

@@ -9,6 +9,7 @@ pub mod rename;
 pub mod select;
 #[cfg(test)]
 mod tests;
+mod unmatched;
 
 pub use crate::step::{
     dependents_closure, order_by_dependencies, FamilySteps, Parallel, Phase, Skipped, Step,

@@ -10,7 +10,7 @@
 
 use super::conn::ReplConnection;
 use super::wire::{Frame, Io, ServerNotice, Wire};
-use crate::pg::{scrub, ConnError, ConnSpec, SslMode, Verification};
+use crate::pg::{scrub, ConnError, ConnSpec, End, SslMode, Verification};
 use bytes::Bytes;
 use postgres_protocol::authentication::{md5_hash, sasl};
 use postgres_protocol::message::frontend;
@@ -71,6 +71,7 @@ pub(crate) async fn open(spec: &ConnSpec, purpose: &str) -> Result<ReplConnectio
             // As libpq: the timeout covers the whole start-up of one host.
             Some(t) => tokio::time::timeout(t, attempt).await.unwrap_or_else(|_| {
                 Err(ConnError::Unreachable {
+                    end: Some(End::Source),
                     target: peer.target.to_string(),
                     host: peer.clean(&spec.host_description()),
                     detail: format!("no answer within {}s", t.as_secs()),
@@ -85,7 +86,7 @@ pub(crate) async fn open(spec: &ConnSpec, purpose: &str) -> Result<ReplConnectio
             }
         }
     }
-    Err(last.unwrap_or_else(|| ConnError::Malformed("no host to connect to".into())))
+    Err(last.unwrap_or_else(|| ConnError::malformed("no host to connect to").at(End::Source)))
 }
 
 async fn open_one(
@@ -97,6 +98,7 @@ async fn open_one(
     purpose: &str,
 ) -> Result<ReplConnection, ConnError> {
     let unreachable = |detail: String| ConnError::Unreachable {
+        end: Some(End::Source),
         target: peer.target.to_string(),
         host: peer.clean(&spec.host_description()),
         detail: peer.clean(&detail),
@@ -182,10 +184,12 @@ async fn negotiate_tls(
     host: &str,
 ) -> Result<Wire, ConnError> {
     let tls_err = |detail: String| ConnError::Tls {
+        end: Some(End::Source),
         target: peer.target.to_string(),
         detail: peer.clean(&detail),
     };
     let io_err = |e: std::io::Error| ConnError::Unreachable {
+        end: Some(End::Source),
         target: peer.target.to_string(),
         host: peer.clean(&spec.host_description()),
         detail: peer.clean(&e.to_string()),
@@ -261,6 +265,7 @@ fn tls_failure(spec: &ConnSpec, e: &std::io::Error) -> String {
 
 fn other(peer: &Peer, detail: String) -> ConnError {
     ConnError::Other {
+        end: Some(End::Source),
         target: peer.target.to_string(),
         detail: peer.clean(&detail),
         code: None,
@@ -295,12 +300,13 @@ async fn startup(
         ("options", options.as_str()),
     ];
     let io_err = |during: &str, e: std::io::Error| ConnError::Unreachable {
+        end: Some(End::Source),
         target: peer.target.to_string(),
         host: peer.clean(&spec.host_description()),
         detail: peer.clean(&format!("{during}: {e}")),
     };
     frontend::startup_message(params.iter().copied(), &mut wire.wbuf)
-        .map_err(|e| ConnError::Malformed(peer.clean(&e.to_string())))?;
+        .map_err(|e| ConnError::malformed(peer.clean(&e.to_string())).at(End::Source))?;
     wire.flush()
         .await
         .map_err(|e| io_err("sending the start-up packet", e))?;
@@ -371,6 +377,7 @@ async fn next(
             format!("the server closed the connection while {during}"),
         )),
         Err(e) => Err(ConnError::Unreachable {
+            end: Some(End::Source),
             target: peer.target.to_string(),
             host: peer.clean(&spec.host_description()),
             detail: peer.clean(&format!("{during}: {e}")),
@@ -386,6 +393,7 @@ async fn next(
 /// its certificate anyway.
 async fn authenticate(spec: &ConnSpec, peer: &Peer, wire: &mut Wire) -> Result<(), ConnError> {
     let auth_err = |detail: String| ConnError::Auth {
+        end: Some(End::Source),
         target: peer.target.to_string(),
         user: spec.user().to_string(),
         detail: peer.clean(&detail),
@@ -479,6 +487,7 @@ async fn authenticate(spec: &ConnSpec, peer: &Peer, wire: &mut Wire) -> Result<(
             }
         }
         wire.flush().await.map_err(|e| ConnError::Unreachable {
+            end: Some(End::Source),
             target: peer.target.to_string(),
             host: peer.clean(&spec.host_description()),
             detail: peer.clean(&format!("authenticating: {e}")),
@@ -494,12 +503,14 @@ fn server_error(spec: &ConnSpec, peer: &Peer, body: Bytes) -> ConnError {
     let msg = peer.clean(&n.message);
     match n.code.as_str() {
         "28P01" | "28000" => ConnError::Auth {
+            end: Some(End::Source),
             target,
             user: spec.user().to_string(),
             detail: msg,
         },
         // "must be superuser or replication role to start walsender"
         "42501" => ConnError::Auth {
+            end: Some(End::Source),
             target,
             user: spec.user().to_string(),
             detail: format!(
@@ -508,10 +519,12 @@ fn server_error(spec: &ConnSpec, peer: &Peer, body: Bytes) -> ConnError {
             ),
         },
         "3D000" => ConnError::NoDatabase {
+            end: Some(End::Source),
             target,
             dbname: spec.dbname(),
         },
         code => ConnError::Other {
+            end: Some(End::Source),
             target,
             detail: format!("{msg} (SQLSTATE {code}){}", peer.clean(&n.extra())),
             code: Some(tokio_postgres::error::SqlState::from_code(code)),
