@@ -1,7 +1,8 @@
 -- Ordinary, partitioned and foreign-less tables in user schemas, not owned by extensions.
 -- $1: text[] of schema names to read.
+-- {hasoids}: c.relhasoids before 12 (WITH OIDS tables), false from 12 on.
 SELECT c.oid::int8 AS oid, n.nspname::text AS schema, c.relname::text AS name,
-       c.relkind::text AS relkind, c.relpersistence::text AS persistence,
+       c.relkind::text AS relkind, ({hasoids}) AS has_oids, c.relpersistence::text AS persistence,
        c.relispartition AS is_partition,
        CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
        CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partition_key,

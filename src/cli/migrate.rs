@@ -57,13 +57,19 @@ pub struct MigrateArgs {
     /// Default: the target login owns everything and no GRANT is copied.
     #[arg(long)]
     pub keep_owners: bool,
+    /// Create columns of the types PostgreSQL 12 removed as their nearest
+    /// successor: abstime as timestamptz, reltime as interval, tinterval as
+    /// text (each reported). Without it such columns fail the precheck
+    /// (source.incompatible.removed_type) on a 12+ target.
+    #[arg(long)]
+    pub map_removed_types: bool,
 }
 
 pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     crate::precheck::validate_ignore(&args.ignore_check)?;
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     if args.dry_run {
-        let (_, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners).await?;
+        let (_, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners, args.map_removed_types).await?;
         if args.endpoints.json {
             println!("{}", serde_json::to_string_pretty(&plan)?);
         } else {
@@ -95,6 +101,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         selection: sel,
         json: args.endpoints.json,
         keep_owners: args.keep_owners,
+        map_removed_types: args.map_removed_types,
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;

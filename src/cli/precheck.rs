@@ -14,6 +14,10 @@ pub struct PrecheckArgs {
     pub endpoints: Endpoints,
     #[command(flatten)]
     pub select: super::SelectArgs,
+    /// As for `migrate`: check the plan that maps the types PostgreSQL 12
+    /// removed (abstime, reltime, tinterval) to their successors.
+    #[arg(long)]
+    pub map_removed_types: bool,
 }
 
 /// Exit 0 when nothing fails (warnings allowed), 1 when an item fails,
@@ -24,7 +28,17 @@ pub async fn run(args: PrecheckArgs) -> anyhow::Result<Exit> {
     let mut cat = Catalog::read(&src)
         .await
         .context("reading the source catalog")?;
-    let plan = crate::plan::prepare(&mut cat, &sel)?;
+    // The version rules depend on the target (see plan::compat).
+    let tgt = crate::pg::connect(&ends.target, "precheck version").await?;
+    let build = crate::plan::BuildOptions {
+        target: crate::plan::compat::Target {
+            version: Some(crate::catalog::server_version_num(&tgt).await?),
+            map_removed_types: args.map_removed_types,
+        },
+        ..Default::default()
+    };
+    drop(tgt);
+    let plan = crate::plan::prepare_with(&mut cat, &sel, &build)?;
     let report = precheck::run(&ends, &cat, &plan, &Options::default()).await?;
     if args.endpoints.json {
         println!(

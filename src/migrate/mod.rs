@@ -50,6 +50,9 @@ pub struct Options {
     pub keep_owners: bool,
     /// What to migrate and under which names (`[select]`, `[rename]`, flags).
     pub selection: plan::Selection,
+    /// `--map-removed-types`: columns of types removed in 12 (`abstime`...)
+    /// are created as their nearest successor (see `plan::compat`).
+    pub map_removed_types: bool,
 }
 
 /// Where the task state lives and how to treat it.
@@ -88,6 +91,8 @@ pub struct Report {
     pub excluded: Vec<Skipped>,
     /// Tables created without their rows (`exclude_data`).
     pub no_data: Vec<String>,
+    /// Objects changed by a version rule so that the target accepts them.
+    pub rewritten: Vec<plan::Rewritten>,
     /// Renames done on the target, as `kind source -> final`.
     pub renamed: Vec<String>,
     /// True when this run continued an interrupted one.
@@ -114,6 +119,7 @@ pub async fn plan_only(
     ends: &Endpoints,
     sel: &plan::Selection,
     keep_owners: bool,
+    map_removed_types: bool,
 ) -> anyhow::Result<(Catalog, Plan)> {
     let src = connect(&ends.source, "catalog").await?;
     let holder = SnapshotHolder::open(src).await?;
@@ -122,6 +128,10 @@ pub async fn plan_only(
     let opts = plan::BuildOptions {
         keep_owners,
         target_roles: None,
+        target: plan::compat::Target {
+            version: None,
+            map_removed_types,
+        },
     };
     let plan = plan::prepare_with(&mut cat, sel, &opts)?;
     Ok((cat, plan))
@@ -194,6 +204,10 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         } else {
             None
         },
+        target: plan::compat::Target {
+            version: Some(target_version),
+            map_removed_types: opts.map_removed_types,
+        },
     };
     let read_secs = t.elapsed().as_secs_f64();
     let mut plan = plan::prepare_with(&mut cat, &opts.selection, &build)?;
@@ -224,6 +238,9 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     for s in &plan.skipped {
         tracing::warn!("not migrated: {} {}: {}", s.kind, s.object, s.reason);
     }
+    for r in &plan.rewritten {
+        tracing::warn!("rewritten ({}): {} {}: {}", r.code, r.kind, r.object, r.change);
+    }
     for s in &plan.excluded {
         tracing::warn!(
             "left out by selection: {} {}: {}",
@@ -234,19 +251,44 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     }
     // Precheck before the first write: a failure ends here, target untouched.
     // A resumed task already wrote its objects, which precheck would call conflicts.
-    if !resuming {
+    if resuming {
+        if let Some(json) = state.map(|st| st.get("rejected")).transpose()?.flatten() {
+            let rejected: Vec<plan::Rejection> =
+                serde_json::from_str(&json).context("reading the task's rejected objects")?;
+            plan::drop_rejected(&mut plan, &cat, &rejected);
+        }
+    } else {
         let checks = crate::precheck::Options {
             data_only: opts.data_only,
             ignore: opts.ignore_checks.clone(),
             keep_owners: opts.keep_owners,
             skip_write_sample: true,
         };
-        if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
-            // Nothing was done: do not leave a task to resume behind.
-            if let Some(t) = &task {
-                t.state.clear()?;
+        match crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
+            // `--ignore-check target.ddl`: what the target refuses is left
+            // out with its dependents, each listed in the report.
+            Ok(report) => {
+                if let Some(st) = state {
+                    // A resumed run skips the precheck: it reads them here.
+                    st.set("rejected", &serde_json::to_string(&report.rejected)?)?;
+                }
+                plan::drop_rejected(&mut plan, &cat, &report.rejected);
+                for r in &report.rejected {
+                    tracing::warn!(
+                        "not migrated (the target rejects it): {} {}: {}",
+                        r.kind,
+                        r.object,
+                        r.error
+                    );
+                }
             }
-            return Err(e);
+            Err(e) => {
+                // Nothing was done: do not leave a task to resume behind.
+                if let Some(t) = &task {
+                    t.state.clear()?;
+                }
+                return Err(e);
+            }
         }
     }
 
@@ -327,6 +369,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         skipped: plan.skipped.clone(),
         excluded: plan.excluded.clone(),
         no_data: plan.no_data.clone(),
+        rewritten: plan.rewritten.clone(),
         renamed: plan
             .names
             .listing()

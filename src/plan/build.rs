@@ -19,6 +19,8 @@ pub struct BuildOptions {
     /// The target's roles: owner and grant statements naming any other role
     /// are left out and listed in `plan.skipped`. `None`: not asked (dry run).
     pub target_roles: Option<HashSet<String>>,
+    /// The target's version and `--map-removed-types`, for the version rules.
+    pub target: super::compat::Target,
 }
 
 /// Builds the plan for migrating everything in `cat`.

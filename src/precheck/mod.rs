@@ -10,10 +10,12 @@
 //! `--ignore-check`.
 
 mod activity;
+mod compat;
 mod conflicts;
 mod extensions;
 mod owners;
 mod privileges;
+mod rehearsal;
 mod render;
 mod selection;
 mod servers;
@@ -118,6 +120,12 @@ pub const CODES: &[&str] = &[
     "cdc.wal_senders",
     "selection.dependents",
     "selection.function_bodies",
+    "target.ddl",
+    "source.incompatible.postfix_operator",
+    "source.incompatible.polymorphic",
+    "source.incompatible.with_oids",
+    "source.incompatible.removed_type",
+    "target.generated_inheritance",
 ];
 
 /// What the caller is about to do; some checks depend on it.
@@ -143,6 +151,10 @@ pub struct Report {
     pub source: ServerInfo,
     pub target: ServerInfo,
     pub findings: Vec<Finding>,
+    /// Statements the target refused in the DDL rehearsal (`target.ddl`);
+    /// with `--ignore-check target.ddl`, `migrate` skips their objects and
+    /// dependents.
+    pub rejected: Vec<crate::plan::Rejection>,
 }
 
 impl Report {
@@ -233,6 +245,7 @@ pub async fn run(
         .await,
     );
     findings.extend(guard("source.unsupported.other", unsupported::other_objects(&cx)).await);
+    findings.extend(compat::check(&cx));
     findings.extend(servers::encoding(&cx));
     findings.extend(guard("source.table.no_key", unsupported::no_key(&cx)).await);
     findings.extend(guard("target.space", activity::space(&cx)).await);
@@ -240,6 +253,20 @@ pub async fn run(
         findings.extend(guard("source.writes", activity::writes(&cx)).await);
     }
     findings.extend(guard("cdc.wal_level", activity::cdc(&cx)).await);
+    // Last: it is the slowest check, and a failure of the others explains
+    // some of its rejections (a missing extension, a conflicting name).
+    let mut rejected = Vec::new();
+    match rehearsal::check(&cx).await {
+        Ok((f, r)) => {
+            findings.extend(f);
+            rejected = r;
+        }
+        Err(e) => findings.push(Finding::failure(
+            "target.ddl",
+            format!("the DDL rehearsal could not run: {e:#}"),
+            "check the target connection and re-run precheck",
+        )),
+    }
     apply_ignore(&mut findings, &opts.ignore);
     let ok = findings.iter().all(|f| f.severity != Severity::Failure);
     Ok(Report {
@@ -247,6 +274,7 @@ pub async fn run(
         source: src,
         target: tgt,
         findings,
+        rejected,
     })
 }
 
