@@ -15,7 +15,7 @@ pub use crate::step::{
     Rewritten, Skipped, Step, StepKind,
 };
 pub use build::{build, BuildOptions};
-pub use reject::{drop_rejected, rejected_closure};
+pub use reject::{closure_with_parts, drop_rejected, rejected_closure};
 pub use rename::{NameMap, Renames};
 pub use select::{SelectError, Selection};
 

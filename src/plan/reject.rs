@@ -12,16 +12,42 @@ use crate::pg::qualified;
 use std::collections::HashSet;
 
 /// Every oid that is rejected or depends on a rejected object.
-pub fn rejected_closure(rejections: &[Rejection], depends: &[(i64, i64)]) -> HashSet<i64> {
+pub fn rejected_closure(rejections: &[Rejection], cat: &Catalog) -> HashSet<i64> {
     let roots: Vec<i64> = rejections
         .iter()
         .map(|r| r.oid)
         .filter(|o| *o != 0)
         .collect();
+    closure_with_parts(&roots, cat)
+}
+
+/// [`dependents_closure`] plus the indexes and constraints of every table in
+/// it: `pg_depend` ties an index to its table's columns only, which the
+/// catalog's dependency list leaves out (see sql/catalog/depends.sql).
+pub fn closure_with_parts(roots: &[i64], cat: &Catalog) -> HashSet<i64> {
     if roots.is_empty() {
         return HashSet::new();
     }
-    dependents_closure(&roots, depends)
+    let mut closure = dependents_closure(roots, &cat.depends);
+    let parts: Vec<i64> = cat
+        .indexes
+        .iter()
+        .filter(|i| closure.contains(&i.table_oid))
+        .map(|i| i.oid)
+        .chain(
+            cat.constraints
+                .iter()
+                .filter(|c| closure.contains(&c.table_oid))
+                .map(|c| c.oid),
+        )
+        .filter(|o| !closure.contains(o))
+        .collect();
+    if !parts.is_empty() {
+        let mut all: Vec<i64> = closure.iter().copied().collect();
+        all.extend(parts);
+        closure = dependents_closure(&all, &cat.depends);
+    }
+    closure
 }
 
 /// Drops the rejected statements, every statement and copy of a rejected
@@ -30,7 +56,7 @@ pub fn drop_rejected(plan: &mut Plan, cat: &Catalog, rejections: &[Rejection]) {
     if rejections.is_empty() {
         return;
     }
-    let closure = rejected_closure(rejections, &cat.depends);
+    let closure = rejected_closure(rejections, cat);
     let keys: HashSet<&str> = rejections.iter().map(|r| r.key.as_str()).collect();
     let mut seen: HashSet<i64> = HashSet::new();
     let mut skipped: Vec<Skipped> = Vec::new();

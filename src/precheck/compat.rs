@@ -33,13 +33,27 @@ pub(super) fn check(cx: &Context<'_>) -> Vec<Finding> {
     out.push(if postfix.is_empty() {
         Finding::pass("source.incompatible.postfix_operator", "no postfix operator")
     } else {
+        let roots: Vec<i64> = cx
+            .cat
+            .routines
+            .operators
+            .iter()
+            .filter(|o| o.kind == "r")
+            .map(|o| o.oid)
+            .collect();
+        let closure = crate::plan::dependents_closure(&roots, &cx.cat.depends);
         let deps: Vec<String> = cx
             .plan
             .skipped
             .iter()
-            .filter(|s| s.reason.contains("postfix operator"))
+            .filter(|s| closure.contains(&s.oid) && !roots.contains(&s.oid))
             .map(|s| format!("{} {}", s.kind, s.object))
             .collect();
+        let deps = if deps.is_empty() {
+            "none".to_string()
+        } else {
+            deps.join(", ")
+        };
         Finding::warning(
             "source.incompatible.postfix_operator",
             format!(
@@ -47,7 +61,7 @@ pub(super) fn check(cx: &Context<'_>) -> Vec<Finding> {
                  objects that use them are skipped with them (see the skipped list): {}",
                 if tgt >= PG14 { ", and the target is 14 or later" } else { "" },
                 postfix.join(", "),
-                deps.join(", ")
+                deps
             ),
             "rewrite each as a prefix operator (CREATE OPERATOR ... (RIGHTARG = ...)) or a \
              function on the source, or recreate it by hand on a target older than 14",

@@ -8,8 +8,9 @@
 //!   whatever happens (and a dropped session rolls back too). Everything the
 //!   plan runs is transactional DDL, so the target's catalog is the same
 //!   before and after (the integration test compares `pg_dump` of both).
-//! - Statements run in batches of [`BATCH`] under one savepoint (one round
-//!   trip). A batch that fails is rolled back to its savepoint and run again
+//! - Statements run in batches of [`BATCH`] under one savepoint (two round
+//!   trips: the savepoint is sent alone, since a statement the target cannot
+//!   parse fails its whole query string). A batch that fails is rolled back to its savepoint and run again
 //!   statement by statement, each under its own savepoint, to name every
 //!   statement that fails (`ROLLBACK TO SAVEPOINT` after each failure, so
 //!   the rest goes on).
@@ -30,7 +31,8 @@
 //! would show up here as rejected (SQLSTATE 25001), never pass unchecked.
 
 use super::{Context, Finding};
-use crate::plan::{dependents_closure, Rejection, Skipped, Step};
+use crate::catalog::Catalog;
+use crate::plan::{closure_with_parts, Rejection, Skipped, Step};
 use std::collections::HashSet;
 use tokio_postgres::Client;
 
@@ -49,26 +51,18 @@ pub struct Outcome {
 }
 
 /// Runs the rehearsal; the transaction is rolled back on every path.
-pub async fn rehearse(
-    target: &Client,
-    steps: &[&Step],
-    depends: &[(i64, i64)],
-) -> anyhow::Result<Outcome> {
+pub async fn rehearse(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Result<Outcome> {
     target
         .batch_execute("BEGIN; SET LOCAL check_function_bodies = false")
         .await?;
-    let result = run_all(target, steps, depends).await;
+    let result = run_all(target, steps, cat).await;
     let rolled_back = target.batch_execute("ROLLBACK").await;
     let out = result?;
     rolled_back?;
     Ok(out)
 }
 
-async fn run_all(
-    target: &Client,
-    steps: &[&Step],
-    depends: &[(i64, i64)],
-) -> anyhow::Result<Outcome> {
+async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Result<Outcome> {
     let mut out = Outcome::default();
     let mut rejected_oids: Vec<i64> = Vec::new();
     let mut closure: HashSet<i64> = HashSet::new();
@@ -85,7 +79,10 @@ async fn run_all(
                 true
             })
             .collect();
-        let mut sql = String::from("SAVEPOINT pgferry_batch;\n");
+        // The savepoint goes in its own round trip: a statement the target
+        // cannot even parse fails the whole query string, savepoint included.
+        target.batch_execute("SAVEPOINT pgferry_batch").await?;
+        let mut sql = String::new();
         for s in &runnable {
             sql.push_str(&s.sql);
             sql.push('\n');
@@ -103,7 +100,8 @@ async fn run_all(
                 note_dependent(&mut out, &mut dependent_seen, s);
                 continue;
             }
-            let one = format!("SAVEPOINT pgferry_one;\n{}\nRELEASE SAVEPOINT pgferry_one;", s.sql);
+            target.batch_execute("SAVEPOINT pgferry_one").await?;
+            let one = format!("{}\nRELEASE SAVEPOINT pgferry_one;", s.sql);
             let Err(e) = target.batch_execute(&one).await else {
                 continue;
             };
@@ -126,7 +124,7 @@ async fn run_all(
             if s.oid != 0 {
                 rejected_oids.push(s.oid);
                 dependent_seen.insert(s.oid);
-                closure = dependents_closure(&rejected_oids, depends);
+                closure = closure_with_parts(&rejected_oids, cat);
             }
         }
     }
@@ -164,7 +162,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<(Vec<Finding>, Vec
         .chain(&p.post_data)
         .chain(&p.renames)
         .collect();
-    let o = rehearse(cx.target, &steps, &cx.cat.depends).await?;
+    let o = rehearse(cx.target, &steps, cx.cat).await?;
     if o.rejected.is_empty() {
         return Ok((
             vec![Finding::pass(
