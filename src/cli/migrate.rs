@@ -69,7 +69,9 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     crate::precheck::validate_ignore(&args.ignore_check)?;
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     if args.dry_run {
-        let (_, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners, args.map_removed_types).await?;
+        let (_, plan) =
+            crate::migrate::plan_only(&ends, &sel, args.keep_owners, args.map_removed_types)
+                .await?;
         if args.endpoints.json {
             println!("{}", serde_json::to_string_pretty(&plan)?);
         } else {

@@ -239,7 +239,13 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         tracing::warn!("not migrated: {} {}: {}", s.kind, s.object, s.reason);
     }
     for r in &plan.rewritten {
-        tracing::warn!("rewritten ({}): {} {}: {}", r.code, r.kind, r.object, r.change);
+        tracing::warn!(
+            "rewritten ({}): {} {}: {}",
+            r.code,
+            r.kind,
+            r.object,
+            r.change
+        );
     }
     for s in &plan.excluded {
         tracing::warn!(

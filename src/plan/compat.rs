@@ -272,7 +272,10 @@ mod tests {
             to_anycompatible("anyarray, anyelement, anynonarray, myanyarray"),
             "anycompatiblearray, anycompatible, anynonarray, myanyarray"
         );
-        assert_eq!(removed_type("_abstime"), Some(("abstime", "timestamp with time zone")));
+        assert_eq!(
+            removed_type("_abstime"),
+            Some(("abstime", "timestamp with time zone"))
+        );
         assert_eq!(removed_type("timestamptz"), None);
     }
 }

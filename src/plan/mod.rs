@@ -11,11 +11,11 @@ pub mod rename;
 pub mod select;
 
 pub use crate::step::{
-    dependents_closure, order_by_dependencies, FamilySteps, Parallel, Phase, Rejection,
-    Rewritten, Skipped, Step, StepKind,
+    dependents_closure, order_by_dependencies, FamilySteps, Parallel, Phase, Rejection, Rewritten,
+    Skipped, Step, StepKind,
 };
 pub use build::{build, BuildOptions};
-pub use reject::{closure_with_parts, drop_rejected, rejected_closure};
+pub use reject::{closure_with_parts, dependent_reason, drop_rejected, rejected_closure, roots_of};
 pub use rename::{NameMap, Renames};
 pub use select::{SelectError, Selection};
 

@@ -9,7 +9,7 @@
 use super::{dependents_closure, Plan, Rejection, Skipped, Step, StepKind};
 use crate::catalog::Catalog;
 use crate::pg::qualified;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Every oid that is rejected or depends on a rejected object.
 pub fn rejected_closure(rejections: &[Rejection], cat: &Catalog) -> HashSet<i64> {
@@ -77,11 +77,7 @@ pub fn drop_rejected(plan: &mut Plan, cat: &Catalog, rejections: &[Rejection]) {
             });
         }
     }
-    let because = rejections
-        .iter()
-        .map(|r| r.object.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let because = roots_of(rejections, cat);
     let mut drop = |steps: &mut Vec<Step>| {
         steps.retain(|s| {
             let gone = keys.contains(s.key().as_str()) || (s.oid != 0 && closure.contains(&s.oid));
@@ -89,7 +85,7 @@ pub fn drop_rejected(plan: &mut Plan, cat: &Catalog, rejections: &[Rejection]) {
                 skipped.push(Skipped {
                     kind: s.kind.label(),
                     object: s.object.clone(),
-                    reason: format!("depends on an object the target rejects ({because})"),
+                    reason: dependent_reason(because.get(&s.oid)),
                     oid: s.oid,
                 });
             }
@@ -115,6 +111,30 @@ pub fn drop_rejected(plan: &mut Plan, cat: &Catalog, rejections: &[Rejection]) {
         })
         .map(|s| qualified(&s.schema, &s.name))
         .collect();
-    plan.sequences.retain(|s| !gone_sequences.contains(&s.source));
+    plan.sequences
+        .retain(|s| !gone_sequences.contains(&s.source));
     plan.skipped.extend(skipped);
+}
+
+/// For each dependent oid, the rejected objects it depends on.
+pub fn roots_of(rejections: &[Rejection], cat: &Catalog) -> HashMap<i64, Vec<String>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for r in rejections.iter().filter(|r| r.oid != 0) {
+        for d in closure_with_parts(&[r.oid], cat) {
+            if d != r.oid {
+                out.entry(d).or_default().push(r.object.clone());
+            }
+        }
+    }
+    out
+}
+
+/// "depends on an object the target rejects (a, b)".
+pub fn dependent_reason(roots: Option<&Vec<String>>) -> String {
+    match roots {
+        Some(r) if !r.is_empty() => {
+            format!("depends on an object the target rejects ({})", r.join(", "))
+        }
+        _ => "depends on an object the target rejects".to_string(),
+    }
 }

@@ -3,12 +3,16 @@
 //! `plan::compat`), what it skips, and what needs the user's decision.
 
 use super::{Context, Finding};
+use crate::pg::{qualified, quote_ident, PG12, PG14};
 use crate::plan::compat::removed_type;
 use crate::plan::Rewritten;
-use crate::pg::{qualified, quote_ident, PG12, PG14};
 
 fn rewritten<'a>(cx: &'a Context<'_>, code: &str) -> Vec<&'a Rewritten> {
-    cx.plan.rewritten.iter().filter(|r| r.code == code).collect()
+    cx.plan
+        .rewritten
+        .iter()
+        .filter(|r| r.code == code)
+        .collect()
 }
 
 fn listing(v: &[&Rewritten]) -> String {
@@ -28,7 +32,13 @@ pub(super) fn check(cx: &Context<'_>) -> Vec<Finding> {
         .operators
         .iter()
         .filter(|o| o.kind == "r")
-        .map(|o| format!("{} ({} NONE)", qualified(&o.schema, &o.name), o.left_type.as_deref().unwrap_or("?")))
+        .map(|o| {
+            format!(
+                "{} ({} NONE)",
+                qualified(&o.schema, &o.name),
+                o.left_type.as_deref().unwrap_or("?")
+            )
+        })
         .collect();
     out.push(if postfix.is_empty() {
         Finding::pass("source.incompatible.postfix_operator", "no postfix operator")

@@ -32,7 +32,7 @@
 
 use super::{Context, Finding};
 use crate::catalog::Catalog;
-use crate::plan::{closure_with_parts, Rejection, Skipped, Step};
+use crate::plan::{closure_with_parts, dependent_reason, roots_of, Rejection, Skipped, Step};
 use std::collections::HashSet;
 use tokio_postgres::Client;
 
@@ -162,7 +162,11 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<(Vec<Finding>, Vec
         .chain(&p.post_data)
         .chain(&p.renames)
         .collect();
-    let o = rehearse(cx.target, &steps, cx.cat).await?;
+    let mut o = rehearse(cx.target, &steps, cx.cat).await?;
+    let because = roots_of(&o.rejected, cx.cat);
+    for d in &mut o.dependents {
+        d.reason = dependent_reason(because.get(&d.oid));
+    }
     if o.rejected.is_empty() {
         return Ok((
             vec![Finding::pass(
@@ -188,7 +192,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<(Vec<Finding>, Vec
             "; skipped with them because they depend on them: {}",
             o.dependents
                 .iter()
-                .map(|d| format!("{} {}", d.kind, d.object))
+                .map(|d| format!("{} {} ({})", d.kind, d.object, d.reason))
                 .collect::<Vec<_>>()
                 .join(", ")
         )

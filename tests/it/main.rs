@@ -16,6 +16,7 @@ mod data_engine;
 mod durability;
 mod edge_cases;
 mod harness;
+mod legacy;
 mod migrate_basic;
 mod owners;
 mod precheck;
