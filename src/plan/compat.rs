@@ -218,17 +218,15 @@ fn polymorphic(cat: &mut Catalog, out: &mut Vec<Rewritten>) {
 }
 
 fn generated_children(cat: &mut Catalog, out: &mut Vec<Rewritten>) {
-    let parents: Vec<(i64, Vec<(String, Option<String>)>)> = cat
+    // (table oid, column name, generation expression) of every generated column.
+    let generated: Vec<(i64, String, Option<String>)> = cat
         .tables
         .iter()
-        .map(|t| {
-            let gen = t
-                .columns
+        .flat_map(|t| {
+            t.columns
                 .iter()
                 .filter(|c| c.is_generated())
-                .map(|c| (c.name.clone(), c.default_sql.clone()))
-                .collect();
-            (t.oid, gen)
+                .map(move |c| (t.oid, c.name.clone(), c.default_sql.clone()))
         })
         .collect();
     for t in cat.tables.iter_mut().filter(|t| !t.is_partition) {
@@ -237,11 +235,9 @@ fn generated_children(cat: &mut Catalog, out: &mut Vec<Rewritten>) {
             .iter_mut()
             .filter(|c| c.is_generated() && c.is_local && c.inh_count > 0)
         {
-            let same = t.parent_oids.iter().any(|p| {
-                parents.iter().any(|(o, gen)| {
-                    o == p && gen.iter().any(|(n, e)| *n == c.name && *e == c.default_sql)
-                })
-            });
+            let same = generated
+                .iter()
+                .any(|(o, n, e)| t.parent_oids.contains(o) && *n == c.name && *e == c.default_sql);
             if same {
                 c.inherit_generation = true;
                 out.push(Rewritten {

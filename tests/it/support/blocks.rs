@@ -16,7 +16,7 @@ pub fn blocks(dump: &str) -> BTreeMap<Key, String> {
     let mut out: BTreeMap<Key, String> = BTreeMap::new();
     let mut key: Option<Key> = None;
     let mut body = String::new();
-    let mut flush = |key: &Option<Key>, body: &mut String, out: &mut BTreeMap<Key, String>| {
+    let flush = |key: &Option<Key>, body: &mut String, out: &mut BTreeMap<Key, String>| {
         if let Some(k) = key.as_ref().filter(|_| !normalize_dump(body).is_empty()) {
             let mut k = k.clone();
             while out.contains_key(&k) {
