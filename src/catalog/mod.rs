@@ -6,6 +6,7 @@
 //! wherever they exist, so the model never re-implements PostgreSQL's own printer.
 
 mod column_uses;
+pub mod extra;
 pub mod owners;
 mod relations;
 pub mod routines;
@@ -52,6 +53,8 @@ pub struct Catalog {
     pub column_uses: Vec<ColumnUse>,
     /// Owner and ACL of every object, replayed only with `--keep-owners`.
     pub owners: Vec<owners::Owned>,
+    pub event_triggers: Vec<extra::EventTrigger>,
+    pub publications: Vec<extra::Publication>,
 }
 
 impl Catalog {
@@ -73,6 +76,8 @@ impl Catalog {
         let depends = read_depends(client).await?;
         let column_uses = column_uses::read(client).await?;
         let owners = owners::read(client, version_num, &names).await?;
+        let event_triggers = extra::read_event_triggers(client).await?;
+        let publications = extra::read_publications(client, version_num).await?;
         Ok(Catalog {
             version_num,
             schemas,
@@ -87,6 +92,8 @@ impl Catalog {
             depends,
             column_uses,
             owners,
+            event_triggers,
+            publications,
         })
     }
 

@@ -5,6 +5,7 @@
 //! `search_path`, as pg_dump's do.
 
 mod constraints;
+pub mod extra;
 mod inherit;
 pub mod owners;
 pub mod routines;

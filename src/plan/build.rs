@@ -140,6 +140,8 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
             target: name,
         });
     }
+    plan.post_data
+        .extend(ddl::extra::publication_steps(cat).post);
     // Last in post-data: triggers and policies are created by the target
     // login, and ownership must not change before everything is built.
     let mut role_skips = Vec::new();
@@ -148,6 +150,8 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
         plan.post_data.extend(steps);
         role_skips = skipped;
     }
+    // After everything, so that none fires on the migration's own DDL.
+    plan.post_data.extend(ddl::extra::event_trigger_steps(cat));
     skip_unsupported(&mut plan, cat, [types, routines, views]);
     // Objects not migrated at all are already reported once.
     let gone: HashSet<i64> = plan.skipped.iter().map(|s| s.oid).collect();

@@ -138,7 +138,7 @@ pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
 }
 
 /// Objects of kinds the plan does not migrate (foreign tables and servers,
-/// event triggers, publications, text search configurations, tablespaces,
+/// text search configurations, tablespaces,
 /// default privileges): named, so that nothing is left behind silently.
 pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let schemas: Vec<String> = cx.cat.schemas.iter().map(|s| s.name.clone()).collect();
@@ -153,7 +153,7 @@ pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
     if rows.is_empty() {
         return Ok(vec![Finding::pass(
             "source.unsupported.other",
-            "no foreign tables, event triggers, publications, text search configurations, \
+            "no foreign tables or servers, text search configurations, \
              tablespaces or default privileges to leave behind",
         )]);
     }

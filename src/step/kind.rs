@@ -20,6 +20,7 @@ pub enum StepKind {
     Comment,
     Domain,
     DomainConstraint,
+    EventTrigger,
     ExclusionConstraint,
     Extension,
     ForeignKey,
@@ -39,6 +40,7 @@ pub enum StepKind {
     Policy,
     PrimaryKey,
     Procedure,
+    Publication,
     RenameColumn,
     RenameSchema,
     RenameTable,
@@ -75,6 +77,7 @@ impl StepKind {
         StepKind::Comment,
         StepKind::Domain,
         StepKind::DomainConstraint,
+        StepKind::EventTrigger,
         StepKind::ExclusionConstraint,
         StepKind::Extension,
         StepKind::ForeignKey,
@@ -94,6 +97,7 @@ impl StepKind {
         StepKind::Policy,
         StepKind::PrimaryKey,
         StepKind::Procedure,
+        StepKind::Publication,
         StepKind::RenameColumn,
         StepKind::RenameSchema,
         StepKind::RenameTable,
@@ -130,6 +134,7 @@ impl StepKind {
             StepKind::Comment => "comment",
             StepKind::Domain => "domain",
             StepKind::DomainConstraint => "domain constraint",
+            StepKind::EventTrigger => "event trigger",
             StepKind::ExclusionConstraint => "exclusion constraint",
             StepKind::Extension => "extension",
             StepKind::ForeignKey => "foreign key",
@@ -149,6 +154,7 @@ impl StepKind {
             StepKind::Policy => "policy",
             StepKind::PrimaryKey => "primary key",
             StepKind::Procedure => "procedure",
+            StepKind::Publication => "publication",
             StepKind::RenameColumn => "rename column",
             StepKind::RenameSchema => "rename schema",
             StepKind::RenameTable => "rename table",
@@ -217,7 +223,7 @@ mod tests {
     fn labels_are_unique_and_every_kind_is_listed() {
         let labels: HashSet<&str> = StepKind::ALL.iter().map(|k| k.label()).collect();
         assert_eq!(labels.len(), StepKind::ALL.len());
-        assert_eq!(StepKind::ALL.len(), 50);
+        assert_eq!(StepKind::ALL.len(), 52);
         assert!(StepKind::ALL
             .iter()
             .filter(|k| k.is_rename())
