@@ -12,6 +12,7 @@ mod relations;
 pub mod routines;
 mod sequences;
 mod statistics;
+pub mod textsearch;
 pub use statistics::StatisticsObject;
 pub mod types;
 pub mod views;
@@ -55,6 +56,7 @@ pub struct Catalog {
     pub owners: Vec<owners::Owned>,
     pub event_triggers: Vec<extra::EventTrigger>,
     pub publications: Vec<extra::Publication>,
+    pub text_search: textsearch::TextSearch,
 }
 
 impl Catalog {
@@ -78,6 +80,7 @@ impl Catalog {
         let owners = owners::read(client, version_num, &names).await?;
         let event_triggers = extra::read_event_triggers(client).await?;
         let publications = extra::read_publications(client, version_num).await?;
+        let text_search = textsearch::read(client, &names).await?;
         Ok(Catalog {
             version_num,
             schemas,
@@ -94,6 +97,7 @@ impl Catalog {
             owners,
             event_triggers,
             publications,
+            text_search,
         })
     }
 

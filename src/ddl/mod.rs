@@ -12,6 +12,7 @@ pub mod routines;
 mod sequences;
 mod statistics;
 mod tables;
+pub mod textsearch;
 pub mod types;
 pub mod views;
 

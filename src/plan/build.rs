@@ -54,6 +54,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     let views = ddl::views::steps(cat);
     plan.pre_data.extend(types.pre.iter().cloned());
     plan.pre_data.extend(routines.pre.iter().cloned());
+    plan.pre_data.extend(ddl::textsearch::steps(cat).pre);
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         let name = qualified(&s.schema, &s.name);
         plan.pre_data

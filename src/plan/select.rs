@@ -151,6 +151,9 @@ fn family_objects(cat: &Catalog) -> Vec<(i64, &str)> {
     out.extend(v.rules.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(v.triggers.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(v.policies.iter().map(|x| (x.oid, x.schema.as_str())));
+    let ts = &cat.text_search;
+    out.extend(ts.dictionaries.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(ts.configurations.iter().map(|x| (x.oid, x.schema.as_str())));
     out
 }
 

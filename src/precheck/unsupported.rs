@@ -138,8 +138,8 @@ pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
 }
 
 /// Objects of kinds the plan does not migrate (foreign tables and servers,
-/// text search configurations, tablespaces,
-/// default privileges): named, so that nothing is left behind silently.
+/// text search templates and parsers, tablespaces, default privileges):
+/// named, so that nothing is left behind silently.
 pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let schemas: Vec<String> = cx.cat.schemas.iter().map(|s| s.name.clone()).collect();
     let rows = cx
@@ -153,7 +153,7 @@ pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
     if rows.is_empty() {
         return Ok(vec![Finding::pass(
             "source.unsupported.other",
-            "no foreign tables or servers, text search configurations, \
+            "no foreign tables or servers, text search templates or parsers, \
              tablespaces or default privileges to leave behind",
         )]);
     }

@@ -54,6 +54,8 @@ pub enum StepKind {
     Statistics,
     Table,
     TableSetting,
+    TextSearchConfiguration,
+    TextSearchDictionary,
     Trigger,
     TriggerState,
     Type,
@@ -111,6 +113,8 @@ impl StepKind {
         StepKind::Statistics,
         StepKind::Table,
         StepKind::TableSetting,
+        StepKind::TextSearchConfiguration,
+        StepKind::TextSearchDictionary,
         StepKind::Trigger,
         StepKind::TriggerState,
         StepKind::Type,
@@ -168,6 +172,8 @@ impl StepKind {
             StepKind::Statistics => "statistics",
             StepKind::Table => "table",
             StepKind::TableSetting => "table setting",
+            StepKind::TextSearchConfiguration => "text search configuration",
+            StepKind::TextSearchDictionary => "text search dictionary",
             StepKind::Trigger => "trigger",
             StepKind::TriggerState => "trigger state",
             StepKind::Type => "type",
@@ -223,7 +229,7 @@ mod tests {
     fn labels_are_unique_and_every_kind_is_listed() {
         let labels: HashSet<&str> = StepKind::ALL.iter().map(|k| k.label()).collect();
         assert_eq!(labels.len(), StepKind::ALL.len());
-        assert_eq!(StepKind::ALL.len(), 52);
+        assert_eq!(StepKind::ALL.len(), 54);
         assert!(StepKind::ALL
             .iter()
             .filter(|k| k.is_rename())
