@@ -7,6 +7,7 @@
 
 mod column_uses;
 pub mod extra;
+pub mod foreign;
 pub mod owners;
 mod relations;
 pub mod routines;
@@ -57,6 +58,8 @@ pub struct Catalog {
     pub event_triggers: Vec<extra::EventTrigger>,
     pub publications: Vec<extra::Publication>,
     pub text_search: textsearch::TextSearch,
+    /// Foreign-data wrappers, servers, user mappings, foreign tables.
+    pub foreign: foreign::Foreign,
 }
 
 impl Catalog {
@@ -81,6 +84,7 @@ impl Catalog {
         let event_triggers = extra::read_event_triggers(client).await?;
         let publications = extra::read_publications(client, version_num).await?;
         let text_search = textsearch::read(client, &names).await?;
+        let foreign = foreign::read(client, &names).await?;
         Ok(Catalog {
             version_num,
             schemas,
@@ -98,6 +102,7 @@ impl Catalog {
             event_triggers,
             publications,
             text_search,
+            foreign,
         })
     }
 

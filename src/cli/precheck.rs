@@ -30,7 +30,15 @@ pub async fn run(args: PrecheckArgs) -> anyhow::Result<Exit> {
         .context("reading the source catalog")?;
     // The version rules depend on the target (see plan::compat).
     let tgt = crate::pg::connect(&ends.target, "precheck version").await?;
+    let roles = tgt
+        .query("SELECT rolname::text FROM pg_catalog.pg_roles", &[])
+        .await
+        .context("reading the target's roles")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     let build = crate::plan::BuildOptions {
+        target_roles: Some(roles),
         target: crate::plan::compat::Target {
             version: Some(crate::catalog::server_version_num(&tgt).await?),
             map_removed_types: args.map_removed_types,

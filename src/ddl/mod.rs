@@ -6,6 +6,7 @@
 
 mod constraints;
 pub mod extra;
+pub mod foreign;
 mod inherit;
 pub mod owners;
 pub mod routines;

@@ -199,11 +199,8 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         .context("reading the source catalog")?;
     let build = plan::BuildOptions {
         keep_owners: opts.keep_owners,
-        target_roles: if opts.keep_owners {
-            Some(target_roles(&target).await?)
-        } else {
-            None
-        },
+        // Also decides which user mappings can be created (their role exists).
+        target_roles: Some(target_roles(&target).await?),
         target: plan::compat::Target {
             version: Some(target_version),
             map_removed_types: opts.map_removed_types,

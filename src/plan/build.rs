@@ -55,6 +55,9 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     plan.pre_data.extend(types.pre.iter().cloned());
     plan.pre_data.extend(routines.pre.iter().cloned());
     plan.pre_data.extend(ddl::textsearch::steps(cat).pre);
+    let (foreign, password_notes) = ddl::foreign::steps(cat, opts.target_roles.as_ref());
+    plan.pre_data.extend(foreign.pre.iter().cloned());
+    plan.rewritten.extend(password_notes);
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         let name = qualified(&s.schema, &s.name);
         plan.pre_data
@@ -153,7 +156,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     }
     // After everything, so that none fires on the migration's own DDL.
     plan.post_data.extend(ddl::extra::event_trigger_steps(cat));
-    skip_unsupported(&mut plan, cat, [types, routines, views]);
+    skip_unsupported(&mut plan, cat, [types, routines, views, foreign]);
     // Objects not migrated at all are already reported once.
     let gone: HashSet<i64> = plan.skipped.iter().map(|s| s.oid).collect();
     plan.skipped
@@ -164,7 +167,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
 /// Drops every statement and copy of an object that cannot be migrated, or
 /// that depends on one (a C-language function, say), and lists each in
 /// `plan.skipped` with the reason.
-fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 3]) {
+fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 4]) {
     let roots: Vec<Skipped> = families.into_iter().flat_map(|f| f.skipped).collect();
     if roots.is_empty() {
         return;

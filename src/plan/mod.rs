@@ -145,7 +145,7 @@ pub fn prepare_with(
         rename::resolve(cat, &sel.renames).map_err(|e| crate::error::usage(e.join("; ")))?;
     let rewritten = compat::apply(cat, opts.target);
     let mut plan = build(cat, opts);
-    plan.rewritten = rewritten;
+    plan.rewritten.splice(0..0, rewritten);
     select::prune(&mut plan, &rep);
     select::keep_keys_to_empty_tables(&mut plan, cat, &rep);
     rename::finish(&mut plan, cat, &names);

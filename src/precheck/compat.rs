@@ -111,6 +111,19 @@ pub(super) fn check(cx: &Context<'_>) -> Vec<Finding> {
         )
     });
     out.push(removed_types(cx, src, tgt));
+    let pw = rewritten(cx, "source.user_mapping.password");
+    if !pw.is_empty() {
+        out.push(Finding::warning(
+            "source.user_mapping.password",
+            format!(
+                "user mapping(s) are created without their password, which pgferry never \
+                 reads: {}",
+                listing(&pw)
+            ),
+            "after the migration, on the target: ALTER USER MAPPING FOR role SERVER server \
+             OPTIONS (ADD password '...') for each",
+        ));
+    }
     let gen = rewritten(cx, "target.generated_inheritance");
     if !gen.is_empty() {
         out.push(Finding::pass(

@@ -126,6 +126,7 @@ pub const CODES: &[&str] = &[
     "source.incompatible.with_oids",
     "source.incompatible.removed_type",
     "target.generated_inheritance",
+    "source.user_mapping.password",
 ];
 
 /// What the caller is about to do; some checks depend on it.

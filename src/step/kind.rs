@@ -23,8 +23,11 @@ pub enum StepKind {
     EventTrigger,
     ExclusionConstraint,
     Extension,
+    ForeignDataWrapper,
     ForeignKey,
     ForeignKeyValidation,
+    ForeignServer,
+    ForeignTable,
     Function,
     Grant,
     Index,
@@ -60,6 +63,7 @@ pub enum StepKind {
     TriggerState,
     Type,
     UniqueConstraint,
+    UserMapping,
     View,
     ViewColumnDefault,
 }
@@ -82,8 +86,11 @@ impl StepKind {
         StepKind::EventTrigger,
         StepKind::ExclusionConstraint,
         StepKind::Extension,
+        StepKind::ForeignDataWrapper,
         StepKind::ForeignKey,
         StepKind::ForeignKeyValidation,
+        StepKind::ForeignServer,
+        StepKind::ForeignTable,
         StepKind::Function,
         StepKind::Grant,
         StepKind::Index,
@@ -119,6 +126,7 @@ impl StepKind {
         StepKind::TriggerState,
         StepKind::Type,
         StepKind::UniqueConstraint,
+        StepKind::UserMapping,
         StepKind::View,
         StepKind::ViewColumnDefault,
     ];
@@ -141,8 +149,11 @@ impl StepKind {
             StepKind::EventTrigger => "event trigger",
             StepKind::ExclusionConstraint => "exclusion constraint",
             StepKind::Extension => "extension",
+            StepKind::ForeignDataWrapper => "foreign data wrapper",
             StepKind::ForeignKey => "foreign key",
             StepKind::ForeignKeyValidation => "foreign key validation",
+            StepKind::ForeignServer => "foreign server",
+            StepKind::ForeignTable => "foreign table",
             StepKind::Function => "function",
             StepKind::Grant => "grant",
             StepKind::Index => "index",
@@ -178,6 +189,7 @@ impl StepKind {
             StepKind::TriggerState => "trigger state",
             StepKind::Type => "type",
             StepKind::UniqueConstraint => "unique constraint",
+            StepKind::UserMapping => "user mapping",
             StepKind::View => "view",
             StepKind::ViewColumnDefault => "view column default",
         }
@@ -229,7 +241,7 @@ mod tests {
     fn labels_are_unique_and_every_kind_is_listed() {
         let labels: HashSet<&str> = StepKind::ALL.iter().map(|k| k.label()).collect();
         assert_eq!(labels.len(), StepKind::ALL.len());
-        assert_eq!(StepKind::ALL.len(), 54);
+        assert_eq!(StepKind::ALL.len(), 58);
         assert!(StepKind::ALL
             .iter()
             .filter(|k| k.is_rename())

@@ -207,6 +207,11 @@ fn case(source_major: u32, target_major: u32) {
             .collect()
     };
     let (skipped, rewritten) = (listed("skipped"), listed("rewritten"));
+    let mapping = "user mapping FOR PUBLIC SERVER legacy_srv";
+    assert!(
+        rewritten.contains(mapping),
+        "{pair}: {mapping} not in {rewritten:?}"
+    );
     if old_source {
         for s in REJECTED.iter().chain(DEPENDENTS) {
             assert!(
