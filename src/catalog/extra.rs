@@ -1,6 +1,7 @@
-//! Database-wide objects beyond schemas: event triggers and publications
-//! (structure only). Read here so that they are migrated instead of listed
-//! as left behind.
+//! Objects beyond tables, types and routines: event triggers and
+//! publications (database-wide; publications structure only) and encoding
+//! conversions. Read here so that they are migrated instead of listed as
+//! left behind.
 
 use anyhow::Context;
 use tokio_postgres::Client;
@@ -39,6 +40,45 @@ pub struct Publication {
     /// Schemas published whole (`TABLES IN SCHEMA`, 15+), quoted.
     pub schemas: Vec<String>,
     pub comment: Option<String>,
+}
+
+/// `CREATE [DEFAULT] CONVERSION`.
+#[derive(Debug, Clone)]
+pub struct Conversion {
+    pub oid: i64,
+    pub schema: String,
+    pub name: String,
+    pub from_encoding: String,
+    pub to_encoding: String,
+    pub function: String,
+    pub is_default: bool,
+    pub comment: Option<String>,
+}
+
+pub(super) async fn read_conversions(
+    client: &Client,
+    schemas: &[String],
+) -> anyhow::Result<Vec<Conversion>> {
+    let rows = client
+        .query(
+            include_str!("../../sql/catalog/conversions.sql"),
+            &[&schemas],
+        )
+        .await
+        .context("reading conversions (sql/catalog/conversions.sql)")?;
+    Ok(rows
+        .iter()
+        .map(|r| Conversion {
+            oid: r.get("oid"),
+            schema: r.get("schema"),
+            name: r.get("name"),
+            from_encoding: r.get("from_encoding"),
+            to_encoding: r.get("to_encoding"),
+            function: r.get("function"),
+            is_default: r.get("is_default"),
+            comment: r.get("comment"),
+        })
+        .collect())
 }
 
 pub(super) async fn read_event_triggers(client: &Client) -> anyhow::Result<Vec<EventTrigger>> {

@@ -57,6 +57,7 @@ pub struct Catalog {
     pub owners: Vec<owners::Owned>,
     pub event_triggers: Vec<extra::EventTrigger>,
     pub publications: Vec<extra::Publication>,
+    pub conversions: Vec<extra::Conversion>,
     pub text_search: textsearch::TextSearch,
     /// Foreign-data wrappers, servers, user mappings, foreign tables.
     pub foreign: foreign::Foreign,
@@ -83,6 +84,7 @@ impl Catalog {
         let owners = owners::read(client, version_num, &names).await?;
         let event_triggers = extra::read_event_triggers(client).await?;
         let publications = extra::read_publications(client, version_num).await?;
+        let conversions = extra::read_conversions(client, &names).await?;
         let text_search = textsearch::read(client, &names).await?;
         let foreign = foreign::read(client, &names).await?;
         Ok(Catalog {
@@ -101,6 +103,7 @@ impl Catalog {
             owners,
             event_triggers,
             publications,
+            conversions,
             text_search,
             foreign,
         })

@@ -1,5 +1,5 @@
-//! DDL for event triggers and publications (structure only: the rows they
-//! would publish are the tables' own).
+//! DDL for encoding conversions (pre-data), event triggers and publications
+//! (structure only: the rows they would publish are the tables' own).
 //!
 //! Both are post-data. Publications name tables, so they come after them;
 //! event triggers come last of all, after owners and grants, so that none
@@ -10,10 +10,44 @@
 //! rehearsal (`target.ddl`).
 
 use super::comment;
-use crate::catalog::extra::{EventTrigger, Publication};
+use crate::catalog::extra::{Conversion, EventTrigger, Publication};
 use crate::catalog::Catalog;
-use crate::pg::{quote_ident, quote_literal};
+use crate::pg::{qualified, quote_ident, quote_literal};
 use crate::step::{FamilySteps, Phase, Step, StepKind};
+
+/// Conversions (pre-data).
+pub fn conversion_steps(cat: &Catalog) -> Vec<Step> {
+    let pre = Phase::PreData;
+    let mut out = Vec::new();
+    for c in &cat.conversions {
+        let name = qualified(&c.schema, &c.name);
+        out.push(
+            Step::new(
+                pre,
+                StepKind::Conversion,
+                name.clone(),
+                create_conversion(c),
+            )
+            .of(c.oid),
+        );
+        if let Some(sql) = comment(&format!("CONVERSION {name}"), &c.comment) {
+            out.push(Step::new(pre, StepKind::Comment, name, sql).of(c.oid));
+        }
+    }
+    out
+}
+
+/// `CREATE [DEFAULT] CONVERSION name FOR 'from' TO 'to' FROM function`.
+pub fn create_conversion(c: &Conversion) -> String {
+    format!(
+        "CREATE {}CONVERSION {} FOR {} TO {} FROM {};",
+        if c.is_default { "DEFAULT " } else { "" },
+        qualified(&c.schema, &c.name),
+        quote_literal(&c.from_encoding),
+        quote_literal(&c.to_encoding),
+        c.function
+    )
+}
 
 /// Publications, then event triggers (see the module docs for the order).
 pub fn publication_steps(cat: &Catalog) -> FamilySteps {

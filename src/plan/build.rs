@@ -55,6 +55,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     plan.pre_data.extend(types.pre.iter().cloned());
     plan.pre_data.extend(routines.pre.iter().cloned());
     plan.pre_data.extend(ddl::textsearch::steps(cat).pre);
+    plan.pre_data.extend(ddl::extra::conversion_steps(cat));
     let (foreign, password_notes) = ddl::foreign::steps(cat, opts.target_roles.as_ref());
     plan.pre_data.extend(foreign.pre.iter().cloned());
     plan.rewritten.extend(password_notes);

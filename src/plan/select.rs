@@ -154,6 +154,7 @@ fn family_objects(cat: &Catalog) -> Vec<(i64, &str)> {
     let ts = &cat.text_search;
     out.extend(ts.dictionaries.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(ts.configurations.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(cat.conversions.iter().map(|x| (x.oid, x.schema.as_str())));
     let ft = &cat.foreign.tables;
     out.extend(ft.iter().map(|x| (x.oid, x.schema.as_str())));
     out

@@ -18,6 +18,7 @@ pub enum StepKind {
     ColumnDefault,
     ColumnStatistics,
     Comment,
+    Conversion,
     Domain,
     DomainConstraint,
     EventTrigger,
@@ -81,6 +82,7 @@ impl StepKind {
         StepKind::ColumnDefault,
         StepKind::ColumnStatistics,
         StepKind::Comment,
+        StepKind::Conversion,
         StepKind::Domain,
         StepKind::DomainConstraint,
         StepKind::EventTrigger,
@@ -144,6 +146,7 @@ impl StepKind {
             StepKind::ColumnDefault => "column default",
             StepKind::ColumnStatistics => "column statistics",
             StepKind::Comment => "comment",
+            StepKind::Conversion => "conversion",
             StepKind::Domain => "domain",
             StepKind::DomainConstraint => "domain constraint",
             StepKind::EventTrigger => "event trigger",
@@ -241,7 +244,7 @@ mod tests {
     fn labels_are_unique_and_every_kind_is_listed() {
         let labels: HashSet<&str> = StepKind::ALL.iter().map(|k| k.label()).collect();
         assert_eq!(labels.len(), StepKind::ALL.len());
-        assert_eq!(StepKind::ALL.len(), 58);
+        assert_eq!(StepKind::ALL.len(), 59);
         assert!(StepKind::ALL
             .iter()
             .filter(|k| k.is_rename())
