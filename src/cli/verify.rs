@@ -42,15 +42,17 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     };
     let started = std::time::Instant::now();
     let sums = crate::verify::compare_checksums(&ends, &sel, &opts).await?;
+    let los = crate::verify::compare_large_objects(&ends).await?;
     let seconds = started.elapsed().as_secs_f64();
     let different: Vec<&str> = sums
         .iter()
         .filter(|c| !c.equal)
         .map(|c| c.table.as_str())
         .collect();
+    let equal = different.is_empty() && los.equal;
     let doc = serde_json::json!({
-        "command": "verify", "mode": "checksum", "equal": different.is_empty(),
-        "different": different, "seconds": seconds, "tables": sums
+        "command": "verify", "mode": "checksum", "equal": equal,
+        "different": different, "seconds": seconds, "tables": sums, "large_objects": los
     });
     if let Some(dir) = &args.state_dir {
         std::fs::create_dir_all(dir)?;
@@ -62,12 +64,23 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", crate::report::checksum_table(&sums));
+        if los.source_count + los.target_count > 0 {
+            println!(
+                "{} large objects on the source, {} on the target: {}",
+                los.source_count,
+                los.target_count,
+                if los.equal {
+                    "equal".to_string()
+                } else {
+                    format!(
+                        "missing {:?}, extra {:?}, different {:?}",
+                        los.missing, los.extra, los.different
+                    )
+                }
+            );
+        }
     }
-    Ok(if different.is_empty() {
-        Exit::Ok
-    } else {
-        Exit::Problem
-    })
+    Ok(if equal { Exit::Ok } else { Exit::Problem })
 }
 
 async fn counts(

@@ -84,6 +84,8 @@ pub struct Report {
     pub post_data_statements: usize,
     pub tables: Vec<TableResult>,
     pub sequences_set: usize,
+    /// Large objects copied (contents, OIDs, and owners with `--keep-owners`).
+    pub large_objects: usize,
     /// Objects that could not be migrated, and why.
     pub skipped: Vec<Skipped>,
     /// Objects left out by selection because of what they depend on (a
@@ -304,6 +306,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     let mut tables = Vec::new();
     let mut source_writes = 0;
     let mut done_early = data::EarlyKeys::default();
+    let mut large_objects = 0;
     if !opts.schema_only {
         let t = Instant::now();
         (tables, done_early) = data::run(
@@ -317,6 +320,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             Arc::clone(&stop),
         )
         .await?;
+        large_objects = data::large_objects(&holder, &target, state, opts.keep_owners).await?;
         times.data = t.elapsed().as_secs_f64();
         source_writes = match (writes_before, source_row_changes(holder.client()).await) {
             (Some(a), Some(b)) => (b - a).max(0),
@@ -369,6 +373,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         post_data_statements: plan.post_data.len(),
         tables,
         sequences_set,
+        large_objects,
         skipped: plan.skipped.clone(),
         excluded: plan.excluded.clone(),
         no_data: plan.no_data.clone(),

@@ -108,7 +108,8 @@ pub const CODES: &[&str] = &[
     "target.conflict",
     "source.unsupported.c_function",
     "source.unsupported.reg_column",
-    "source.unsupported.large_object",
+    "source.large_object",
+    "target.large_object.conflict",
     "source.unsupported.other",
     "target.encoding",
     "target.locale",
@@ -238,13 +239,7 @@ pub async fn run(
         .await,
     );
     findings.extend(unsupported::reg_columns(&cx));
-    findings.extend(
-        guard(
-            "source.unsupported.large_object",
-            unsupported::large_objects(&cx),
-        )
-        .await,
-    );
+    findings.extend(guard("source.large_object", unsupported::large_objects(&cx)).await);
     findings.extend(guard("source.unsupported.other", unsupported::other_objects(&cx)).await);
     findings.extend(compat::check(&cx));
     findings.extend(servers::encoding(&cx));

@@ -2,9 +2,11 @@
 
 mod checksum;
 mod counts;
+mod largeobjects;
 mod ranges;
 mod rowhash;
 
 pub use checksum::{compare_checksums, ChecksumOptions, TableChecksum, DEFAULT_SPLIT_BYTES};
 pub use counts::{compare_counts, TableCount};
+pub use largeobjects::{compare_large_objects, LargeObjectsCheck};
 pub use ranges::{RangeDiff, Split};

@@ -13,7 +13,8 @@
 //!   the two ends is one the report lists as skipped or rewritten;
 //! - `pg_dump | pg_restore` of the same source into the same target server
 //!   leaves at least as many objects behind (printed for the note);
-//! - every table is equal (`pgferry verify`) and every sequence value.
+//! - every table and large object is equal (`pgferry verify`), and every
+//!   sequence value.
 //!
 //! pg_dump must be at least the target's major: with no pg_dump 18 installed,
 //! the 18 cases check everything but the dump comparison, and say so.
@@ -207,6 +208,7 @@ fn case(source_major: u32, target_major: u32) {
             .collect()
     };
     let (skipped, rewritten) = (listed("skipped"), listed("rewritten"));
+    assert_eq!(report["large_objects"], 2, "{pair}: large objects copied");
     let mapping = "user mapping FOR PUBLIC SERVER legacy_srv";
     assert!(
         rewritten.contains(mapping),
