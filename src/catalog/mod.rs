@@ -55,6 +55,8 @@ pub struct Catalog {
     pub column_uses: Vec<ColumnUse>,
     /// Owner and ACL of every object, replayed only with `--keep-owners`.
     pub owners: Vec<owners::Owned>,
+    /// `ALTER DEFAULT PRIVILEGES` entries, replayed only with `--keep-owners`.
+    pub default_acls: Vec<owners::DefaultAcl>,
     pub event_triggers: Vec<extra::EventTrigger>,
     pub publications: Vec<extra::Publication>,
     pub conversions: Vec<extra::Conversion>,
@@ -82,6 +84,7 @@ impl Catalog {
         let depends = read_depends(client).await?;
         let column_uses = column_uses::read(client).await?;
         let owners = owners::read(client, version_num, &names).await?;
+        let default_acls = owners::read_default_acls(client).await?;
         let event_triggers = extra::read_event_triggers(client).await?;
         let publications = extra::read_publications(client, version_num).await?;
         let conversions = extra::read_conversions(client, &names).await?;
@@ -101,6 +104,7 @@ impl Catalog {
             depends,
             column_uses,
             owners,
+            default_acls,
             event_triggers,
             publications,
             conversions,

@@ -45,6 +45,42 @@ pub struct Owned {
     pub column_acl: Vec<ColumnGrant>,
 }
 
+/// One `pg_default_acl` entry (`ALTER DEFAULT PRIVILEGES`).
+#[derive(Debug, Clone)]
+pub struct DefaultAcl {
+    pub oid: i64,
+    /// The role whose new objects get these privileges.
+    pub role: String,
+    /// `None`: the role's global defaults; else grants added in this schema.
+    pub schema: Option<String>,
+    /// `r` tables, `S` sequences, `f` functions, `T` types, `n` schemas.
+    pub objtype: String,
+    pub acl: Vec<Grant>,
+}
+
+/// Reads every default-privileges entry.
+pub(super) async fn read_default_acls(client: &Client) -> anyhow::Result<Vec<DefaultAcl>> {
+    let rows = client
+        .query(include_str!("../../sql/catalog/default_acl.sql"), &[])
+        .await
+        .context("reading default privileges (sql/catalog/default_acl.sql)")?;
+    rows.iter()
+        .map(|r| {
+            let acl: Option<serde_json::Value> = r.get("acl_json");
+            Ok(DefaultAcl {
+                oid: r.get("oid"),
+                role: r.get("role"),
+                schema: r.get("schema"),
+                objtype: r.get("objtype"),
+                acl: match acl {
+                    Some(v) => serde_json::from_value(v).context("decoding a default ACL")?,
+                    None => Vec::new(),
+                },
+            })
+        })
+        .collect()
+}
+
 /// Reads owners and ACLs of everything in `schemas`.
 pub(super) async fn read(
     client: &Client,

@@ -212,10 +212,20 @@ pub fn table_settings(t: &Table) -> Vec<String> {
                 c.stat_target
             ));
         }
-        if !c.options.is_empty() {
+        // Only the options a user can set (`n_distinct`, `n_distinct_inherited`):
+        // some server builds keep values of their own there (PostgreSQL
+        // 15.20 of Debian 12 writes `pg_attver=<n>` on every column), which
+        // the target maintains itself and other versions refuse.
+        let options: Vec<&str> = c
+            .options
+            .iter()
+            .map(String::as_str)
+            .filter(|o| o.starts_with("n_distinct=") || o.starts_with("n_distinct_inherited="))
+            .collect();
+        if !options.is_empty() {
             out.push(format!(
                 "ALTER TABLE ONLY {me} ALTER COLUMN {col} SET ({});",
-                c.options.join(", ")
+                options.join(", ")
             ));
         }
     }

@@ -154,6 +154,10 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
         let (steps, skipped) = ddl::owners::steps(cat, opts.target_roles.as_ref());
         plan.post_data.extend(steps);
         role_skips = skipped;
+        let (steps, skipped) =
+            ddl::owners::default_privilege_steps(cat, opts.target_roles.as_ref());
+        plan.post_data.extend(steps);
+        role_skips.extend(skipped);
     }
     // After everything, so that none fires on the migration's own DDL.
     plan.post_data.extend(ddl::extra::event_trigger_steps(cat));

@@ -155,6 +155,8 @@ fn family_objects(cat: &Catalog) -> Vec<(i64, &str)> {
     out.extend(ts.dictionaries.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(ts.configurations.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(cat.conversions.iter().map(|x| (x.oid, x.schema.as_str())));
+    let acls = cat.default_acls.iter();
+    out.extend(acls.filter_map(|x| Some((x.oid, x.schema.as_deref()?))));
     let ft = &cat.foreign.tables;
     out.extend(ft.iter().map(|x| (x.oid, x.schema.as_str())));
     out

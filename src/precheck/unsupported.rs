@@ -191,7 +191,10 @@ pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
         )
         .await
         .context("listing objects pgferry does not migrate (sql/precheck/other_objects.sql)")?;
-    if rows.is_empty() {
+    let replayed = |r: &tokio_postgres::Row| {
+        cx.opts.keep_owners && r.get::<_, String>(0) == "default privileges"
+    };
+    if rows.iter().all(replayed) {
         return Ok(vec![Finding::pass(
             "source.unsupported.other",
             "no foreign tables or servers, text search templates or parsers, \
@@ -201,6 +204,10 @@ pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
     let mut by_kind: Vec<(String, Vec<String>)> = Vec::new();
     for r in &rows {
         let (kind, name): (String, String) = (r.get(0), r.get(1));
+        // `--keep-owners` replays them (ALTER DEFAULT PRIVILEGES).
+        if replayed(r) {
+            continue;
+        }
         match by_kind.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, v)) => v.push(name),
             None => by_kind.push((kind, vec![name])),

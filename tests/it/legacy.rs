@@ -347,3 +347,37 @@ fn legacy_15_to_17() {
 fn legacy_15_to_18() {
     case(15, 18);
 }
+
+/// `ALTER DEFAULT PRIVILEGES` (a role's global defaults and a schema's added
+/// grants) are replayed with `--keep-owners`, 10 -> 17: `pg_default_acl` is
+/// the same on both ends.
+#[test]
+fn default_privileges_kept_10_to_17() {
+    let (src, dst) = (cluster(10), cluster(17));
+    let roles = "DO $$ BEGIN CREATE ROLE legacy_dp_owner; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+                 DO $$ BEGIN CREATE ROLE legacy_dp_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$;";
+    let sdb = fresh_db(src, "legacy_dp");
+    let tdb = fresh_db(dst, "legacy_dp_t");
+    src.psql(&sdb, roles).expect("roles on the source");
+    dst.psql(&tdb, roles).expect("roles on the target");
+    src.psql(
+        &sdb,
+        "CREATE TABLE public.t (id int PRIMARY KEY);
+         ALTER DEFAULT PRIVILEGES FOR ROLE legacy_dp_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+         ALTER DEFAULT PRIVILEGES FOR ROLE legacy_dp_owner GRANT USAGE ON TYPES TO legacy_dp_reader;
+         ALTER DEFAULT PRIVILEGES FOR ROLE legacy_dp_owner IN SCHEMA public
+             GRANT SELECT, UPDATE ON TABLES TO legacy_dp_reader WITH GRANT OPTION;
+         ALTER DEFAULT PRIVILEGES FOR ROLE legacy_dp_owner IN SCHEMA public
+             GRANT USAGE ON SEQUENCES TO PUBLIC;",
+    )
+    .expect("default privileges");
+    let o = run(src, &sdb, dst, &tdb, &["--keep-owners"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let q = "SELECT string_agg(x, E'\\n' ORDER BY x COLLATE \"C\") FROM (\
+             SELECT format('%s|%s|%s|%s', pg_get_userbyid(d.defaclrole), \
+             coalesce(n.nspname, '-'), d.defaclobjtype, d.defaclacl) AS x \
+             FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace) q";
+    let (a, b) = (src.psql(&sdb, q).unwrap(), dst.psql(&tdb, q).unwrap());
+    assert!(a.contains("legacy_dp_reader"), "{a}");
+    assert_eq!(a, b, "pg_default_acl differs");
+}
