@@ -1,6 +1,7 @@
-//! Text search dictionaries and configurations. Templates and parsers are
-//! C code (like base types' I/O), so only those of the server or of
-//! extensions can be used; user-made ones are reported by the precheck.
+//! Text search templates, parsers, dictionaries and configurations. A
+//! template or parser is a set of functions, usually built-in ones of
+//! `pg_catalog` (every server has them); one over a C function of a user
+//! schema is skipped with that function.
 
 use anyhow::Context;
 use tokio_postgres::Client;
@@ -8,8 +9,22 @@ use tokio_postgres::Client;
 /// Dictionaries and configurations of the source.
 #[derive(Debug, Clone, Default)]
 pub struct TextSearch {
+    pub templates: Vec<Template>,
+    pub parsers: Vec<Template>,
     pub dictionaries: Vec<Dictionary>,
     pub configurations: Vec<Configuration>,
+}
+
+/// `CREATE TEXT SEARCH TEMPLATE` or `PARSER`: named support functions.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub oid: i64,
+    pub schema: String,
+    pub name: String,
+    /// Template: INIT, LEXIZE. Parser: START, GETTOKEN, END, LEXTYPES,
+    /// HEADLINE. `None` when absent.
+    pub functions: Vec<Option<String>>,
+    pub comment: Option<String>,
 }
 
 /// `CREATE TEXT SEARCH DICTIONARY`.
@@ -39,6 +54,28 @@ pub struct Configuration {
 }
 
 pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<TextSearch> {
+    let rows = client
+        .query(
+            include_str!("../../sql/catalog/ts_templates.sql"),
+            &[&schemas],
+        )
+        .await
+        .context("reading text search templates and parsers (sql/catalog/ts_templates.sql)")?;
+    let (mut templates, mut parsers) = (Vec::new(), Vec::new());
+    for r in &rows {
+        let t = Template {
+            oid: r.get("oid"),
+            schema: r.get("schema"),
+            name: r.get("name"),
+            functions: r.get("functions"),
+            comment: r.get("comment"),
+        };
+        if r.get::<_, String>("kind") == "t" {
+            templates.push(t);
+        } else {
+            parsers.push(t);
+        }
+    }
     let rows = client
         .query(include_str!("../../sql/catalog/ts_dicts.sql"), &[&schemas])
         .await
@@ -77,6 +114,8 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
         })
         .collect();
     Ok(TextSearch {
+        templates,
+        parsers,
         dictionaries,
         configurations,
     })

@@ -4,7 +4,7 @@
 //! dependency order puts each dictionary before the configurations using it.
 
 use super::comment;
-use crate::catalog::textsearch::{Configuration, Dictionary};
+use crate::catalog::textsearch::{Configuration, Dictionary, Template};
 use crate::catalog::Catalog;
 use crate::pg::qualified;
 use crate::step::{FamilySteps, Phase, Step, StepKind};
@@ -13,6 +13,32 @@ use crate::step::{FamilySteps, Phase, Step, StepKind};
 pub fn steps(cat: &Catalog) -> FamilySteps {
     let pre = Phase::PreData;
     let mut out = FamilySteps::default();
+    let ts = &cat.text_search;
+    for (list, what, kind, keys) in [
+        (
+            &ts.templates,
+            "TEMPLATE",
+            StepKind::TextSearchTemplate,
+            TEMPLATE_KEYS,
+        ),
+        (
+            &ts.parsers,
+            "PARSER",
+            StepKind::TextSearchParser,
+            PARSER_KEYS,
+        ),
+    ] {
+        for t in list {
+            let name = qualified(&t.schema, &t.name);
+            let sql = create_template(what, t, keys);
+            out.pre
+                .push(Step::new(pre, kind, name.clone(), sql).of(t.oid));
+            if let Some(c) = comment(&format!("TEXT SEARCH {what} {name}"), &t.comment) {
+                out.pre
+                    .push(Step::new(pre, StepKind::Comment, name, c).of(t.oid));
+            }
+        }
+    }
     for d in &cat.text_search.dictionaries {
         let name = qualified(&d.schema, &d.name);
         let kind = StepKind::TextSearchDictionary;
@@ -34,6 +60,23 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
         }
     }
     out
+}
+
+const TEMPLATE_KEYS: &[&str] = &["INIT", "LEXIZE"];
+const PARSER_KEYS: &[&str] = &["START", "GETTOKEN", "END", "LEXTYPES", "HEADLINE"];
+
+/// `CREATE TEXT SEARCH TEMPLATE|PARSER name (KEY = function, ...)`.
+pub fn create_template(what: &str, t: &Template, keys: &[&str]) -> String {
+    let opts: Vec<String> = keys
+        .iter()
+        .zip(&t.functions)
+        .filter_map(|(k, f)| f.as_ref().map(|f| format!("{k} = {f}")))
+        .collect();
+    format!(
+        "CREATE TEXT SEARCH {what} {} (\n    {} );",
+        qualified(&t.schema, &t.name),
+        opts.join(",\n    ")
+    )
 }
 
 /// `CREATE TEXT SEARCH DICTIONARY name (TEMPLATE = t, options)`.

@@ -152,6 +152,8 @@ fn family_objects(cat: &Catalog) -> Vec<(i64, &str)> {
     out.extend(v.triggers.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(v.policies.iter().map(|x| (x.oid, x.schema.as_str())));
     let ts = &cat.text_search;
+    out.extend(ts.templates.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(ts.parsers.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(ts.dictionaries.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(ts.configurations.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(cat.conversions.iter().map(|x| (x.oid, x.schema.as_str())));

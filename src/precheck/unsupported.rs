@@ -178,9 +178,9 @@ pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
     Ok(out)
 }
 
-/// Objects of kinds the plan does not migrate (foreign tables and servers,
-/// text search templates and parsers, tablespaces, default privileges):
-/// named, so that nothing is left behind silently.
+/// Objects of kinds the plan does not migrate (tables in other tablespaces,
+/// which are created in the target's default one, and default privileges
+/// without `--keep-owners`): named, so that nothing is left behind silently.
 pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let schemas: Vec<String> = cx.cat.schemas.iter().map(|s| s.name.clone()).collect();
     let rows = cx
@@ -197,8 +197,7 @@ pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
     if rows.iter().all(replayed) {
         return Ok(vec![Finding::pass(
             "source.unsupported.other",
-            "no foreign tables or servers, text search templates or parsers, \
-             tablespaces or default privileges to leave behind",
+            "no tables in other tablespaces, and no default privileges to leave behind",
         )]);
     }
     let mut by_kind: Vec<(String, Vec<String>)> = Vec::new();
@@ -231,8 +230,10 @@ pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
             "objects of kinds pgferry does not migrate: {}",
             listed.join("; ")
         ),
-        "recreate them on the target by hand (pg_dump --schema-only shows their definitions); \
-         tables in other tablespaces are created in the target's default tablespace",
+        "tables in other tablespaces are created in the target's default tablespace (move \
+         them afterwards with ALTER TABLE ... SET TABLESPACE if needed); default privileges \
+         are replayed with --keep-owners, or recreate them by hand (pg_dump --schema-only \
+         shows them)",
     )])
 }
 

@@ -60,6 +60,8 @@ pub enum StepKind {
     TableSetting,
     TextSearchConfiguration,
     TextSearchDictionary,
+    TextSearchParser,
+    TextSearchTemplate,
     Trigger,
     TriggerState,
     Type,
@@ -124,6 +126,8 @@ impl StepKind {
         StepKind::TableSetting,
         StepKind::TextSearchConfiguration,
         StepKind::TextSearchDictionary,
+        StepKind::TextSearchParser,
+        StepKind::TextSearchTemplate,
         StepKind::Trigger,
         StepKind::TriggerState,
         StepKind::Type,
@@ -188,6 +192,8 @@ impl StepKind {
             StepKind::TableSetting => "table setting",
             StepKind::TextSearchConfiguration => "text search configuration",
             StepKind::TextSearchDictionary => "text search dictionary",
+            StepKind::TextSearchParser => "text search parser",
+            StepKind::TextSearchTemplate => "text search template",
             StepKind::Trigger => "trigger",
             StepKind::TriggerState => "trigger state",
             StepKind::Type => "type",
@@ -244,7 +250,7 @@ mod tests {
     fn labels_are_unique_and_every_kind_is_listed() {
         let labels: HashSet<&str> = StepKind::ALL.iter().map(|k| k.label()).collect();
         assert_eq!(labels.len(), StepKind::ALL.len());
-        assert_eq!(StepKind::ALL.len(), 59);
+        assert_eq!(StepKind::ALL.len(), 61);
         assert!(StepKind::ALL
             .iter()
             .filter(|k| k.is_rename())
