@@ -57,6 +57,8 @@ pub struct Catalog {
     pub owners: Vec<owners::Owned>,
     /// `ALTER DEFAULT PRIVILEGES` entries, replayed only with `--keep-owners`.
     pub default_acls: Vec<owners::DefaultAcl>,
+    /// The source's roles (`--create-roles`).
+    pub roles: Vec<owners::Role>,
     pub event_triggers: Vec<extra::EventTrigger>,
     pub publications: Vec<extra::Publication>,
     pub conversions: Vec<extra::Conversion>,
@@ -85,6 +87,7 @@ impl Catalog {
         let column_uses = column_uses::read(client).await?;
         let owners = owners::read(client, version_num, &names).await?;
         let default_acls = owners::read_default_acls(client).await?;
+        let roles = owners::read_roles(client).await?;
         let event_triggers = extra::read_event_triggers(client).await?;
         let publications = extra::read_publications(client, version_num).await?;
         let conversions = extra::read_conversions(client, &names).await?;
@@ -105,6 +108,7 @@ impl Catalog {
             column_uses,
             owners,
             default_acls,
+            roles,
             event_triggers,
             publications,
             conversions,

@@ -45,6 +45,47 @@ pub struct Owned {
     pub column_acl: Vec<ColumnGrant>,
 }
 
+/// A role of the source, for `--create-roles`.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub name: String,
+    pub superuser: bool,
+    pub inherit: bool,
+    pub createrole: bool,
+    pub createdb: bool,
+    pub login: bool,
+    pub replication: bool,
+    pub bypassrls: bool,
+    pub connlimit: i32,
+    pub valid_until: Option<String>,
+    /// Roles it is a member of.
+    pub member_of: Vec<String>,
+}
+
+/// Every role of the source but the built-in `pg_*` ones.
+pub(super) async fn read_roles(client: &Client) -> anyhow::Result<Vec<Role>> {
+    let rows = client
+        .query(include_str!("../../sql/catalog/roles.sql"), &[])
+        .await
+        .context("reading roles (sql/catalog/roles.sql)")?;
+    Ok(rows
+        .iter()
+        .map(|r| Role {
+            name: r.get("name"),
+            superuser: r.get("superuser"),
+            inherit: r.get("inherit"),
+            createrole: r.get("createrole"),
+            createdb: r.get("createdb"),
+            login: r.get("login"),
+            replication: r.get("replication"),
+            bypassrls: r.get("bypassrls"),
+            connlimit: r.get("connlimit"),
+            valid_until: r.get("valid_until"),
+            member_of: r.get("member_of"),
+        })
+        .collect())
+}
+
 /// One `pg_default_acl` entry (`ALTER DEFAULT PRIVILEGES`).
 #[derive(Debug, Clone)]
 pub struct DefaultAcl {

@@ -91,6 +91,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Exit> {
         selection: Default::default(),
         keep_owners: false,
         map_removed_types: false,
+        create_roles: false,
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
     print!("{}", crate::report::migrate_table(&report));

@@ -63,6 +63,13 @@ pub struct MigrateArgs {
     /// (source.incompatible.removed_type) on a 12+ target.
     #[arg(long)]
     pub map_removed_types: bool,
+    /// Create on the target the roles the migrated objects name (owners,
+    /// grantees, default privileges, user mappings, policies) that it lacks,
+    /// with the source's attributes but never a password (nor SUPERUSER,
+    /// REPLICATION, BYPASSRLS); each is listed in the report. Needs
+    /// CREATEROLE on the target.
+    #[arg(long)]
+    pub create_roles: bool,
 }
 
 pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
@@ -104,6 +111,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         json: args.endpoints.json,
         keep_owners: args.keep_owners,
         map_removed_types: args.map_removed_types,
+        create_roles: args.create_roles,
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;

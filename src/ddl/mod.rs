@@ -9,6 +9,7 @@ pub mod extra;
 pub mod foreign;
 mod inherit;
 pub mod owners;
+pub mod roles;
 pub mod routines;
 mod sequences;
 mod statistics;

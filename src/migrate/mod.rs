@@ -53,6 +53,9 @@ pub struct Options {
     /// `--map-removed-types`: columns of types removed in 12 (`abstime`...)
     /// are created as their nearest successor (see `plan::compat`).
     pub map_removed_types: bool,
+    /// `--create-roles`: create the roles the migrated objects name that the
+    /// target lacks (see `ddl::roles`).
+    pub create_roles: bool,
 }
 
 /// Where the task state lives and how to treat it.
@@ -130,6 +133,7 @@ pub async fn plan_only(
     let opts = plan::BuildOptions {
         keep_owners,
         target_roles: None,
+        create_roles: false,
         target: plan::compat::Target {
             version: None,
             map_removed_types,
@@ -203,6 +207,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         keep_owners: opts.keep_owners,
         // Also decides which user mappings can be created (their role exists).
         target_roles: Some(target_roles(&target).await?),
+        create_roles: opts.create_roles,
         target: plan::compat::Target {
             version: Some(target_version),
             map_removed_types: opts.map_removed_types,

@@ -21,12 +21,27 @@ pub struct BuildOptions {
     pub target_roles: Option<HashSet<String>>,
     /// The target's version and `--map-removed-types`, for the version rules.
     pub target: super::compat::Target,
+    /// `--create-roles`: create the named roles the target lacks (needs
+    /// `target_roles`).
+    pub create_roles: bool,
 }
 
 /// Builds the plan for migrating everything in `cat`.
 pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     let pre = Phase::PreData;
     let mut plan = Plan::default();
+    // Roles first: everything after may name them.
+    let mut roles = opts.target_roles.clone();
+    if let (true, Some(have)) = (opts.create_roles, roles.as_mut()) {
+        let (steps, created, notes) = ddl::roles::steps(cat, have);
+        plan.pre_data.extend(steps);
+        plan.rewritten.extend(notes);
+        have.extend(created);
+    }
+    let opts = &BuildOptions {
+        target_roles: roles,
+        ..opts.clone()
+    };
     for s in &cat.schemas {
         let name = quote_ident(&s.name);
         plan.pre_data.push(

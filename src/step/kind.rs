@@ -49,6 +49,7 @@ pub enum StepKind {
     RenameSchema,
     RenameTable,
     ReplicaIdentity,
+    Role,
     RowLevelSecurity,
     Rule,
     RuleState,
@@ -115,6 +116,7 @@ impl StepKind {
         StepKind::RenameSchema,
         StepKind::RenameTable,
         StepKind::ReplicaIdentity,
+        StepKind::Role,
         StepKind::RowLevelSecurity,
         StepKind::Rule,
         StepKind::RuleState,
@@ -181,6 +183,7 @@ impl StepKind {
             StepKind::RenameSchema => "rename schema",
             StepKind::RenameTable => "rename table",
             StepKind::ReplicaIdentity => "replica identity",
+            StepKind::Role => "role",
             StepKind::RowLevelSecurity => "row level security",
             StepKind::Rule => "rule",
             StepKind::RuleState => "rule state",
@@ -250,7 +253,7 @@ mod tests {
     fn labels_are_unique_and_every_kind_is_listed() {
         let labels: HashSet<&str> = StepKind::ALL.iter().map(|k| k.label()).collect();
         assert_eq!(labels.len(), StepKind::ALL.len());
-        assert_eq!(StepKind::ALL.len(), 61);
+        assert_eq!(StepKind::ALL.len(), 62);
         assert!(StepKind::ALL
             .iter()
             .filter(|k| k.is_rename())

@@ -381,3 +381,58 @@ fn default_privileges_kept_10_to_17() {
     assert!(a.contains("legacy_dp_reader"), "{a}");
     assert_eq!(a, b, "pg_default_acl differs");
 }
+
+/// `--create-roles` with `--keep-owners`, 10 -> 17: the roles the objects
+/// name are created on the target with the source's attributes and
+/// memberships (no password), so owners and grants are kept.
+#[test]
+fn create_roles_for_keep_owners_10_to_17() {
+    let (src, dst) = (cluster(10), cluster(17));
+    let id = std::process::id();
+    let (owner, reader, group) = (
+        format!("legacy_cr_owner_{id}"),
+        format!("legacy_cr_reader_{id}"),
+        format!("legacy_cr_group_{id}"),
+    );
+    let sdb = fresh_db(src, "legacy_cr");
+    let tdb = fresh_db(dst, "legacy_cr_t");
+    src.psql(
+        &sdb,
+        &format!(
+            "CREATE ROLE {owner} LOGIN CONNECTION LIMIT 3 VALID UNTIL '2031-01-01 00:00:00+00';
+             CREATE ROLE {group} NOLOGIN;
+             CREATE ROLE {reader} NOLOGIN NOINHERIT IN ROLE {group};
+             CREATE TABLE public.owned (id int PRIMARY KEY);
+             ALTER TABLE public.owned OWNER TO {owner};
+             GRANT SELECT ON public.owned TO {reader};
+             GRANT INSERT ON public.owned TO {group};"
+        ),
+    )
+    .expect("roles and objects");
+    let o = run(src, &sdb, dst, &tdb, &["--keep-owners", "--create-roles"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report");
+    let created: Vec<&str> = report["rewritten"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["code"] == "target.created_role")
+        .map(|r| r["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(created.len(), 3, "{created:?}");
+    let roles = format!(
+        "SELECT string_agg(format('%s %s %s %s %s %s', r.rolname, r.rolcanlogin, r.rolinherit, \
+         r.rolconnlimit, r.rolvaliduntil, ARRAY(SELECT g.rolname FROM pg_auth_members m \
+         JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid)), ', ' ORDER BY r.rolname) \
+         FROM pg_roles r WHERE r.rolname IN ('{owner}', '{reader}', '{group}')"
+    );
+    let set_tz = "SET TimeZone = 'UTC';";
+    assert_eq!(
+        src.psql(&sdb, &format!("{set_tz}{roles}")).unwrap(),
+        dst.psql(&tdb, &format!("{set_tz}{roles}")).unwrap(),
+        "roles differ"
+    );
+    let acl = "SELECT relowner::regrole::text || ' ' || relacl::text FROM pg_class \
+               WHERE oid = 'public.owned'::regclass";
+    assert_eq!(src.psql(&sdb, acl).unwrap(), dst.psql(&tdb, acl).unwrap());
+}
