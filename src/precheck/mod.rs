@@ -17,6 +17,7 @@ mod owners;
 mod privileges;
 mod rehearsal;
 mod render;
+mod search_path;
 mod selection;
 mod servers;
 mod unsupported;
@@ -128,6 +129,7 @@ pub const CODES: &[&str] = &[
     "source.incompatible.removed_type",
     "target.generated_inheritance",
     "source.user_mapping.password",
+    "source.function.search_path",
 ];
 
 /// What the caller is about to do; some checks depend on it.
@@ -242,6 +244,7 @@ pub async fn run(
     findings.extend(guard("source.large_object", unsupported::large_objects(&cx)).await);
     findings.extend(guard("source.unsupported.other", unsupported::other_objects(&cx)).await);
     findings.extend(compat::check(&cx));
+    findings.extend(search_path::check(&cx));
     findings.extend(servers::encoding(&cx));
     findings.extend(guard("source.table.no_key", unsupported::no_key(&cx)).await);
     findings.extend(guard("target.space", activity::space(&cx)).await);

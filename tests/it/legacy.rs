@@ -436,3 +436,46 @@ fn create_roles_for_keep_owners_10_to_17() {
                WHERE oid = 'public.owned'::regclass";
     assert_eq!(src.psql(&sdb, acl).unwrap(), dst.psql(&tdb, acl).unwrap());
 }
+
+/// A function used by an index names another without its schema: it works
+/// on the source (whose sessions have `public` in their search_path) but not
+/// where the migration, like pg_restore, builds the index with an empty one.
+/// The rehearsal cannot see it (no rows); the precheck names it
+/// (`source.function.search_path`), and not the function that sets its own.
+#[test]
+fn unqualified_names_in_index_functions_are_named_15_to_17() {
+    let (src, dst) = (cluster(15), cluster(17));
+    let sdb = fresh_db(src, "legacy_sp");
+    let tdb = fresh_db(dst, "legacy_sp_t");
+    src.psql(
+        &sdb,
+        "CREATE FUNCTION public.clean(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(t)';
+         CREATE FUNCTION public.norm(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE
+             AS 'BEGIN RETURN clean(t); END';
+         CREATE FUNCTION public.safe(t text) RETURNS text LANGUAGE sql IMMUTABLE
+             SET search_path = public, pg_catalog AS 'SELECT clean(t)';
+         CREATE TABLE public.words (id int PRIMARY KEY, w text);
+         INSERT INTO public.words VALUES (1, 'A'), (2, 'b');
+         CREATE INDEX words_norm ON public.words (public.norm(w));
+         CREATE INDEX words_safe ON public.words (public.safe(w));",
+    )
+    .expect("fixture");
+    let (s, t) = (src.uri(&sdb), dst.uri(&tdb));
+    let o = pgferry(&["precheck", "--source", &s, "--target", &t, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "warnings only: {}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let f = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "source.function.search_path")
+        .expect("finding");
+    assert_eq!(f["severity"], "warning", "{f}");
+    let msg = f["message"].as_str().unwrap();
+    assert!(msg.contains("public.norm(t text) names clean"), "{msg}");
+    assert!(!msg.contains("public.safe"), "{msg}");
+    // What it warns about: the migration fails when the index is built.
+    let o = run(src, &sdb, dst, &tdb, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("clean"), "{}", text(&o));
+}
