@@ -14,6 +14,11 @@ pub struct VerifyArgs {
     /// Compare exact row counts only (quick look; no checksums).
     #[arg(long)]
     pub counts_only: bool,
+    /// Compare the structure of both ends object by object instead of the
+    /// rows (version rules' rewrites and skipped kinds are expected, version
+    /// wording normalised); exit 1 on any difference.
+    #[arg(long)]
+    pub schema: bool,
     /// Tables checked at once (each uses one session on both servers).
     #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
     pub jobs: usize,
@@ -32,6 +37,9 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     if args.counts_only {
         return counts(&ends, &sel, args.endpoints.json).await;
+    }
+    if args.schema {
+        return schema(&ends, &sel, args.endpoints.json).await;
     }
     if args.jobs == 0 {
         return Err(usage("--jobs must be at least 1"));
@@ -101,4 +109,32 @@ async fn counts(
         print!("{}", crate::report::counts_table(&counts));
     }
     Ok(if bad == 0 { Exit::Ok } else { Exit::Problem })
+}
+
+async fn schema(
+    ends: &crate::config::Endpoints,
+    sel: &crate::plan::Selection,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let check = crate::verify::compare_schema(ends, sel).await?;
+    if json {
+        let doc = serde_json::json!({"command": "verify", "mode": "schema", "schema": &check});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        for d in &check.differences {
+            println!("{} {} {}", d.what.to_uppercase(), d.kind, d.object);
+            for s in &d.expected {
+                println!("  expected: {}", s.lines().next().unwrap_or(""));
+            }
+            for s in &d.found {
+                println!("  found:    {}", s.lines().next().unwrap_or(""));
+            }
+        }
+        println!(
+            "{} objects compared, {} difference(s)",
+            check.objects,
+            check.differences.len()
+        );
+    }
+    Ok(if check.equal { Exit::Ok } else { Exit::Problem })
 }

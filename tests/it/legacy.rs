@@ -249,6 +249,46 @@ fn case(source_major: u32, target_major: u32) {
         assert_eq!(gen, target_major < 16, "{pair}: rewritten {rewritten:?}");
     }
 
+    // verify --schema: only what the report skipped is missing, nothing else.
+    let (su, tu) = (src.uri(&sdb), dst.uri(&tdb));
+    let o = pgferry(&[
+        "verify", "--schema", "--source", &su, "--target", &tu, "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{pair}: verify --schema: {e}: {}", text(&o)));
+    let skipped_objects: BTreeSet<&str> = skipped
+        .iter()
+        .filter_map(|s| {
+            report["skipped"].as_array()?.iter().find_map(|x| {
+                let k = format!("{} {}", x["kind"].as_str()?, x["object"].as_str()?);
+                (k == *s).then(|| x["object"].as_str()).flatten()
+            })
+        })
+        .collect();
+    let mut unexplained_schema = Vec::new();
+    for d in doc["schema"]["differences"]
+        .as_array()
+        .expect("differences")
+    {
+        let object = d["object"].as_str().unwrap_or("");
+        let ours = d["what"] == "missing" && skipped_objects.contains(object);
+        let theirs = d["what"] == "extra" && object == "public.already_here";
+        if !(ours || theirs) {
+            unexplained_schema.push(d.to_string());
+        }
+    }
+    assert!(
+        unexplained_schema.is_empty(),
+        "{pair}: verify --schema differences not explained by the report:\n{}",
+        unexplained_schema.join("\n")
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{pair}: already_here is extra: {}",
+        text(&o)
+    );
+
     if dumps {
         let source_dump = pg_dump_schema(src, &sdb);
         let rdb = pg_restore_reference(src, &sdb, dst);
@@ -315,6 +355,16 @@ fn case(source_major: u32, target_major: u32) {
         sequences(src, &sdb),
         sequences(dst, &tdb),
         "{pair}: sequence values"
+    );
+    // verify --schema sees a change made on the target afterwards.
+    dst.psql(&tdb, "DROP INDEX app.visits_person;")
+        .expect("drop an index");
+    let o = pgferry(&["verify", "--schema", "--source", &su, "--target", &tu]);
+    assert_eq!(o.status.code(), Some(1), "{pair}: {}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("MISSING index visits_person on app.visits"),
+        "{pair}: {out}"
     );
 }
 
