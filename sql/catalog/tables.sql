@@ -1,7 +1,9 @@
 -- Ordinary, partitioned and foreign-less tables in user schemas, not owned by extensions.
 -- $1: text[] of schema names to read.
+-- has_oids: c.relhasoids before 12 (WITH OIDS tables), false from 12 on (read through
+-- to_jsonb(c), see sql/README.md).
 SELECT c.oid::int8 AS oid, n.nspname::text AS schema, c.relname::text AS name,
-       c.relkind::text AS relkind, c.relpersistence::text AS persistence,
+       c.relkind::text AS relkind, COALESCE((pg_catalog.to_jsonb(c)->>'relhasoids')::bool, false) AS has_oids, c.relpersistence::text AS persistence,
        c.relispartition AS is_partition,
        CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
        CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partition_key,

@@ -5,30 +5,8 @@
 WITH ext AS (
     SELECT classid, objid FROM pg_catalog.pg_depend WHERE deptype = 'e'
 )
-SELECT 'foreign table' AS kind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name
-FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'f' AND n.nspname = ANY($1)
-UNION ALL
-SELECT 'foreign server', pg_catalog.quote_ident(s.srvname) FROM pg_catalog.pg_foreign_server s
-WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_foreign_server'::regclass AND ext.objid = s.oid)
-UNION ALL
-SELECT 'event trigger', pg_catalog.quote_ident(e.evtname) FROM pg_catalog.pg_event_trigger e
-WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_event_trigger'::regclass AND ext.objid = e.oid)
-UNION ALL
-SELECT 'publication', pg_catalog.quote_ident(p.pubname) FROM pg_catalog.pg_publication p
-UNION ALL
-SELECT 'text search configuration', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(t.cfgname)
-FROM pg_catalog.pg_ts_config t JOIN pg_catalog.pg_namespace n ON n.oid = t.cfgnamespace
-WHERE n.nspname = ANY($1)
-  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_ts_config'::regclass AND ext.objid = t.oid)
-UNION ALL
-SELECT 'text search dictionary', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(d.dictname)
-FROM pg_catalog.pg_ts_dict d JOIN pg_catalog.pg_namespace n ON n.oid = d.dictnamespace
-WHERE n.nspname = ANY($1)
-  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_catalog.pg_ts_dict'::regclass AND ext.objid = d.oid)
-UNION ALL
-SELECT 'tablespace of a table', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
-       || ' in ' || pg_catalog.quote_ident(ts.spcname)
+SELECT 'tablespace of a table' AS kind, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+       || ' in ' || pg_catalog.quote_ident(ts.spcname) AS name
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_tablespace ts ON ts.oid = c.reltablespace
 WHERE c.reltablespace <> 0 AND c.relkind IN ('r', 'p', 'm', 'i') AND n.nspname = ANY($1)

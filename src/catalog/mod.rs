@@ -6,11 +6,14 @@
 //! wherever they exist, so the model never re-implements PostgreSQL's own printer.
 
 mod column_uses;
+pub mod extra;
+pub mod foreign;
 pub mod owners;
 mod relations;
 pub mod routines;
 mod sequences;
 mod statistics;
+pub mod textsearch;
 pub use statistics::StatisticsObject;
 pub mod types;
 pub mod views;
@@ -53,6 +56,16 @@ pub struct Catalog {
     pub column_uses: Vec<ColumnUse>,
     /// Owner and ACL of every object, replayed only with `--keep-owners`.
     pub owners: Vec<owners::Owned>,
+    /// `ALTER DEFAULT PRIVILEGES` entries, replayed only with `--keep-owners`.
+    pub default_acls: Vec<owners::DefaultAcl>,
+    /// The source's roles (`--create-roles`).
+    pub roles: Vec<owners::Role>,
+    pub event_triggers: Vec<extra::EventTrigger>,
+    pub publications: Vec<extra::Publication>,
+    pub conversions: Vec<extra::Conversion>,
+    pub text_search: textsearch::TextSearch,
+    /// Foreign-data wrappers, servers, user mappings, foreign tables.
+    pub foreign: foreign::Foreign,
     /// Positions of tables, indexes and constraints by oid (see [`OidIndex`]).
     #[doc(hidden)]
     pub(crate) index: CatalogIndex,
@@ -115,6 +128,13 @@ impl Catalog {
         let depends = read_depends(client).await?;
         let column_uses = column_uses::read(client).await?;
         let owners = owners::read(client, &names).await?;
+        let default_acls = owners::read_default_acls(client).await?;
+        let roles = owners::read_roles(client).await?;
+        let event_triggers = extra::read_event_triggers(client).await?;
+        let publications = extra::read_publications(client, version_num).await?;
+        let conversions = extra::read_conversions(client, &names).await?;
+        let text_search = textsearch::read(client, &names).await?;
+        let foreign = foreign::read(client, &names).await?;
         let mut cat = Catalog {
             version_num,
             schemas,
@@ -129,6 +149,13 @@ impl Catalog {
             depends,
             column_uses,
             owners,
+            default_acls,
+            roles,
+            event_triggers,
+            publications,
+            conversions,
+            text_search,
+            foreign,
             index: CatalogIndex::default(),
         };
         cat.reindex();

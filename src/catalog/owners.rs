@@ -45,6 +45,83 @@ pub struct Owned {
     pub column_acl: Vec<ColumnGrant>,
 }
 
+/// A role of the source, for `--create-roles`.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub name: String,
+    pub superuser: bool,
+    pub inherit: bool,
+    pub createrole: bool,
+    pub createdb: bool,
+    pub login: bool,
+    pub replication: bool,
+    pub bypassrls: bool,
+    pub connlimit: i32,
+    pub valid_until: Option<String>,
+    /// Roles it is a member of.
+    pub member_of: Vec<String>,
+}
+
+/// Every role of the source but the built-in `pg_*` ones.
+pub(super) async fn read_roles(client: &Client) -> anyhow::Result<Vec<Role>> {
+    let rows = client
+        .query(include_str!("../../sql/catalog/roles.sql"), &[])
+        .await
+        .context("reading roles (sql/catalog/roles.sql)")?;
+    Ok(rows
+        .iter()
+        .map(|r| Role {
+            name: r.get("name"),
+            superuser: r.get("superuser"),
+            inherit: r.get("inherit"),
+            createrole: r.get("createrole"),
+            createdb: r.get("createdb"),
+            login: r.get("login"),
+            replication: r.get("replication"),
+            bypassrls: r.get("bypassrls"),
+            connlimit: r.get("connlimit"),
+            valid_until: r.get("valid_until"),
+            member_of: r.get("member_of"),
+        })
+        .collect())
+}
+
+/// One `pg_default_acl` entry (`ALTER DEFAULT PRIVILEGES`).
+#[derive(Debug, Clone)]
+pub struct DefaultAcl {
+    pub oid: i64,
+    /// The role whose new objects get these privileges.
+    pub role: String,
+    /// `None`: the role's global defaults; else grants added in this schema.
+    pub schema: Option<String>,
+    /// `r` tables, `S` sequences, `f` functions, `T` types, `n` schemas.
+    pub objtype: String,
+    pub acl: Vec<Grant>,
+}
+
+/// Reads every default-privileges entry.
+pub(super) async fn read_default_acls(client: &Client) -> anyhow::Result<Vec<DefaultAcl>> {
+    let rows = client
+        .query(include_str!("../../sql/catalog/default_acl.sql"), &[])
+        .await
+        .context("reading default privileges (sql/catalog/default_acl.sql)")?;
+    rows.iter()
+        .map(|r| {
+            let acl: Option<serde_json::Value> = r.get("acl_json");
+            Ok(DefaultAcl {
+                oid: r.get("oid"),
+                role: r.get("role"),
+                schema: r.get("schema"),
+                objtype: r.get("objtype"),
+                acl: match acl {
+                    Some(v) => serde_json::from_value(v).context("decoding a default ACL")?,
+                    None => Vec::new(),
+                },
+            })
+        })
+        .collect()
+}
+
 /// Reads owners and ACLs of everything in `schemas`.
 pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Owned>> {
     let sql = include_str!("../../sql/catalog/owners.sql");

@@ -23,6 +23,9 @@ pub struct Table {
     pub row_security: bool,
     pub force_row_security: bool,
     pub replica_identity: String,
+    /// `WITH OIDS` (before PostgreSQL 12): a hidden `oid` column no target
+    /// of 12 or later can have.
+    pub has_oids: bool,
     pub comment: Option<String>,
     /// Planner estimate, used to schedule big tables first.
     pub est_rows: f64,
@@ -63,6 +66,10 @@ pub struct Column {
     pub stat_target: i32,
     pub comment: Option<String>,
     pub options: Vec<String>,
+    /// Set by the plan's version rules (targets before 16): an inheritance
+    /// child's generated column whose expression is the parent's is written
+    /// without it, and inherits it, as those targets require.
+    pub inherit_generation: bool,
 }
 
 impl Column {
@@ -121,8 +128,9 @@ pub struct Index {
 }
 
 pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Table>> {
+    let sql = include_str!("../../sql/catalog/tables.sql");
     let rows = client
-        .query(include_str!("../../sql/catalog/tables.sql"), &[&schemas])
+        .query(sql, &[&schemas])
         .await
         .context("reading tables (sql/catalog/tables.sql)")?;
     let mut tables: Vec<Table> = rows
@@ -141,6 +149,7 @@ pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::
             row_security: r.get("row_security"),
             force_row_security: r.get("force_row_security"),
             replica_identity: r.get("replica_identity"),
+            has_oids: r.get("has_oids"),
             comment: r.get("comment"),
             est_rows: r.get("est_rows"),
             bytes: r.get("bytes"),
@@ -179,6 +188,7 @@ pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::
             stat_target: r.get("stat_target"),
             comment: r.get("comment"),
             options: r.get("options"),
+            inherit_generation: false,
         });
     }
     Ok(tables)

@@ -1,8 +1,8 @@
 //! Extensions, enum/composite/range/base types, domains and collations.
 //!
 //! Extension member objects are never read here (CREATE EXTENSION makes them on
-//! the target). Base types are read only to be reported: their I/O functions
-//! are C code that pgferry cannot install.
+//! the target). Base types are read with every property: those whose I/O
+//! functions are LANGUAGE internal are recreated, C ones reported.
 
 mod extensions;
 
@@ -86,6 +86,28 @@ pub struct BaseType {
     pub name: String,
     pub input: String,
     pub output: String,
+    pub receive: Option<String>,
+    pub send: Option<String>,
+    pub typmod_in: Option<String>,
+    pub typmod_out: Option<String>,
+    pub analyze: Option<String>,
+    pub subscript: Option<String>,
+    /// `typlen`: -1 variable, -2 C string, else bytes.
+    pub length: i32,
+    pub byval: bool,
+    pub align: String,
+    pub storage: String,
+    pub category: String,
+    pub preferred: bool,
+    pub default_value: Option<String>,
+    pub element: Option<String>,
+    pub delimiter: String,
+    pub collatable: bool,
+    /// The I/O and support functions (created with the type, see `ddl::types`).
+    pub io_oids: Vec<i64>,
+    /// Some function is not LANGUAGE internal (C): the type cannot be migrated.
+    pub c_io: bool,
+    pub comment: Option<String>,
 }
 
 /// `CREATE DOMAIN`.
@@ -227,6 +249,25 @@ async fn read_base_types(client: &Client, schemas: &[String]) -> anyhow::Result<
             name: r.get("name"),
             input: r.get("input"),
             output: r.get("output"),
+            receive: r.get("receive"),
+            send: r.get("send"),
+            typmod_in: r.get("typmod_in"),
+            typmod_out: r.get("typmod_out"),
+            analyze: r.get("analyze"),
+            subscript: r.get("subscript"),
+            length: r.get("length"),
+            byval: r.get("byval"),
+            align: r.get("align"),
+            storage: r.get("storage"),
+            category: r.get("category"),
+            preferred: r.get("preferred"),
+            default_value: r.get("default_value"),
+            element: r.get("element"),
+            delimiter: r.get("delimiter"),
+            collatable: r.get("collatable"),
+            io_oids: r.get("io_oids"),
+            c_io: r.get("c_io"),
+            comment: r.get("comment"),
         })
         .collect())
 }

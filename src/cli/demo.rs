@@ -173,6 +173,8 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         selection: Default::default(),
         keep_owners: false,
         retry: Default::default(),
+        map_removed_types: false,
+        create_roles: false,
     };
     let crate::migrate::Outcome::Migrated(report) = crate::migrate::migrate(&ends, &opts).await?
     else {

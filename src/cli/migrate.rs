@@ -75,6 +75,19 @@ pub struct MigrateArgs {
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration,
           help_heading = super::PERFORMANCE)]
     pub retry_for: Duration,
+    /// Create columns of the types PostgreSQL 12 removed as their nearest
+    /// successor: abstime as timestamptz, reltime as interval, tinterval as
+    /// text (each reported). Without it such columns fail the precheck
+    /// (source.incompatible.removed_type) on a 12+ target.
+    #[arg(long, help_heading = "Migration")]
+    pub map_removed_types: bool,
+    /// Create on the target the roles the migrated objects name (owners,
+    /// grantees, default privileges, user mappings, policies) that it lacks,
+    /// with the source's attributes but never a password (nor SUPERUSER,
+    /// REPLICATION, BYPASSRLS); each is listed in the report. Needs
+    /// CREATEROLE on the target.
+    #[arg(long, help_heading = "Migration")]
+    pub create_roles: bool,
 }
 
 /// `90`, `90s`, `5m`, `1h`: a duration in whole seconds, minutes or hours.
@@ -100,7 +113,9 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     crate::precheck::validate_ignore(&args.ignore_check)?;
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     if args.dry_run {
-        let (_, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners).await?;
+        let (_, plan) =
+            crate::migrate::plan_only(&ends, &sel, args.keep_owners, args.map_removed_types)
+                .await?;
         if args.output.json {
             print_out(&format!("{}\n", serde_json::to_string_pretty(&plan)?))?;
         } else {
@@ -134,6 +149,8 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         retry: RetryPolicy {
             window: args.retry_for,
         },
+        map_removed_types: args.map_removed_types,
+        create_roles: args.create_roles,
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let dir = crate::migrate::state_dir(

@@ -31,6 +31,10 @@ pub struct PrecheckArgs {
     #[arg(long, value_name = "N", value_parser = super::parse_jobs,
           help_heading = super::PERFORMANCE)]
     pub index_jobs: Option<usize>,
+    /// As for `migrate`: check the plan that maps the types PostgreSQL 12
+    /// removed (abstime, reltime, tinterval) to their successors.
+    #[arg(long, help_heading = "Migration")]
+    pub map_removed_types: bool,
 }
 
 /// Exit 0 when nothing fails (warnings allowed), 1 when an item fails,
@@ -41,7 +45,25 @@ pub async fn run(args: PrecheckArgs) -> anyhow::Result<Exit> {
     let mut cat = Catalog::read(&src)
         .await
         .context("reading the source catalog")?;
-    let plan = crate::plan::prepare(&mut cat, &sel)?;
+    // The version rules depend on the target (see plan::compat).
+    let tgt = crate::pg::connect_at_start(&ends.target, "precheck version").await?;
+    let roles = tgt
+        .query("SELECT rolname::text FROM pg_catalog.pg_roles", &[])
+        .await
+        .context("reading the target's roles")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let build = crate::plan::BuildOptions {
+        target_roles: Some(roles),
+        target: crate::plan::compat::Target {
+            version: Some(crate::catalog::server_version_num(&tgt).await?),
+            map_removed_types: args.map_removed_types,
+        },
+        ..Default::default()
+    };
+    drop(tgt);
+    let plan = crate::plan::prepare_with(&mut cat, &sel, &build)?;
     let jobs = args.jobs.unwrap_or_else(super::default_jobs);
     let sizes = crate::migrate::SessionOptions {
         jobs,

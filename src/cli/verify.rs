@@ -63,6 +63,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     };
     let started = std::time::Instant::now();
     let verdict = crate::verify::verify_all(&ends, &sel, &opts).await?;
+    let los = crate::verify::compare_large_objects(&ends).await?;
     let seconds = started.elapsed().as_secs_f64();
     let (sums, seqs) = (&verdict.tables, &verdict.sequences);
     let different: Vec<&str> = sums
@@ -71,11 +72,11 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         .map(|c| c.table.as_str())
         .collect();
     let different_sequences = different_sequences(seqs);
-    let equal = different.is_empty() && different_sequences.is_empty() && schema_equal;
+    let equal = different.is_empty() && different_sequences.is_empty() && schema_equal && los.equal;
     let mut doc = serde_json::json!({
         "command": "verify", "ok": equal, "mode": "checksum", "equal": equal,
         "different": different, "different_sequences": different_sequences,
-        "seconds": seconds, "tables": sums, "sequences": seqs
+        "seconds": seconds, "tables": sums, "sequences": seqs, "large_objects": los
     });
     if let Some(r) = &schema {
         doc["schema"] = serde_json::to_value(r)?;
@@ -101,6 +102,21 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     } else {
         print_out(&crate::report::checksum_table(sums))?;
         print_out(&crate::verify::sequences_text(seqs))?;
+        if los.source_count + los.target_count > 0 {
+            print_out(&format!(
+                "{} large objects on the source, {} on the target: {}\n",
+                los.source_count,
+                los.target_count,
+                if los.equal {
+                    "equal".to_string()
+                } else {
+                    format!(
+                        "missing {:?}, extra {:?}, different {:?}",
+                        los.missing, los.extra, los.different
+                    )
+                }
+            ))?;
+        }
     }
     Ok(if equal { Exit::Ok } else { Exit::Problem })
 }

@@ -5,12 +5,16 @@
 //! `search_path`, as pg_dump's do.
 
 mod constraints;
+pub mod extra;
+pub mod foreign;
 mod inherit;
 pub mod owners;
+pub mod roles;
 pub mod routines;
 mod sequences;
 mod statistics;
 mod tables;
+pub mod textsearch;
 pub mod types;
 pub mod views;
 

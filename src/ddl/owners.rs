@@ -57,6 +57,83 @@ pub fn steps(cat: &Catalog, roles: Option<&HashSet<String>>) -> (Vec<Step>, Vec<
     (steps, skipped)
 }
 
+/// `ALTER DEFAULT PRIVILEGES` statements reproducing each `pg_default_acl`
+/// entry: a role's global defaults replace the built-in ones, so they are
+/// revoked from PUBLIC and the role first, then every item granted in order;
+/// an entry of one schema only adds grants. Entries naming a role the target
+/// lacks are left out and returned as [`Skipped`].
+pub fn default_privilege_steps(
+    cat: &Catalog,
+    roles: Option<&HashSet<String>>,
+) -> (Vec<Step>, Vec<Skipped>) {
+    let has = |r: &str| roles.is_none_or(|set| set.contains(r));
+    let mut steps = Vec::new();
+    let mut skipped = Vec::new();
+    for d in &cat.default_acls {
+        let objects = match d.objtype.as_str() {
+            "r" => "TABLES",
+            "S" => "SEQUENCES",
+            "f" => "FUNCTIONS",
+            "T" => "TYPES",
+            _ => "SCHEMAS",
+        };
+        let in_schema = d
+            .schema
+            .as_deref()
+            .map_or(String::new(), |s| format!(" IN SCHEMA {}", quote_ident(s)));
+        let what = format!(
+            "for role {}{in_schema} on {}",
+            quote_ident(&d.role),
+            objects.to_lowercase()
+        );
+        let prefix = format!(
+            "ALTER DEFAULT PRIVILEGES FOR ROLE {}{in_schema}",
+            quote_ident(&d.role)
+        );
+        let absent: Vec<&str> = std::iter::once(d.role.as_str())
+            .chain(d.acl.iter().filter_map(|g| g.grantee.as_deref()))
+            .filter(|r| !has(r))
+            .collect();
+        if let Some(r) = absent.first() {
+            skipped.push(missing("default privileges", &what, r, d.oid));
+            continue;
+        }
+        let mut sql = Vec::new();
+        if d.schema.is_none() {
+            sql.push(format!("{prefix} REVOKE ALL ON {objects} FROM PUBLIC;"));
+            sql.push(format!(
+                "{prefix} REVOKE ALL ON {objects} FROM {};",
+                quote_ident(&d.role)
+            ));
+        }
+        for g in &d.acl {
+            let grantee = g
+                .grantee
+                .as_deref()
+                .map_or("PUBLIC".to_string(), quote_ident);
+            let option = if g.grantable {
+                " WITH GRANT OPTION"
+            } else {
+                ""
+            };
+            sql.push(format!(
+                "{prefix} GRANT {} ON {objects} TO {grantee}{option};",
+                g.privilege
+            ));
+        }
+        steps.push(
+            Step::new(
+                Phase::PostData,
+                StepKind::Grant,
+                format!("default privileges {what}"),
+                sql.join("\n"),
+            )
+            .of(d.oid),
+        );
+    }
+    (steps, skipped)
+}
+
 fn missing(kind: &'static str, what: &str, role: &str, oid: i64) -> Skipped {
     let reason = if kind == "owner" {
         format!(

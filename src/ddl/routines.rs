@@ -28,7 +28,15 @@ pub use operator::{create_cast, create_operator};
 pub fn steps(cat: &Catalog) -> FamilySteps {
     let r = &cat.routines;
     let mut out = FamilySteps::default();
-    for f in &r.functions {
+    // Internal I/O functions of base types are created with their type.
+    let with_type: std::collections::HashSet<i64> = cat
+        .types
+        .base_types
+        .iter()
+        .filter(|b| !b.c_io)
+        .flat_map(|b| b.io_oids.iter().copied())
+        .collect();
+    for f in r.functions.iter().filter(|f| !with_type.contains(&f.oid)) {
         function_steps(f, &mut out);
     }
     let pre = Phase::PreData;

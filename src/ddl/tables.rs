@@ -13,7 +13,7 @@ fn column_def(t: &Table, c: &Column, cat: &Catalog) -> String {
         d.push_str(&format!(" COLLATE {coll}"));
     }
     if c.is_generated() {
-        if let Some(expr) = &c.default_sql {
+        if let Some(expr) = c.default_sql.as_ref().filter(|_| !c.inherit_generation) {
             d.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
         }
     } else if let Some(def) = &c.default_sql {

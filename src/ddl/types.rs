@@ -3,11 +3,13 @@
 //! Pre-data: extensions, collations, then types and domains (the plan's
 //! dependency pass moves any of them after what they need, e.g. a domain after
 //! the function its CHECK calls). Post-data: NOT VALID domain constraints, which
-//! must not be checked against the rows being copied. Base types (C I/O
-//! functions) and range types with a canonical function (C, over a shell type)
-//! cannot be created on the target: they are reported as skipped, and the
-//! plan skips their dependents with them.
+//! must not be checked against the rows being copied. Base types whose I/O
+//! functions are LANGUAGE internal are created with them (`base.rs`); base
+//! types with C I/O functions and range types with a canonical function (over
+//! a shell type) cannot be created on the target: they are reported as
+//! skipped, and the plan skips their dependents with them.
 
+mod base;
 mod extensions;
 
 pub use extensions::{create_collation, create_extension, extension_comment};
@@ -96,7 +98,10 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
             }
         }
     }
-    for b in &t.base_types {
+    for b in t.base_types.iter().filter(|b| !b.c_io) {
+        base::steps(b, cat, &mut out);
+    }
+    for b in t.base_types.iter().filter(|b| b.c_io) {
         out.skipped.push(Skipped {
             kind: "type",
             object: qualified(&b.schema, &b.name),

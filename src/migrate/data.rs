@@ -303,3 +303,52 @@ async fn resume_units(
     );
     Ok(Some((units, done)))
 }
+
+/// Copies every large object (see `copy::largeobjects`), then, with
+/// `--keep-owners`, gives each to its source owner where that role exists.
+/// Recorded in the task state once durable; a resumed run copies them again
+/// unless they were recorded.
+pub(super) async fn large_objects(
+    holder: &SnapshotHolder,
+    target: &Client,
+    state: Option<&crate::state::State>,
+    keep_owners: bool,
+) -> anyhow::Result<usize> {
+    const KEY: &str = "large-objects";
+    let los = crate::copy::largeobjects::list(holder.client()).await?;
+    if los.is_empty() {
+        return Ok(0);
+    }
+    if let Some(st) = state {
+        if st.step_done(KEY)? {
+            return Ok(los.len());
+        }
+    }
+    let bytes = crate::copy::largeobjects::copy_all(holder.client(), target, &los).await?;
+    if keep_owners {
+        let roles = super::target_roles(target).await?;
+        let sql: String = los
+            .iter()
+            .filter(|lo| roles.contains(&lo.owner))
+            .map(|lo| {
+                format!(
+                    "ALTER LARGE OBJECT {} OWNER TO {};\n",
+                    lo.oid,
+                    crate::pg::quote_ident(&lo.owner)
+                )
+            })
+            .collect();
+        target
+            .batch_execute(&sql)
+            .await
+            .context("giving large objects their owners")?;
+    }
+    crate::exec::barrier(target)
+        .await
+        .context("flushing the large objects")?;
+    if let Some(st) = state {
+        st.mark_step(KEY, "large objects", "large objects", "all")?;
+    }
+    tracing::info!(count = los.len(), bytes, "large objects copied");
+    Ok(los.len())
+}

@@ -58,6 +58,12 @@ pub struct Options {
     /// How long work that fails transiently (a lost connection, a server
     /// restarting) is retried before the run stops (`--retry-for`).
     pub retry: RetryPolicy,
+    /// `--map-removed-types`: columns of types removed in 12 (`abstime`...)
+    /// are created as their nearest successor (see `plan::compat`).
+    pub map_removed_types: bool,
+    /// `--create-roles`: create the roles the migrated objects name that the
+    /// target lacks (see `ddl::roles`).
+    pub create_roles: bool,
 }
 
 /// Where the task state lives and how to treat it.
@@ -92,6 +98,8 @@ pub struct Report {
     pub post_data_statements: usize,
     pub tables: Vec<TableResult>,
     pub sequences_set: usize,
+    /// Large objects copied (contents, OIDs, and owners with `--keep-owners`).
+    pub large_objects: usize,
     /// Objects that could not be migrated, and why.
     pub skipped: Vec<Skipped>,
     /// Objects left out by selection because of what they depend on (a
@@ -99,6 +107,8 @@ pub struct Report {
     pub excluded: Vec<Skipped>,
     /// Tables created without their rows (`exclude_data`).
     pub no_data: Vec<String>,
+    /// Objects changed by a version rule so that the target accepts them.
+    pub rewritten: Vec<plan::Rewritten>,
     /// Renames done on the target, as `kind source -> final`.
     pub renamed: Vec<String>,
     /// True when this run continued an interrupted one.
@@ -129,6 +139,7 @@ pub async fn plan_only(
     ends: &Endpoints,
     sel: &plan::Selection,
     keep_owners: bool,
+    map_removed_types: bool,
 ) -> anyhow::Result<(Catalog, Plan)> {
     let src = connect_at_start(&ends.source, "catalog").await?;
     let holder = SnapshotHolder::open(src).await?;
@@ -137,6 +148,11 @@ pub async fn plan_only(
     let opts = plan::BuildOptions {
         keep_owners,
         target_roles: None,
+        create_roles: false,
+        target: plan::compat::Target {
+            version: None,
+            map_removed_types,
+        },
     };
     let plan = plan::prepare_with(&mut cat, sel, &opts)?;
     Ok((cat, plan))
@@ -279,10 +295,12 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
     let mut cat = read_catalog(&holder).await.map_err(forget)?;
     let build = plan::BuildOptions {
         keep_owners: opts.keep_owners,
-        target_roles: if opts.keep_owners {
-            Some(target_roles(&target).await?)
-        } else {
-            None
+        // Also decides which user mappings can be created (their role exists).
+        target_roles: Some(target_roles(&target).await?),
+        create_roles: opts.create_roles,
+        target: plan::compat::Target {
+            version: Some(target_version),
+            map_removed_types: opts.map_removed_types,
         },
     };
     let read_secs = t.elapsed().as_secs_f64();
@@ -333,6 +351,15 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
     for s in &plan.skipped {
         tracing::warn!("not migrated: {} {}: {}", s.kind, s.object, s.reason);
     }
+    for r in &plan.rewritten {
+        tracing::warn!(
+            "rewritten ({}): {} {}: {}",
+            r.code,
+            r.kind,
+            r.object,
+            r.change
+        );
+    }
     for s in &plan.excluded {
         tracing::warn!(
             "left out by selection: {} {}: {}",
@@ -343,7 +370,14 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
     }
     // Precheck before the first write: a failure ends here, target untouched.
     // A resumed task already wrote its objects, which precheck would call conflicts.
-    if !resuming {
+    let mut rejected = None;
+    if resuming {
+        if let Some(json) = state.map(|st| st.get("rejected")).transpose()?.flatten() {
+            let rejected: Vec<plan::Rejection> =
+                serde_json::from_str(&json).context("reading the task's rejected objects")?;
+            plan::drop_rejected(&mut plan, &cat, &rejected);
+        }
+    } else {
         let checks = crate::precheck::Options {
             data_only: opts.data_only,
             ignore: opts.ignore_checks.clone(),
@@ -358,10 +392,26 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
         };
         // A failure leaves the task state as it was: nothing recorded for a
         // new task, the previous task's record under --restart.
-        crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await?;
+        let report = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await?;
+        // `--ignore-check target.ddl`: what the target refuses is left out
+        // with its dependents, each listed in the report.
+        plan::drop_rejected(&mut plan, &cat, &report.rejected);
+        for r in &report.rejected {
+            tracing::warn!(
+                "not migrated (the target rejects it): {} {}: {}",
+                r.kind,
+                r.object,
+                r.error
+            );
+        }
+        rejected = Some(report.rejected);
     }
     if let Some(t) = &task {
         t.begin()?;
+        if let Some(r) = &rejected {
+            // A resumed run skips the precheck: it reads them here.
+            t.state.set("rejected", &serde_json::to_string(r)?)?;
+        }
     }
     if resuming {
         // The one check a resume runs: room for its sessions (--jobs may
@@ -386,6 +436,7 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
     let mut tables = Vec::new();
     let mut source_writes = 0;
     let mut done_early = data::EarlyKeys::default();
+    let mut large_objects = 0;
     if !opts.schema_only {
         let t = Instant::now();
         (tables, done_early) = data::run(
@@ -399,6 +450,7 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
             Arc::clone(&stop),
         )
         .await?;
+        large_objects = data::large_objects(&holder, &target, state, opts.keep_owners).await?;
         times.data = t.elapsed().as_secs_f64();
         source_writes = match (writes_before, source_row_changes(holder.client()).await) {
             (Some(a), Some(b)) => (b - a).max(0),
@@ -464,9 +516,11 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
         post_data_statements: plan.counts.post_data_statements,
         tables,
         sequences_set,
+        large_objects,
         skipped: plan.skipped.clone(),
         excluded: plan.excluded.clone(),
         no_data: plan.no_data.clone(),
+        rewritten: plan.rewritten.clone(),
         renamed: plan
             .names
             .listing()

@@ -19,12 +19,29 @@ pub struct BuildOptions {
     /// The target's roles: owner and grant statements naming any other role
     /// are left out and listed in `plan.skipped`. `None`: not asked (dry run).
     pub target_roles: Option<HashSet<String>>,
+    /// The target's version and `--map-removed-types`, for the version rules.
+    pub target: super::compat::Target,
+    /// `--create-roles`: create the named roles the target lacks (needs
+    /// `target_roles`).
+    pub create_roles: bool,
 }
 
 /// Builds the plan for migrating everything in `cat`.
 pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     let pre = Phase::PreData;
     let mut plan = Plan::default();
+    // Roles first: everything after may name them.
+    let mut roles = opts.target_roles.clone();
+    if let (true, Some(have)) = (opts.create_roles, roles.as_mut()) {
+        let (steps, created, notes) = ddl::roles::steps(cat, have);
+        plan.pre_data.extend(steps);
+        plan.rewritten.extend(notes);
+        have.extend(created);
+    }
+    let opts = &BuildOptions {
+        target_roles: roles,
+        ..opts.clone()
+    };
     for s in &cat.schemas {
         let name = quote_ident(&s.name);
         plan.pre_data.push(
@@ -52,6 +69,11 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     let views = ddl::views::steps(cat);
     plan.pre_data.extend(types.pre.iter().cloned());
     plan.pre_data.extend(routines.pre.iter().cloned());
+    plan.pre_data.extend(ddl::textsearch::steps(cat).pre);
+    plan.pre_data.extend(ddl::extra::conversion_steps(cat));
+    let (foreign, password_notes) = ddl::foreign::steps(cat, opts.target_roles.as_ref());
+    plan.pre_data.extend(foreign.pre.iter().cloned());
+    plan.rewritten.extend(password_notes);
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         let name = qualified(&s.schema, &s.name);
         plan.pre_data
@@ -138,6 +160,8 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
             target: name,
         });
     }
+    plan.post_data
+        .extend(ddl::extra::publication_steps(cat).post);
     // Last in post-data: triggers and policies are created by the target
     // login, and ownership must not change before everything is built.
     let mut role_skips = Vec::new();
@@ -145,8 +169,14 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
         let (steps, skipped) = ddl::owners::steps(cat, opts.target_roles.as_ref());
         plan.post_data.extend(steps);
         role_skips = skipped;
+        let (steps, skipped) =
+            ddl::owners::default_privilege_steps(cat, opts.target_roles.as_ref());
+        plan.post_data.extend(steps);
+        role_skips.extend(skipped);
     }
-    skip_unsupported(&mut plan, cat, [types, routines, views]);
+    // After everything, so that none fires on the migration's own DDL.
+    plan.post_data.extend(ddl::extra::event_trigger_steps(cat));
+    skip_unsupported(&mut plan, cat, [types, routines, views, foreign]);
     // Objects not migrated at all are already reported once.
     let gone: HashSet<i64> = plan.skipped.iter().map(|s| s.oid).collect();
     plan.skipped
@@ -158,7 +188,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
 /// Drops every statement and copy of an object that cannot be migrated, or
 /// that depends on one (a C-language function, say), and lists each in
 /// `plan.skipped` with the reason.
-fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 3]) {
+fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 4]) {
     let roots: Vec<Skipped> = families.into_iter().flat_map(|f| f.skipped).collect();
     if roots.is_empty() {
         return;

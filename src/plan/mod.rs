@@ -5,6 +5,8 @@
 //! persisted for resume.
 
 mod build;
+pub mod compat;
+pub mod reject;
 pub mod rename;
 pub mod select;
 #[cfg(test)]
@@ -12,10 +14,11 @@ mod tests;
 mod unmatched;
 
 pub use crate::step::{
-    dependents_closure, order_by_dependencies, FamilySteps, Parallel, Phase, Skipped, Step,
-    StepKind,
+    dependents_closure, order_by_dependencies, FamilySteps, Parallel, Phase, Rejection, Rewritten,
+    Skipped, Step, StepKind,
 };
 pub use build::{build, BuildOptions};
+pub use reject::{closure_with_parts, dependent_reason, drop_rejected, rejected_closure, roots_of};
 pub use rename::{NameMap, Renames};
 pub use select::{SelectError, Selection};
 
@@ -117,6 +120,8 @@ pub struct Plan {
     pub excluded: Vec<Skipped>,
     /// Tables created without their rows (`exclude_data`).
     pub no_data: Vec<String>,
+    /// Objects changed by a version rule so the target accepts them (see `compat`).
+    pub rewritten: Vec<Rewritten>,
     /// Source name -> final target name.
     #[serde(skip)]
     pub names: NameMap,
@@ -221,7 +226,9 @@ pub fn prepare_with(
         select::apply(cat, sel).map_err(|e| crate::error::usage(format!("selection: {e}")))?;
     let names =
         rename::resolve(cat, &sel.renames).map_err(|e| crate::error::usage(e.join("; ")))?;
+    let rewritten = compat::apply(cat, opts.target);
     let mut plan = build(cat, opts);
+    plan.rewritten.splice(0..0, rewritten);
     select::prune(&mut plan, &rep);
     select::keep_keys_to_empty_tables(&mut plan, cat, &rep);
     rename::finish(&mut plan, cat, &names);

@@ -160,6 +160,16 @@ fn family_objects(cat: &Catalog) -> Vec<(i64, &str)> {
     out.extend(v.rules.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(v.triggers.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(v.policies.iter().map(|x| (x.oid, x.schema.as_str())));
+    let ts = &cat.text_search;
+    out.extend(ts.templates.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(ts.parsers.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(ts.dictionaries.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(ts.configurations.iter().map(|x| (x.oid, x.schema.as_str())));
+    out.extend(cat.conversions.iter().map(|x| (x.oid, x.schema.as_str())));
+    let acls = cat.default_acls.iter();
+    out.extend(acls.filter_map(|x| Some((x.oid, x.schema.as_deref()?))));
+    let ft = &cat.foreign.tables;
+    out.extend(ft.iter().map(|x| (x.oid, x.schema.as_str())));
     out
 }
 

@@ -28,6 +28,7 @@ fn column(num: i32, name: &str, ty: &str) -> Column {
         stat_target: -1,
         comment: None,
         options: Vec::new(),
+        inherit_generation: false,
     }
 }
 

@@ -10,14 +10,17 @@
 //! `--ignore-check`.
 
 mod activity;
+mod compat;
 mod conflicts;
 mod drop_order;
 mod extensions;
 mod owners;
 mod privileges;
+mod rehearsal;
 mod render;
 mod same;
 mod scripts;
+mod search_path;
 mod selection;
 mod servers;
 mod sessions;
@@ -137,7 +140,8 @@ pub const CODES: &[&str] = &[
     "source.unsupported.c_function",
     "source.unsupported.reg_column",
     "source.unsupported.column_option",
-    "source.unsupported.large_object",
+    "source.large_object",
+    "target.large_object.conflict",
     "source.unsupported.other",
     "target.encoding",
     "target.locale",
@@ -149,6 +153,14 @@ pub const CODES: &[&str] = &[
     "cdc.wal_senders",
     "selection.dependents",
     "selection.function_bodies",
+    "target.ddl",
+    "source.incompatible.postfix_operator",
+    "source.incompatible.polymorphic",
+    "source.incompatible.with_oids",
+    "source.incompatible.removed_type",
+    "target.generated_inheritance",
+    "source.user_mapping.password",
+    "source.function.search_path",
 ];
 
 /// What the caller is about to do; some checks depend on it.
@@ -180,6 +192,10 @@ pub struct Report {
     pub source: ServerInfo,
     pub target: ServerInfo,
     pub findings: Vec<Finding>,
+    /// Statements the target refused in the DDL rehearsal (`target.ddl`);
+    /// with `--ignore-check target.ddl`, `migrate` skips their objects and
+    /// dependents.
+    pub rejected: Vec<crate::plan::Rejection>,
 }
 
 impl Report {
@@ -280,14 +296,10 @@ pub async fn run(
     );
     findings.extend(unsupported::reg_columns(&cx));
     findings.extend(unsupported::column_options(&cx));
-    findings.extend(
-        guard(
-            "source.unsupported.large_object",
-            unsupported::large_objects(&cx),
-        )
-        .await,
-    );
+    findings.extend(guard("source.large_object", unsupported::large_objects(&cx)).await);
     findings.extend(guard("source.unsupported.other", unsupported::other_objects(&cx)).await);
+    findings.extend(compat::check(&cx));
+    findings.extend(search_path::check(&cx));
     findings.extend(servers::encoding(&cx));
     findings.extend(guard("source.table.no_key", unsupported::no_key(&cx)).await);
     findings.extend(guard("target.space", activity::space(&cx)).await);
@@ -295,6 +307,20 @@ pub async fn run(
         findings.extend(guard("source.writes", activity::writes(&cx)).await);
     }
     findings.extend(guard("cdc.wal_level", activity::cdc(&cx)).await);
+    // Last: it is the slowest check, and a failure of the others explains
+    // some of its rejections (a missing extension, a conflicting name).
+    let mut rejected = Vec::new();
+    match rehearsal::check(&cx).await {
+        Ok((f, r)) => {
+            findings.extend(f);
+            rejected = r;
+        }
+        Err(e) => findings.push(Finding::failure(
+            "target.ddl",
+            format!("the DDL rehearsal could not run: {e:#}"),
+            "check the target connection and re-run precheck",
+        )),
+    }
     apply_ignore(&mut findings, &opts.ignore);
     scripts::render(&mut findings, opts.fix_dir.as_deref(), &src, &tgt)?;
     let ok = findings.iter().all(|f| f.severity != Severity::Failure);
@@ -303,6 +329,7 @@ pub async fn run(
         source: src,
         target: tgt,
         findings,
+        rejected,
     })
 }
 

@@ -76,7 +76,8 @@ pub struct Summary {
 }
 
 /// The `--json` document, fields in this order:
-/// `{"command":"precheck","ok":..,"source":..,"target":..,"summary":..,"findings":[..]}`.
+/// `{"command":"precheck","ok":..,"source":..,"target":..,"summary":..,"findings":[..],"rejected":[..]}`
+/// (`rejected`: the statements the DDL rehearsal found the target refuses).
 #[derive(Debug, Serialize)]
 pub struct Document<'a> {
     pub command: &'static str,
@@ -85,6 +86,7 @@ pub struct Document<'a> {
     pub target: &'a ServerInfo,
     pub summary: Summary,
     pub findings: &'a [Finding],
+    pub rejected: &'a [crate::plan::Rejection],
 }
 
 /// Builds the `--json` document of a report.
@@ -101,5 +103,6 @@ pub fn json_document(r: &Report) -> Document<'_> {
             failure: count(Severity::Failure),
         },
         findings: &r.findings,
+        rejected: &r.rejected,
     }
 }

@@ -1,6 +1,7 @@
 //! What pgferry cannot carry over faithfully: C-language functions (their
 //! code is a library on the source host), columns holding catalog OIDs,
-//! large objects, and tables that have no key to identify a row by.
+//! large objects (copied, but their OIDs must be free), and tables that have
+//! no key to identify a row by.
 
 use super::{Context, Finding};
 use crate::plan::dependents_closure;
@@ -168,31 +169,71 @@ pub(super) fn column_options(cx: &Context<'_>) -> Vec<Finding> {
     )]
 }
 
-/// Large objects (`pg_largeobject`), which the plan does not copy.
+/// Large objects: copied with their OIDs (contents; owners with
+/// `--keep-owners`), so the same OIDs must be free on the target.
 pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
-    let n: i64 = cx
+    let oids: Vec<u32> = cx
         .source
-        .query_one(
-            "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata",
+        .query(
+            "SELECT oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid",
             &[],
         )
         .await
-        .context("counting large objects")?
-        .get(0);
-    Ok(vec![if n == 0 {
-        Finding::pass("source.unsupported.large_object", "no large objects")
-    } else {
-        Finding::warning(
-            "source.unsupported.large_object",
-            format!("{n} large object(s) on the source are not migrated; columns holding their OIDs will point at nothing on the target"),
-            "copy them separately (pg_dump --large-objects --data-only ... | pg_restore, or lo_export/lo_import) and keep their OIDs",
+        .context("listing large objects")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if oids.is_empty() {
+        return Ok(vec![Finding::pass(
+            "source.large_object",
+            "no large objects",
+        )]);
+    }
+    let mut out = vec![Finding::pass(
+        "source.large_object",
+        format!(
+            "{} large object(s) are copied after the tables, with their OIDs (and owners with \
+             --keep-owners; their GRANTs are not copied)",
+            oids.len()
+        ),
+    )];
+    if cx.opts.data_only {
+        return Ok(out);
+    }
+    let taken: Vec<u32> = cx
+        .target
+        .query(
+            "SELECT oid FROM pg_catalog.pg_largeobject_metadata WHERE oid = ANY($1) ORDER BY oid",
+            &[&oids],
         )
-    }])
+        .await
+        .context("looking for the same large objects on the target")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if !taken.is_empty() {
+        let shown: Vec<String> = taken.iter().take(20).map(u32::to_string).collect();
+        out.push(Finding::failure(
+            "target.large_object.conflict",
+            format!(
+                "{} large object OID(s) of the source already exist on the target: {}{}",
+                taken.len(),
+                shown.join(", "),
+                if taken.len() > 20 { ", ..." } else { "" }
+            ),
+            format!(
+                "unlink them on the target if they are leftovers (SELECT lo_unlink({}); ...), \
+                 or migrate into another database",
+                taken[0]
+            ),
+        ));
+    }
+    Ok(out)
 }
 
-/// Objects of kinds the plan does not migrate (foreign tables and servers,
-/// event triggers, publications, text search configurations, tablespaces,
-/// default privileges): named, so that nothing is left behind silently.
+/// Objects of kinds the plan does not migrate (tables in other tablespaces,
+/// which are created in the target's default one, and default privileges
+/// without `--keep-owners`): named, so that nothing is left behind silently.
 pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let schemas: Vec<String> = cx.cat.schemas.iter().map(|s| s.name.clone()).collect();
     let rows = cx
@@ -203,16 +244,22 @@ pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
         )
         .await
         .context("listing objects pgferry does not migrate (sql/precheck/other_objects.sql)")?;
-    if rows.is_empty() {
+    let replayed = |r: &tokio_postgres::Row| {
+        cx.opts.keep_owners && r.get::<_, String>(0) == "default privileges"
+    };
+    if rows.iter().all(replayed) {
         return Ok(vec![Finding::pass(
             "source.unsupported.other",
-            "no foreign tables, event triggers, publications, text search configurations, \
-             tablespaces or default privileges to leave behind",
+            "no tables in other tablespaces, and no default privileges to leave behind",
         )]);
     }
     let mut by_kind: Vec<(String, Vec<String>)> = Vec::new();
     for r in &rows {
         let (kind, name): (String, String) = (r.get(0), r.get(1));
+        // `--keep-owners` replays them (ALTER DEFAULT PRIVILEGES).
+        if replayed(r) {
+            continue;
+        }
         match by_kind.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, v)) => v.push(name),
             None => by_kind.push((kind, vec![name])),
@@ -236,8 +283,10 @@ pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
             "objects of kinds pgferry does not migrate: {}",
             listed.join("; ")
         ),
-        "recreate them on the target by hand (pg_dump --schema-only shows their definitions); \
-         tables in other tablespaces are created in the target's default tablespace",
+        "tables in other tablespaces are created in the target's default tablespace (move \
+         them afterwards with ALTER TABLE ... SET TABLESPACE if needed); default privileges \
+         are replayed with --keep-owners, or recreate them by hand (pg_dump --schema-only \
+         shows them)",
     )])
 }
 

@@ -58,6 +58,7 @@ pub fn migrate_table(r: &Report) -> String {
         r.sequences_set,
         skipped_text(&r.skipped)
     ) + &excluded_text(&r.excluded)
+        + &rewritten_text(&r.rewritten)
         + &r.renamed
             .iter()
             .map(|x| format!("renamed {x}\n"))
@@ -200,7 +201,28 @@ pub fn plan_text(plan: &crate::plan::Plan) -> String {
     for line in excluded_text(&plan.excluded).lines() {
         out.push_str(&format!("-- {line}\n"));
     }
+    for line in rewritten_text(&plan.rewritten).lines() {
+        out.push_str(&format!("-- {line}\n"));
+    }
     out.push_str(&format!("-- {}\n", plan.counts.describe()));
+    out
+}
+
+/// Objects a version rule changed so that the target accepts them, one a line.
+pub fn rewritten_text(rewritten: &[crate::plan::Rewritten]) -> String {
+    let mut out = String::new();
+    if !rewritten.is_empty() {
+        out.push_str(&format!(
+            "{} objects rewritten for the target version:\n",
+            rewritten.len()
+        ));
+    }
+    for r in rewritten {
+        out.push_str(&format!(
+            "  REWRITTEN {} {}: {} ({})\n",
+            r.kind, r.object, r.change, r.code
+        ));
+    }
     out
 }
 

@@ -109,6 +109,38 @@ pub struct Skipped {
     pub oid: i64,
 }
 
+/// A plan statement the target refused when the precheck rehearsed the DDL
+/// (`target.ddl`): what, and the target's own error.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Rejection {
+    /// [`StepKind::label`] of the refused statement.
+    pub kind: String,
+    pub object: String,
+    /// The target's SQLSTATE (e.g. `42883`), empty when it sent none.
+    pub sqlstate: String,
+    /// The target's error message (and detail).
+    pub error: String,
+    /// The statement's first line, to find it in `--dry-run`.
+    pub statement: String,
+    /// Source oid of the object (0 when the statement has none).
+    pub oid: i64,
+    /// [`Step::key`] of the refused statement.
+    pub key: String,
+}
+
+/// Rewrites applied so that the target accepts an object that changed
+/// meaning between versions (e.g. `anyarray` to `anycompatiblearray`).
+/// Reported, so that every difference between both ends is explained.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rewritten {
+    pub kind: &'static str,
+    pub object: String,
+    /// What was changed and why.
+    pub change: String,
+    /// Precheck code that names this rule.
+    pub code: &'static str,
+}
+
 /// What one object family adds to the plan.
 #[derive(Debug, Clone, Default)]
 pub struct FamilySteps {

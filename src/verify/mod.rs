@@ -8,6 +8,7 @@
 mod checksum;
 mod counts;
 mod digest;
+mod largeobjects;
 mod ranges;
 mod rowhash;
 mod schema;
@@ -19,5 +20,6 @@ pub use checksum::{
     compare_checksums, verify_all, ChecksumOptions, TableChecksum, DEFAULT_SPLIT_BYTES,
 };
 pub use counts::{compare_counts, TableCount};
+pub use largeobjects::compare_large_objects;
 pub use schema::{compare_schema, SchemaReport};
 pub use sequences::{sequences_text, SequenceCheck};

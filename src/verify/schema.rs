@@ -62,8 +62,17 @@ pub async fn compare_schema(ends: &Endpoints, sel: &Selection) -> anyhow::Result
     let src = connect_at_start(&ends.source, "verify --schema (source)").await?;
     let tgt = connect_at_start(&ends.target, "verify --schema (target)").await?;
     let (mut scat, mut tcat) = tokio::try_join!(Catalog::read(&src), Catalog::read(&tgt))?;
-    let expected = crate::plan::prepare(&mut scat, sel)?;
-    let actual = crate::plan::prepare(&mut tcat, &Selection::default())?;
+    // Both rendered for the target's version: the version rules' rewrites
+    // (`anyarray` to `anycompatiblearray`, removed types...) are expected.
+    let opts = crate::plan::BuildOptions {
+        target: crate::plan::compat::Target {
+            version: Some(tcat.version_num),
+            map_removed_types: true,
+        },
+        ..Default::default()
+    };
+    let expected = crate::plan::prepare_with(&mut scat, sel, &opts)?;
+    let actual = crate::plan::prepare_with(&mut tcat, &Selection::default(), &opts)?;
     Ok(compare_plans(&expected, &actual))
 }
 

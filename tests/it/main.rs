@@ -24,6 +24,7 @@ mod hardening;
 mod hardening_plan;
 mod harness;
 mod keywords;
+mod legacy;
 mod migrate_basic;
 mod owners;
 mod precheck;

@@ -6,8 +6,9 @@
 /// header, blank and bare `--` separator lines, and wording that only the
 /// server version changes: `EXECUTE PROCEDURE` (PostgreSQL 10's spelling of
 /// `EXECUTE FUNCTION` in trigger definitions), the `default_table_access_method`
-/// setting (12+ only) and the note about the `public` schema pg_dump writes
-/// for servers before 15.
+/// setting (12+ only), the note about the `public` schema pg_dump writes
+/// for servers before 15, and column options a server keeps itself
+/// (`pg_attver`).
 pub fn normalize_dump(dump: &str) -> String {
     let mut out = Vec::new();
     for line in dump.lines() {
@@ -27,9 +28,33 @@ pub fn normalize_dump(dump: &str) -> String {
         {
             continue;
         }
+        // Values a server keeps itself in attoptions (Debian's 15.20 writes
+        // `pg_attver=<n>` on every column; each database has its own).
+        let Some(line) = without_attver(line) else {
+            continue;
+        };
         out.push(line.replace("EXECUTE PROCEDURE", "EXECUTE FUNCTION"));
     }
     out.join("\n")
+}
+
+/// The line without `pg_attver=<n>` in a `SET (...)` list; `None` when
+/// nothing else was set.
+fn without_attver(line: &str) -> Option<String> {
+    let Some(start) = line.find("pg_attver=") else {
+        return Some(line.to_string());
+    };
+    let digits = line[start + "pg_attver=".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .count();
+    let end = start + "pg_attver=".len() + digits;
+    let mut out = format!("{}{}", &line[..start], &line[end..]);
+    out = out.replace("(, ", "(").replace(", )", ")");
+    if out.contains("SET ()") {
+        return None;
+    }
+    Some(out)
 }
 
 /// Lines present in one normalised dump and not the other, as `-`/`+` lines.

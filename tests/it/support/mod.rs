@@ -215,6 +215,7 @@ pub fn source_majors() -> Vec<u32> {
 pub fn target_majors() -> Vec<u32> {
     majors_from_env("PGFERRY_TEST_TARGETS", "15,17")
 }
+pub mod blocks;
 pub mod compare;
 mod migrate;
 pub use migrate::Migrate;

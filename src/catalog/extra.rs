@@ -1,0 +1,172 @@
+//! Objects beyond tables, types and routines: event triggers and
+//! publications (database-wide; publications structure only) and encoding
+//! conversions. Read here so that they are migrated instead of listed as
+//! left behind.
+
+use anyhow::Context;
+use tokio_postgres::Client;
+
+/// `CREATE EVENT TRIGGER`.
+#[derive(Debug, Clone)]
+pub struct EventTrigger {
+    pub oid: i64,
+    pub name: String,
+    /// `ddl_command_start`, `ddl_command_end`, `sql_drop`, `table_rewrite`, `login` (17+).
+    pub event: String,
+    /// `WHEN TAG IN (...)`, empty for every command.
+    pub tags: Vec<String>,
+    /// The trigger function, regproc text.
+    pub function: String,
+    /// `O` on, `D` disabled, `R` replica, `A` always.
+    pub enabled: String,
+    pub comment: Option<String>,
+}
+
+/// `CREATE PUBLICATION`: which tables, which changes.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    pub oid: i64,
+    pub name: String,
+    pub all_tables: bool,
+    pub insert: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub truncate: bool,
+    pub via_root: bool,
+    /// Oids of the published tables, in the order of `tables`.
+    pub table_oids: Vec<i64>,
+    /// `schema.table [(columns)] [WHERE (filter)]`, quoted.
+    pub tables: Vec<String>,
+    /// Schemas published whole (`TABLES IN SCHEMA`, 15+), quoted.
+    pub schemas: Vec<String>,
+    pub comment: Option<String>,
+}
+
+/// `CREATE [DEFAULT] CONVERSION`.
+#[derive(Debug, Clone)]
+pub struct Conversion {
+    pub oid: i64,
+    pub schema: String,
+    pub name: String,
+    pub from_encoding: String,
+    pub to_encoding: String,
+    pub function: String,
+    pub is_default: bool,
+    pub comment: Option<String>,
+}
+
+pub(super) async fn read_conversions(
+    client: &Client,
+    schemas: &[String],
+) -> anyhow::Result<Vec<Conversion>> {
+    let rows = client
+        .query(
+            include_str!("../../sql/catalog/conversions.sql"),
+            &[&schemas],
+        )
+        .await
+        .context("reading conversions (sql/catalog/conversions.sql)")?;
+    Ok(rows
+        .iter()
+        .map(|r| Conversion {
+            oid: r.get("oid"),
+            schema: r.get("schema"),
+            name: r.get("name"),
+            from_encoding: r.get("from_encoding"),
+            to_encoding: r.get("to_encoding"),
+            function: r.get("function"),
+            is_default: r.get("is_default"),
+            comment: r.get("comment"),
+        })
+        .collect())
+}
+
+pub(super) async fn read_event_triggers(client: &Client) -> anyhow::Result<Vec<EventTrigger>> {
+    let rows = client
+        .query(include_str!("../../sql/catalog/event_triggers.sql"), &[])
+        .await
+        .context("reading event triggers (sql/catalog/event_triggers.sql)")?;
+    Ok(rows
+        .iter()
+        .map(|r| EventTrigger {
+            oid: r.get("oid"),
+            name: r.get("name"),
+            event: r.get("event"),
+            tags: r.get("tags"),
+            function: r.get("function"),
+            enabled: r.get("enabled"),
+            comment: r.get("comment"),
+        })
+        .collect())
+}
+
+/// The published tables of a publication, as a subquery over `p`; `what` is
+/// either the oid or the rendering.
+fn tables_subquery(version_num: i32, what: &str) -> String {
+    let render = if what == "oid" {
+        "c.oid::int8".to_string()
+    } else {
+        let mut r = "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
+            .to_string();
+        if version_num >= crate::pg::PG15 {
+            r.push_str(
+                " || CASE WHEN r.prattrs IS NULL THEN '' ELSE ' (' || (SELECT \
+                 pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) \
+                 FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.prrelid \
+                 AND a.attnum = ANY (r.prattrs::int2[])) || ')' END \
+                 || CASE WHEN r.prqual IS NULL THEN '' ELSE ' WHERE (' || \
+                 pg_catalog.pg_get_expr(r.prqual, r.prrelid) || ')' END",
+            );
+        }
+        r
+    };
+    format!(
+        "ARRAY(SELECT {render} FROM pg_catalog.pg_publication_rel r \
+         JOIN pg_catalog.pg_class c ON c.oid = r.prrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE r.prpubid = p.oid ORDER BY n.nspname, c.relname)"
+    )
+}
+
+pub(super) async fn read_publications(
+    client: &Client,
+    version_num: i32,
+) -> anyhow::Result<Vec<Publication>> {
+    use crate::pg::{PG11, PG13, PG15};
+    let pick = |v: i32, new: &str, old: &str| -> String {
+        if version_num >= v { new } else { old }.to_string()
+    };
+    let schemas = pick(
+        PG15,
+        "ARRAY(SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_publication_namespace pn \
+         JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid WHERE pn.pnpubid = p.oid ORDER BY 1)",
+        "'{}'::text[]",
+    );
+    let sql = include_str!("../../sql/catalog/publications.sql")
+        .replace("{truncate}", &pick(PG11, "p.pubtruncate", "false"))
+        .replace("{viaroot}", &pick(PG13, "p.pubviaroot", "false"))
+        .replace("{tables}", &tables_subquery(version_num, "text"))
+        .replace("{table_oids}", &tables_subquery(version_num, "oid"))
+        .replace("{schemas}", &schemas);
+    let rows = client
+        .query(&sql, &[])
+        .await
+        .context("reading publications (sql/catalog/publications.sql)")?;
+    Ok(rows
+        .iter()
+        .map(|r| Publication {
+            oid: r.get("oid"),
+            name: r.get("name"),
+            all_tables: r.get("all_tables"),
+            insert: r.get("ins"),
+            update: r.get("upd"),
+            delete: r.get("del"),
+            truncate: r.get("trunc"),
+            via_root: r.get("via_root"),
+            table_oids: r.get("table_oids"),
+            tables: r.get("tables"),
+            schemas: r.get("schemas"),
+            comment: r.get("comment"),
+        })
+        .collect())
+}

@@ -1,0 +1,140 @@
+//! Leaving out what the target refuses: the objects the precheck's DDL
+//! rehearsal found rejected (`target.ddl`), and everything that depends on
+//! them, when the user chose to go on with `--ignore-check target.ddl`.
+//!
+//! The same `pg_depend` closure the rehearsal used decides the dependents, so
+//! the migration skips exactly what the precheck listed, and each skipped
+//! object appears in the report with the target's error.
+
+use super::{dependents_closure, Plan, Rejection, Skipped, Step, StepKind};
+use crate::catalog::Catalog;
+use crate::pg::qualified;
+use std::collections::{HashMap, HashSet};
+
+/// Every oid that is rejected or depends on a rejected object.
+pub fn rejected_closure(rejections: &[Rejection], cat: &Catalog) -> HashSet<i64> {
+    let roots: Vec<i64> = rejections
+        .iter()
+        .map(|r| r.oid)
+        .filter(|o| *o != 0)
+        .collect();
+    closure_with_parts(&roots, cat)
+}
+
+/// [`dependents_closure`] plus the indexes and constraints of every table in
+/// it: `pg_depend` ties an index to its table's columns only, which the
+/// catalog's dependency list leaves out (see sql/catalog/depends.sql).
+pub fn closure_with_parts(roots: &[i64], cat: &Catalog) -> HashSet<i64> {
+    if roots.is_empty() {
+        return HashSet::new();
+    }
+    let mut closure = dependents_closure(roots, &cat.depends);
+    let parts: Vec<i64> = cat
+        .indexes
+        .iter()
+        .filter(|i| closure.contains(&i.table_oid))
+        .map(|i| i.oid)
+        .chain(
+            cat.constraints
+                .iter()
+                .filter(|c| closure.contains(&c.table_oid))
+                .map(|c| c.oid),
+        )
+        .filter(|o| !closure.contains(o))
+        .collect();
+    if !parts.is_empty() {
+        let mut all: Vec<i64> = closure.iter().copied().collect();
+        all.extend(parts);
+        closure = dependents_closure(&all, &cat.depends);
+    }
+    closure
+}
+
+/// Drops the rejected statements, every statement and copy of a rejected
+/// object or of one depending on it, and lists each object in `plan.skipped`.
+pub fn drop_rejected(plan: &mut Plan, cat: &Catalog, rejections: &[Rejection]) {
+    if rejections.is_empty() {
+        return;
+    }
+    let closure = rejected_closure(rejections, cat);
+    let keys: HashSet<&str> = rejections.iter().map(|r| r.key.as_str()).collect();
+    let mut seen: HashSet<i64> = HashSet::new();
+    let mut skipped: Vec<Skipped> = Vec::new();
+    for r in rejections {
+        if r.oid == 0 || seen.insert(r.oid) {
+            skipped.push(Skipped {
+                kind: StepKind::ALL
+                    .iter()
+                    .map(|k| k.label())
+                    .find(|l| *l == r.kind)
+                    .unwrap_or("object"),
+                object: r.object.clone(),
+                reason: format!(
+                    "the target rejects it: {} [{}] (precheck target.ddl, ignored)",
+                    r.error, r.sqlstate
+                ),
+                oid: r.oid,
+            });
+        }
+    }
+    let because = roots_of(rejections, cat);
+    let mut drop = |steps: &mut Vec<Step>| {
+        steps.retain(|s| {
+            let gone = keys.contains(s.key().as_str()) || (s.oid != 0 && closure.contains(&s.oid));
+            if gone && s.oid != 0 && seen.insert(s.oid) {
+                skipped.push(Skipped {
+                    kind: s.kind.label(),
+                    object: s.object.clone(),
+                    reason: dependent_reason(because.get(&s.oid)),
+                    oid: s.oid,
+                });
+            }
+            !gone
+        });
+    };
+    drop(&mut plan.pre_data);
+    drop(&mut plan.post_data);
+    drop(&mut plan.renames);
+    let gone_tables: HashSet<(String, String)> = cat
+        .tables
+        .iter()
+        .filter(|t| closure.contains(&t.oid))
+        .map(|t| (t.schema.clone(), t.name.clone()))
+        .collect();
+    plan.copies
+        .retain(|c| !gone_tables.contains(&(c.source_schema.clone(), c.source_name.clone())));
+    let gone_sequences: HashSet<String> = cat
+        .sequences
+        .iter()
+        .filter(|s| {
+            closure.contains(&s.oid) || s.owned_by.as_ref().is_some_and(|o| closure.contains(&o.0))
+        })
+        .map(|s| qualified(&s.schema, &s.name))
+        .collect();
+    plan.sequences
+        .retain(|s| !gone_sequences.contains(&s.source));
+    plan.skipped.extend(skipped);
+}
+
+/// For each dependent oid, the rejected objects it depends on.
+pub fn roots_of(rejections: &[Rejection], cat: &Catalog) -> HashMap<i64, Vec<String>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for r in rejections.iter().filter(|r| r.oid != 0) {
+        for d in closure_with_parts(&[r.oid], cat) {
+            if d != r.oid {
+                out.entry(d).or_default().push(r.object.clone());
+            }
+        }
+    }
+    out
+}
+
+/// "depends on an object the target rejects (a, b)".
+pub fn dependent_reason(roots: Option<&Vec<String>>) -> String {
+    match roots {
+        Some(r) if !r.is_empty() => {
+            format!("depends on an object the target rejects ({})", r.join(", "))
+        }
+        _ => "depends on an object the target rejects".to_string(),
+    }
+}

@@ -1,0 +1,213 @@
+//! The DDL rehearsal (`target.ddl`): the plan's whole pre-data, post-data and
+//! rename DDL run on the target inside one transaction that is always rolled
+//! back, so every statement the target would refuse is known before anything
+//! is written, not found half-way through a migration.
+//!
+//! How:
+//! - One transaction on the precheck's target session; `ROLLBACK` at the end,
+//!   whatever happens (and a dropped session rolls back too). Everything the
+//!   plan runs is transactional DDL, so the target's catalog is the same
+//!   before and after (the integration test compares `pg_dump` of both).
+//! - Statements run in batches of [`BATCH`] under one savepoint (two round
+//!   trips: the savepoint is sent alone, since a statement the target cannot
+//!   parse fails its whole query string). A batch that fails is rolled back to its savepoint and run again
+//!   statement by statement, each under its own savepoint, to name every
+//!   statement that fails (`ROLLBACK TO SAVEPOINT` after each failure, so
+//!   the rest goes on).
+//! - A statement of an object that depends (`pg_depend`, the closure the plan
+//!   uses to prune) on an object already rejected is not run: it is listed as
+//!   a dependent of that object, not as a failure of its own, so the user
+//!   sees the one object to fix.
+//! - Tables are created empty, so indexes, constraints, foreign keys and
+//!   materialized view refreshes run on no rows: the rehearsal is fast.
+//!
+//! What it cannot find: failures that only the data causes (a row the
+//! target's stricter input function refuses, a materialized view whose query
+//! fails on the real rows, an index expression that errors on a value), and
+//! sequence values (`setval` is not transactional, so it is not rehearsed).
+//! The plan has no statement that cannot run in a transaction (no `CREATE
+//! INDEX CONCURRENTLY`, no `ALTER TYPE ... ADD VALUE`: enum types are created
+//! with all their labels at once); a statement of that kind added to the plan
+//! would show up here as rejected (SQLSTATE 25001), never pass unchecked.
+
+use super::{Context, Finding};
+use crate::catalog::Catalog;
+use crate::plan::{closure_with_parts, dependent_reason, roots_of, Rejection, Skipped, Step};
+use std::collections::HashSet;
+use tokio_postgres::Client;
+
+/// Statements per round trip when nothing fails.
+const BATCH: usize = 200;
+
+/// What the rehearsal found.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Statements that ran (or were tried).
+    pub statements: usize,
+    /// Statements the target refused, with its error.
+    pub rejected: Vec<Rejection>,
+    /// Objects not tried because they depend on a rejected one.
+    pub dependents: Vec<Skipped>,
+}
+
+/// Runs the rehearsal; the transaction is rolled back on every path.
+pub async fn rehearse(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Result<Outcome> {
+    target
+        .batch_execute("BEGIN; SET LOCAL check_function_bodies = false")
+        .await?;
+    let result = run_all(target, steps, cat).await;
+    let rolled_back = target.batch_execute("ROLLBACK").await;
+    let out = result?;
+    rolled_back?;
+    Ok(out)
+}
+
+async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Result<Outcome> {
+    let mut out = Outcome::default();
+    let mut rejected_oids: Vec<i64> = Vec::new();
+    let mut closure: HashSet<i64> = HashSet::new();
+    let mut dependent_seen: HashSet<i64> = HashSet::new();
+    for chunk in steps.chunks(BATCH) {
+        let runnable: Vec<&Step> = chunk
+            .iter()
+            .copied()
+            .filter(|s| {
+                if s.oid != 0 && closure.contains(&s.oid) {
+                    note_dependent(&mut out, &mut dependent_seen, s);
+                    return false;
+                }
+                true
+            })
+            .collect();
+        // The savepoint goes in its own round trip: a statement the target
+        // cannot even parse fails the whole query string, savepoint included.
+        target.batch_execute("SAVEPOINT pgferry_batch").await?;
+        let mut sql = String::new();
+        for s in &runnable {
+            sql.push_str(&s.sql);
+            sql.push('\n');
+        }
+        sql.push_str("RELEASE SAVEPOINT pgferry_batch;");
+        out.statements += runnable.len();
+        if target.batch_execute(&sql).await.is_ok() {
+            continue;
+        }
+        target
+            .batch_execute("ROLLBACK TO SAVEPOINT pgferry_batch; RELEASE SAVEPOINT pgferry_batch")
+            .await?;
+        for s in runnable {
+            if s.oid != 0 && closure.contains(&s.oid) {
+                note_dependent(&mut out, &mut dependent_seen, s);
+                continue;
+            }
+            target.batch_execute("SAVEPOINT pgferry_one").await?;
+            let one = format!("{}\nRELEASE SAVEPOINT pgferry_one;", s.sql);
+            let Err(e) = target.batch_execute(&one).await else {
+                continue;
+            };
+            if e.as_db_error().is_none() {
+                // The session is gone or broken: not the statement's fault.
+                return Err(anyhow::Error::new(e).context("rehearsing the DDL on the target"));
+            }
+            target
+                .batch_execute("ROLLBACK TO SAVEPOINT pgferry_one; RELEASE SAVEPOINT pgferry_one")
+                .await?;
+            out.rejected.push(Rejection {
+                kind: s.kind.label().to_string(),
+                object: s.object.clone(),
+                sqlstate: e.code().map(|c| c.code().to_string()).unwrap_or_default(),
+                error: crate::pg::db_error(&e),
+                statement: s.sql.lines().next().unwrap_or("").to_string(),
+                oid: s.oid,
+                key: s.key(),
+            });
+            if s.oid != 0 {
+                rejected_oids.push(s.oid);
+                dependent_seen.insert(s.oid);
+                closure = closure_with_parts(&rejected_oids, cat);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn note_dependent(out: &mut Outcome, seen: &mut HashSet<i64>, s: &Step) {
+    if !seen.insert(s.oid) {
+        return;
+    }
+    out.dependents.push(Skipped {
+        kind: s.kind.label(),
+        object: s.object.clone(),
+        reason: "depends on an object the target rejects".into(),
+        oid: s.oid,
+    });
+}
+
+/// The check: the plan's DDL rehearsed on the target, as one finding, and the
+/// rejections (for `migrate --ignore-check target.ddl` to leave out).
+pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<(Vec<Finding>, Vec<Rejection>)> {
+    if cx.opts.data_only {
+        return Ok((
+            vec![Finding::pass(
+                "target.ddl",
+                "--data-only: no DDL to rehearse",
+            )],
+            Vec::new(),
+        ));
+    }
+    let p = cx.plan;
+    let steps: Vec<&Step> = p
+        .pre_data
+        .iter()
+        .chain(&p.post_data)
+        .chain(&p.renames)
+        .collect();
+    let mut o = rehearse(cx.target, &steps, cx.cat).await?;
+    let because = roots_of(&o.rejected, cx.cat);
+    for d in &mut o.dependents {
+        d.reason = dependent_reason(because.get(&d.oid));
+    }
+    if o.rejected.is_empty() {
+        return Ok((
+            vec![Finding::pass(
+                "target.ddl",
+                format!(
+                    "the target accepts all {} DDL statements of the plan (rehearsed in a \
+                     transaction that was rolled back)",
+                    o.statements
+                ),
+            )],
+            Vec::new(),
+        ));
+    }
+    let listed: Vec<String> = o
+        .rejected
+        .iter()
+        .map(|r| format!("{} {}: {} [{}]", r.kind, r.object, r.error, r.sqlstate))
+        .collect();
+    let deps = if o.dependents.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; skipped with them because they depend on them: {}",
+            o.dependents
+                .iter()
+                .map(|d| format!("{} {} ({})", d.kind, d.object, d.reason))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let finding = Finding::failure(
+        "target.ddl",
+        format!(
+            "the target rejects {} statement(s) of the plan (rehearsed in a transaction that was \
+             rolled back; nothing was written): {}{deps}",
+            o.rejected.len(),
+            listed.join("; ")
+        ),
+        "change or exclude these objects on the source (--exclude), or create what they need on \
+         the target; or pass --ignore-check target.ddl to migrate everything else: each rejected \
+         object and its dependents are then skipped and listed in the report",
+    );
+    Ok((vec![finding], o.rejected))
+}
