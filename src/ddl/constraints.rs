@@ -275,12 +275,26 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
         .iter()
         .filter(|c| c.contype == "c" && !c.validated && c.is_local)
     {
+        // An inheritable check on a table with inheritance children must
+        // reach them (PostgreSQL refuses `ONLY` there: "constraint must be
+        // added to child tables too"); the children's copies are inherited,
+        // not created on their own (they are not local).
+        let inherited = !c.definition.contains("NO INHERIT")
+            && cat
+                .tables
+                .iter()
+                .any(|t| t.parent_oids.contains(&c.table_oid));
+        let sql = if inherited {
+            add_constraint(cat, c, "").replacen("ALTER TABLE ONLY ", "ALTER TABLE ", 1)
+        } else {
+            add_constraint(cat, c, "")
+        };
         out.push(
             Step::new(
                 post,
                 StepKind::CheckConstraint,
                 display(cat, c.table_oid, &c.name),
-                add_constraint(cat, c, ""),
+                sql,
             )
             .of(c.oid),
         );
