@@ -2,7 +2,8 @@
 """Summarises bench/run.sh's runs: a table on stdout, everything as JSON.
 
 Input: runs.tsv (tool, run, status, seconds, loadavg, note), and in --out-dir
-pgferry-<run>.rss (peak RSS in KiB) and pgferry-<run>.json (migrate --json).
+pgferry-<run>.rss (peak RSS in KiB), pgferry-<run>.json (migrate --json) and
+pgferry-verify-<run>.tsv (seconds and exit code of the verify that followed).
 """
 import argparse
 import json
@@ -49,6 +50,16 @@ def read_pgferry(out_dir, run):
     return rss_kib, report
 
 
+def read_verify(out_dir, run):
+    """(seconds, exit code) of the verify after pgferry's run, or None."""
+    try:
+        with open(f"{out_dir}/pgferry-verify-{run}.tsv", encoding="utf-8") as f:
+            secs, rc = (f.read().split() + ["", ""])[:2]
+            return float(secs), int(rc)
+    except (OSError, ValueError):
+        return None
+
+
 def fmt(x, nd=1):
     return "-" if x is None else f"{x:.{nd}f}"
 
@@ -85,6 +96,11 @@ def main():
             if rep and isinstance(rep.get("phases"), dict):
                 r["phases"] = rep["phases"]
                 r["tables"] = [t for t in rep.get("tables", []) if isinstance(t, dict)]
+            v = read_verify(a.out_dir, r["run"])
+            if v is not None:
+                r["verify_s"], r["verify_exit"] = v
+                if r["status"] == "OK" and v[1] == 0:
+                    r["verify_over_migrate"] = round(v[0] / r["seconds"], 3)
 
     summary = {}
     for t in tools:
@@ -103,6 +119,19 @@ def main():
                                         if pg and s["median_s"] else None)
 
     pgf = [r for r in runs if r["tool"] == "pgferry"]
+    # Verify of pgferry's own migrations: exit 0 (equal) runs only; the
+    # ratio is of the medians, each run's own ratio is in the runs.
+    vok = [r["verify_s"] for r in pgf if r.get("verify_exit") == 0 and r["status"] == "OK"]
+    vfailed = sum(1 for r in pgf if r.get("verify_exit") not in (None, 0))
+    verify = None
+    if vok or vfailed:
+        verify = {"runs": len(vok) + vfailed, "ok": len(vok), "failed": vfailed,
+                  "median_s": statistics.median(vok) if vok else None,
+                  "min_s": min(vok) if vok else None, "max_s": max(vok) if vok else None,
+                  "per_run_ratio": [r["verify_over_migrate"] for r in pgf
+                                    if "verify_over_migrate" in r]}
+        verify["ratio_verify_over_migrate"] = (round(verify["median_s"] / pg, 3)
+                                               if pg and verify["median_s"] else None)
     rss = [r["peak_rss_mb"] for r in pgf if r.get("peak_rss_mb") is not None]
     phase_medians = {}
     for p in PHASES:
@@ -115,6 +144,7 @@ def main():
     doc = {"meta": meta, "summary": summary, "runs": runs,
            "pgferry_peak_rss_mb": max(rss) if rss else None,
            "pgferry_phase_medians_s": phase_medians,
+           "pgferry_verify": verify,
            "loadavg_1m": {"min": min(loads), "max": max(loads)} if loads else None}
     with open(a.json, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)
@@ -135,9 +165,15 @@ def main():
             status += " FAILED" if not s["ok"] else f" ({s['failed']} FAILED)"
         if s["skipped"]:
             status += " SKIPPED"
+        v_s, v_ratio = "-", "-"
+        if t == "pgferry" and verify:
+            v_s = fmt(verify["median_s"], 2) + (f" ({verify['failed']} FAILED)"
+                                                 if verify["failed"] else "")
+            v_ratio = fmt(verify["ratio_verify_over_migrate"], 2)
         rows.append([s["label"], status, fmt(s["median_s"], 2), fmt(s["min_s"], 2),
-                     fmt(s["max_s"], 2), fmt(s["ratio_pgferry_over_tool"], 2)])
-    print(table(["tool", "ok/runs", "median s", "min s", "max s", "pgferry/tool"], rows))
+                     fmt(s["max_s"], 2), fmt(s["ratio_pgferry_over_tool"], 2), v_s, v_ratio])
+    print(table(["tool", "ok/runs", "median s", "min s", "max s", "pgferry/tool",
+                 "verify s", "verify/migrate"], rows))
     print()
     print(f"pgferry peak RSS: {fmt(doc['pgferry_peak_rss_mb'])} MB"
           + (f" (runs: {', '.join(fmt(x) for x in rss)})" if len(rss) > 1 else ""))
@@ -155,7 +191,12 @@ def main():
     for t, s in summary.items():
         for n in s["notes"]:
             print(f"{s['label']}: {n}")
-    failed = any(s["failed"] for s in summary.values())
+    if verify:
+        print(f"pgferry verify after each migration: median {fmt(verify['median_s'], 2)}s, "
+              f"{fmt(verify['ratio_verify_over_migrate'], 2)}x the migration "
+              f"(per run: {', '.join(fmt(x, 2) for x in verify['per_run_ratio']) or '-'})"
+              + (f"; {verify['failed']} verify runs FAILED" if verify["failed"] else ""))
+    failed = any(s["failed"] for s in summary.values()) or bool(verify and verify["failed"])
     sys.exit(1 if failed else 0)
 
 

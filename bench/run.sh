@@ -4,8 +4,10 @@
 # on two throwaway PostgreSQL servers, several interleaved runs each.
 # Source shape (--shape): pgbench (pgbench -i -s SCALE + a wide table) or many
 # (N small tables chained by foreign keys).
-# Prints median/min/max seconds, ratio pgferry/tool, pgferry's peak RSS, and
-# writes bench/results/<timestamp>.json.  See bench/README.md.
+# After each pgferry migration, `pgferry verify` of the result is timed too.
+# Prints median/min/max seconds, ratio pgferry/tool, verify's time and its
+# ratio to the migration, pgferry's peak RSS, and writes
+# bench/results/<timestamp>.json.  See bench/README.md.
 set -euo pipefail
 
 # ---------------------------------------------------------------- options
@@ -21,6 +23,7 @@ FSYNC=on
 TOOLS="pgferry,pgdump_dir,pgdump_psql,pgcopydb"
 BUILD=1
 KEEP=0
+VERIFY=1
 PG_BINDIR="${PG_BINDIR:-}"
 SERVER_USER_NAME="${PGFERRY_BENCH_USER:-pgferry}"
 
@@ -32,7 +35,8 @@ usage: bench/run.sh [options]
                    many: TABLES tables of $MANY_ROWS rows, each with a serial primary
                    key, a CHECK, a secondary index and a foreign key to the previous one
   --scale N        shape pgbench: pgbench scale of the source (default $SCALE)
-  --wide-rows N    shape pgbench: rows in the wide text/jsonb/bytea table (default $WIDE_ROWS)
+  --wide-rows N    shape pgbench: rows in the wide text/jsonb/bytea table (default $WIDE_ROWS;
+                   0: no wide table, plain pgbench -i)
   --tables N       shape many: number of tables (default $TABLES)
   --runs N         runs per tool, interleaved (default $RUNS)
   --warmup N       untimed pg_dump | psql runs first (default $WARMUP): a fresh
@@ -42,6 +46,7 @@ usage: bench/run.sh [options]
   --tools LIST     comma list among: pgferry,pgdump_dir,pgdump_psql,pgcopydb
                    (default: all)
   --quick          smoke test: --scale 2 --wide-rows 10000 --tables 50 --runs 1
+  --no-verify      do not time pgferry verify after each pgferry migration
   --no-build       use the existing target/release/pgferry
   --keep           keep the servers and temp dir at exit (prints where)
   -h, --help       this help
@@ -63,13 +68,15 @@ while [ $# -gt 0 ]; do
         --tools) TOOLS="$2"; shift 2 ;;
         --quick) SCALE=2; WIDE_ROWS=10000; TABLES=50; RUNS=1; shift ;;
         --no-build) BUILD=0; shift ;;
+        --no-verify) VERIFY=0; shift ;;
         --keep) KEEP=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
 done
 case "$SHAPE" in pgbench|many) ;; *) echo "bench: --shape takes pgbench or many" >&2; exit 2 ;; esac
-for v in SCALE WIDE_ROWS TABLES RUNS JOBS; do
+[[ "$WIDE_ROWS" =~ ^[0-9]+$ ]] || { echo "bench: WIDE_ROWS must be a non-negative integer" >&2; exit 2; }
+for v in SCALE TABLES RUNS JOBS; do
     [[ "${!v}" =~ ^[0-9]+$ ]] && [ "${!v}" -ge 1 ] || { echo "bench: $v must be a positive integer" >&2; exit 2; }
 done
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || { echo "bench: WARMUP must be a non-negative integer" >&2; exit 2; }
@@ -86,6 +93,7 @@ if [ "$SHAPE" = many ]; then
     MAX_LOCKS=$(( TABLES / 10 > MAX_LOCKS ? TABLES / 10 : MAX_LOCKS ))
 else
     SHAPE_DESC="pgbench scale $SCALE + wide $WIDE_ROWS rows"
+    [ "$WIDE_ROWS" -eq 0 ] && SHAPE_DESC="plain pgbench scale $SCALE"
 fi
 for t in "${TOOL_LIST[@]}"; do
     case "$t" in pgferry|pgdump_dir|pgdump_psql|pgcopydb) ;; *) echo "bench: unknown tool $t" >&2; exit 2 ;; esac
@@ -271,6 +279,11 @@ build_source_pgbench() {
     log "building the source: pgbench -i -s $SCALE, wide table of $WIDE_ROWS rows"
     pgbench -i -q -s "$SCALE" -h 127.0.0.1 -p "$PORT_src" -U postgres bench >"$WORK/pgbench.log" 2>&1 \
         || { cat "$WORK/pgbench.log" >&2; die "pgbench -i failed"; }
+    if [ "$WIDE_ROWS" -eq 0 ]; then
+        psql_at "$PORT_src" bench "VACUUM ANALYZE" >/dev/null
+        psql_at "$PORT_src" bench "CHECKPOINT" >/dev/null
+        return
+    fi
     psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -p "$PORT_src" -d bench >/dev/null <<EOF
 CREATE TABLE wide (
     id      bigint PRIMARY KEY,
@@ -323,7 +336,8 @@ if [ "$SHAPE" = many ]; then
     SHAPE_META=("tables=$TABLES" "rows_per_table=$MANY_ROWS" "source_tables=$SRC_TABLES" "source_rows=$SRC_ROWS")
 else
     SRC_ACCOUNTS="$(psql_at "$PORT_src" bench "SELECT count(*) FROM pgbench_accounts")"
-    SRC_WIDE="$(psql_at "$PORT_src" bench "SELECT count(*) FROM wide")"
+    SRC_WIDE=none
+    [ "$WIDE_ROWS" -gt 0 ] && SRC_WIDE="$(psql_at "$PORT_src" bench "SELECT count(*) FROM wide")"
     SRC_SUMMARY="pgbench_accounts=$SRC_ACCOUNTS wide=$SRC_WIDE"
     SHAPE_META=("scale=$SCALE" "wide_rows=$WIDE_ROWS" "source_accounts=$SRC_ACCOUNTS" "source_wide=$SRC_WIDE")
 fi
@@ -392,6 +406,25 @@ tool_pgcopydb() {
         --dir "$SCRATCH/pgcopydb" --no-owner --no-acl --notice >"$logf" 2>&1
 }
 
+# pgferry verify of the migration just made (same jobs), timed on its own;
+# writes "<seconds>\t<exit code>" to pgferry-verify-<run>.tsv and its report
+# to pgferry-verify-<run>.json. Exit 1 (a difference) is a failed migration.
+time_verify() {
+    local run="$1" rc=0 t0 t1 secs
+    sync
+    t0=$(date +%s%N)
+    run_child "$PGFERRY" verify --source "$SRC_URI" --target "$DST_URI" --jobs "$JOBS" --json \
+        >"$OUT/pgferry-verify-$run.json" 2>"$OUT/pgferry-verify-$run.log" || rc=$?
+    t1=$(date +%s%N)
+    secs="$(python3 -c "print(f'{($t1-$t0)/1e9:.3f}')")"
+    printf '%s\t%s\n' "$secs" "$rc" >"$OUT/pgferry-verify-$run.tsv"
+    if [ "$rc" -eq 0 ]; then
+        log "  pgferry verify: ${secs}s"
+    else
+        log "  pgferry verify FAILED (exit $rc) after ${secs}s: see pgferry-verify-$run.log/json"
+    fi
+}
+
 check_target() {
     if [ "$SHAPE" = many ]; then
         local t r
@@ -405,7 +438,8 @@ check_target() {
     fi
     local a w
     a="$(psql_at "$PORT_dst" bench "SELECT count(*) FROM pgbench_accounts" 2>/dev/null || echo missing)"
-    w="$(psql_at "$PORT_dst" bench "SELECT count(*) FROM wide" 2>/dev/null || echo missing)"
+    w=none
+    [ "$SRC_WIDE" = none ] || w="$(psql_at "$PORT_dst" bench "SELECT count(*) FROM wide" 2>/dev/null || echo missing)"
     if [ "$a" = "$SRC_ACCOUNTS" ] && [ "$w" = "$SRC_WIDE" ]; then
         echo ok
     else
@@ -452,6 +486,7 @@ for run in $(seq 1 "$RUNS"); do
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$run" "$status" "$secs" "$load" "$note" >>"$RUNS_TSV"
         if [ "$status" = OK ]; then
             log "  $t: ${secs}s"
+            if [ "$t" = pgferry ] && [ "$VERIFY" -eq 1 ]; then time_verify "$run"; fi
         else
             log "  $t FAILED after ${secs}s: $note (log kept in bench/results/<stamp>-logs/$t-$run.log)"
         fi
@@ -466,7 +501,7 @@ JSON="$RESULTS/$STAMP.json"
 # Logs of failed runs and pgferry's reports are worth keeping for the notes.
 LOGDIR="$RESULTS/$STAMP-logs"
 mkdir -p "$LOGDIR"
-cp "$OUT"/*.log "$OUT"/pgferry-*.json "$LOGDIR"/ 2>/dev/null || true
+cp "$OUT"/*.log "$OUT"/pgferry-*.json "$OUT"/pgferry-verify-*.tsv "$LOGDIR"/ 2>/dev/null || true
 
 rc=0
 python3 "$BENCH/report.py" \

@@ -2,6 +2,12 @@
 //!
 //! The binary (`src/main.rs`) is a thin shell over this library so that the
 //! integration tests drive exactly the code users run.
+//!
+//! Modules form layers, lowest first: `pg`, `fault` < `error`, `localpg` <
+//! `catalog`, `state` < `step` < `ddl` < `plan` < `config` < `precheck`, `exec`
+//! < `copy` < `verify` < `migrate` < `report` < `cli`. A module uses only lower
+//! layers; `layers.rs` holds the order and the test that enforces it, and
+//! `docs/architecture.md` says what each layer owns.
 
 pub mod catalog;
 pub mod cli;
@@ -9,7 +15,9 @@ pub mod config;
 pub mod copy;
 pub mod ddl;
 pub mod error;
+pub mod exec;
 pub mod fault;
+pub mod layers;
 pub mod localpg;
 pub mod migrate;
 pub mod pg;
@@ -18,4 +26,5 @@ pub mod precheck;
 pub mod repl;
 pub mod report;
 pub mod state;
+pub mod step;
 pub mod verify;

@@ -12,26 +12,32 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub select: super::SelectArgs,
     /// Compare exact row counts only (quick look; no checksums).
-    #[arg(long)]
+    #[arg(long, help_heading = "Verification")]
     pub counts_only: bool,
-    /// Tables checked at once (each uses one session on both servers).
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
+    /// Tables (or key ranges of big tables) read at once, each through one
+    /// session on both servers.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
+          help_heading = super::PERFORMANCE)]
     pub jobs: usize,
-    /// Checksum per key range the tables larger than SIZE (bytes, or with a
-    /// kB/MB/GB suffix) that have a one-column integer primary key, so that
-    /// a difference is located. Default 64MB.
-    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
+    /// Read in key ranges of about SIZE (bytes, or with a kB/MB/GB suffix),
+    /// in parallel, the tables larger than SIZE that have a one-column
+    /// integer primary key, and locate a difference in them by key range.
+    /// Default 64MB.
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size,
+          help_heading = super::PERFORMANCE)]
     pub split_larger_than: Option<i64>,
+    #[command(flatten)]
+    pub output: super::OutputArgs,
     /// Also write the JSON report to DIR/verify-report.json (e.g. the
-    /// migration's --state-dir, next to its report.json).
-    #[arg(long, value_name = "DIR")]
+    /// migration's --state-dir).
+    #[arg(long, value_name = "DIR", help_heading = super::OUTPUT)]
     pub state_dir: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     if args.counts_only {
-        return counts(&ends, &sel, args.endpoints.json).await;
+        return counts(&ends, &sel, args.output.json).await;
     }
     if args.jobs == 0 {
         return Err(usage("--jobs must be at least 1"));
@@ -41,16 +47,20 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         split_larger_than: args.split_larger_than.unwrap_or(DEFAULT_SPLIT_BYTES),
     };
     let started = std::time::Instant::now();
-    let sums = crate::verify::compare_checksums(&ends, &sel, &opts).await?;
+    let verdict = crate::verify::verify_all(&ends, &sel, &opts).await?;
     let seconds = started.elapsed().as_secs_f64();
+    let (sums, seqs) = (&verdict.tables, &verdict.sequences);
     let different: Vec<&str> = sums
         .iter()
         .filter(|c| !c.equal)
         .map(|c| c.table.as_str())
         .collect();
+    let different_sequences = different_sequences(seqs);
+    let equal = different.is_empty() && different_sequences.is_empty();
     let doc = serde_json::json!({
-        "command": "verify", "mode": "checksum", "equal": different.is_empty(),
-        "different": different, "seconds": seconds, "tables": sums
+        "command": "verify", "mode": "checksum", "equal": equal,
+        "different": different, "different_sequences": different_sequences,
+        "seconds": seconds, "tables": sums, "sequences": seqs
     });
     if let Some(dir) = &args.state_dir {
         std::fs::create_dir_all(dir)?;
@@ -58,16 +68,21 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         std::fs::write(&path, serde_json::to_string_pretty(&doc)?)
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     }
-    if args.endpoints.json {
+    if args.output.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", crate::report::checksum_table(&sums));
+        print!("{}", crate::report::checksum_table(sums));
+        print!("{}", crate::verify::sequences_text(seqs));
     }
-    Ok(if different.is_empty() {
-        Exit::Ok
-    } else {
-        Exit::Problem
-    })
+    Ok(if equal { Exit::Ok } else { Exit::Problem })
+}
+
+/// The sequences whose values differ (or are missing on the target).
+fn different_sequences(seqs: &[crate::verify::SequenceCheck]) -> Vec<&str> {
+    seqs.iter()
+        .filter(|s| !s.equal)
+        .map(|s| s.sequence.as_str())
+        .collect()
 }
 
 async fn counts(
@@ -75,17 +90,20 @@ async fn counts(
     sel: &crate::plan::Selection,
     json: bool,
 ) -> anyhow::Result<Exit> {
-    let counts = crate::verify::compare_counts(ends, sel).await?;
-    let bad = counts.iter().filter(|c| !c.equal).count();
+    let (counts, seqs) = crate::verify::compare_counts(ends, sel).await?;
+    let different_sequences = different_sequences(&seqs);
+    let equal = counts.iter().all(|c| c.equal) && different_sequences.is_empty();
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "command": "verify", "mode": "counts", "equal": bad == 0, "tables": counts
+                "command": "verify", "mode": "counts", "equal": equal, "tables": counts,
+                "different_sequences": different_sequences, "sequences": seqs
             }))?
         );
     } else {
         print!("{}", crate::report::counts_table(&counts));
+        print!("{}", crate::verify::sequences_text(&seqs));
     }
-    Ok(if bad == 0 { Exit::Ok } else { Exit::Problem })
+    Ok(if equal { Exit::Ok } else { Exit::Problem })
 }

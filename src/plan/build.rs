@@ -7,6 +7,7 @@ use super::{
 use crate::catalog::{Catalog, Table};
 use crate::ddl;
 use crate::pg::{qualified, quote_ident};
+use crate::step::StepKind;
 use std::collections::HashSet;
 
 /// What the plan adds beyond the structure and data; the default is what
@@ -29,7 +30,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
         plan.pre_data.push(
             Step::new(
                 pre,
-                "schema",
+                StepKind::Schema,
                 name.clone(),
                 format!("CREATE SCHEMA IF NOT EXISTS {name};"),
             )
@@ -43,7 +44,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
             ddl::comment(&format!("SCHEMA {name}"), &s.comment).filter(|_| !default_public)
         {
             plan.pre_data
-                .push(Step::new(pre, "comment", name, c).of(s.oid));
+                .push(Step::new(pre, StepKind::Comment, name, c).of(s.oid));
         }
     }
     let types = ddl::types::steps(cat);
@@ -54,7 +55,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         let name = qualified(&s.schema, &s.name);
         plan.pre_data
-            .push(Step::new(pre, "sequence", name, ddl::create_sequence(s)).of(s.oid));
+            .push(Step::new(pre, StepKind::Sequence, name, ddl::create_sequence(s)).of(s.oid));
     }
     let ordered = parents_first(cat);
     let mut replayed: HashSet<i64> = HashSet::new();
@@ -75,31 +76,42 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
                     }
                 }
                 None => plan.pre_data.push(
-                    Step::new(pre, "table", name.clone(), ddl::create_table(t, cat)).of(t.oid),
+                    Step::new(
+                        pre,
+                        StepKind::Table,
+                        name.clone(),
+                        ddl::create_table(t, cat),
+                    )
+                    .of(t.oid),
                 ),
             }
         }
         for sql in ddl::table_settings(t) {
             plan.pre_data
-                .push(Step::new(pre, "table setting", name.clone(), sql).of(t.oid));
+                .push(Step::new(pre, StepKind::TableSetting, name.clone(), sql).of(t.oid));
         }
         for sql in ddl::inherited_column_fixups(t, cat) {
             plan.pre_data
-                .push(Step::new(pre, "column default", name.clone(), sql).of(t.oid));
+                .push(Step::new(pre, StepKind::ColumnDefault, name.clone(), sql).of(t.oid));
         }
     }
     for t in &ordered {
         if let Some(sql) = ddl::attach_partition(t, cat) {
             let name = qualified(&t.schema, &t.name);
             plan.pre_data
-                .push(Step::new(pre, "partition attach", name, sql).of(t.oid));
+                .push(Step::new(pre, StepKind::PartitionAttach, name, sql).of(t.oid));
         }
     }
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         if let Some(sql) = ddl::sequence_owned_by(s, cat) {
             plan.pre_data.push(
-                Step::new(pre, "sequence owned by", qualified(&s.schema, &s.name), sql)
-                    .of(s.owned_by.as_ref().map_or(0, |o| o.0)),
+                Step::new(
+                    pre,
+                    StepKind::SequenceOwnedBy,
+                    qualified(&s.schema, &s.name),
+                    sql,
+                )
+                .of(s.owned_by.as_ref().map_or(0, |o| o.0)),
             );
         }
     }
@@ -166,7 +178,7 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 3]) 
             }
             if seen.insert(s.oid) {
                 skipped.push(Skipped {
-                    kind: s.kind,
+                    kind: s.kind.label(),
                     object: s.object.clone(),
                     reason: format!("depends on an object that cannot be migrated ({because})"),
                     oid: s.oid,
@@ -248,19 +260,19 @@ fn table_comments(cat: &Catalog, tables: &[&Table], out: &mut Vec<Step>) {
     for t in tables {
         let name = qualified(&t.schema, &t.name);
         if let Some(c) = ddl::comment(&format!("TABLE {name}"), &t.comment) {
-            out.push(Step::new(pre, "comment", name.clone(), c).of(t.oid));
+            out.push(Step::new(pre, StepKind::Comment, name.clone(), c).of(t.oid));
         }
         for col in &t.columns {
             let what = format!("COLUMN {name}.{}", quote_ident(&col.name));
             if let Some(c) = ddl::comment(&what, &col.comment) {
-                out.push(Step::new(pre, "comment", name.clone(), c).of(t.oid));
+                out.push(Step::new(pre, StepKind::Comment, name.clone(), c).of(t.oid));
             }
         }
     }
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         let name = qualified(&s.schema, &s.name);
         if let Some(c) = ddl::comment(&format!("SEQUENCE {name}"), &s.comment) {
-            out.push(Step::new(pre, "comment", name, c).of(s.oid));
+            out.push(Step::new(pre, StepKind::Comment, name, c).of(s.oid));
         }
     }
 }

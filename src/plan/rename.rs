@@ -12,6 +12,7 @@
 use super::{Phase, Plan, Step};
 use crate::catalog::Catalog;
 use crate::pg::{qualified, quote_ident};
+use crate::step::StepKind;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One rename as the user wrote it, already parsed into exact names.
@@ -292,7 +293,8 @@ pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
             quote_ident(c),
             quote_ident(to)
         );
-        plan.renames.push(Step::new(ph, "rename column", obj, sql));
+        plan.renames
+            .push(Step::new(ph, StepKind::RenameColumn, obj, sql));
     }
     let mut tabs: Vec<_> = map.tables.iter().collect();
     tabs.sort();
@@ -303,7 +305,7 @@ pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
             quote_ident(to)
         );
         plan.renames
-            .push(Step::new(ph, "rename table", qualified(s, t), sql));
+            .push(Step::new(ph, StepKind::RenameTable, qualified(s, t), sql));
     }
     let mut schemas: Vec<_> = map.schemas.iter().collect();
     schemas.sort();
@@ -314,7 +316,7 @@ pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
             quote_ident(to)
         );
         plan.renames
-            .push(Step::new(ph, "rename schema", quote_ident(s), sql));
+            .push(Step::new(ph, StepKind::RenameSchema, quote_ident(s), sql));
     }
     if map.schemas.is_empty() && map.tables.is_empty() {
         return;

@@ -1,10 +1,12 @@
 //! Exact row counts of every table on both ends, the source read under one
-//! snapshot so the counts belong to a single moment.
+//! snapshot so the counts belong to a single moment; and sequence values,
+//! which cost next to nothing.
 
+use super::sequences::{compare_sequences, SequenceCheck};
+use super::session::{connect, SnapshotHolder};
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
-use crate::copy::SnapshotHolder;
-use crate::pg::{connect, qualified};
+use crate::pg::qualified;
 use anyhow::Context;
 use serde::Serialize;
 use tokio_postgres::Client;
@@ -30,11 +32,12 @@ async fn count(client: &Client, table: &str) -> Result<i64, tokio_postgres::Erro
 /// their partitions are counted) on both servers, in parallel per table.
 ///
 /// Only the selected tables are counted, and the target's under their
-/// renamed names; tables whose data is excluded are not compared.
+/// renamed names; tables whose data is excluded are not compared. Also
+/// compares every selected sequence's value.
 pub async fn compare_counts(
     ends: &Endpoints,
     sel: &crate::plan::Selection,
-) -> anyhow::Result<Vec<TableCount>> {
+) -> anyhow::Result<(Vec<TableCount>, Vec<SequenceCheck>)> {
     let src = connect(&ends.source, "verify (source)").await?;
     let target = connect(&ends.target, "verify (target)").await?;
     let holder = SnapshotHolder::open(src).await?;
@@ -64,6 +67,7 @@ pub async fn compare_counts(
             target_rows,
         });
     }
+    let sequences = compare_sequences(holder.client(), &ends.target, &plan).await?;
     holder.close().await?;
-    Ok(out)
+    Ok((out, sequences))
 }

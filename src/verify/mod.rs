@@ -1,10 +1,22 @@
 //! Verification: is the target equal to the source?
+//!
+//! `checksum` drives it: `units` plans what to read, `rowhash` the COPY that
+//! streams it version-independently, `digest` hashes it in pgferry, `ranges`
+//! locates differences, `sequences` compares sequence values; `counts` is the
+//! quick look (row counts only).
 
 mod checksum;
 mod counts;
+mod digest;
 mod ranges;
 mod rowhash;
+mod sequences;
+mod session;
+mod units;
 
-pub use checksum::{compare_checksums, ChecksumOptions, TableChecksum, DEFAULT_SPLIT_BYTES};
+pub use checksum::{
+    compare_checksums, verify_all, ChecksumOptions, TableChecksum, Verdict, DEFAULT_SPLIT_BYTES,
+};
 pub use counts::{compare_counts, TableCount};
 pub use ranges::{RangeDiff, Split};
+pub use sequences::{sequences_text, SequenceCheck};

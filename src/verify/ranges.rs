@@ -1,49 +1,12 @@
-//! Per-key-range checksums of big tables: how the key space is cut, and
-//! which ranges differ. Pure arithmetic, kept apart from the sessions so it
-//! can be tested without a server.
+//! Per-key-range checksums of big tables: how the key space is cut into
+//! ranges that locate a difference, how it is cut into units of work read in
+//! parallel, and which ranges differ. Pure arithmetic, kept apart from the
+//! sessions so it can be tested without a server.
 
+use super::digest::Sums;
+use super::rowhash::KeyRange;
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// The count and the two hash sums of a set of rows (see `rowhash`). Sums
-/// fit an `i128` for any real table: each term is below 2^63, so 2^64 rows
-/// would still be far from the limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Sums {
-    pub rows: i64,
-    pub a: i128,
-    pub b: i128,
-}
-
-impl Sums {
-    /// Adds another set of rows (ranges of one table add up to the table).
-    pub fn add(&mut self, o: &Sums) {
-        self.rows += o.rows;
-        self.a += o.a;
-        self.b += o.b;
-    }
-
-    /// A short fingerprint for people to compare by eye; equality is decided
-    /// on the full sums, never on this.
-    pub fn fingerprint(&self) -> String {
-        let text = format!("{}:{}:{}", self.rows, self.a, self.b);
-        format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
-    }
-
-    /// Parses `count, sum_a, sum_b` as the server returns them (sums as text,
-    /// since they are numerics).
-    pub fn parse(rows: i64, a: &str, b: &str) -> anyhow::Result<Sums> {
-        let num = |s: &str| {
-            s.parse::<i128>()
-                .map_err(|e| anyhow::anyhow!("unexpected checksum sum {s:?} from the server: {e}"))
-        };
-        Ok(Sums {
-            rows,
-            a: num(a)?,
-            b: num(b)?,
-        })
-    }
-}
 
 /// How a table's integer key is cut into ranges of `step` keys from `min`.
 #[derive(Debug, Clone, Serialize)]
@@ -56,8 +19,9 @@ pub struct Split {
     pub ranges: i64,
 }
 
-/// At most this many ranges per table: enough to point at a few megabytes
-/// of a big table, few enough for one `GROUP BY` to stay cheap.
+/// Ranges a table is located by: enough to point at a few megabytes of a
+/// big table, few enough to list. Summing per range costs pgferry one map
+/// entry per range (see `digest`), nothing on the servers.
 pub const MAX_RANGES: i64 = 256;
 
 impl Split {
@@ -80,6 +44,12 @@ impl Split {
         }
     }
 
+    /// The finest cut: [`MAX_RANGES`] ranges, or one per key value when
+    /// there are fewer.
+    pub fn locate(key: &str, min: i64, max: i64) -> Split {
+        Split::plan(key, min, max, MAX_RANGES, 1)
+    }
+
     /// The first and last key of bucket `b`, clamped to the `int8` domain.
     pub fn bounds(&self, b: i64) -> (i64, i64) {
         let lo = self.min as i128 + b as i128 * self.step as i128;
@@ -87,6 +57,39 @@ impl Split {
         let clamp = |v: i128| v.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
         (clamp(lo), clamp(hi))
     }
+}
+
+/// Most units one table is read in.
+pub const MAX_UNITS: i64 = 64;
+
+/// Cuts `min..=max` into `parts` units of work of about equal key spans
+/// (at most [`MAX_UNITS`]); the first and last are open-ended (see
+/// [`KeyRange`]), so together they read every row of either end.
+pub fn unit_ranges(min: i64, max: i64, parts: i64) -> Vec<KeyRange> {
+    let span = max as i128 - min as i128 + 1;
+    let parts = (parts.clamp(1, MAX_UNITS) as i128).min(span.max(1));
+    if parts < 2 {
+        return vec![KeyRange::All];
+    }
+    let step = (span + parts - 1) / parts;
+    let clamp = |v: i128| v.clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+    let mut out = Vec::new();
+    let mut lo = min as i128;
+    while lo <= max as i128 {
+        let hi = lo + step - 1;
+        out.push(if lo == min as i128 {
+            KeyRange::UpTo(clamp(hi))
+        } else if hi >= max as i128 {
+            KeyRange::From(clamp(lo))
+        } else {
+            KeyRange::Between(clamp(lo), clamp(hi))
+        });
+        lo += step;
+    }
+    if let Some(KeyRange::UpTo(_)) = out.last() {
+        return vec![KeyRange::All];
+    }
+    out
 }
 
 /// One key range whose rows differ.
@@ -103,24 +106,17 @@ pub struct RangeDiff {
 /// Most differing ranges listed per table; the rest are only counted.
 pub const MAX_LISTED_RANGES: usize = 100;
 
-/// Compares per-bucket sums of both ends: the table totals of each, and the
-/// ranges that differ (in key order).
+/// The key ranges whose sums differ between the two ends, in key order.
 pub fn compare_buckets(
     split: &Split,
     source: &BTreeMap<i64, Sums>,
     target: &BTreeMap<i64, Sums>,
-) -> (Sums, Sums, Vec<RangeDiff>) {
-    let total = |m: &BTreeMap<i64, Sums>| {
-        let mut t = Sums::default();
-        m.values().for_each(|s| t.add(s));
-        t
-    };
+) -> Vec<RangeDiff> {
     let mut keys: Vec<i64> = source.keys().chain(target.keys()).copied().collect();
     keys.sort_unstable();
     keys.dedup();
     let none = Sums::default();
-    let diffs = keys
-        .into_iter()
+    keys.into_iter()
         .filter_map(|b| {
             let s = source.get(&b).unwrap_or(&none);
             let t = target.get(&b).unwrap_or(&none);
@@ -134,8 +130,7 @@ pub fn compare_buckets(
                 }
             })
         })
-        .collect();
-    (total(source), total(target), diffs)
+        .collect()
 }
 
 #[cfg(test)]
@@ -161,28 +156,11 @@ mod tests {
     #[test]
     fn differing_buckets_are_named() {
         let split = Split::plan("id", 1, 100, 100, 10);
-        let s1 = Sums {
-            rows: 10,
-            a: 5,
-            b: -7,
-        };
-        let s2 = Sums { a: 6, ..s1 };
+        let s1 = Sums { rows: 10, sum: 5 };
+        let s2 = Sums { sum: 6, ..s1 };
         let src = BTreeMap::from([(0, s1), (1, s1)]);
-        let dst = BTreeMap::from([
-            (0, s1),
-            (1, s2),
-            (
-                -1,
-                Sums {
-                    rows: 1,
-                    a: 1,
-                    b: 1,
-                },
-            ),
-        ]);
-        let (a, b, diffs) = compare_buckets(&split, &src, &dst);
-        assert_eq!(a.rows, 20);
-        assert_eq!(b.rows, 21);
+        let dst = BTreeMap::from([(0, s1), (1, s2), (-1, Sums { rows: 1, sum: 1 })]);
+        let diffs = compare_buckets(&split, &src, &dst);
         assert_eq!(diffs.len(), 2);
         assert_eq!((diffs[0].from, diffs[0].to), (-9, 0));
         assert_eq!(
@@ -190,14 +168,29 @@ mod tests {
             (11, 20, 10)
         );
         assert_ne!(s1.fingerprint(), s2.fingerprint());
+    }
+
+    #[test]
+    fn units_cover_every_key() {
+        assert_eq!(unit_ranges(1, 100, 1), vec![KeyRange::All]);
+        assert_eq!(unit_ranges(5, 5, 8), vec![KeyRange::All]);
         assert_eq!(
-            Sums::parse(3, "-12", "99").ok(),
-            Some(Sums {
-                rows: 3,
-                a: -12,
-                b: 99
-            })
+            unit_ranges(1, 100, 3),
+            vec![
+                KeyRange::UpTo(34),
+                KeyRange::Between(35, 68),
+                KeyRange::From(69)
+            ]
         );
-        assert!(Sums::parse(3, "1.5", "0").is_err());
+        assert_eq!(
+            unit_ranges(1, 2, 5),
+            vec![KeyRange::UpTo(1), KeyRange::From(2)]
+        );
+        let full = unit_ranges(i64::MIN, i64::MAX, 1000);
+        assert_eq!(full.len() as i64, MAX_UNITS);
+        assert!(matches!(full[0], KeyRange::UpTo(_)));
+        assert!(matches!(full[full.len() - 1], KeyRange::From(_)));
+        let l = Split::locate("id", 1, 1_000_000);
+        assert_eq!(l.ranges, MAX_RANGES);
     }
 }

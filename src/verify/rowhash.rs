@@ -1,23 +1,24 @@
-//! The SQL that hashes every row of a table on the server, so that equal data
-//! gives equal numbers on any PostgreSQL from 10 to 17 and nothing is streamed
-//! to pgferry row by row.
+//! The SQL side of a checksum: the `COPY ... TO STDOUT` that streams a
+//! table (or one key range of it) in a form that is byte for byte the same
+//! for equal values on any PostgreSQL from 10 to 18, whatever the session
+//! settings. pgferry hashes what it reads (see `digest`); the servers only
+//! scan and print, which is the cheapest work they can do per row.
 //!
-//! A row is rendered as one text value, `ROW(c1, c2, ...)::text`, and hashed
-//! with `md5` (stable on every version and platform, unlike `hashtext`). Record output
-//! quotes every value that could be confused with a delimiter and prints NULL
-//! as nothing and `''` as `""`, so the rendering is unambiguous and a NULL
-//! never hashes like an empty string. The 128-bit digest is split into two
-//! signed 64-bit halves, and each half is summed over the table
-//! (`sum(int8)` gives an exact `numeric`): addition does not care about row
-//! order, a changed, missing or extra row moves both sums, and a collision
-//! needs two independent 64-bit sums to cancel out at once.
+//! Rows travel as text COPY lines: one line per row, columns separated by a
+//! tab, NULL printed as `\N` and an empty string as nothing, every tab,
+//! newline and backslash inside a value escaped. So a line is an unambiguous
+//! rendering of the row, and a NULL never looks like `''`. Text, not binary
+//! COPY: binary arrays and composites carry the type OIDs of their elements,
+//! which differ between two servers for any user-defined type.
 //!
-//! Column values go into the row as their text output, which is the same on
+//! Column values go into the line as their text output, which is the same on
 //! every version once the session pins `TimeZone`, `DateStyle`,
-//! `IntervalStyle` and `bytea_output` (see [`SESSION_PINS`]), except for:
+//! `IntervalStyle`, `bytea_output` and friends (see [`SESSION_PINS`]; the
+//! client encoding is UTF8 on every pgferry session, so both ends send the
+//! same bytes whatever the server encoding), except for:
 //! - `float4`/`float8`: PostgreSQL 10 prints 17 digits with
 //!   `extra_float_digits = 3` while 12+ prints the shortest exact form, so no
-//!   text setting is both exact and version-independent. They are hashed as
+//!   text setting is both exact and version-independent. They are sent as
 //!   their binary send form (`float8send`, hex), which is exact (it tells
 //!   `-0` from `0` and `0.1` from `0.1000000000000001`). NaN is first folded
 //!   to the word `NaN` because PostgreSQL treats every NaN bit pattern as the
@@ -27,19 +28,35 @@
 //!   or a 2-D shape differ. Not `array_send`: its has-nulls flag follows the
 //!   stored null bitmap, which an array may carry with no NULL in it, so
 //!   equal arrays could hash differently after a migration rebuilt them.
-//! - `money`: its text depends on `lc_monetary`, so it is hashed as numeric.
-//! - domains are hashed as their base type.
+//! - `money`: its text depends on `lc_monetary`, so it is sent as numeric.
+//! - domains are treated as their base type.
 //!
 //! Floats nested in other types (composites, ranges, geometric types) go
 //! through their text output with `extra_float_digits = 0`, which prints 15
 //! significant digits on every version: stable, but a change past the 15th
 //! digit there goes unseen.
+//!
+//! A table whose columns all print as text is read with `COPY t (cols) TO`,
+//! which skips the executor's projection; anything else (expressions, a key
+//! range) with `COPY (SELECT ... FROM ONLY t ...) TO`.
+
+use crate::pg::quote_ident;
 
 /// Settings for every verify session, on top of `SESSION_SETUP`: they make
 /// the text output of every type the same on both servers (see the module
-/// documentation for why `extra_float_digits` is 0 here).
+/// documentation for why `extra_float_digits` is 0 here), and keep each
+/// COPY one plain scan: no parallel workers (pgferry runs `--jobs` units at
+/// once already), and key ranges read through the key's index rather than a
+/// whole-table scan per range (a whole-table COPY has no other plan, so it
+/// is unaffected).
 pub const SESSION_PINS: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; \
-     SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'; SET extra_float_digits = 0";
+     SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'; SET extra_float_digits = 0; \
+     SET quote_all_identifiers = off; SET max_parallel_workers_per_gather = 0; \
+     SET enable_seqscan = off";
+
+/// On PostgreSQL 11+: no JIT compilation, which costs a fraction of a second
+/// per query and buys nothing for a projection this simple.
+pub const SESSION_PINS_11: &str = "SET jit = off";
 
 /// How a column's value enters the row text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,20 +92,20 @@ impl ColumnKind {
 /// The exact, NaN-folded text of one float value `v` of type `ty`
 /// (`float4` or `float8`); NULL stays NULL.
 fn float_expr(v: &str, ty: &str) -> String {
-    format!("CASE WHEN ({v})::{ty} = 'NaN'::{ty} THEN 'NaN' ELSE pg_catalog.encode(pg_catalog.{ty}send(({v})::{ty}), 'hex') END")
+    format!("CASE WHEN ({v})::pg_catalog.{ty} = 'NaN'::pg_catalog.{ty} THEN 'NaN' ELSE pg_catalog.encode(pg_catalog.{ty}send(({v})::pg_catalog.{ty}), 'hex') END")
 }
 
 fn float_array_expr(col: &str, ty: &str) -> String {
     let elem = float_expr("u.e", ty);
     format!(
         "CASE WHEN {col} IS NULL THEN NULL ELSE \
-         COALESCE(pg_catalog.array_dims(({col})::{ty}[]), '') || \
+         COALESCE(pg_catalog.array_dims(({col})::pg_catalog.{ty}[]), '') || \
          COALESCE((SELECT pg_catalog.array_agg({elem} ORDER BY u.o)::text \
-         FROM pg_catalog.unnest(({col})::{ty}[]) WITH ORDINALITY AS u(e, o)), '{{}}') END"
+         FROM pg_catalog.unnest(({col})::pg_catalog.{ty}[]) WITH ORDINALITY AS u(e, o)), '{{}}') END"
     )
 }
 
-/// The expression for one column (`col` already quoted) inside `ROW(...)`.
+/// The expression for one column (`col` already quoted) in the select list.
 pub fn column_expr(col: &str, kind: ColumnKind) -> String {
     match kind {
         ColumnKind::Text => col.to_string(),
@@ -96,66 +113,65 @@ pub fn column_expr(col: &str, kind: ColumnKind) -> String {
         ColumnKind::Float8 => float_expr(col, "float8"),
         ColumnKind::Float4Array => float_array_expr(col, "float4"),
         ColumnKind::Float8Array => float_array_expr(col, "float8"),
-        ColumnKind::Money => format!("({col})::money::numeric"),
+        ColumnKind::Money => format!("({col})::pg_catalog.money::pg_catalog.numeric"),
     }
 }
 
-/// The md5 (32 hex digits) of one row. `utf8` says whether the server's
-/// encoding is UTF8: when it is not, the text is converted first so that
-/// both ends hash the same bytes.
-pub fn row_md5(columns: &[(String, ColumnKind)], utf8: bool) -> String {
-    let parts: Vec<String> = columns.iter().map(|(c, k)| column_expr(c, *k)).collect();
-    // ROW() of no columns is valid and renders as "()".
-    let row = format!("ROW({})::text", parts.join(", "));
-    if utf8 {
-        format!("pg_catalog.md5({row})")
-    } else {
-        format!("pg_catalog.md5(pg_catalog.convert_to({row}, 'UTF8'))")
+/// Which rows of a table one unit reads, by its integer key. The first and
+/// last ranges are open-ended, so keys that only the target has, below the
+/// source's smallest or above its largest, are read too; the last one also
+/// takes NULL keys (possible only on a target that lost its primary key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRange {
+    All,
+    UpTo(i64),
+    Between(i64, i64),
+    From(i64),
+}
+
+impl KeyRange {
+    /// The `WHERE` condition on `key` (quoted), or `None` for every row.
+    pub fn condition(&self, key: &str) -> Option<String> {
+        match *self {
+            KeyRange::All => None,
+            KeyRange::UpTo(hi) => Some(format!("{key} <= ({hi})")),
+            KeyRange::Between(lo, hi) => Some(format!("{key} >= ({lo}) AND {key} <= ({hi})")),
+            KeyRange::From(lo) => Some(format!("({key} >= ({lo}) OR {key} IS NULL)")),
+        }
     }
 }
 
-/// The two summed 64-bit halves of the digest `h` (a `bit(128)`), as text
-/// (exact numerics). The digest is parsed from hex once, as `bit(128)`, and
-/// cut with bit operations: half the cost of two `substr` + `::bit(64)`.
-const SUMS: &str = "COALESCE(sum(h::bit(64)::int8), 0)::text, \
-     COALESCE(sum((h << 64)::bit(64)::int8), 0)::text";
-
-/// The row digest as `bit(128)`, named `h`.
-fn digest(columns: &[(String, ColumnKind)], utf8: bool) -> String {
-    format!("('x' || {})::bit(128) AS h", row_md5(columns, utf8))
-}
-
-/// One row: `count(*)`, sum of first halves, sum of second halves.
-pub fn table_sql(table: &str, columns: &[(String, ColumnKind)], utf8: bool) -> String {
-    format!(
-        "SELECT count(*)::int8, {SUMS} FROM (SELECT {} FROM ONLY {table}) AS d",
-        digest(columns, utf8)
-    )
-}
-
-/// One row per key range that holds rows: bucket number, count, two sums.
-/// Bucket `b` holds keys `min + b*step ..= min + (b+1)*step - 1`. Keys at or
-/// above `min` whose distance from it fits `int8` (all of them, unless `min`
-/// is negative and keys are huge) take plain integer division; the others,
-/// including keys below `min` that only the target has, take the exact
-/// numeric `floor`, which is slower but cannot overflow or round toward zero.
-pub fn buckets_sql(
+/// The `COPY ... TO STDOUT` of one unit: `columns` (quoted names with their
+/// kinds) in the order given, the rows of `range` of `key` (quoted).
+pub fn copy_sql(
     table: &str,
     columns: &[(String, ColumnKind)],
-    utf8: bool,
-    key: &str,
-    min: i64,
-    step: i64,
+    key: Option<&str>,
+    range: KeyRange,
 ) -> String {
-    let safe_hi = if min < 0 { i64::MAX + min } else { i64::MAX };
+    let cond = key.and_then(|k| range.condition(k));
+    let plain = columns.iter().all(|(_, k)| *k == ColumnKind::Text);
+    if plain && cond.is_none() && !columns.is_empty() {
+        let names: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
+        return format!("COPY {table} ({}) TO STDOUT", names.join(", "));
+    }
+    let exprs: Vec<String> = columns.iter().map(|(c, k)| column_expr(c, *k)).collect();
+    // A select list of no columns is valid (10+) and prints an empty line a row.
+    let filter = cond.map(|c| format!(" WHERE {c}")).unwrap_or_default();
     format!(
-        "SELECT b, count(*)::int8, {SUMS} FROM (SELECT \
-         CASE WHEN {key} >= ({min}) AND {key} <= ({safe_hi}) \
-         THEN ({key}::int8 - ({min})) / {step} \
-         ELSE pg_catalog.floor(({key}::numeric - ({min})) / {step})::int8 END AS b, {} \
-         FROM ONLY {table}) AS d GROUP BY b",
-        digest(columns, utf8)
+        "COPY (SELECT {} FROM ONLY {table}{filter}) TO STDOUT",
+        exprs.join(", ")
     )
+}
+
+/// Puts the key column (raw name `key`) first, so pgferry finds its value at
+/// the start of each line; the order is the same on both ends, so the row
+/// hashes still match.
+pub fn key_first(columns: &mut [(String, ColumnKind)], key: &str) {
+    let quoted = quote_ident(key);
+    if let Some(i) = columns.iter().position(|(c, _)| *c == quoted) {
+        columns[..=i].rotate_right(1);
+    }
 }
 
 #[cfg(test)]
@@ -180,29 +196,62 @@ mod tests {
     }
 
     #[test]
-    fn floats_are_hashed_in_binary() {
+    fn floats_are_sent_in_binary() {
         let e = column_expr("\"Ratio\"", ColumnKind::Float8);
-        assert!(e.contains("float8send((\"Ratio\")::float8)"), "{e}");
+        assert!(
+            e.contains("float8send((\"Ratio\")::pg_catalog.float8)"),
+            "{e}"
+        );
         assert!(e.contains("'NaN'"), "{e}");
         let a = column_expr("xs", ColumnKind::Float4Array);
-        assert!(a.contains("array_dims((xs)::float4[])"), "{a}");
-        assert!(a.contains("float4send((u.e)::float4)"), "{a}");
+        assert!(a.contains("array_dims((xs)::pg_catalog.float4[])"), "{a}");
+        assert!(a.contains("float4send((u.e)::pg_catalog.float4)"), "{a}");
     }
 
     #[test]
-    fn table_query_names_columns_and_converts_when_not_utf8() {
-        let cols = vec![
+    fn copy_statements() {
+        let text = vec![
+            ("id".to_string(), ColumnKind::Text),
+            ("\"T\"".to_string(), ColumnKind::Text),
+        ];
+        assert_eq!(
+            copy_sql("public.t", &text, None, KeyRange::All),
+            "COPY public.t (id, \"T\") TO STDOUT"
+        );
+        let q = copy_sql("public.t", &text, Some("id"), KeyRange::Between(-5, 9));
+        assert_eq!(
+            q,
+            "COPY (SELECT id, \"T\" FROM ONLY public.t WHERE id >= (-5) AND id <= (9)) TO STDOUT"
+        );
+        let q = copy_sql("public.t", &text, Some("id"), KeyRange::From(10));
+        assert!(
+            q.ends_with("WHERE (id >= (10) OR id IS NULL)) TO STDOUT"),
+            "{q}"
+        );
+        let mixed = vec![
             ("id".to_string(), ColumnKind::Text),
             ("x".to_string(), ColumnKind::Float8),
         ];
-        let q = table_sql("public.t", &cols, true);
-        assert!(q.starts_with("SELECT count(*)::int8"), "{q}");
-        assert!(q.contains("FROM ONLY public.t"), "{q}");
-        assert!(q.contains("md5(ROW(id, CASE"), "{q}");
-        assert!(table_sql("public.t", &cols, false).contains("convert_to(ROW("));
-        assert!(table_sql("public.t", &[], true).contains("ROW()::text"));
-        let b = buckets_sql("public.t", &cols, true, "id", -5, 100);
-        assert!(b.contains("floor((id::numeric - (-5)) / 100)"), "{b}");
-        assert!(b.ends_with("GROUP BY b"), "{b}");
+        let q = copy_sql("public.t", &mixed, None, KeyRange::All);
+        assert!(q.starts_with("COPY (SELECT id, CASE"), "{q}");
+        assert!(q.ends_with("FROM ONLY public.t) TO STDOUT"), "{q}");
+        assert_eq!(
+            copy_sql("public.t", &[], None, KeyRange::All),
+            "COPY (SELECT  FROM ONLY public.t) TO STDOUT"
+        );
+    }
+
+    #[test]
+    fn key_goes_first() {
+        let mut cols = vec![
+            ("a".to_string(), ColumnKind::Text),
+            ("b".to_string(), ColumnKind::Float8),
+            ("\"Id\"".to_string(), ColumnKind::Text),
+            ("c".to_string(), ColumnKind::Text),
+        ];
+        key_first(&mut cols, "Id");
+        let names: Vec<&str> = cols.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(names, ["\"Id\"", "a", "b", "c"]);
+        assert_eq!(cols[2].1, ColumnKind::Float8);
     }
 }

@@ -2,7 +2,6 @@
 //! mistake must end with exit code 2 and one clear line on stderr that names
 //! the problem, and no password may ever be printed.
 
-
 use pgferry::localpg::LocalCluster;
 use std::process::Output;
 
@@ -280,7 +279,12 @@ fn missing_task_file() {
     let ends = ["--source", "host=x", "--target", "host=y", "--task", path];
     for cmd in [&["verify", "--counts-only"][..], &["migrate"][..]] {
         let args: Vec<&str> = cmd.iter().chain(&ends).copied().collect();
-        assert_usage_error(cmd[0], &crate::support::pgferry(&args), &["task file", path], &[]);
+        assert_usage_error(
+            cmd[0],
+            &crate::support::pgferry(&args),
+            &["task file", path],
+            &[],
+        );
     }
 }
 

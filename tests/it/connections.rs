@@ -1,7 +1,6 @@
 //! Connections against real PostgreSQL 15 servers: password sources, unix
 //! sockets, every ConnError class, and the TLS modes.
 
-
 use pgferry::localpg::LocalCluster;
 use pgferry::pg::{connect, ConnError, ConnSpec};
 use std::sync::Mutex;

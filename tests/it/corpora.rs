@@ -2,9 +2,8 @@
 //! source), Chinook and Northwind migrate with zero `pg_dump --schema-only`
 //! differences, and `pgferry verify` finds every table's rows equal.
 
-
-use std::path::Path;
 use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
+use std::path::Path;
 
 fn corpus(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -68,6 +67,7 @@ fn migrate_and_check(source_major: u32, target_major: u32, files: &[&str], what:
 }
 
 #[test]
+#[ignore = "slow"]
 fn pagila_pg10_to_15() {
     migrate_and_check(
         10,
@@ -78,6 +78,7 @@ fn pagila_pg10_to_15() {
 }
 
 #[test]
+#[ignore = "slow"]
 fn pagila_pg15_to_15() {
     migrate_and_check(
         15,
@@ -88,6 +89,7 @@ fn pagila_pg15_to_15() {
 }
 
 #[test]
+#[ignore = "slow"]
 fn pagila_pg15_to_17() {
     migrate_and_check(
         15,
@@ -98,11 +100,13 @@ fn pagila_pg15_to_17() {
 }
 
 #[test]
+#[ignore = "slow"]
 fn northwind_pg10_to_15() {
     migrate_and_check(10, 15, &["northwind/northwind.sql"], "northwind");
 }
 
 #[test]
+#[ignore = "slow"]
 fn chinook_pg10_to_17() {
     migrate_and_check(10, 17, &["chinook/Chinook_PostgreSql.sql"], "chinook");
 }

@@ -2,7 +2,6 @@
 //! expression partition keys, multiple inheritance, a PostgreSQL 10 table
 //! WITH OIDS (gone in 12), compared with pg_dump, rows and behaviour.
 
-
 use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
 
 const FIXTURE: &str = include_str!("../fixtures/edge_cases.sql");

@@ -1,7 +1,6 @@
 //! Tests of the test harness itself (src/localpg + tests/support) against
 //! real servers: if these fail, every other integration test is suspect.
 
-
 use pgferry::localpg::{ClusterOptions, LocalCluster};
 use std::process::Command;
 

@@ -2,7 +2,6 @@
 //! source, a 15 or 17 target, quoted names, NULLs and special values, a dropped
 //! column, sequences; checked with real queries on both ends.
 
-
 use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
 
 const FIXTURE: &str = include_str!("../fixtures/basic.sql");

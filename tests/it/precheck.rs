@@ -2,9 +2,8 @@
 //! fail, and asserts its code, the objects it names and the fix it gives; the
 //! last ones prove that `migrate` writes nothing when the precheck fails.
 
-
-use serde_json::Value;
 use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
+use serde_json::Value;
 
 /// Runs `pgferry <cmd> --json` and returns the exit code and the document.
 fn run_json(args: &[&str]) -> (i32, Value, String) {
@@ -452,7 +451,7 @@ fn writes_on_the_source_during_precheck_warn() {
         .unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
-        let (stop, db) = (stop.clone(), sdb.clone());
+        let (stop, db) = (std::sync::Arc::clone(&stop), sdb.clone());
         // Short sessions: each one's statistics are flushed when it exits.
         std::thread::spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {

@@ -6,7 +6,6 @@
 //! exclusion/foreign keys (deferrable, NOT VALID, actions, a cycle), CLUSTER,
 //! replica identity, comments; compared with pg_dump and real queries.
 
-
 use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
 
 const BASE: &str = include_str!("../fixtures/tables.sql");

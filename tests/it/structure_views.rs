@@ -4,9 +4,10 @@
 //! behave the same (view rows, refreshed materialized views, triggers and rules
 //! firing on writes, check options, row-level security for a non-owner role).
 
-
+use crate::support::{
+    cluster, compare, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors,
+};
 use pgferry::localpg::LocalCluster;
-use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors};
 
 const FUNCTIONS: &str = include_str!("../fixtures/views_functions.sql");
 const FIXTURE: &str = include_str!("../fixtures/views.sql");
