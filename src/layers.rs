@@ -28,6 +28,9 @@ pub const LAYERS: &[&[&str]] = &[
     &["copy"],
     // Counts and checksums of both ends.
     &["verify"],
+    // Follow mode: the apply engine of incremental migration (uses repl,
+    // plan and pg; migrate runs it after the full load, cli ends it).
+    &["follow"],
     // The whole job, phase by phase.
     &["migrate"],
     // Human and JSON rendering of results.

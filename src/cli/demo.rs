@@ -163,6 +163,7 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         json: false,
         selection: Default::default(),
         keep_owners: false,
+        follow: false,
     };
     let report = crate::migrate::migrate(&ends, &opts).await?;
     if verbose > 0 {

@@ -40,6 +40,11 @@ pub struct MigrateArgs {
     /// Default: the target login owns everything and no GRANT is copied.
     #[arg(long, help_heading = "Migration")]
     pub keep_owners: bool,
+    /// After the full load, keep applying the source's changes (logical
+    /// replication) until `pgferry cutover`; writes may go on meanwhile.
+    /// Needs wal_level = logical and a login with REPLICATION on the source.
+    #[arg(long, conflicts_with_all = ["schema_only", "data_only"], help_heading = "Migration")]
+    pub follow: bool,
     /// Skip ANALYZE of the loaded tables at the end.
     #[arg(long, help_heading = "Migration")]
     pub no_analyze: bool,
@@ -98,6 +103,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         selection: sel,
         json: args.output.json,
         keep_owners: args.keep_owners,
+        follow: args.follow,
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;

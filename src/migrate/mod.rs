@@ -3,9 +3,11 @@
 //! values; recorded in the task state as it goes, so it can be resumed.
 
 mod data;
+mod follow;
 
 mod task;
 
+pub use follow::{cutover_sequences, follow_state_dir};
 pub use task::{install_interrupt, state_dir, StartMode, Task};
 
 use crate::catalog::Catalog;
@@ -50,6 +52,9 @@ pub struct Options {
     pub keep_owners: bool,
     /// What to migrate and under which names (`[select]`, `[rename]`, flags).
     pub selection: plan::Selection,
+    /// `--follow`: after the full load, apply the source's changes until
+    /// `pgferry cutover` (see `crate::follow`).
+    pub follow: bool,
 }
 
 /// Where the task state lives and how to treat it.
@@ -168,6 +173,11 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     } else {
         Arc::new(AtomicBool::new(false))
     };
+    if let Some(t) = task.as_ref().filter(|_| opts.follow) {
+        if let Some(report) = follow::resume(ends, opts, t, Arc::clone(&stop)).await? {
+            return Ok(report);
+        }
+    }
     let src = connect(&ends.source, "snapshot holder").await?;
     let target = connect(&ends.target, "ddl").await?;
     target
@@ -175,7 +185,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         .await
         .context("setting up the target DDL session")?;
     let target_version = crate::catalog::server_version_num(&target).await?;
-    let holder = SnapshotHolder::open(src).await?;
+    let mut holder = SnapshotHolder::open(src).await?;
     let writes_before = source_row_changes(holder.client()).await;
     if resuming {
         tracing::warn!(
@@ -242,6 +252,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             ignore: opts.ignore_checks.clone(),
             keep_owners: opts.keep_owners,
             skip_write_sample: true,
+            follow: opts.follow,
             fix_dir,
         };
         if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
@@ -251,6 +262,15 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             }
             return Err(e);
         }
+    }
+
+    // Follow mode: publication and slot now; the load reads under the slot's snapshot.
+    let mut slot_holder = None;
+    if let Some(t) = task.as_ref().filter(|_| opts.follow) {
+        let (h, snap) = follow::start(ends, &cat, &plan, &t.state, &target).await?;
+        holder.close().await?;
+        holder = h;
+        slot_holder = Some(snap);
     }
 
     if !opts.data_only {
@@ -276,11 +296,12 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         )
         .await?;
         times.data = t.elapsed().as_secs_f64();
+        drop(slot_holder.take()); // every copy has imported the snapshot
         source_writes = match (writes_before, source_row_changes(holder.client()).await) {
             (Some(a), Some(b)) => (b - a).max(0),
             _ => 0,
         };
-        if source_writes > 0 {
+        if source_writes > 0 && !opts.follow {
             tracing::warn!(
                 "{source_writes} row(s) changed on the source while the data was copied; \
                  they are not on the target (writes must stop during a full migration: \
@@ -350,7 +371,12 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         let path = t.state.dir().join("report.json");
         std::fs::write(&path, json)
             .with_context(|| format!("writing the report {}", path.display()))?;
-        t.state.mark_finished()?;
+        if opts.follow {
+            t.state.set(crate::follow::keys::LOADED, "yes")?;
+            follow::after_load(ends, &cat, &plan, t, Arc::clone(&stop)).await?;
+        } else {
+            t.state.mark_finished()?;
+        }
     }
     Ok(report)
 }
@@ -452,7 +478,7 @@ pub(crate) fn analyze_steps(plan: &Plan) -> Vec<Step> {
 /// Sets every sequence on the target to the source's value. Sequences are not
 /// transactional, so this reads their current value (at least the snapshot's),
 /// which can only be ahead of the rows copied, never behind.
-async fn set_sequences(
+pub(crate) async fn set_sequences(
     source: &tokio_postgres::Client,
     target: &tokio_postgres::Client,
     plan: &Plan,

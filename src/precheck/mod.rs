@@ -13,6 +13,7 @@ mod activity;
 mod conflicts;
 mod drop_order;
 mod extensions;
+mod follow;
 mod owners;
 mod privileges;
 mod render;
@@ -140,6 +141,8 @@ pub const CODES: &[&str] = &[
     "cdc.wal_level",
     "cdc.replication_slots",
     "cdc.wal_senders",
+    "cdc.replication_role",
+    "cdc.replica_identity",
     "selection.dependents",
     "selection.function_bodies",
 ];
@@ -154,6 +157,9 @@ pub struct Options {
     pub ignore: Vec<String>,
     /// `--keep-owners`: the target login must be able to give objects away.
     pub keep_owners: bool,
+    /// `migrate --follow`: the `cdc.*` items are failures, and the login's
+    /// replication right and every table's replica identity are checked.
+    pub follow: bool,
     /// Leave out the one-second sample of writes on the source: `migrate`
     /// measures writes over the whole copy instead (see migrate's report).
     pub skip_write_sample: bool,
@@ -266,7 +272,10 @@ pub async fn run(
     if !opts.skip_write_sample {
         findings.extend(guard("source.writes", activity::writes(&cx)).await);
     }
-    findings.extend(guard("cdc.wal_level", activity::cdc(&cx)).await);
+    findings.extend(guard("cdc.wal_level", activity::cdc(&cx, opts.follow)).await);
+    if opts.follow {
+        findings.extend(guard("cdc.replica_identity", follow::check(&cx)).await);
+    }
     apply_ignore(&mut findings, &opts.ignore);
     scripts::render(&mut findings, opts.fix_dir.as_deref(), &src, &tgt)?;
     let ok = findings.iter().all(|f| f.severity != Severity::Failure);
