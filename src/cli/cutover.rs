@@ -121,7 +121,7 @@ pub async fn run(args: CutoverArgs) -> anyhow::Result<Exit> {
     let (cat, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners).await?;
     let applied = follow::progress::read(&target, &objs.slot).await?.unwrap_or_default();
     if applied < end {
-        let map = TableMap::new(&cat, &plan);
+        let map = TableMap::new(&cat, &plan, &follow::recorded_columns(&state)?);
         follow::follow(follow::Run {
             source: &ends.source,
             target: &ends.target,

@@ -68,8 +68,10 @@ pub enum MapError {
 }
 
 impl TableMap {
-    /// Every table copied by the plan, under its final names.
-    pub fn new(cat: &Catalog, plan: &Plan) -> TableMap {
+    /// Every table copied by the plan, under its final names. `columns`:
+    /// what the source published when the slot was created (see
+    /// `source::create`); a table missing there falls back to the catalog.
+    pub fn new(cat: &Catalog, plan: &Plan, columns: &super::Columns) -> TableMap {
         let mut tables = HashMap::new();
         for c in &plan.copies {
             let key = (c.source_schema.clone(), c.source_name.clone());
@@ -84,12 +86,15 @@ impl TableMap {
                 continue;
             };
             let (s, n) = plan.names.table(&c.source_schema, &c.source_name);
-            let expected = t
-                .columns
-                .iter()
-                .filter(|x| !x.is_generated())
-                .map(|x| x.name.clone())
-                .collect();
+            let expected = match columns.get(&qualified(&t.schema, &t.name)) {
+                Some(c) => c.clone(),
+                None => t
+                    .columns
+                    .iter()
+                    .filter(|x| !x.is_generated())
+                    .map(|x| x.name.clone())
+                    .collect(),
+            };
             let selected = c
                 .source_columns
                 .iter()

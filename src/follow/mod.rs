@@ -46,6 +46,20 @@ pub mod keys {
     /// The full load, post-data and sequences are done: from here on the
     /// task only follows.
     pub const LOADED: &str = "follow.loaded";
+    /// The published columns of every table when the slot was created
+    /// (JSON), to tell DDL in the stream.
+    pub const COLUMNS: &str = "follow.columns";
+}
+
+/// Qualified source table -> the columns pgoutput sends for it.
+pub type Columns = std::collections::HashMap<String, Vec<String>>;
+
+/// The published columns recorded when the slot was created.
+pub fn recorded_columns(state: &crate::state::State) -> anyhow::Result<Columns> {
+    match state.get(keys::COLUMNS)? {
+        Some(j) => Ok(serde_json::from_str(&j)?),
+        None => Ok(Columns::new()),
+    }
 }
 
 /// The file through which `pgferry cutover` asks a running follower to

@@ -95,6 +95,8 @@ pub async fn create(
             "--follow needs at least one table with rows to migrate",
         ));
     }
+    let columns = published_columns(src, &tables).await?;
+    state.set(keys::COLUMNS, &serde_json::to_string(&columns)?)?;
     src.batch_execute(&format!(
         "CREATE PUBLICATION {} FOR TABLE {}",
         quote_ident(&objs.publication),
@@ -118,6 +120,32 @@ pub async fn create(
         "created publication and replication slot on the source"
     );
     Ok((objs, holder))
+}
+
+/// Every column pgoutput sends for each table (all but dropped and
+/// generated ones), before the slot exists: the Relation messages of the
+/// stream are compared with this to notice DDL (the plan's catalog only has
+/// the selected columns).
+async fn published_columns(src: &Client, tables: &[String]) -> anyhow::Result<super::Columns> {
+    let rows = src
+        .query(
+            "SELECT n.nspname::text, c.relname::text, array_agg(a.attname::text ORDER BY a.attnum) \
+             FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE a.attrelid = ANY($1::text[]::regclass[]) AND a.attnum > 0 \
+               AND NOT a.attisdropped AND coalesce(to_jsonb(a)->>'attgenerated', '') = '' \
+             GROUP BY 1, 2",
+            &[&tables],
+        )
+        .await
+        .context("reading the columns of the published tables")?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let (s, t): (String, String) = (r.get(0), r.get(1));
+            (qualified(&s, &t), r.get(2))
+        })
+        .collect())
 }
 
 /// The PostgreSQL 10 TRUNCATE guard: one function, one trigger per table.

@@ -46,7 +46,7 @@ pub(super) async fn after_load(
 ) -> anyhow::Result<()> {
     let objs = SourceObjects::recorded(&task.state)?
         .context("the task state lost the follow slot's name")?;
-    let map = TableMap::new(cat, plan);
+    let map = TableMap::new(cat, plan, &follow::recorded_columns(&task.state)?);
     let request = follow::request_file(task.state.dir());
     std::fs::remove_file(&request).ok();
     eprintln!(

@@ -87,14 +87,17 @@ pub async fn plan(
             Some(k) => key_bounds(client, &name, k).await?,
             None => None,
         };
+        // Generated columns cannot be COPYed; they follow from the others.
         let mut columns: Vec<(String, ColumnKind)> = t
             .columns
             .iter()
+            .filter(|c| !c.is_generated())
             .map(|c| (quote_ident(&c.name), kind(c)))
             .collect();
         let mut target_columns: Vec<(String, ColumnKind)> = t
             .columns
             .iter()
+            .filter(|c| !c.is_generated())
             .map(|c| (quote_ident(&final_col(&c.name)), kind(c)))
             .collect();
         let (split, target_key, ranges) = match (key, bounds) {

@@ -18,6 +18,7 @@ mod data_engine;
 mod durability;
 mod edge_cases;
 mod fix_scripts;
+mod follow;
 mod harness;
 mod keywords;
 mod migrate_basic;

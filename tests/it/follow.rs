@@ -1,0 +1,501 @@
+//! Follow mode (incremental migration) against real servers, sources 10 and
+//! 15, target 15: writers on the source during the full load and while
+//! following, then `pgferry cutover`. Every test ends with pgferry's verify
+//! AND an independent comparison: `pg_dump --schema-only` of both ends,
+//! per-table counts and md5 of the sorted rows through psql, and sequence
+//! values; and nothing of pgferry's left on the source.
+
+use crate::support::compare::assert_same_schema;
+use crate::support::{
+    assert_verified_equal, cluster, fresh_db, pg_dump_schema, pgferry, pgferry_command,
+    scratch_dir,
+};
+use pgferry::localpg::LocalCluster;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One follow task between two fresh databases.
+struct Task {
+    src: &'static LocalCluster,
+    dst: &'static LocalCluster,
+    sdb: String,
+    tdb: String,
+    state: PathBuf,
+    extra: Vec<String>,
+}
+
+impl Task {
+    fn new(source_major: u32, prefix: &str) -> Task {
+        let (src, dst) = (cluster(source_major), cluster(15));
+        let (sdb, tdb) = (fresh_db(src, prefix), fresh_db(dst, prefix));
+        let state = scratch_dir().join(format!("state-{sdb}"));
+        Task {
+            src,
+            dst,
+            sdb,
+            tdb,
+            state,
+            extra: Vec::new(),
+        }
+    }
+
+    fn su(&self) -> String {
+        self.src.uri(&self.sdb)
+    }
+
+    fn du(&self) -> String {
+        self.dst.uri(&self.tdb)
+    }
+
+    fn args(&self, cmd: &str) -> Vec<String> {
+        let mut v = vec![
+            cmd.to_string(),
+            "--source".into(),
+            self.su(),
+            "--target".into(),
+            self.du(),
+            "--state-dir".into(),
+            self.state.display().to_string(),
+        ];
+        v.extend(self.extra.iter().cloned());
+        v
+    }
+
+    /// `migrate --follow` in the background, its stderr in a file.
+    fn start(&self, resume: bool, fault: Option<&str>) -> Follower {
+        let mut args = self.args("migrate");
+        args.extend(["--follow", "--jobs", "2"].map(String::from));
+        if resume {
+            args.push("--resume".into());
+        }
+        let log = self.state.with_extension(format!(
+            "{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+        let file = std::fs::File::create(&log).unwrap();
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut cmd = pgferry_command(&refs);
+        cmd.stdout(Stdio::null()).stderr(file);
+        if let Some(f) = fault {
+            cmd.env("PGFERRY_FAULT", f);
+        }
+        Follower {
+            child: cmd.spawn().unwrap(),
+            log,
+        }
+    }
+
+    fn cutover(&self) -> serde_json::Value {
+        let mut args = self.args("cutover");
+        args.push("--json".into());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = pgferry(&refs);
+        assert!(
+            out.status.success(),
+            "cutover failed ({}): {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn q(&self, sql: &str) -> String {
+        self.src.psql(&self.sdb, sql).unwrap().trim().to_string()
+    }
+
+    fn qt(&self, sql: &str) -> String {
+        self.dst.psql(&self.tdb, sql).unwrap().trim().to_string()
+    }
+
+    /// Nothing of pgferry's left: no slot, publication or guard schema on
+    /// the source, no `_pgferry` schema on the target.
+    fn assert_clean(&self) {
+        assert_eq!(
+            self.q("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgferry%'"),
+            "0"
+        );
+        assert_eq!(self.q("SELECT count(*) FROM pg_publication"), "0");
+        assert_eq!(
+            self.q("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'pgferry%'"),
+            "0"
+        );
+        assert_eq!(
+            self.qt("SELECT count(*) FROM pg_namespace WHERE nspname = '_pgferry'"),
+            "0"
+        );
+    }
+
+    /// pgferry's verify, then an independent comparison: schema dumps,
+    /// per-table counts and md5 of the sorted rows, sequence values.
+    fn assert_equal(&self, tables: &[(&str, &str)]) {
+        assert_verified_equal(&self.su(), &self.du());
+        assert_same_schema(
+            &pg_dump_schema(self.src, &self.sdb),
+            &pg_dump_schema(self.dst, &self.tdb),
+            "follow",
+        );
+        self.assert_rows(tables);
+        let seqs = "SELECT string_agg(sequencename || '=' || coalesce(last_value, 0), ',' \
+                    ORDER BY sequencename) FROM pg_sequences";
+        assert_eq!(self.q(seqs), self.qt(seqs), "sequences");
+    }
+
+    /// `(source table, target table)` pairs: same count and md5 of rows.
+    fn assert_rows(&self, tables: &[(&str, &str)]) {
+        for (s, t) in tables {
+            let sum = |tbl: &str| {
+                format!(
+                    "SELECT count(*) || ' ' || coalesce(md5(string_agg(x::text, ',' ORDER BY \
+                     x::text)), '') FROM {tbl} x"
+                )
+            };
+            assert_eq!(self.q(&sum(s)), self.qt(&sum(t)), "rows of {s} / {t}");
+        }
+    }
+}
+
+struct Follower {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Follower {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the full load is done and the follower follows.
+    fn wait_following(&mut self) {
+        let t = Instant::now();
+        while !self.log().contains("following the source's changes") {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                panic!("migrate --follow ended ({s}) before following:\n{}", self.log());
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(120),
+                "not following after 120 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits for the process to end; returns its exit code (None: a signal).
+    fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let t = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code();
+            }
+            if t.elapsed() > limit {
+                self.child.kill().ok();
+                panic!("migrate --follow did not end in {limit:?}:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// pgbench on the source: `-c 4` until stopped, the standard TPC-B-like
+/// script plus inserts into a serial-keyed table.
+struct Pgbench(Child);
+
+fn pgbench_bin(_: &LocalCluster) -> PathBuf {
+    pgferry::localpg::find_client_tool("pgbench", None).unwrap()
+}
+
+fn conn_args(t: &Task) -> Vec<String> {
+    vec![
+        "-h".into(),
+        t.src.socket_dir().display().to_string(),
+        "-p".into(),
+        t.src.port().to_string(),
+        "-U".into(),
+        t.src.superuser().to_string(),
+        t.sdb.clone(),
+    ]
+}
+
+fn pgbench_init(t: &Task, scale: u32) {
+    let out = Command::new(pgbench_bin(t.src))
+        .args(["-i", "-q", "-s", &scale.to_string()])
+        .args(conn_args(t))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // pgbench_history has no key: insert-only, so identity FULL is enough.
+    t.q("ALTER TABLE pgbench_history REPLICA IDENTITY FULL; \
+         CREATE TABLE events (id bigserial PRIMARY KEY, aid int, note text, at timestamptz DEFAULT now());");
+}
+
+fn pgbench_start(t: &Task, clients: u32) -> Pgbench {
+    let script = scratch_dir().join(format!("{}-events.sql", t.sdb));
+    std::fs::write(
+        &script,
+        "\\set aid random(1, 100000 * :scale)\n\
+         INSERT INTO events (aid, note) VALUES (:aid, 'n' || :aid);\n\
+         UPDATE events SET note = note || 'u' WHERE id = (SELECT max(id) FROM events);\n",
+    )
+    .unwrap();
+    let child = Command::new(pgbench_bin(t.src))
+        .args(["-n", "-c", &clients.to_string(), "-T", "600", "-b", "tpcb-like@5"])
+        .arg("-f")
+        .arg(format!("{}@1", script.display()))
+        .args(conn_args(t))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Pgbench(child)
+}
+
+impl Pgbench {
+    /// Stops the writers (their open transactions abort) and waits for them.
+    fn stop(mut self) {
+        unsafe_sigint(self.0.id());
+        let t = Instant::now();
+        while self.0.try_wait().unwrap().is_none() {
+            if t.elapsed() > Duration::from_secs(10) {
+                self.0.kill().ok();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn unsafe_sigint(pid: u32) {
+    Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .ok();
+}
+
+const PGBENCH_TABLES: &[(&str, &str)] = &[
+    ("pgbench_accounts", "pgbench_accounts"),
+    ("pgbench_branches", "pgbench_branches"),
+    ("pgbench_tellers", "pgbench_tellers"),
+    ("pgbench_history", "pgbench_history"),
+    ("events", "events"),
+];
+
+/// pgbench -c 4 writes during the whole full load and while following;
+/// then writes stop and cutover finds both ends equal.
+fn pgbench_then_cutover(source_major: u32) {
+    let t = Task::new(source_major, "follow_bench");
+    pgbench_init(&t, 2);
+    let bench = pgbench_start(&t, 4);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut f = t.start(false, None);
+    f.wait_following();
+    std::thread::sleep(Duration::from_secs(4));
+    bench.stop();
+    let doc = t.cutover();
+    assert_eq!(doc["equal"], true, "{doc}");
+    assert_eq!(f.wait(Duration::from_secs(30)), Some(0), "{}", f.log());
+    assert!(t.q("SELECT count(*) FROM events").parse::<i64>().unwrap() > 0);
+    t.assert_clean();
+    t.assert_equal(PGBENCH_TABLES);
+}
+
+#[test]
+fn pgbench_during_load_and_follow_then_cutover_source_15() {
+    pgbench_then_cutover(15);
+}
+
+#[test]
+fn pgbench_during_load_and_follow_then_cutover_source_10() {
+    pgbench_then_cutover(10);
+}
+
+const EDGE_FIXTURE: &str = "
+CREATE TABLE big (id int PRIMARY KEY, n int, doc text);
+ALTER TABLE big ALTER doc SET STORAGE EXTERNAL;
+INSERT INTO big SELECT g, 0, (SELECT string_agg(md5(g::text || i::text), '') FROM generate_series(1, 300) i)
+  FROM generate_series(1, 20) g;
+CREATE TABLE dup (a int, b text);
+ALTER TABLE dup REPLICA IDENTITY FULL;
+INSERT INTO dup VALUES (1, 'x'), (1, 'x'), (2, 'y'), (3, NULL), (3, NULL);
+CREATE TABLE orders (id int PRIMARY KEY, keep text, secret text);
+INSERT INTO orders SELECT g, 'k' || g, 's' || g FROM generate_series(1, 10) g;
+CREATE TABLE trunc (id serial PRIMARY KEY, v text);
+INSERT INTO trunc (v) SELECT 'v' || g FROM generate_series(1, 10) g;
+CREATE TABLE gen (id int PRIMARY KEY, a int, b int GENERATED ALWAYS AS (a * 2) STORED);
+INSERT INTO gen VALUES (1, 1);
+";
+
+/// Renames, a column subset, unchanged TOAST, identity FULL with duplicate
+/// rows, TRUNCATE (applied on 11+, refused on 10), generated columns.
+fn edge_cases(source_major: u32) {
+    let mut t = Task::new(source_major, "follow_edge");
+    let fixture = if source_major < 12 {
+        EDGE_FIXTURE.replace(
+            "b int GENERATED ALWAYS AS (a * 2) STORED",
+            "b int",
+        )
+    } else {
+        EDGE_FIXTURE.to_string()
+    };
+    t.q(&fixture);
+    let task_file = scratch_dir().join(format!("{}.toml", t.sdb));
+    std::fs::write(
+        &task_file,
+        "[select]\nexclude = [\"public.orders(secret)\"]\n\n[rename]\n\
+         tables = { \"public.orders\" = \"orders_new\" }\n\
+         columns = { \"public.orders.keep\" = \"kept\" }\n",
+    )
+    .unwrap();
+    t.extra = vec!["--task".into(), task_file.display().to_string()];
+    let mut f = t.start(false, None);
+    f.wait_following();
+    // Unchanged TOAST: only n changes; doc must stay as it was.
+    t.q("UPDATE big SET n = n + 1 WHERE id <= 10;");
+    // One of two equal rows, and NULLs in a FULL identity.
+    t.q("DELETE FROM dup WHERE ctid = (SELECT ctid FROM dup WHERE a = 1 LIMIT 1);
+         UPDATE dup SET b = 'z' WHERE a = 2;
+         UPDATE dup SET b = 'w' WHERE ctid = (SELECT ctid FROM dup WHERE a = 3 LIMIT 1);");
+    // Renamed table, selected columns: changes to the left-out column too.
+    t.q("INSERT INTO orders VALUES (11, 'k11', 's11');
+         UPDATE orders SET secret = 'changed' WHERE id = 1;
+         UPDATE orders SET keep = 'K2', secret = 'x' WHERE id = 2;
+         UPDATE orders SET id = 100 WHERE id = 3;
+         DELETE FROM orders WHERE id = 4;");
+    t.q("UPDATE gen SET a = 5 WHERE id = 1; INSERT INTO gen (id, a) VALUES (2, 7);");
+    if source_major >= 11 {
+        t.q("TRUNCATE trunc; INSERT INTO trunc (v) VALUES ('after');");
+    } else {
+        let e = t.src.psql(&t.sdb, "TRUNCATE trunc").unwrap_err().to_string();
+        assert!(e.contains("refused while pgferry follows"), "{e}");
+        t.q("DELETE FROM trunc WHERE id <= 5; INSERT INTO trunc (v) VALUES ('after');");
+    }
+    let doc = t.cutover();
+    assert_eq!(doc["equal"], true, "{doc}");
+    assert_eq!(f.wait(Duration::from_secs(30)), Some(0), "{}", f.log());
+    t.assert_clean();
+    // pgferry's verify with the same task file (renames, subset).
+    let v = pgferry(&[
+        "verify",
+        "--source",
+        &t.su(),
+        "--target",
+        &t.du(),
+        "--task",
+        &task_file.display().to_string(),
+    ]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+    t.assert_rows(&[("big", "big"), ("dup", "dup"), ("trunc", "trunc"), ("gen", "gen")]);
+    assert_eq!(
+        t.q("SELECT string_agg(id || ':' || keep, ',' ORDER BY id) FROM orders"),
+        t.qt("SELECT string_agg(id || ':' || kept, ',' ORDER BY id) FROM orders_new")
+    );
+    assert_eq!(t.qt("SELECT count(*) FROM dup WHERE a = 1"), "1");
+    assert_eq!(t.qt("SELECT count(*) FROM dup WHERE a = 3 AND b IS NULL"), "1");
+    let seq = "SELECT last_value FROM trunc_id_seq";
+    assert_eq!(t.q(seq), t.qt(seq));
+}
+
+#[test]
+fn edge_cases_source_15() {
+    edge_cases(15);
+}
+
+#[test]
+fn edge_cases_source_10() {
+    edge_cases(10);
+}
+
+/// Killed (SIGKILL) at a moment of following and applying, then resumed:
+/// nothing lost, nothing applied twice.
+fn kill_then_resume(source_major: u32, fault: &str) {
+    let t = Task::new(source_major, "follow_kill");
+    pgbench_init(&t, 1);
+    let bench = pgbench_start(&t, 4);
+    let mut f = t.start(false, Some(fault));
+    let code = f.wait(Duration::from_secs(120));
+    assert_eq!(code, None, "{fault} not reached:\n{}", f.log());
+    let mut f = t.start(true, None);
+    f.wait_following();
+    std::thread::sleep(Duration::from_secs(2));
+    bench.stop();
+    let doc = t.cutover();
+    assert_eq!(doc["equal"], true, "{fault}: {doc}");
+    assert_eq!(f.wait(Duration::from_secs(30)), Some(0), "{}", f.log());
+    t.assert_clean();
+    t.assert_equal(PGBENCH_TABLES);
+}
+
+const KILL_POINTS: &[&str] = &[
+    "follow-change:1",
+    "follow-change:500",
+    "follow-source-commit:3",
+    "follow-source-commit:300",
+    "follow-before-progress:1",
+    "follow-before-progress:5",
+    "follow-before-commit:2",
+    "follow-before-commit:7",
+    "follow-after-commit:1",
+    "follow-after-commit:9",
+];
+
+#[test]
+#[ignore = "slow"]
+fn kill_at_ten_moments_then_resume_source_15() {
+    for p in KILL_POINTS {
+        kill_then_resume(15, p);
+    }
+}
+
+#[test]
+#[ignore = "slow"]
+fn kill_then_resume_source_10() {
+    for p in ["follow-change:200", "follow-after-commit:3"] {
+        kill_then_resume(10, p);
+    }
+}
+
+/// DDL on the source during follow stops the follower with the message;
+/// cleanup then leaves nothing behind.
+#[test]
+fn ddl_during_follow_stops_and_cleanup_drops_everything() {
+    let t = Task::new(15, "follow_ddl");
+    t.q("CREATE TABLE a (id int PRIMARY KEY, v text); INSERT INTO a VALUES (1, 'x');");
+    let mut f = t.start(false, None);
+    f.wait_following();
+    t.q("ALTER TABLE a ADD COLUMN w int; INSERT INTO a VALUES (2, 'y', 3);");
+    let code = f.wait(Duration::from_secs(60));
+    assert_ne!(code, Some(0));
+    assert!(f.log().contains("DDL on the source during follow"), "{}", f.log());
+    let args = t.args("cleanup");
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = pgferry(&refs);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    t.assert_clean();
+}
+
+/// An abandoned task (killed while following): cleanup drops the slot and
+/// the publication (and the PostgreSQL 10 guard).
+#[test]
+fn cleanup_of_an_abandoned_task_source_10() {
+    let t = Task::new(10, "follow_cleanup");
+    t.q("CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a VALUES (1);");
+    let mut f = t.start(false, None);
+    f.wait_following();
+    f.child.kill().unwrap();
+    f.wait(Duration::from_secs(10));
+    assert_eq!(
+        t.q("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgferry%'"),
+        "1"
+    );
+    let args = t.args("cleanup");
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = pgferry(&refs);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    t.assert_clean();
+    // TRUNCATE works again once the guard is gone.
+    t.q("TRUNCATE a");
+}
