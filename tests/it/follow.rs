@@ -136,8 +136,8 @@ impl Task {
     fn assert_equal(&self, tables: &[(&str, &str)]) {
         assert_verified_equal(&self.su(), &self.du());
         assert_same_schema(
-            &pg_dump_schema(self.src, &self.sdb),
-            &pg_dump_schema(self.dst, &self.tdb),
+            &without_attver(&pg_dump_schema(self.src, &self.sdb)),
+            &without_attver(&pg_dump_schema(self.dst, &self.tdb)),
             "follow",
         );
         self.assert_rows(tables);
@@ -158,6 +158,17 @@ impl Task {
             assert_eq!(self.q(&sum(s)), self.qt(&sum(t)), "rows of {s} / {t}");
         }
     }
+}
+
+/// The PostgreSQL 15 build of this machine gives every new column an
+/// attribute option `pg_attver=<counter>` by itself (checked: it is there
+/// right after CREATE TABLE, before any pgferry step), and its pg_dump
+/// writes it out; the counter differs between any two servers.
+fn without_attver(dump: &str) -> String {
+    dump.lines()
+        .filter(|l| !l.contains("SET (pg_attver="))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 struct Follower {
@@ -499,3 +510,4 @@ fn cleanup_of_an_abandoned_task_source_10() {
     // TRUNCATE works again once the guard is gone.
     t.q("TRUNCATE a");
 }
+
