@@ -226,10 +226,13 @@ pub async fn slot_health(src: &Client, slot: &str) -> anyhow::Result<SlotHealth>
     })
 }
 
-/// The source's current WAL position.
+/// The source's current WAL insert position: after every commit record
+/// already inserted. (`pg_current_wal_lsn()` is the *write* position, which
+/// can still be before commits that returned under `synchronous_commit =
+/// off`: a cut-over at it would miss them.)
 pub async fn current_lsn(src: &Client) -> anyhow::Result<Lsn> {
     let s: String = src
-        .query_one("SELECT pg_catalog.pg_current_wal_lsn()::text", &[])
+        .query_one("SELECT pg_catalog.pg_current_wal_insert_lsn()::text", &[])
         .await
         .context("reading the source's WAL position")?
         .get(0);

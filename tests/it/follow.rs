@@ -95,6 +95,9 @@ impl Task {
         args.push("--json".into());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = pgferry(&refs);
+        if !out.status.success() {
+            self.show_differences("events");
+        }
         assert!(
             out.status.success(),
             "cutover failed ({}): {}\n{}",
@@ -103,6 +106,23 @@ impl Task {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Prints rows present on one end only (to diagnose a failure).
+    fn show_differences(&self, table: &str) {
+        let sql = format!("SELECT x::text FROM {table} x ORDER BY 1");
+        let a: std::collections::BTreeSet<String> = self.q(&sql).lines().map(String::from).collect();
+        let b: std::collections::BTreeSet<String> = self.qt(&sql).lines().map(String::from).collect();
+        for r in a.difference(&b).take(10) {
+            eprintln!("source only in {table}: {r}");
+        }
+        for r in b.difference(&a).take(10) {
+            eprintln!("target only in {table}: {r}");
+        }
+        eprintln!(
+            "progress: {}",
+            self.qt("SELECT string_agg(slot || ' ' || lsn, ',') FROM _pgferry.follow_progress")
+        );
     }
 
     fn q(&self, sql: &str) -> String {
@@ -423,6 +443,7 @@ fn edge_cases_source_10() {
 /// Killed (SIGKILL) at a moment of following and applying, then resumed:
 /// nothing lost, nothing applied twice.
 fn kill_then_resume(source_major: u32, fault: &str) {
+    eprintln!("kill point {fault}, source {source_major}");
     let t = Task::new(source_major, "follow_kill");
     pgbench_init(&t, 1);
     let bench = pgbench_start(&t, 4);
@@ -452,6 +473,14 @@ const KILL_POINTS: &[&str] = &[
     "follow-after-commit:1",
     "follow-after-commit:9",
 ];
+
+#[test]
+#[ignore = "slow"]
+fn kill_after_commit_repeated() {
+    for _ in 0..4 {
+        kill_then_resume(15, "follow-after-commit:1");
+    }
+}
 
 #[test]
 #[ignore = "slow"]
