@@ -28,16 +28,20 @@ pub struct CleanupArgs {
 
 pub async fn run(args: CleanupArgs) -> anyhow::Result<Exit> {
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
-    let dir = crate::migrate::follow_state_dir(
-        &ends,
-        args.state_dir.as_deref(),
-        &sel,
-        args.keep_owners,
-    );
-    let state = State::open_existing(&dir)?
-        .ok_or_else(|| usage(format!("no task in {}: give the --state-dir of `migrate --follow`", dir.display())))?;
-    let objs = SourceObjects::recorded(&state)?
-        .ok_or_else(|| usage(format!("the task in {} created nothing on the source (not a --follow migration)", dir.display())))?;
+    let dir =
+        crate::migrate::follow_state_dir(&ends, args.state_dir.as_deref(), &sel, args.keep_owners);
+    let state = State::open_existing(&dir)?.ok_or_else(|| {
+        usage(format!(
+            "no task in {}: give the --state-dir of `migrate --follow`",
+            dir.display()
+        ))
+    })?;
+    let objs = SourceObjects::recorded(&state)?.ok_or_else(|| {
+        usage(format!(
+            "the task in {} created nothing on the source (not a --follow migration)",
+            dir.display()
+        ))
+    })?;
     let src = connect(&ends.source, "cleanup").await?;
     let mut dropped = follow::drop_all(&src, &objs).await?;
     let target = connect(&ends.target, "cleanup").await?;

@@ -39,7 +39,12 @@ pub struct CutoverArgs {
     #[arg(long, help_heading = "Migration")]
     pub keep_owners: bool,
     /// Seconds to wait for write transactions still open on the source.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, help_heading = "Migration")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30,
+        help_heading = "Migration"
+    )]
     pub wait: u64,
     /// Tables verified at once.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
@@ -51,7 +56,10 @@ pub struct CutoverArgs {
 
 /// Waits until no other session of the source database has a write
 /// transaction open; their pids when the wait runs out.
-async fn writes_in_flight(src: &tokio_postgres::Client, wait: Duration) -> anyhow::Result<Vec<i32>> {
+async fn writes_in_flight(
+    src: &tokio_postgres::Client,
+    wait: Duration,
+) -> anyhow::Result<Vec<i32>> {
     let until = Instant::now() + wait;
     loop {
         let rows = src
@@ -73,18 +81,25 @@ async fn writes_in_flight(src: &tokio_postgres::Client, wait: Duration) -> anyho
 
 pub async fn run(args: CutoverArgs) -> anyhow::Result<Exit> {
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
-    let dir = crate::migrate::follow_state_dir(
-        &ends,
-        args.state_dir.as_deref(),
-        &sel,
-        args.keep_owners,
-    );
-    let state = State::open_existing(&dir)?
-        .ok_or_else(|| usage(format!("no task in {}: give the --state-dir of `migrate --follow`", dir.display())))?;
-    let objs = SourceObjects::recorded(&state)?
-        .ok_or_else(|| usage(format!("the task in {} is not a --follow migration", dir.display())))?;
+    let dir =
+        crate::migrate::follow_state_dir(&ends, args.state_dir.as_deref(), &sel, args.keep_owners);
+    let state = State::open_existing(&dir)?.ok_or_else(|| {
+        usage(format!(
+            "no task in {}: give the --state-dir of `migrate --follow`",
+            dir.display()
+        ))
+    })?;
+    let objs = SourceObjects::recorded(&state)?.ok_or_else(|| {
+        usage(format!(
+            "the task in {} is not a --follow migration",
+            dir.display()
+        ))
+    })?;
     if state.is_finished()? {
-        return Err(usage(format!("the task in {} is already cut over", dir.display())));
+        return Err(usage(format!(
+            "the task in {} is already cut over",
+            dir.display()
+        )));
     }
     if state.get(keys::LOADED)?.is_none() {
         return Err(usage(
@@ -104,6 +119,11 @@ pub async fn run(args: CutoverArgs) -> anyhow::Result<Exit> {
     }
     let stopped = Instant::now();
     let end = follow::current_lsn(&src).await?;
+    // A commit record after `end`: the stream then moves past `end` even if
+    // nothing else is written (the barrier the follower sees come back).
+    src.batch_execute("SELECT pg_catalog.txid_current()")
+        .await
+        .context("writing the cut-over barrier on the source")?;
     eprintln!("pgferry: writes stopped; applying everything up to {end} (keep writes stopped)");
     let request = follow::request_file(&dir);
     std::fs::write(&request, end.to_string())
@@ -115,11 +135,17 @@ pub async fn run(args: CutoverArgs) -> anyhow::Result<Exit> {
             Err(_) if stopped.elapsed() < Duration::from_secs(600) => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Err(e) => return Err(e.context("the follower did not reach the cut-over position in 10 minutes")),
+            Err(e) => {
+                return Err(
+                    e.context("the follower did not reach the cut-over position in 10 minutes")
+                )
+            }
         }
     };
     let (cat, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners).await?;
-    let applied = follow::progress::read(&target, &objs.slot).await?.unwrap_or_default();
+    let applied = follow::progress::read(&target, &objs.slot)
+        .await?
+        .unwrap_or_default();
     if applied < end {
         let map = TableMap::new(&cat, &plan, &follow::recorded_columns(&state)?);
         follow::follow(follow::Run {
@@ -130,6 +156,7 @@ pub async fn run(args: CutoverArgs) -> anyhow::Result<Exit> {
             stop: crate::migrate::install_interrupt(),
             request_file: None,
             until: Some(end),
+            state: None,
         })
         .await
         .context("applying the last changes")?;

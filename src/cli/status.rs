@@ -35,6 +35,9 @@ struct TaskStatus {
     bytes_copied: i64,
     /// Units not done, by table.
     left: Vec<String>,
+    /// `migrate --follow` tasks: the slot, applied position, retained WAL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follow: Option<crate::follow::FollowStatus>,
 }
 
 fn read(dir: &Path) -> anyhow::Result<Option<TaskStatus>> {
@@ -65,6 +68,7 @@ fn read(dir: &Path) -> anyhow::Result<Option<TaskStatus>> {
             .filter(|u| u.status != "done")
             .map(|u| format!("{} ({})", u.table, u.status))
             .collect(),
+        follow: crate::follow::status(&state)?,
     }))
 }
 
@@ -126,6 +130,17 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
         }
         if t.left.len() > 20 {
             println!("    ... and {} more", t.left.len() - 20);
+        }
+        if let Some(f) = &t.follow {
+            println!(
+                "  follow: slot {}, applied to {}, the source keeps {} MB of WAL for it",
+                f.slot,
+                f.applied.as_deref().unwrap_or("-"),
+                f.retained_bytes.unwrap_or(0) >> 20
+            );
+            if let Some(w) = &f.warning {
+                println!("  WARNING: {w}");
+            }
         }
         if !t.finished {
             println!("  continue with: pgferry migrate --resume (same source, target and options)");

@@ -24,7 +24,7 @@ use super::progress;
 use super::source::{self, SlotError, SourceObjects};
 use crate::pg::{connect, ConnSpec};
 use crate::repl::{
-    Lsn, LogicalStream, PgOutputMessage, PgOutputOptions, PgTimestamp, ReplConnection, ReplError,
+    LogicalStream, Lsn, PgOutputMessage, PgOutputOptions, PgTimestamp, ReplConnection, ReplError,
     StreamEvent, Value,
 };
 use anyhow::Context;
@@ -65,6 +65,8 @@ pub struct Run<'a> {
     pub request_file: Option<PathBuf>,
     /// Stop once everything up to here is applied (cut-over).
     pub until: Option<Lsn>,
+    /// Where lag and retained WAL are recorded for `pgferry status`.
+    pub state: Option<crate::state::State>,
 }
 
 /// How a run ended.
@@ -210,7 +212,11 @@ impl Applier<'_> {
             .params
             .iter()
             .map(|(tuple, i)| {
-                let v = if *tuple == 0 { new.get(*i) } else { old.get(*i) };
+                let v = if *tuple == 0 {
+                    new.get(*i)
+                } else {
+                    old.get(*i)
+                };
                 Text(v.and_then(Value::as_text))
             })
             .collect();
@@ -218,7 +224,12 @@ impl Applier<'_> {
             .target
             .execute_raw(&st, params.iter())
             .await
-            .with_context(|| format!("applying {} (source transaction at {})", b.sql, self.final_lsn))?;
+            .with_context(|| {
+                format!(
+                    "applying {} (source transaction at {})",
+                    b.sql, self.final_lsn
+                )
+            })?;
         Ok(n)
     }
 
@@ -380,12 +391,14 @@ pub async fn run(r: Run<'_>) -> anyhow::Result<Outcome> {
             crate::pg::db_error(&e)
         );
     }
-    let start = progress::read(&target, &r.objs.slot).await?.ok_or_else(|| {
-        crate::error::usage(
-            "the target has no follow position (_pgferry.follow_progress): the full load of \
+    let start = progress::read(&target, &r.objs.slot)
+        .await?
+        .ok_or_else(|| {
+            crate::error::usage(
+                "the target has no follow position (_pgferry.follow_progress): the full load of \
              this task did not finish; migrate again with --follow --restart into an empty target",
-        )
-    })?;
+            )
+        })?;
     let health = source::slot_health(&src, &r.objs.slot).await?;
     if health.confirmed_flush > start {
         return Err(SlotError::Lost {
@@ -467,6 +480,9 @@ pub async fn run(r: Run<'_>) -> anyhow::Result<Outcome> {
                                 / reported.1.elapsed().as_secs_f64().max(0.001);
                             reported = (a.out.changes, Instant::now());
                             report(&a, seen, &h, rate, rx.len());
+                            if let Some(st) = &r.state {
+                                record_status(st, a.applied, h.retained_bytes)?;
+                            }
                         }
                         continue;
                     }
@@ -498,7 +514,9 @@ pub async fn run(r: Run<'_>) -> anyhow::Result<Outcome> {
             }
         }
         // The reader ended: its error, or the server closed the stream.
-        Err(anyhow::anyhow!("the replication stream from the source ended"))
+        Err(anyhow::anyhow!(
+            "the replication stream from the source ended"
+        ))
     }
     .await;
     drop(rx);
@@ -527,6 +545,15 @@ impl Applier<'_> {
             ..self.out.clone()
         }
     }
+}
+
+fn record_status(st: &crate::state::State, applied: Lsn, retained: i64) -> anyhow::Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    st.set(super::keys::APPLIED, &applied.to_string())?;
+    st.set(super::keys::RETAINED, &retained.to_string())?;
+    st.set(super::keys::CHECKED_AT, &now.to_string())
 }
 
 /// The position a `pgferry cutover` asked for, if any.

@@ -42,7 +42,9 @@ pub struct TableMap {
 
 /// Type oids without a default equality operator (json, xml, point, line,
 /// path, polygon and their arrays): matched through their text form.
-const NO_EQUALITY: &[i64] = &[114, 199, 142, 143, 600, 1017, 628, 629, 602, 1019, 604, 1027];
+const NO_EQUALITY: &[i64] = &[
+    114, 199, 142, 143, 600, 1017, 628, 629, 602, 1019, 604, 1027,
+];
 
 /// Why a change cannot be applied.
 #[derive(Debug, thiserror::Error)]

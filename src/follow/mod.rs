@@ -49,6 +49,64 @@ pub mod keys {
     /// The published columns of every table when the slot was created
     /// (JSON), to tell DDL in the stream.
     pub const COLUMNS: &str = "follow.columns";
+    /// Written by the follower every 10 s, read by `pgferry status`.
+    pub const APPLIED: &str = "follow.applied";
+    pub const RETAINED: &str = "follow.retained_bytes";
+    pub const CHECKED_AT: &str = "follow.checked_at";
+}
+
+/// `pgferry status` warns when the slot keeps more WAL than this.
+pub const RETAINED_WARN_BYTES: i64 = 1 << 30;
+
+/// What `pgferry status` says about a follow task.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FollowStatus {
+    pub slot: String,
+    pub loaded: bool,
+    pub applied: Option<String>,
+    pub retained_bytes: Option<i64>,
+    /// Unix seconds of the last report of a running follower.
+    pub checked_at: Option<i64>,
+    /// A warning to print, if any.
+    pub warning: Option<String>,
+}
+
+/// The follow part of a task's state, if it follows.
+pub fn status(state: &crate::state::State) -> anyhow::Result<Option<FollowStatus>> {
+    let Some(slot) = state.get(keys::SLOT)? else {
+        return Ok(None);
+    };
+    let retained: Option<i64> = state.get(keys::RETAINED)?.and_then(|v| v.parse().ok());
+    let checked_at: Option<i64> = state.get(keys::CHECKED_AT)?.and_then(|v| v.parse().ok());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let finished = state.is_finished()?;
+    let warning = if finished {
+        None
+    } else if retained.is_some_and(|r| r > RETAINED_WARN_BYTES) {
+        Some(format!(
+            "the slot {slot} keeps {} MB of WAL on the source: let the follower catch up, cut \
+             over, or drop it with `pgferry cleanup` before the source's disk fills",
+            retained.unwrap_or(0) >> 20
+        ))
+    } else if checked_at.is_some_and(|t| now - t > 60) {
+        Some(format!(
+            "no follower has reported for {} s: while nothing reads the slot {slot}, the source \
+             keeps all WAL since; resume (`migrate --follow --resume`), cut over, or `pgferry cleanup`",
+            now - checked_at.unwrap_or(now)
+        ))
+    } else {
+        None
+    };
+    Ok(Some(FollowStatus {
+        slot,
+        loaded: state.get(keys::LOADED)?.is_some(),
+        applied: state.get(keys::APPLIED)?,
+        retained_bytes: retained,
+        checked_at,
+        warning,
+    }))
 }
 
 /// Qualified source table -> the columns pgoutput sends for it.
@@ -97,6 +155,7 @@ pub async fn follow(run: Run<'_>) -> anyhow::Result<Outcome> {
             stop: Arc::clone(&stop),
             request_file: run.request_file.clone(),
             until: run.until,
+            state: run.state.clone(),
         };
         match apply::run(attempt).await {
             Ok(o) => return Ok(o),

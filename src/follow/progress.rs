@@ -63,7 +63,9 @@ pub async fn read(target: &Client, slot: &str) -> anyhow::Result<Option<Lsn>> {
         None => Ok(None),
         Some(r) => {
             let s: String = r.get(0);
-            Ok(Some(s.parse().with_context(|| format!("bad position {s}"))?))
+            Ok(Some(
+                s.parse().with_context(|| format!("bad position {s}"))?,
+            ))
         }
     }
 }

@@ -38,7 +38,9 @@ impl SourceObjects {
             return Ok(None);
         };
         Ok(Some(SourceObjects {
-            publication: state.get(keys::PUBLICATION)?.unwrap_or_else(|| slot.clone()),
+            publication: state
+                .get(keys::PUBLICATION)?
+                .unwrap_or_else(|| slot.clone()),
             guard_schema: state.get(keys::GUARD)?,
             slot,
         }))
@@ -105,9 +107,9 @@ pub async fn create(
     .await
     .with_context(|| format!("creating publication {} on the source", objs.publication))?;
     if let Some(g) = &objs.guard_schema {
-        src.batch_execute(&guard_sql(g, &tables))
-            .await
-            .context("creating the TRUNCATE guard on the source (PostgreSQL 10 does not decode TRUNCATE)")?;
+        src.batch_execute(&guard_sql(g, &tables)).await.context(
+            "creating the TRUNCATE guard on the source (PostgreSQL 10 does not decode TRUNCATE)",
+        )?;
     }
     let holder = ReplConnection::connect(spec, "follow slot")
         .await?

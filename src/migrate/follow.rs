@@ -63,6 +63,7 @@ pub(super) async fn after_load(
         stop,
         request_file: Some(request),
         until: None,
+        state: Some(task.state.clone()),
     })
     .await?;
     eprintln!(
@@ -141,6 +142,10 @@ pub fn follow_state_dir(
 }
 
 /// Sets every sequence on the target from the source's live values (cut-over).
-pub async fn cutover_sequences(source: &Client, target: &Client, plan: &Plan) -> anyhow::Result<usize> {
+pub async fn cutover_sequences(
+    source: &Client,
+    target: &Client,
+    plan: &Plan,
+) -> anyhow::Result<usize> {
     super::set_sequences(source, target, plan).await
 }

@@ -7,8 +7,7 @@
 
 use crate::support::compare::assert_same_schema;
 use crate::support::{
-    assert_verified_equal, cluster, fresh_db, pg_dump_schema, pgferry, pgferry_command,
-    scratch_dir,
+    assert_verified_equal, cluster, fresh_db, pg_dump_schema, pgferry, pgferry_command, scratch_dir,
 };
 use pgferry::localpg::LocalCluster;
 use std::path::PathBuf;
@@ -111,8 +110,10 @@ impl Task {
     /// Prints rows present on one end only (to diagnose a failure).
     fn show_differences(&self, table: &str) {
         let sql = format!("SELECT x::text FROM {table} x ORDER BY 1");
-        let a: std::collections::BTreeSet<String> = self.q(&sql).lines().map(String::from).collect();
-        let b: std::collections::BTreeSet<String> = self.qt(&sql).lines().map(String::from).collect();
+        let a: std::collections::BTreeSet<String> =
+            self.q(&sql).lines().map(String::from).collect();
+        let b: std::collections::BTreeSet<String> =
+            self.qt(&sql).lines().map(String::from).collect();
         for r in a.difference(&b).take(10) {
             eprintln!("source only in {table}: {r}");
         }
@@ -206,7 +207,10 @@ impl Follower {
         let t = Instant::now();
         while !self.log().contains("following the source's changes") {
             if let Some(s) = self.child.try_wait().unwrap() {
-                panic!("migrate --follow ended ({s}) before following:\n{}", self.log());
+                panic!(
+                    "migrate --follow ended ({s}) before following:\n{}",
+                    self.log()
+                );
             }
             assert!(
                 t.elapsed() < Duration::from_secs(120),
@@ -259,7 +263,11 @@ fn pgbench_init(t: &Task, scale: u32) {
         .args(conn_args(t))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // pgbench_history has no key: insert-only, so identity FULL is enough.
     t.q("ALTER TABLE pgbench_history REPLICA IDENTITY FULL; \
          CREATE TABLE events (id bigserial PRIMARY KEY, aid int, note text, at timestamptz DEFAULT now());");
@@ -275,7 +283,15 @@ fn pgbench_start(t: &Task, clients: u32) -> Pgbench {
     )
     .unwrap();
     let child = Command::new(pgbench_bin(t.src))
-        .args(["-n", "-c", &clients.to_string(), "-T", "600", "-b", "tpcb-like@5"])
+        .args([
+            "-n",
+            "-c",
+            &clients.to_string(),
+            "-T",
+            "600",
+            "-b",
+            "tpcb-like@5",
+        ])
         .arg("-f")
         .arg(format!("{}@1", script.display()))
         .args(conn_args(t))
@@ -365,10 +381,7 @@ INSERT INTO gen VALUES (1, 1);
 fn edge_cases(source_major: u32) {
     let mut t = Task::new(source_major, "follow_edge");
     let fixture = if source_major < 12 {
-        EDGE_FIXTURE.replace(
-            "b int GENERATED ALWAYS AS (a * 2) STORED",
-            "b int",
-        )
+        EDGE_FIXTURE.replace("b int GENERATED ALWAYS AS (a * 2) STORED", "b int")
     } else {
         EDGE_FIXTURE.to_string()
     };
@@ -387,9 +400,11 @@ fn edge_cases(source_major: u32) {
     // Unchanged TOAST: only n changes; doc must stay as it was.
     t.q("UPDATE big SET n = n + 1 WHERE id <= 10;");
     // One of two equal rows, and NULLs in a FULL identity.
-    t.q("DELETE FROM dup WHERE ctid = (SELECT ctid FROM dup WHERE a = 1 LIMIT 1);
+    t.q(
+        "DELETE FROM dup WHERE ctid = (SELECT ctid FROM dup WHERE a = 1 LIMIT 1);
          UPDATE dup SET b = 'z' WHERE a = 2;
-         UPDATE dup SET b = 'w' WHERE ctid = (SELECT ctid FROM dup WHERE a = 3 LIMIT 1);");
+         UPDATE dup SET b = 'w' WHERE ctid = (SELECT ctid FROM dup WHERE a = 3 LIMIT 1);",
+    );
     // Renamed table, selected columns: changes to the left-out column too.
     t.q("INSERT INTO orders VALUES (11, 'k11', 's11');
          UPDATE orders SET secret = 'changed' WHERE id = 1;
@@ -400,7 +415,11 @@ fn edge_cases(source_major: u32) {
     if source_major >= 11 {
         t.q("TRUNCATE trunc; INSERT INTO trunc (v) VALUES ('after');");
     } else {
-        let e = t.src.psql(&t.sdb, "TRUNCATE trunc").unwrap_err().to_string();
+        let e = t
+            .src
+            .psql(&t.sdb, "TRUNCATE trunc")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("refused while pgferry follows"), "{e}");
         t.q("DELETE FROM trunc WHERE id <= 5; INSERT INTO trunc (v) VALUES ('after');");
     }
@@ -419,13 +438,21 @@ fn edge_cases(source_major: u32) {
         &task_file.display().to_string(),
     ]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
-    t.assert_rows(&[("big", "big"), ("dup", "dup"), ("trunc", "trunc"), ("gen", "gen")]);
+    t.assert_rows(&[
+        ("big", "big"),
+        ("dup", "dup"),
+        ("trunc", "trunc"),
+        ("gen", "gen"),
+    ]);
     assert_eq!(
         t.q("SELECT string_agg(id || ':' || keep, ',' ORDER BY id) FROM orders"),
         t.qt("SELECT string_agg(id || ':' || kept, ',' ORDER BY id) FROM orders_new")
     );
     assert_eq!(t.qt("SELECT count(*) FROM dup WHERE a = 1"), "1");
-    assert_eq!(t.qt("SELECT count(*) FROM dup WHERE a = 3 AND b IS NULL"), "1");
+    assert_eq!(
+        t.qt("SELECT count(*) FROM dup WHERE a = 3 AND b IS NULL"),
+        "1"
+    );
     let seq = "SELECT last_value FROM trunc_id_seq";
     assert_eq!(t.q(seq), t.qt(seq));
 }
@@ -509,11 +536,19 @@ fn ddl_during_follow_stops_and_cleanup_drops_everything() {
     t.q("ALTER TABLE a ADD COLUMN w int; INSERT INTO a VALUES (2, 'y', 3);");
     let code = f.wait(Duration::from_secs(60));
     assert_ne!(code, Some(0));
-    assert!(f.log().contains("DDL on the source during follow"), "{}", f.log());
+    assert!(
+        f.log().contains("DDL on the source during follow"),
+        "{}",
+        f.log()
+    );
     let args = t.args("cleanup");
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = pgferry(&refs);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     t.assert_clean();
 }
 
@@ -534,9 +569,12 @@ fn cleanup_of_an_abandoned_task_source_10() {
     let args = t.args("cleanup");
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = pgferry(&refs);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     t.assert_clean();
     // TRUNCATE works again once the guard is gone.
     t.q("TRUNCATE a");
 }
-
