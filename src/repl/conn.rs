@@ -161,6 +161,17 @@ impl ReplConnection {
 
     /// `SHOW name` (works on replication sessions from PostgreSQL 10 on).
     pub async fn show(&mut self, name: &str) -> Result<String, ReplError> {
+        let plain = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+        if !plain {
+            return Err(ReplError::InvalidName {
+                what: "setting",
+                name: name.to_string(),
+                why: "setting names are letters, digits, '_' and '.'",
+            });
+        }
         let r = self.simple_query(&format!("SHOW {name}")).await?;
         Ok(r.rows
             .into_iter()
@@ -213,7 +224,9 @@ impl ReplConnection {
     /// Creates a slot with an exported snapshot and keeps this session open
     /// and idle for as long as the returned holder lives. Timeouts that
     /// would kill the idle session (and with it the snapshot) are turned
-    /// off first, as pgcopydb does.
+    /// off first, as pgcopydb does: `statement_timeout`,
+    /// `idle_in_transaction_session_timeout`, and on 17+
+    /// `transaction_timeout`.
     pub async fn create_slot_with_snapshot(
         mut self,
         name: &str,
@@ -222,6 +235,11 @@ impl ReplConnection {
         self.simple_query("SET statement_timeout = 0").await?;
         self.simple_query("SET idle_in_transaction_session_timeout = 0")
             .await?;
+        if self.version_num >= 170_000 {
+            // PostgreSQL 17's transaction_timeout would end the exporting
+            // transaction, and the snapshot with it, just the same.
+            self.simple_query("SET transaction_timeout = 0").await?;
+        }
         let slot = self
             .create_logical_slot(name, temporary, SnapshotAction::Export)
             .await?;

@@ -110,7 +110,7 @@ async fn open_one(
             (Box::new(s), None)
         }
         Host::Tcp(name) => {
-            let s = tcp_connect(name, hostaddr, port)
+            let s = tcp_connect(name, hostaddr, port, spec.config.get_keepalives())
                 .await
                 .map_err(|e| unreachable(e.to_string()))?;
             (Box::new(s), Some(name.as_str()))
@@ -139,12 +139,15 @@ async fn open_one(
     Ok(conn)
 }
 
-/// TCP with keepalives on, so a snapshot holder idle for hours behind a NAT
-/// or load balancer is not silently cut (the OS default idle time applies).
+/// TCP with keepalives on (unless `keepalives=0`), so a snapshot holder
+/// idle for hours behind a NAT or load balancer is not silently cut. The OS
+/// default idle time applies (Linux: 2 h, as libpq); `keepalives_idle` is
+/// not applied here because tokio cannot set it without socket2.
 async fn tcp_connect(
     name: &str,
     hostaddr: Option<IpAddr>,
     port: u16,
+    keepalives: bool,
 ) -> std::io::Result<TcpStream> {
     let addrs: Vec<SocketAddr> = match hostaddr {
         Some(ip) => vec![SocketAddr::new(ip, port)],
@@ -157,7 +160,7 @@ async fn tcp_connect(
         } else {
             TcpSocket::new_v6()?
         };
-        socket.set_keepalive(true)?;
+        socket.set_keepalive(keepalives)?;
         match socket.connect(addr).await {
             Ok(s) => {
                 s.set_nodelay(true)?;
@@ -197,10 +200,17 @@ async fn negotiate_tls(
         b'N' if !spec.requires_tls() => return Ok(wire),
         b'N' => {
             return Err(tls_err(
-                "the server does not support SSL, but the sslmode requires it; enable ssl on the server, or use sslmode=prefer (unencrypted if the server has no SSL)".into(),
+                "the server does not support SSL, but the sslmode requires it; enable ssl on the \
+                 server, or use sslmode=prefer (unencrypted if the server has no SSL)"
+                    .into(),
             ))
         }
-        other => return Err(tls_err(format!("unexpected answer {:?} to the SSL request", other as char))),
+        other => {
+            return Err(tls_err(format!(
+                "unexpected answer {:?} to the SSL request",
+                other as char
+            )))
+        }
     }
     let io = wire.into_io().map_err(|e| tls_err(e.to_string()))?;
     let tls = MakeTlsConnect::<Box<dyn Io>>::make_tls_connect(&mut connector, host)
@@ -223,16 +233,21 @@ fn tls_failure(spec: &ConnSpec, e: &std::io::Error) -> String {
     let rustls_err = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
     match rustls_err {
         Some(rustls::Error::InvalidCertificate(C::UnknownIssuer)) => format!(
-            "the server certificate is not trusted: it is not signed by {roots}; set sslrootcert to the CA certificate or bundle of the server"
+            "the server certificate is not trusted: it is not signed by {roots}; set \
+             sslrootcert to the CA certificate or bundle of the server"
         ),
-        Some(rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. })) => {
+        Some(rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        )) => {
             let level = if crate::pg::tls_verification(spec) == Verification::ChainAndName {
                 "sslmode=verify-full"
             } else {
                 "the sslmode"
             };
             format!(
-                "the server certificate does not match the host name {} ({level} checks it); connect using a name listed in the certificate, or use sslmode=verify-ca to check only the CA",
+                "the server certificate does not match the host name {} ({level} checks it); \
+                 connect using a name listed in the certificate, or use sslmode=verify-ca to \
+                 check only the CA",
                 spec.host_description()
             )
         }
@@ -324,7 +339,10 @@ async fn startup(
     if version_num < 100_000 {
         return Err(other(
             peer,
-            format!("PostgreSQL {server_version} has no logical replication protocol; pgferry needs 10 or later"),
+            format!(
+                "PostgreSQL {server_version} has no logical replication protocol; \
+                 pgferry needs 10 or later"
+            ),
         ));
     }
     tracing::debug!(
@@ -406,7 +424,8 @@ async fn authenticate(spec: &ConnSpec, peer: &Peer, wire: &mut Wire) -> Result<(
             }
             5 => {
                 let salt = b.bytes(4).map_err(malformed)?;
-                let salt = <[u8; 4]>::try_from(&salt[..]).map_err(|_| other(peer, "malformed MD5 salt".into()))?;
+                let salt = <[u8; 4]>::try_from(&salt[..])
+                    .map_err(|_| other(peer, "malformed MD5 salt".into()))?;
                 let hash = md5_hash(spec.user().as_bytes(), password()?.as_bytes(), salt);
                 frontend::password_message(hash.as_bytes(), &mut wire.wbuf)
                     .map_err(|e| auth_err(e.to_string()))?;
@@ -420,27 +439,41 @@ async fn authenticate(spec: &ConnSpec, peer: &Peer, wire: &mut Wire) -> Result<(
                     has_scram |= m == sasl::SCRAM_SHA_256;
                 }
                 if !has_scram {
-                    return Err(auth_err("the server offers no SASL mechanism pgferry supports (SCRAM-SHA-256)".into()));
+                    return Err(auth_err(
+                        "the server offers no SASL mechanism pgferry supports \
+                         (SCRAM-SHA-256)"
+                            .into(),
+                    ));
                 }
-                let s = sasl::ScramSha256::new(password()?.as_bytes(), sasl::ChannelBinding::unsupported());
+                let s = sasl::ScramSha256::new(
+                    password()?.as_bytes(),
+                    sasl::ChannelBinding::unsupported(),
+                );
                 frontend::sasl_initial_response(sasl::SCRAM_SHA_256, s.message(), &mut wire.wbuf)
                     .map_err(|e| auth_err(e.to_string()))?;
                 scram = Some(s);
             }
             11 => {
-                let s = scram.as_mut().ok_or_else(|| other(peer, "SASL continue without SASL start".into()))?;
-                s.update(&b.rest()).map_err(|e| auth_err(format!("SCRAM: {e}")))?;
-                frontend::sasl_response(s.message(), &mut wire.wbuf).map_err(|e| auth_err(e.to_string()))?;
+                let s = scram
+                    .as_mut()
+                    .ok_or_else(|| other(peer, "SASL continue without SASL start".into()))?;
+                s.update(&b.rest())
+                    .map_err(|e| auth_err(format!("SCRAM: {e}")))?;
+                frontend::sasl_response(s.message(), &mut wire.wbuf)
+                    .map_err(|e| auth_err(e.to_string()))?;
             }
             12 => {
-                let mut s = scram.take().ok_or_else(|| other(peer, "SASL final without SASL start".into()))?;
+                let mut s = scram
+                    .take()
+                    .ok_or_else(|| other(peer, "SASL final without SASL start".into()))?;
                 s.finish(&b.rest())
                     .map_err(|e| auth_err(format!("SCRAM: the server's proof is wrong: {e}")))?;
                 continue;
             }
             code => {
                 return Err(auth_err(format!(
-                    "the server asks for an authentication method pgferry does not support (code {code}); use password, md5 or scram-sha-256 in pg_hba.conf"
+                    "the server asks for an authentication method pgferry does not support \
+                     (code {code}); use password, md5 or scram-sha-256 in pg_hba.conf"
                 )))
             }
         }
@@ -469,7 +502,8 @@ fn server_error(spec: &ConnSpec, peer: &Peer, body: Bytes) -> ConnError {
             target,
             user: spec.user().to_string(),
             detail: format!(
-                "{msg}; the role needs the REPLICATION attribute (ALTER ROLE ... REPLICATION; on Amazon RDS/Aurora: GRANT rds_replication)"
+                "{msg}; the role needs the REPLICATION attribute (ALTER ROLE ... REPLICATION; \
+                 on Amazon RDS/Aurora: GRANT rds_replication)"
             ),
         },
         "3D000" => ConnError::NoDatabase {

@@ -42,7 +42,16 @@
 //!   that stops polling for more than `wal_sender_timeout` must call
 //!   [`LogicalStream::send_status`] itself.
 //! - Reconnecting after a lost connection is the caller's job: open a new
-//!   stream from the last confirmed position.
+//!   stream from the last confirmed position (the server then re-sends every
+//!   transaction whose commit ends after it, Relation messages included).
+//! - `keepalives_idle` is not applied to the socket (tokio cannot set it
+//!   without socket2); TCP keepalives use the OS idle time.
+//! - PostgreSQL 10 does not decode TRUNCATE at all (an empty transaction
+//!   arrives); callers must guard it some other way (see cdc.md).
+//!
+//! Positions: Begin and change messages arrive at their WAL record's LSN, a
+//! Commit at the end of its commit record ([`Commit::end_lsn`], the value to
+//! confirm), Relation and Type messages at 0/0 (they belong to no record).
 
 mod conn;
 mod connect;
@@ -58,8 +67,8 @@ pub use conn::{
 pub use error::ReplError;
 pub use lsn::{Lsn, LsnParseError, PgTimestamp};
 pub use pgoutput::{
-    Begin, Column, Commit, DecodeError, OldTuple, PgOutputDecoder, PgOutputMessage, Relation,
-    ReplicaIdentity, Tuple, Value,
+    Begin, Column, Commit, DecodeError, LogicalMessage, OldTuple, Origin, PgOutputDecoder,
+    PgOutputMessage, Relation, ReplicaIdentity, Tuple, TypeInfo, Value,
 };
 pub use stream::{
     LogicalStream, PgOutputOptions, Positions, RawEvent, StreamEvent, STATUS_INTERVAL,

@@ -207,7 +207,7 @@ pub enum DecodeError {
 
 /// Decodes pgoutput messages and keeps the relation cache they need. One
 /// per stream; memory grows with the number of relations, not of rows.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PgOutputDecoder {
     relations: HashMap<u32, Arc<Relation>>,
 }
@@ -331,7 +331,7 @@ impl PgOutputDecoder {
 
     fn insert(&mut self, b: &mut Body) -> Result<PgOutputMessage, Problem> {
         let relation = self.lookup(b)?;
-        expect(b, b'N', "the new tuple marker 'N'")?;
+        expect_byte(b, b'N', "the new tuple marker 'N'")?;
         let new = tuple(b, &relation)?;
         Ok(PgOutputMessage::Insert { relation, new })
     }
@@ -341,12 +341,12 @@ impl PgOutputDecoder {
         let old = match b.u8()? {
             b'K' => {
                 let t = tuple(b, &relation)?;
-                expect(b, b'N', "the new tuple marker 'N' after the old key")?;
+                expect_byte(b, b'N', "the new tuple marker 'N' after the old key")?;
                 Some(OldTuple::Key(t))
             }
             b'O' => {
                 let t = tuple(b, &relation)?;
-                expect(b, b'N', "the new tuple marker 'N' after the old row")?;
+                expect_byte(b, b'N', "the new tuple marker 'N' after the old row")?;
                 Some(OldTuple::Full(t))
             }
             b'N' => None,
@@ -442,7 +442,7 @@ fn tuple(b: &mut Body, relation: &Relation) -> Result<Tuple, Problem> {
     Ok(Tuple(values))
 }
 
-fn expect(b: &mut Body, want: u8, what: &str) -> Result<(), Problem> {
+fn expect_byte(b: &mut Body, want: u8, what: &str) -> Result<(), Problem> {
     let got = b.u8()?;
     if got == want {
         Ok(())

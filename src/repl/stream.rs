@@ -101,8 +101,10 @@ impl PgOutputOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawEvent {
     /// One pgoutput message. For pgoutput `wal_start` = `wal_end` = the
-    /// position the server attributes the message to (a Commit's is the
-    /// end of its commit record).
+    /// position the server attributes the message to: a Begin's and a
+    /// change's is the change's WAL record, a Commit's is the end of its
+    /// commit record, and Relation/Type messages (which belong to no
+    /// record) have 0/0.
     XLogData {
         wal_start: Lsn,
         wal_end: Lsn,
@@ -122,7 +124,7 @@ pub enum RawEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     Message {
-        /// The XLogData start position of this message.
+        /// The XLogData position of this message (see [`RawEvent::XLogData`]).
         lsn: Lsn,
         server_time: PgTimestamp,
         message: PgOutputMessage,
@@ -194,7 +196,9 @@ impl LogicalStream {
     }
 
     /// The next decoded message or keepalive; `None` once the server ended
-    /// the stream (after [`LogicalStream::stop`] or a server shutdown).
+    /// the stream (a server shutdown) or after an error. Cancel-safe (e.g.
+    /// in `select!` or under a timeout): no message is lost by dropping the
+    /// future, only a keepalive may be.
     pub async fn next(&mut self) -> Result<Option<StreamEvent>, ReplError> {
         match self.next_raw().await? {
             None => Ok(None),
@@ -283,7 +287,7 @@ impl LogicalStream {
                 b'E' => {
                     self.ended = true;
                     let n = ServerNotice::parse(frame.body);
-                    return Err(self.conn.server_error("START_REPLICATION", n));
+                    return Err(self.conn.server_error("the stream (START_REPLICATION)", n));
                 }
                 b'N' => log_notice(&self.conn.peer, frame.body),
                 b'S' => {}
@@ -424,7 +428,7 @@ impl LogicalStream {
                 }
                 b'E' => {
                     let n = ServerNotice::parse(f.body);
-                    return Err(self.conn.server_error("START_REPLICATION", n));
+                    return Err(self.conn.server_error("the stream (START_REPLICATION)", n));
                 }
                 t => {
                     return Err(self.conn.protocol(
@@ -451,7 +455,7 @@ impl LogicalStream {
             }
         }
         match error {
-            Some(n) => Err(self.conn.server_error("START_REPLICATION", n)),
+            Some(n) => Err(self.conn.server_error("the stream (START_REPLICATION)", n)),
             None => Ok(()),
         }
     }

@@ -66,10 +66,20 @@ impl Wire {
         }
     }
 
-    /// Sends everything encoded into `wbuf`.
+    /// Sends everything encoded into `wbuf`. Cancel-safe: bytes are removed
+    /// from `wbuf` only once written, so an interrupted flush resumes where
+    /// it stopped instead of leaving half a message on the wire.
     pub async fn flush(&mut self) -> io::Result<()> {
-        let out = self.wbuf.split();
-        self.io.write_all(&out).await?;
+        while !self.wbuf.is_empty() {
+            let n = self.io.write(&self.wbuf).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "the connection accepts no more data",
+                ));
+            }
+            self.wbuf.advance(n);
+        }
         self.io.flush().await
     }
 
@@ -108,11 +118,10 @@ impl Wire {
 
 /// Splits one complete message off the front of `buf`, if there is one.
 fn split_frame(buf: &mut BytesMut) -> io::Result<Option<Frame>> {
-    let Some(header) = buf.get(..5) else {
+    let Some(&[tag, l0, l1, l2, l3]) = buf.get(..5) else {
         return Ok(None);
     };
-    let tag = header[0];
-    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    let len = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
     if len < 4 {
         return Err(invalid(format!("message length {len} is below 4")));
     }

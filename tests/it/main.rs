@@ -24,6 +24,7 @@ mod keywords;
 mod migrate_basic;
 mod owners;
 mod precheck;
+mod replication;
 mod resume;
 mod selection;
 mod structure_routines;
