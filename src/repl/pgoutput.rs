@@ -309,7 +309,7 @@ impl PgOutputDecoder {
             replica_identity,
             columns,
         });
-        self.relations.insert(id, rel.clone());
+        self.relations.insert(id, Arc::clone(&rel));
         Ok(PgOutputMessage::Relation(rel))
     }
 

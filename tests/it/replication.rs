@@ -204,7 +204,7 @@ async fn read_txns(
     done
 }
 
-async fn confirmed_flush(c: &LocalCluster, db: &str, slot: &str) -> Lsn {
+fn confirmed_flush(c: &LocalCluster, db: &str, slot: &str) -> Lsn {
     let out = psql(
         c,
         db,
@@ -224,7 +224,7 @@ async fn wait_confirmed(
 ) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let got = confirmed_flush(c, db, slot).await;
+        let got = confirmed_flush(c, db, slot);
         if got == want {
             return;
         }
@@ -514,7 +514,7 @@ fn scenario(major: u32) {
         wait_confirmed(c, &db, &slot, later, &mut stream).await;
         let conn = stream.stop().await.expect("stop");
         conn.close().await;
-        assert_eq!(confirmed_flush(c, &db, &slot).await, later);
+        assert_eq!(confirmed_flush(c, &db, &slot), later);
 
         // --- restart from the confirmed position (6's end): 7.. again, nothing before ---
         let x10 = txn(c, &db, r#"INSERT INTO "MixedCase Tbl" VALUES (2, 'after restart')"#);
