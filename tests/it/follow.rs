@@ -26,7 +26,11 @@ struct Task {
 
 impl Task {
     fn new(source_major: u32, prefix: &str) -> Task {
-        let (src, dst) = (cluster(source_major), cluster(15));
+        Task::on(cluster(source_major), cluster(15), prefix)
+    }
+
+    /// On given clusters (own ones, for tests that restart a server).
+    fn on(src: &'static LocalCluster, dst: &'static LocalCluster, prefix: &str) -> Task {
         let (sdb, tdb) = (fresh_db(src, prefix), fresh_db(dst, prefix));
         let state = scratch_dir().join(format!("state-{sdb}"));
         Task {
@@ -577,4 +581,78 @@ fn cleanup_of_an_abandoned_task_source_10() {
     t.assert_clean();
     // TRUNCATE works again once the guard is gone.
     t.q("TRUNCATE a");
+}
+
+/// Own clusters: a test that restarts a server must not disturb the others.
+fn own_cluster(major: u32) -> &'static LocalCluster {
+    let c = LocalCluster::start(&pgferry::localpg::ClusterOptions {
+        major,
+        ..Default::default()
+    })
+    .expect("own cluster");
+    Box::leak(Box::new(c))
+}
+
+/// The target, then the source, restart while the follower applies under
+/// pgbench load, and a 50,000-row transaction streams through: the
+/// follower reconnects by itself and cut-over finds both ends equal.
+#[test]
+#[ignore = "slow"]
+fn target_and_source_restart_during_apply_source_15() {
+    let t = Task::on(own_cluster(15), own_cluster(15), "follow_restart");
+    pgbench_init(&t, 1);
+    let bench = pgbench_start(&t, 4);
+    let mut f = t.start(false, None);
+    f.wait_following();
+    t.q("INSERT INTO events (aid, note) SELECT g, repeat('b', 200) FROM generate_series(1, 50000) g;");
+    std::thread::sleep(Duration::from_secs(1));
+    t.dst.restart().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    bench.stop();
+    t.src.restart().unwrap();
+    let bench = pgbench_start(&t, 4);
+    std::thread::sleep(Duration::from_secs(4));
+    bench.stop();
+    let doc = t.cutover();
+    assert_eq!(doc["equal"], true, "{doc}");
+    assert_eq!(f.wait(Duration::from_secs(30)), Some(0), "{}", f.log());
+    assert!(f.log().contains("reconnecting"), "{}", f.log());
+    t.assert_clean();
+    t.assert_equal(PGBENCH_TABLES);
+}
+
+/// A slot dropped on the source while following: the follower stops with
+/// the remedy instead of waiting or starting over silently.
+#[test]
+fn slot_dropped_on_the_source_is_reported() {
+    let t = Task::new(15, "follow_lost");
+    t.q("CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a VALUES (1);");
+    let mut f = t.start(false, None);
+    f.wait_following();
+    // The walsender is ended first (an active slot cannot be dropped); the
+    // follower reconnects after 2 s, by when the slot is gone.
+    let mut dropped = false;
+    for _ in 0..100 {
+        let r = t.src.psql(
+            &t.sdb,
+            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+             WHERE slot_name LIKE 'pgferry%' AND active_pid IS NOT NULL;
+             SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+             WHERE slot_name LIKE 'pgferry%' AND active_pid IS NULL;
+             SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgferry%';",
+        );
+        if r.is_ok_and(|o| o.trim().ends_with('0')) {
+            dropped = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(dropped, "could not drop the slot");
+    let code = f.wait(Duration::from_secs(60));
+    assert_ne!(code, Some(0));
+    assert!(f.log().contains("is gone from the source"), "{}", f.log());
+    let args = t.args("cleanup");
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(pgferry(&refs).status.success());
+    t.assert_clean();
 }
