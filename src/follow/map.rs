@@ -26,8 +26,8 @@ pub struct TableTarget {
     /// Final qualified name on the target (renames applied).
     pub target: String,
     /// The source's columns that pgoutput sends (not generated), in order,
-    /// as read when the plan was built.
-    pub expected: Vec<String>,
+    /// with their type oids, as they were when the slot was created.
+    pub expected: Vec<(String, u32)>,
     /// Source column name -> (final target column, GENERATED ALWAYS identity).
     pub selected: HashMap<String, (String, bool)>,
     /// Types compared as text when matching a whole row (no `=` operator).
@@ -94,7 +94,7 @@ impl TableMap {
                     .columns
                     .iter()
                     .filter(|x| !x.is_generated())
-                    .map(|x| x.name.clone())
+                    .map(|x| (x.name.clone(), u32::try_from(x.type_oid).unwrap_or(0)))
                     .collect(),
             };
             let selected = c
@@ -137,11 +137,11 @@ impl TableMap {
             .get(&(rel.namespace.clone(), rel.name.clone()))
             .ok_or_else(|| MapError::Unknown(name.clone()))?;
         let got: Vec<&str> = rel.columns.iter().map(|c| c.name.as_str()).collect();
-        let want: Vec<&str> = t.expected.iter().map(String::as_str).collect();
-        if got != want {
+        let want: Vec<&str> = t.expected.iter().map(|(n, _)| n.as_str()).collect();
+        let detail = if got != want {
             let added: Vec<&str> = got.iter().filter(|c| !want.contains(c)).copied().collect();
             let dropped: Vec<&str> = want.iter().filter(|c| !got.contains(c)).copied().collect();
-            let detail = if added.is_empty() && dropped.is_empty() {
+            Some(if added.is_empty() && dropped.is_empty() {
                 format!("columns reordered: now {}", got.join(", "))
             } else {
                 format!(
@@ -149,7 +149,15 @@ impl TableMap {
                     added.join(", "),
                     dropped.join(", ")
                 )
-            };
+            })
+        } else {
+            rel.columns
+                .iter()
+                .zip(&t.expected)
+                .find(|(c, (_, oid))| *oid != 0 && c.type_oid != *oid)
+                .map(|(c, _)| format!("column {} changed type", c.name))
+        };
+        if let Some(detail) = detail {
             return Err(MapError::Ddl {
                 table: name,
                 target: t.target.clone(),
@@ -357,7 +365,7 @@ mod tests {
     fn target(selected: &[&str]) -> TableTarget {
         TableTarget {
             target: "\"S2\".t2".into(),
-            expected: vec!["id".into(), "Name".into(), "doc".into()],
+            expected: vec![("id".into(), 25), ("Name".into(), 25), ("doc".into(), 25)],
             selected: selected
                 .iter()
                 .map(|c| ((*c).to_string(), (format!("{c}_new"), false)))
@@ -430,6 +438,9 @@ mod tests {
             .insert(("s".into(), "T".into()), target(&["id", "Name", "doc"]));
         let mut r = rel(ReplicaIdentity::Default, &[true, false, false]);
         assert!(m.check(&r).is_ok());
+        r.columns[2].type_oid = 3802;
+        let e = m.check(&r).unwrap_err().to_string();
+        assert!(e.contains("column doc changed type"), "{e}");
         r.columns.pop();
         let e = m.check(&r).unwrap_err().to_string();
         assert!(e.contains("DDL on the source") && e.contains("dropped or renamed: [doc]"));

@@ -109,8 +109,9 @@ pub fn status(state: &crate::state::State) -> anyhow::Result<Option<FollowStatus
     }))
 }
 
-/// Qualified source table -> the columns pgoutput sends for it.
-pub type Columns = std::collections::HashMap<String, Vec<String>>;
+/// Qualified source table -> the columns pgoutput sends for it, with their
+/// type oids.
+pub type Columns = std::collections::HashMap<String, Vec<(String, u32)>>;
 
 /// The published columns recorded when the slot was created.
 pub fn recorded_columns(state: &crate::state::State) -> anyhow::Result<Columns> {

@@ -131,7 +131,8 @@ pub async fn create(
 async fn published_columns(src: &Client, tables: &[String]) -> anyhow::Result<super::Columns> {
     let rows = src
         .query(
-            "SELECT n.nspname::text, c.relname::text, array_agg(a.attname::text ORDER BY a.attnum) \
+            "SELECT n.nspname::text, c.relname::text, array_agg(a.attname::text ORDER BY a.attnum), \
+                    array_agg(a.atttypid::int8 ORDER BY a.attnum) \
              FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              WHERE a.attrelid = ANY($1::text[]::regclass[]) AND a.attnum > 0 \
@@ -145,7 +146,13 @@ async fn published_columns(src: &Client, tables: &[String]) -> anyhow::Result<su
         .iter()
         .map(|r| {
             let (s, t): (String, String) = (r.get(0), r.get(1));
-            (qualified(&s, &t), r.get(2))
+            let (names, types): (Vec<String>, Vec<i64>) = (r.get(2), r.get(3));
+            let cols = names
+                .into_iter()
+                .zip(types)
+                .map(|(n, o)| (n, u32::try_from(o).unwrap_or(0)))
+                .collect();
+            (qualified(&s, &t), cols)
         })
         .collect())
 }

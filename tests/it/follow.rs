@@ -507,14 +507,6 @@ const KILL_POINTS: &[&str] = &[
 
 #[test]
 #[ignore = "slow"]
-fn kill_after_commit_repeated() {
-    for _ in 0..4 {
-        kill_then_resume(15, "follow-after-commit:1");
-    }
-}
-
-#[test]
-#[ignore = "slow"]
 fn kill_at_ten_moments_then_resume_source_15() {
     for p in KILL_POINTS {
         kill_then_resume(15, p);
@@ -655,4 +647,26 @@ fn slot_dropped_on_the_source_is_reported() {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     assert!(pgferry(&refs).status.success());
     t.assert_clean();
+}
+
+/// The follower was killed and not resumed: cutover applies the rest
+/// itself (from the position recorded on the target), then ends the task.
+#[test]
+fn cutover_without_a_running_follower_source_15() {
+    let t = Task::new(15, "follow_nofollower");
+    t.q("CREATE TABLE a (id serial PRIMARY KEY, v text); INSERT INTO a (v) VALUES ('x');");
+    let mut f = t.start(false, None);
+    f.wait_following();
+    t.q("INSERT INTO a (v) SELECT 'y' || g FROM generate_series(1, 100) g;");
+    std::thread::sleep(Duration::from_secs(1));
+    f.child.kill().unwrap();
+    f.wait(Duration::from_secs(10));
+    t.q(
+        "UPDATE a SET v = v || '!' WHERE id % 3 = 0; DELETE FROM a WHERE id % 7 = 0;
+         INSERT INTO a (v) VALUES ('late');",
+    );
+    let doc = t.cutover();
+    assert_eq!(doc["equal"], true, "{doc}");
+    t.assert_clean();
+    t.assert_equal(&[("a", "a")]);
 }
