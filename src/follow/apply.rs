@@ -13,30 +13,31 @@
 //!   `synchronous_commit = on`, and only then is that position reported to
 //!   the source as flushed: the slot never forgets a change the target could
 //!   still lose.
+//! - Changes go to the target through a pipeline (`pipeline`): many
+//!   statements on the wire at once, answers checked in order.
 //! - On (re)start the stream begins at the recorded position and every
 //!   transaction whose commit lies before it is skipped.
 //! - Every UPDATE and DELETE must touch exactly one row (for identity FULL,
 //!   one of several equal rows, by `ctid`); anything else means the two ends
 //!   diverged, and applying stops rather than hiding it.
 
-use super::map::{self, Bound, MapError, TableMap, TableTarget};
+use super::map::{self, MapError, TableMap, TableTarget};
+use super::pipeline::Pipeline;
 use super::progress;
 use super::source::{self, SlotError, SourceObjects};
 use crate::pg::{connect, ConnSpec};
 use crate::repl::{
     LogicalStream, Lsn, PgOutputMessage, PgOutputOptions, PgTimestamp, ReplConnection, ReplError,
-    StreamEvent, Value,
+    StreamEvent,
 };
 use anyhow::Context;
-use bytes::BytesMut;
-use postgres_types::{to_sql_checked, Format, IsNull, ToSql, Type};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tokio_postgres::{Client, Statement};
+use tokio_postgres::Client;
 
 /// Source transactions per target transaction at most.
 pub const BATCH_TXNS: usize = 2000;
@@ -87,34 +88,6 @@ pub struct Outcome {
 pub struct Diverged {
     pub what: String,
     pub lsn: Lsn,
-}
-
-/// A value bound in text form, whatever the column's type: the server
-/// parses it as it parses the source's output.
-#[derive(Debug)]
-struct Text<'a>(Option<&'a str>);
-
-impl ToSql for Text<'_> {
-    fn to_sql(
-        &self,
-        _: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self.0 {
-            None => Ok(IsNull::Yes),
-            Some(s) => {
-                out.extend_from_slice(s.as_bytes());
-                Ok(IsNull::No)
-            }
-        }
-    }
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-    fn encode_format(&self, _: &Type) -> Format {
-        Format::Text
-    }
-    to_sql_checked!();
 }
 
 /// The reader: owns the stream, reports the flushed position, forwards
@@ -177,7 +150,7 @@ struct Applier<'a> {
     target: &'a Client,
     map: &'a TableMap,
     slot: &'a str,
-    statements: HashMap<String, Statement>,
+    pipeline: Pipeline,
     targets: HashMap<u32, TableTarget>,
     /// Transactions committed before this are on the target.
     applied: Lsn,
@@ -195,44 +168,6 @@ struct Applier<'a> {
 }
 
 impl Applier<'_> {
-    async fn exec(&mut self, b: &Bound, new: &[Value], old: &[Value]) -> anyhow::Result<u64> {
-        let st = match self.statements.get(&b.sql) {
-            Some(s) => s.clone(),
-            None => {
-                let s = self
-                    .target
-                    .prepare(&b.sql)
-                    .await
-                    .with_context(|| format!("preparing {}", b.sql))?;
-                self.statements.insert(b.sql.clone(), s.clone());
-                s
-            }
-        };
-        let params: Vec<Text> = b
-            .params
-            .iter()
-            .map(|(tuple, i)| {
-                let v = if *tuple == 0 {
-                    new.get(*i)
-                } else {
-                    old.get(*i)
-                };
-                Text(v.and_then(Value::as_text))
-            })
-            .collect();
-        let n = self
-            .target
-            .execute_raw(&st, params.iter())
-            .await
-            .with_context(|| {
-                format!(
-                    "applying {} (source transaction at {})",
-                    b.sql, self.final_lsn
-                )
-            })?;
-        Ok(n)
-    }
-
     fn target_of(&mut self, rel: &crate::repl::Relation) -> Result<TableTarget, MapError> {
         if let Some(t) = self.targets.get(&rel.id) {
             return Ok(t.clone());
@@ -240,16 +175,6 @@ impl Applier<'_> {
         let t = self.map.check(rel)?.clone();
         self.targets.insert(rel.id, t.clone());
         Ok(t)
-    }
-
-    fn one_row(&self, n: u64, what: &str, table: &str) -> Result<(), Diverged> {
-        if n == 1 {
-            return Ok(());
-        }
-        Err(Diverged {
-            what: format!("{what} of {table} matched {n} rows on the target instead of 1"),
-            lsn: self.final_lsn,
-        })
     }
 
     async fn begin_batch(&mut self) -> anyhow::Result<()> {
@@ -267,6 +192,7 @@ impl Applier<'_> {
         if !self.open {
             return Ok(());
         }
+        self.pipeline.flush(self.target).await?;
         let Some((lsn, time)) = self.last_commit else {
             self.target.batch_execute("COMMIT").await?;
             self.open = false;
@@ -329,7 +255,9 @@ impl Applier<'_> {
             PgOutputMessage::Insert { relation, new } if !self.skip => {
                 let t = self.target_of(&relation)?;
                 let b = map::insert(&t, &relation);
-                self.exec(&b, &new.0, &[]).await?;
+                self.pipeline
+                    .queue(self.target, &b, &new.0, &[], None, self.final_lsn)
+                    .await?;
                 self.out.changes += 1;
                 crate::fault::point("follow-change");
             }
@@ -337,16 +265,21 @@ impl Applier<'_> {
                 let t = self.target_of(&relation)?;
                 let oldv = old.as_ref().map(|o| o.tuple().0.as_slice());
                 if let Some(b) = map::update(&t, &relation, oldv, &new.0)? {
-                    let n = self.exec(&b, &new.0, oldv.unwrap_or(&[])).await?;
-                    self.one_row(n, "UPDATE", &t.target)?;
+                    let check = Some(("UPDATE", t.target.clone()));
+                    let old = oldv.unwrap_or(&[]);
+                    self.pipeline
+                        .queue(self.target, &b, &new.0, old, check, self.final_lsn)
+                        .await?;
                 }
                 self.out.changes += 1;
             }
             PgOutputMessage::Delete { relation, old } if !self.skip => {
                 let t = self.target_of(&relation)?;
                 let b = map::delete(&t, &relation, &old.tuple().0)?;
-                let n = self.exec(&b, &[], &old.tuple().0).await?;
-                self.one_row(n, "DELETE", &t.target)?;
+                let check = Some(("DELETE", t.target.clone()));
+                self.pipeline
+                    .queue(self.target, &b, &[], &old.tuple().0, check, self.final_lsn)
+                    .await?;
                 self.out.changes += 1;
             }
             PgOutputMessage::Truncate {
@@ -360,6 +293,7 @@ impl Applier<'_> {
                 }
                 let refs: Vec<&str> = names.iter().map(String::as_str).collect();
                 let sql = map::truncate(&refs, cascade, restart_identity);
+                self.pipeline.flush(self.target).await?;
                 self.target
                     .batch_execute(&sql)
                     .await
@@ -426,7 +360,7 @@ pub async fn run(r: Run<'_>) -> anyhow::Result<Outcome> {
         target: &target,
         map: r.map,
         slot: &r.objs.slot,
-        statements: HashMap::new(),
+        pipeline: Pipeline::default(),
         targets: HashMap::new(),
         applied: start,
         open: false,
@@ -525,6 +459,7 @@ pub async fn run(r: Run<'_>) -> anyhow::Result<Outcome> {
         Ok(()) => Ok(a.out_with(a.applied)),
         Err(e) => {
             if a.open {
+                a.pipeline.clear();
                 target.batch_execute("ROLLBACK").await.ok();
             }
             if let Ok(Ok(Err(re))) = read_result {

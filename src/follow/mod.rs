@@ -23,6 +23,7 @@
 
 pub mod apply;
 pub mod map;
+mod pipeline;
 pub mod progress;
 pub mod source;
 
