@@ -142,7 +142,7 @@ impl Task {
     /// the source, no `_pgferry` schema on the target.
     fn assert_clean(&self) {
         assert_eq!(
-            self.q("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgferry%'"),
+            self.q("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgferry%' AND database = current_database()"),
             "0"
         );
         assert_eq!(self.q("SELECT count(*) FROM pg_publication"), "0");
@@ -559,7 +559,7 @@ fn cleanup_of_an_abandoned_task_source_10() {
     f.child.kill().unwrap();
     f.wait(Duration::from_secs(10));
     assert_eq!(
-        t.q("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgferry%'"),
+        t.q("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgferry%' AND database = current_database()"),
         "1"
     );
     let args = t.args("cleanup");
@@ -628,10 +628,10 @@ fn slot_dropped_on_the_source_is_reported() {
         let r = t.src.psql(
             &t.sdb,
             "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
-             WHERE slot_name LIKE 'pgferry%' AND active_pid IS NOT NULL;
+             WHERE slot_name LIKE 'pgferry%' AND database = current_database() AND active_pid IS NOT NULL;
              SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
-             WHERE slot_name LIKE 'pgferry%' AND active_pid IS NULL;
-             SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgferry%';",
+             WHERE slot_name LIKE 'pgferry%' AND database = current_database() AND active_pid IS NULL;
+             SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgferry%' AND database = current_database();",
         );
         if r.is_ok_and(|o| o.trim().ends_with('0')) {
             dropped = true;
