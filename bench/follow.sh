@@ -132,7 +132,7 @@ log "full load done in $(( $(date +%s) - T0 )) s under load; following for $FOLL
 sleep "$FOLLOW"
 
 log "stopping writes, then pgferry cutover"
-kill -INT "$BENCH"; wait "$BENCH" || true
+kill -TERM "$BENCH"; wait "$BENCH" || true   # SIGINT is ignored by background jobs of a script
 "$PGFERRY" cutover --source "$SRC" --target "$DST" --state-dir "$WORK/state" --json >"$WORK/cutover.json"
 wait "$FOLLOWER" || true
 
