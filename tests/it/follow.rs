@@ -670,3 +670,35 @@ fn cutover_without_a_running_follower_source_15() {
     t.assert_clean();
     t.assert_equal(&[("a", "a")]);
 }
+
+/// Killed during the full load: the slot's snapshot is gone, so `--resume`
+/// refuses with the remedy (cleanup, then start again) instead of copying
+/// the rest under another snapshot; status shows the slot meanwhile.
+#[test]
+fn killed_during_the_full_load_refuses_resume_source_15() {
+    let t = Task::new(15, "follow_loadkill");
+    t.q(
+        "CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a SELECT generate_series(1, 1000);
+         CREATE TABLE b (id int PRIMARY KEY); INSERT INTO b SELECT generate_series(1, 1000);",
+    );
+    let mut f = t.start(false, Some("unit-done:1"));
+    assert_eq!(f.wait(Duration::from_secs(60)), None, "{}", f.log());
+    let status = pgferry(&[
+        "status",
+        "--state-dir",
+        &t.state.display().to_string(),
+        "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let slot = doc["tasks"][0]["follow"]["slot"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(slot.starts_with("pgferry_"), "{doc}");
+    let mut f = t.start(true, None);
+    assert_eq!(f.wait(Duration::from_secs(60)), Some(2), "{}", f.log());
+    assert!(f.log().contains("pgferry cleanup"), "{}", f.log());
+    let args = t.args("cleanup");
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(pgferry(&refs).status.success());
+    t.assert_clean();
+}
