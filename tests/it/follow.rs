@@ -702,3 +702,19 @@ fn killed_during_the_full_load_refuses_resume_source_15() {
     assert!(pgferry(&refs).status.success());
     t.assert_clean();
 }
+
+/// Precheck in follow mode: a table without key or replica identity fails
+/// (`cdc.replica_identity`), and nothing is created on either end.
+#[test]
+fn precheck_fails_on_a_table_without_replica_identity() {
+    let t = Task::new(10, "follow_precheck");
+    t.q("CREATE TABLE nokey (a int, b text); INSERT INTO nokey VALUES (1, 'x');");
+    let mut f = t.start(false, None);
+    assert_eq!(f.wait(Duration::from_secs(60)), Some(1), "{}", f.log());
+    assert!(f.log().contains("cdc.replica_identity"), "{}", f.log());
+    t.assert_clean();
+    assert_eq!(
+        t.qt("SELECT count(*) FROM pg_tables WHERE tablename = 'nokey'"),
+        "0"
+    );
+}
