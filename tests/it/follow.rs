@@ -378,6 +378,11 @@ CREATE TABLE trunc (id serial PRIMARY KEY, v text);
 INSERT INTO trunc (v) SELECT 'v' || g FROM generate_series(1, 10) g;
 CREATE TABLE gen (id int PRIMARY KEY, a int, b int GENERATED ALWAYS AS (a * 2) STORED);
 INSERT INTO gen VALUES (1, 1);
+CREATE TABLE audit (id serial PRIMARY KEY, what text);
+CREATE FUNCTION audit_big() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO audit (what) VALUES (TG_OP || ' ' || NEW.id); RETURN NEW; END $$;
+CREATE TRIGGER big_audit AFTER INSERT OR UPDATE ON big FOR EACH ROW EXECUTE PROCEDURE audit_big();
+CREATE TABLE child (id int PRIMARY KEY, big_id int REFERENCES big (id) DEFERRABLE INITIALLY DEFERRED);
 ";
 
 /// Renames, a column subset, unchanged TOAST, identity FULL with duplicate
@@ -401,8 +406,12 @@ fn edge_cases(source_major: u32) {
     t.extra = vec!["--task".into(), task_file.display().to_string()];
     let mut f = t.start(false, None);
     f.wait_following();
-    // Unchanged TOAST: only n changes; doc must stay as it was.
+    // Unchanged TOAST: only n changes; doc must stay as it was. The audit
+    // trigger fires on the source only: its rows arrive once, through the
+    // stream. A deferred foreign key: the child row comes first.
     t.q("UPDATE big SET n = n + 1 WHERE id <= 10;");
+    t.q("BEGIN; INSERT INTO child VALUES (1, 21); \
+         INSERT INTO big VALUES (21, 0, 'small'); COMMIT;");
     // One of two equal rows, and NULLs in a FULL identity.
     t.q(
         "DELETE FROM dup WHERE ctid = (SELECT ctid FROM dup WHERE a = 1 LIMIT 1);
