@@ -9,8 +9,15 @@
 //! `lost-step-barrier` (the durability barrier after copy units or after
 //! post-data statements fails as if the target connection broke),
 //! `drop-target` (a copy worker's target session is ended by the server just
-//! before a unit). Unset, this costs one atomic
+//! before a unit). Follow mode: `follow-change` (a change was queued),
+//! `follow-source-commit` (a source transaction's Commit was read),
+//! `follow-before-progress`, `follow-before-commit`, `follow-after-commit`
+//! (around the target commit of a batch). Unset, this costs one atomic
 //! load per call.
+//!
+//! `PGFERRY_DELAY=<point>:<ms>` makes [`delay`] sleep there instead (e.g.
+//! `follow-slot-created`, between the slot's creation and the copy, so a
+//! test can write in that gap).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::OnceLock;
@@ -46,6 +53,21 @@ pub fn point(name: &str) {
             // SAFETY: sending SIGKILL to ourselves; nothing runs after it.
             unsafe {
                 libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Sleeps here for the milliseconds `PGFERRY_DELAY=<point>:<ms>` gives, if
+/// it names this point (tests of what happens in a gap).
+pub async fn delay(name: &str) {
+    let Ok(v) = std::env::var("PGFERRY_DELAY") else {
+        return;
+    };
+    if let Some((point, ms)) = v.split_once(':') {
+        if point == name {
+            if let Ok(ms) = ms.parse() {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             }
         }
     }

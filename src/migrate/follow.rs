@@ -31,6 +31,7 @@ pub(super) async fn start(
     let (objs, snap) =
         follow::source::create(&ends.source, &setup, plan, cat.version_num, state).await?;
     follow::progress::create(target, &objs.slot, snap.slot().consistent_point).await?;
+    crate::fault::delay("follow-slot-created").await;
     let reader = connect(&ends.source, "snapshot holder").await?;
     let holder = SnapshotHolder::adopt(reader, snap.snapshot_name()).await?;
     Ok((holder, snap))

@@ -67,6 +67,10 @@ impl Task {
 
     /// `migrate --follow` in the background, its stderr in a file.
     fn start(&self, resume: bool, fault: Option<&str>) -> Follower {
+        self.start_with(resume, fault, None)
+    }
+
+    fn start_with(&self, resume: bool, fault: Option<&str>, delay: Option<&str>) -> Follower {
         let mut args = self.args("migrate");
         args.extend(["--follow", "--jobs", "2"].map(String::from));
         if resume {
@@ -86,6 +90,9 @@ impl Task {
         cmd.stdout(Stdio::null()).stderr(file);
         if let Some(f) = fault {
             cmd.env("PGFERRY_FAULT", f);
+        }
+        if let Some(d) = delay {
+            cmd.env("PGFERRY_DELAY", d);
         }
         Follower {
             child: cmd.spawn().unwrap(),
@@ -726,4 +733,39 @@ fn precheck_fails_on_a_table_without_replica_identity() {
         t.qt("SELECT count(*) FROM pg_tables WHERE tablename = 'nokey'"),
         "0"
     );
+}
+
+/// The snapshot boundary: rows inserted, updated and deleted after the slot
+/// exists but before the copy starts (pgferry held there 3 s), and during
+/// the copy, arrive exactly once.
+#[test]
+fn changes_between_slot_creation_and_copy_arrive_once() {
+    for major in [10, 15] {
+        let t = Task::new(major, "follow_gap");
+        t.q("CREATE TABLE g (id int PRIMARY KEY, v text);
+             INSERT INTO g SELECT i, 'old' FROM generate_series(1, 1000) i;");
+        let mut f = t.start_with(false, None, Some("follow-slot-created:3000"));
+        let started = Instant::now();
+        while t.q("SELECT count(*) FROM pg_replication_slots \
+                   WHERE database = current_database()")
+            != "1"
+        {
+            assert!(started.elapsed() < Duration::from_secs(60), "{}", f.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // In the gap: the copy has not started yet.
+        t.q(
+            "INSERT INTO g SELECT i, 'gap' FROM generate_series(1001, 1100) i;
+             UPDATE g SET v = 'gap-updated' WHERE id <= 50;
+             DELETE FROM g WHERE id BETWEEN 51 AND 60;",
+        );
+        f.wait_following();
+        t.q("INSERT INTO g VALUES (5000, 'after');");
+        let doc = t.cutover();
+        assert_eq!(doc["equal"], true, "{doc}");
+        assert_eq!(f.wait(Duration::from_secs(30)), Some(0), "{}", f.log());
+        t.assert_clean();
+        t.assert_equal(&[("g", "g")]);
+        assert_eq!(t.qt("SELECT count(*) FROM g"), "1091");
+    }
 }
