@@ -102,19 +102,11 @@ impl ReplConnection {
                 target: self.peer.target.to_string(),
             });
         }
+        let command = command_name(sql);
+        self.encode_query(sql)?;
         // Until ReadyForQuery arrives, an interrupted exchange leaves the
         // connection out of step; mark it so nobody reuses it by mistake.
         self.broken = true;
-        let command = command_name(sql);
-        frontend::query(sql, &mut self.wire.wbuf).map_err(|e| ReplError::InvalidName {
-            what: "command",
-            name: self.peer.clean(sql),
-            why: if e.kind() == std::io::ErrorKind::InvalidInput {
-                "it contains a NUL byte"
-            } else {
-                "it cannot be encoded"
-            },
-        })?;
         self.send("sending a command").await?;
         let mut result = QueryResult::default();
         let mut error: Option<ServerNotice> = None;
@@ -281,9 +273,8 @@ impl ReplConnection {
                 target: self.peer.target.to_string(),
             });
         }
+        self.encode_query(&sql)?;
         self.broken = true;
-        frontend::query(&sql, &mut self.wire.wbuf)
-            .map_err(|e| self.protocol("starting replication", e.to_string()))?;
         self.send("starting replication").await?;
         let mut error = None;
         loop {
@@ -308,6 +299,21 @@ impl ReplConnection {
         }
         self.broken = false;
         Ok(LogicalStream::new(self, start))
+    }
+
+    /// Encodes a Query message, leaving the send buffer as it was when the
+    /// text cannot be sent (a NUL byte): a half-written message would
+    /// corrupt everything after it.
+    fn encode_query(&mut self, sql: &str) -> Result<(), ReplError> {
+        let mark = self.wire.wbuf.len();
+        frontend::query(sql, &mut self.wire.wbuf).map_err(|_| {
+            self.wire.wbuf.truncate(mark);
+            ReplError::InvalidName {
+                what: "command",
+                name: self.peer.clean(sql),
+                why: "it contains a NUL byte",
+            }
+        })
     }
 
     /// Ends the session politely (Terminate). Dropping it also closes it.

@@ -33,6 +33,16 @@ fn socket_session_and_temporary_slot() {
             ] {
                 assert_eq!(conn.show(name).await.expect("show"), want, "{name}");
             }
+            // Text that cannot be sent is refused without disturbing the
+            // session; so are setting names that are not plain names.
+            let e = conn.simple_query("SELECT 1\0").await.unwrap_err();
+            assert!(e.to_string().contains("NUL byte"), "{e}");
+            assert!(conn.show("x; DROP TABLE t").await.is_err());
+            let r = conn.simple_query("SELECT 1 AS one").await.expect("usable");
+            assert_eq!(
+                (r.columns, r.rows),
+                (vec!["one".to_string()], vec![vec![Some("1".to_string())]])
+            );
             let slot = conn
                 .create_logical_slot("tmp_slot", true, SnapshotAction::Nothing)
                 .await
