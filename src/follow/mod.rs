@@ -31,7 +31,6 @@ pub use apply::{Diverged, Outcome, Run};
 pub use map::{MapError, TableMap};
 pub use source::{current_lsn, drop_all, slot_health, SlotError, SourceObjects};
 
-use crate::repl::Lsn;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -173,9 +172,4 @@ pub async fn follow(run: Run<'_>) -> anyhow::Result<Outcome> {
             }
         }
     }
-}
-
-/// Parses an LSN for messages and files.
-pub fn parse_lsn(s: &str) -> Option<Lsn> {
-    s.trim().parse().ok()
 }
