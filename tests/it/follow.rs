@@ -395,7 +395,11 @@ CREATE TABLE child (id int PRIMARY KEY, big_id int REFERENCES big (id) DEFERRABL
 /// Renames, a column subset, unchanged TOAST, identity FULL with duplicate
 /// rows, TRUNCATE (applied on 11+, refused on 10), generated columns.
 fn edge_cases(source_major: u32) {
-    let mut t = Task::new(source_major, "follow_edge");
+    edge_cases_to(source_major, 15);
+}
+
+fn edge_cases_to(source_major: u32, target_major: u32) {
+    let mut t = Task::on(cluster(source_major), cluster(target_major), "follow_edge");
     let fixture = if source_major < 12 {
         EDGE_FIXTURE.replace("b int GENERATED ALWAYS AS (a * 2) STORED", "b int")
     } else {
@@ -485,6 +489,11 @@ fn edge_cases_source_15() {
 #[test]
 fn edge_cases_source_10() {
     edge_cases(10);
+}
+
+#[test]
+fn edge_cases_source_10_target_17() {
+    edge_cases_to(10, 17);
 }
 
 /// Killed (SIGKILL) at a moment of following and applying, then resumed:
