@@ -2,7 +2,8 @@
 //! transaction on the target, exactly once.
 //!
 //! - A reader task owns the stream and hands decoded messages over a
-//!   bounded channel, so memory stays bounded however big a transaction is
+//!   channel bounded in messages and in bytes of row values
+//!   ([`BUFFER_BYTES`]), so memory stays bounded however big a transaction is
 //!   (a huge one is applied change by change inside one open target
 //!   transaction, never held whole).
 //! - Source transactions are applied in commit order. Several go into one
@@ -28,7 +29,7 @@ use super::source::{self, SlotError, SourceObjects};
 use crate::pg::{connect, ConnSpec};
 use crate::repl::{
     LogicalStream, Lsn, PgOutputMessage, PgOutputOptions, PgTimestamp, ReplConnection, ReplError,
-    StreamEvent,
+    StreamEvent, Value,
 };
 use anyhow::Context;
 use std::collections::HashMap;
@@ -43,8 +44,38 @@ use tokio_postgres::Client;
 pub const BATCH_TXNS: usize = 2000;
 /// A batch commits at least this often while more keeps coming.
 pub const BATCH_TIME: Duration = Duration::from_millis(500);
-/// Messages buffered between the reader and the applier.
+/// Messages buffered between the reader and the applier...
 const CHANNEL: usize = 8192;
+/// ...and the bytes of row values they may hold at most: memory stays
+/// bounded however large the transactions and rows are.
+const BUFFER_BYTES: usize = 64 << 20;
+
+/// A message and its share of [`BUFFER_BYTES`], given back once applied.
+type Buffered = (StreamEvent, tokio::sync::OwnedSemaphorePermit);
+
+/// The approximate memory of a message: its row values.
+fn event_bytes(ev: &StreamEvent) -> usize {
+    let tuple = |t: &crate::repl::Tuple| -> usize {
+        t.0.iter()
+            .map(|v| match v {
+                Value::Text(s) => s.len(),
+                Value::Binary(b) => b.len(),
+                _ => 0,
+            })
+            .sum()
+    };
+    64 + match ev {
+        StreamEvent::Message { message, .. } => match message {
+            PgOutputMessage::Insert { new, .. } => tuple(new),
+            PgOutputMessage::Update { old, new, .. } => {
+                tuple(new) + old.as_ref().map_or(0, |o| tuple(o.tuple()))
+            }
+            PgOutputMessage::Delete { old, .. } => tuple(old.tuple()),
+            _ => 0,
+        },
+        StreamEvent::Keepalive { .. } => 0,
+    }
+}
 /// How often lag and retained WAL are shown.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
@@ -94,8 +125,9 @@ pub struct Diverged {
 /// messages until the applier goes away or the stream ends.
 async fn read_loop(
     mut stream: LogicalStream,
-    tx: mpsc::Sender<StreamEvent>,
+    tx: mpsc::Sender<Buffered>,
     flushed: Arc<AtomicU64>,
+    budget: Arc<tokio::sync::Semaphore>,
 ) -> Result<(), ReplError> {
     stream.set_status_interval(Duration::from_secs(1));
     loop {
@@ -113,7 +145,11 @@ async fn read_loop(
         match ev {
             None => return Ok(()),
             Some(ev) => {
-                if tx.send(ev).await.is_err() {
+                let n = u32::try_from(event_bytes(&ev).min(BUFFER_BYTES)).unwrap_or(u32::MAX);
+                let Ok(permit) = Arc::clone(&budget).acquire_many_owned(n).await else {
+                    return Ok(());
+                };
+                if tx.send((ev, permit)).await.is_err() {
                     let _ = stream.stop().await;
                     return Ok(());
                 }
@@ -354,8 +390,9 @@ pub async fn run(r: Run<'_>) -> anyhow::Result<Outcome> {
     };
     tracing::info!(slot = %r.objs.slot, from = %start, "following the source");
     let flushed = Arc::new(AtomicU64::new(start.as_u64()));
-    let (tx, mut rx) = mpsc::channel(CHANNEL);
-    let reader = tokio::spawn(read_loop(stream, tx, Arc::clone(&flushed)));
+    let (tx, mut rx) = mpsc::channel::<Buffered>(CHANNEL);
+    let budget = Arc::new(tokio::sync::Semaphore::new(BUFFER_BYTES));
+    let reader = tokio::spawn(read_loop(stream, tx, Arc::clone(&flushed), budget));
     let mut a = Applier {
         target: &target,
         map: r.map,
@@ -422,7 +459,7 @@ pub async fn run(r: Run<'_>) -> anyhow::Result<Outcome> {
                     }
                 }
             };
-            let Some(ev) = ev else {
+            let Some((ev, _permit)) = ev else {
                 break;
             };
             match ev {
