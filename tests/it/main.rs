@@ -19,6 +19,7 @@ mod durability;
 mod edge_cases;
 mod fix_scripts;
 mod follow;
+mod follow_harness;
 mod harness;
 mod keywords;
 mod migrate_basic;
