@@ -58,6 +58,13 @@ CREATE FUNCTION audit_big() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO audit (what) VALUES (TG_OP || ' ' || NEW.id); RETURN NEW; END $$;
 CREATE TRIGGER big_audit AFTER INSERT OR UPDATE ON big FOR EACH ROW EXECUTE PROCEDURE audit_big();
 CREATE TABLE child (id int PRIMARY KEY, big_id int REFERENCES big (id) DEFERRABLE INITIALLY DEFERRED);
+CREATE TABLE ident (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text);
+INSERT INTO ident (v) VALUES ('a'), ('b');
+CREATE SCHEMA app;
+CREATE TYPE app.mood AS ENUM ('sad', 'happy');
+CREATE TYPE app.pair AS (x int, y text);
+CREATE TABLE app.moods (id int PRIMARY KEY, m app.mood, p app.pair, ms app.mood[]);
+INSERT INTO app.moods VALUES (1, 'sad', ROW(1, 'a b'), '{sad}');
 ";
 
 /// Renames, a column subset, unchanged TOAST, identity FULL with duplicate
@@ -104,6 +111,10 @@ fn edge_cases_to(source_major: u32, target_major: u32) {
          UPDATE orders SET id = 100 WHERE id = 3;
          DELETE FROM orders WHERE id = 4;");
     t.q("UPDATE gen SET a = 5 WHERE id = 1; INSERT INTO gen (id, a) VALUES (2, 7);");
+    // Identity ALWAYS columns, and types that exist only in a user schema.
+    t.q("INSERT INTO ident (v) VALUES ('c'); UPDATE ident SET v = 'B' WHERE id = 2;
+         INSERT INTO app.moods VALUES (2, 'happy', ROW(2, 'q\"uote'), '{happy,sad}');
+         UPDATE app.moods SET m = 'happy', p = ROW(3, NULL) WHERE id = 1;");
     if source_major >= 11 {
         t.q("TRUNCATE trunc; INSERT INTO trunc (v) VALUES ('after');");
     } else {
