@@ -112,9 +112,11 @@ fn edge_cases_to(source_major: u32, target_major: u32) {
          DELETE FROM orders WHERE id = 4;");
     t.q("UPDATE gen SET a = 5 WHERE id = 1; INSERT INTO gen (id, a) VALUES (2, 7);");
     // Identity ALWAYS columns, and types that exist only in a user schema.
-    t.q("INSERT INTO ident (v) VALUES ('c'); UPDATE ident SET v = 'B' WHERE id = 2;
+    t.q(
+        "INSERT INTO ident (v) VALUES ('c'); UPDATE ident SET v = 'B' WHERE id = 2;
          INSERT INTO app.moods VALUES (2, 'happy', ROW(2, 'q\"uote'), '{happy,sad}');
-         UPDATE app.moods SET m = 'happy', p = ROW(3, NULL) WHERE id = 1;");
+         UPDATE app.moods SET m = 'happy', p = ROW(3, NULL) WHERE id = 1;",
+    );
     if source_major >= 11 {
         t.q("TRUNCATE trunc; INSERT INTO trunc (v) VALUES ('after');");
     } else {
