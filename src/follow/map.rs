@@ -52,8 +52,9 @@ pub enum MapError {
     #[error(
         "DDL on the source during follow: {table} changed ({detail}). pgferry does not carry \
          schema changes in follow mode, so applying stopped before any change of the new shape \
-         was applied. Remedy: make the same change on the target (the table there is {target}), \
-         then run `pgferry migrate --follow --resume`; or migrate again from the start"
+         was applied (the target table is {target}). Remedy: `pgferry cleanup` (same options), \
+         empty the target, and migrate again with --follow --restart; keep DDL off the source \
+         until cut-over"
     )]
     Ddl {
         table: String,
