@@ -16,7 +16,15 @@
 //! post-data statements fails as if the target connection broke),
 //! `drop-target` (a copy worker's target session is ended by the server just
 //! before a unit), `rename-ran` (after the target ran a rename statement,
-//! before it is recorded). Unset, this costs one atomic load per call.
+//! before it is recorded). Follow mode: `follow-change` (a change was queued),
+//! `follow-source-commit` (a source transaction's Commit was read),
+//! `follow-before-progress`, `follow-before-commit`, `follow-after-commit`
+//! (around the target commit of a batch). Unset, this costs one atomic load
+//! per call.
+//!
+//! `PGFERRY_DELAY=<point>:<ms>` makes [`delay`] sleep there instead (e.g.
+//! `follow-slot-created`, between the slot's creation and the copy, so a
+//! test can write in that gap).
 
 #[cfg(feature = "fault-injection")]
 mod armed {
@@ -72,4 +80,24 @@ pub fn fails(_name: &str) -> bool {
 pub fn point(_name: &str) {
     #[cfg(feature = "fault-injection")]
     armed::point(_name);
+}
+
+/// Sleeps here for the milliseconds `PGFERRY_DELAY=<point>:<ms>` gives, if
+/// it names this point (tests of what happens in a gap). Does nothing
+/// without the `fault-injection` feature.
+#[inline(always)]
+pub async fn delay(_name: &str) {
+    #[cfg(feature = "fault-injection")]
+    {
+        let Ok(v) = std::env::var("PGFERRY_DELAY") else {
+            return;
+        };
+        if let Some((point, ms)) = v.split_once(':') {
+            if point == _name {
+                if let Ok(ms) = ms.parse() {
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
+            }
+        }
+    }
 }

@@ -10,7 +10,8 @@ pub const LAYERS: &[&[&str]] = &[
     // PostgreSQL connections, names, snapshots; fault points for tests;
     // the run's journal (timeline, precheck, command line) for the report.
     &["pg", "fault", "journal"],
-    // Exit codes and error kinds; the test-cluster harness.
+    // Exit codes and error kinds; the test-cluster harness; the logical
+    // replication client (its own protocol connection, over pg's settings).
     &["error", "localpg", "repl"],
     // The source model; the task state store.
     &["catalog", "state"],
@@ -28,6 +29,9 @@ pub const LAYERS: &[&[&str]] = &[
     &["copy"],
     // Counts and checksums of both ends.
     &["verify"],
+    // Follow mode: the apply engine of incremental migration (uses repl,
+    // plan and pg; migrate runs it after the full load, cli ends it).
+    &["follow"],
     // The whole job, phase by phase.
     &["migrate"],
     // Human and JSON rendering of results; the HTML page of a task.

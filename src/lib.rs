@@ -5,7 +5,7 @@
 //!
 //! Modules form layers, lowest first: `pg`, `fault` < `error`, `localpg` <
 //! `catalog`, `state` < `step` < `ddl` < `plan` < `config` < `precheck`, `exec`
-//! < `copy` < `verify` < `migrate` < `report` < `cli`. A module uses only lower
+//! < `copy` < `verify` < `follow` < `migrate` < `report` < `cli`. A module uses only lower
 //! layers; `layers.rs` holds the order and the test that enforces it, and
 //! `docs/architecture.md` says what each layer owns.
 //!
@@ -21,6 +21,7 @@ pub(crate) mod ddl;
 pub mod error;
 pub(crate) mod exec;
 pub mod fault;
+pub mod follow;
 pub(crate) mod html;
 pub(crate) mod journal;
 #[cfg(test)]

@@ -175,6 +175,7 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         retry: Default::default(),
         map_removed_types: false,
         create_roles: false,
+        follow: false,
     };
     let crate::migrate::Outcome::Migrated(report) = crate::migrate::migrate(&ends, &opts).await?
     else {

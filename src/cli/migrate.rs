@@ -42,6 +42,11 @@ pub struct MigrateArgs {
     /// Default: the target login owns everything and no GRANT is copied.
     #[arg(long, help_heading = "Migration")]
     pub keep_owners: bool,
+    /// After the full load, keep applying the source's changes (logical
+    /// replication) until `pgferry cutover`; writes may go on meanwhile.
+    /// Needs wal_level = logical and a login with REPLICATION on the source.
+    #[arg(long, conflicts_with_all = ["schema_only", "data_only"], help_heading = "Migration")]
+    pub follow: bool,
     /// Skip ANALYZE of the loaded tables at the end.
     #[arg(long, help_heading = "Migration")]
     pub no_analyze: bool,
@@ -151,6 +156,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         },
         map_removed_types: args.map_removed_types,
         create_roles: args.create_roles,
+        follow: args.follow,
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let dir = crate::migrate::state_dir(

@@ -1,5 +1,7 @@
 //! Command-line interface: one file per subcommand, each with its Args and `run()`.
 
+mod cleanup;
+mod cutover;
 mod demo;
 mod docs;
 mod migrate;
@@ -71,6 +73,15 @@ pub enum Command {
     /// Compare source and target: row counts and checksums of every row.
     #[command(disable_help_flag = true)]
     Verify(verify::VerifyArgs),
+    /// End a `migrate --follow` task: once writes are stopped, apply the
+    /// last changes, set sequences, verify, and remove the slot and the
+    /// publication from the source.
+    #[command(disable_help_flag = true)]
+    Cutover(cutover::CutoverArgs),
+    /// Remove what `migrate --follow` created on the source (slot,
+    /// publication, TRUNCATE guard) for an abandoned task.
+    #[command(disable_help_flag = true)]
+    Cleanup(cleanup::CleanupArgs),
     /// Show what a migration task has done and what is left.
     #[command(disable_help_flag = true)]
     Status(status::StatusArgs),
@@ -147,6 +158,8 @@ impl Cli {
             Command::Verify(_) => "verify",
             Command::Status(_) => "status",
             Command::Report(_) => "report",
+            Command::Cutover(_) => "cutover",
+            Command::Cleanup(_) => "cleanup",
             Command::Demo(_) => "demo",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
@@ -160,9 +173,12 @@ impl Cli {
             Command::Migrate(a) => a.output.json,
             Command::Verify(a) => a.output.json,
             Command::Status(a) => a.json,
-            Command::Report(_) | Command::Demo(_) | Command::Completions(_) | Command::Man(_) => {
-                false
-            }
+            Command::Cutover(a) => a.output.json,
+            Command::Cleanup(_)
+            | Command::Report(_)
+            | Command::Demo(_)
+            | Command::Completions(_)
+            | Command::Man(_) => false,
         }
     }
 }
@@ -173,6 +189,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Precheck(a) => precheck::run(a).await,
         Command::Migrate(a) => migrate::run(a, cli.quiet).await,
         Command::Verify(a) => verify::run(a).await,
+        Command::Cutover(a) => cutover::run(a).await,
+        Command::Cleanup(a) => cleanup::run(a).await,
         Command::Status(a) => status::run(a),
         Command::Report(a) => report::run(a),
         Command::Demo(a) => demo::run(a, cli.quiet, cli.verbose).await,

@@ -44,6 +44,9 @@ struct TaskStatus {
     bytes_copied: i64,
     /// Units not done: `table (status)`, or `table [range k/n] (status)`.
     left: Vec<String>,
+    /// `migrate --follow` tasks: the slot, applied position, retained WAL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follow: Option<crate::follow::FollowStatus>,
 }
 
 fn read(dir: &Path) -> anyhow::Result<Option<TaskStatus>> {
@@ -98,6 +101,7 @@ fn read(dir: &Path) -> anyhow::Result<Option<TaskStatus>> {
             .filter(|(u, _)| u.status != "done")
             .map(|(u, part)| format!("{} ({})", unit_label(&u.table, part), u.status))
             .collect(),
+        follow: crate::follow::status(&state)?,
     }))
 }
 
@@ -168,6 +172,17 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
         }
         if t.left.len() > 20 {
             print_out(&format!("    ... and {} more\n", t.left.len() - 20))?;
+        }
+        if let Some(f) = &t.follow {
+            println!(
+                "  follow: slot {}, applied to {}, the source keeps {} MB of WAL for it",
+                f.slot,
+                f.applied.as_deref().unwrap_or("-"),
+                f.retained_bytes.unwrap_or(0) >> 20
+            );
+            if let Some(w) = &f.warning {
+                println!("  WARNING: {w}");
+            }
         }
         if !t.finished {
             print_out(

@@ -3,12 +3,14 @@
 //! values; recorded in the task state as it goes, so it can be resumed.
 
 mod data;
+mod follow;
 mod identity;
 mod renames;
 mod sequences;
 mod sessions;
 mod task;
 
+pub use follow::{cutover_sequences, follow_state_dir};
 pub use identity::identity;
 pub use sessions::{sessions, SessionOptions};
 pub use task::{install_interrupt, state_dir, StartMode, Task};
@@ -64,6 +66,9 @@ pub struct Options {
     /// `--create-roles`: create the roles the migrated objects name that the
     /// target lacks (see `ddl::roles`).
     pub create_roles: bool,
+    /// `--follow`: after the full load, apply the source's changes until
+    /// `pgferry cutover` (see `crate::follow`).
+    pub follow: bool,
 }
 
 /// Where the task state lives and how to treat it.
@@ -258,6 +263,11 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
     } else {
         Arc::new(AtomicBool::new(false))
     };
+    if let Some(t) = task.as_ref().filter(|_| opts.follow) {
+        if let Some(report) = follow::resume(ends, opts, t, Arc::clone(&stop)).await? {
+            return Ok(report);
+        }
+    }
     let src = connect_at_start(&ends.source, "snapshot holder").await?;
     let target = connect_at_start(&ends.target, "ddl").await?;
     target
@@ -265,7 +275,7 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
         .await
         .context("setting up the target DDL session")?;
     let target_version = crate::catalog::server_version_num(&target).await?;
-    let holder = SnapshotHolder::open(src).await?;
+    let mut holder = SnapshotHolder::open(src).await?;
     let writes_before = source_row_changes(holder.client()).await;
     if resuming {
         tracing::warn!(
@@ -389,6 +399,7 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
             // Open now: the snapshot holder and the DDL session, and the
             // precheck's own session on each end.
             sessions: Some(sessions(&plan, session_options(opts), (2, 2))),
+            follow: opts.follow,
         };
         // A failure leaves the task state as it was: nothing recorded for a
         // new task, the previous task's record under --restart.
@@ -427,6 +438,15 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
         .await?;
     }
 
+    // Follow mode: publication and slot now; the load reads under the slot's snapshot.
+    let mut slot_holder = None;
+    if let Some(t) = task.as_ref().filter(|_| opts.follow) {
+        let (h, snap) = follow::start(ends, &cat, &plan, &t.state, &target).await?;
+        holder.close().await?;
+        holder = h;
+        slot_holder = Some(snap);
+    }
+
     if !opts.data_only {
         let t = Instant::now();
         pre_data(&target, &plan, state).await?;
@@ -452,11 +472,12 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
         .await?;
         large_objects = data::large_objects(&holder, &target, state, opts.keep_owners).await?;
         times.data = t.elapsed().as_secs_f64();
+        drop(slot_holder.take()); // every copy has imported the snapshot
         source_writes = match (writes_before, source_row_changes(holder.client()).await) {
             (Some(a), Some(b)) => (b - a).max(0),
             _ => 0,
         };
-        if source_writes > 0 {
+        if source_writes > 0 && !opts.follow {
             tracing::warn!(
                 "{source_writes} row(s) changed on the source while the data was copied; \
                  they are not on the target (writes must stop during a full migration: \
@@ -538,7 +559,12 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
         let path = t.state.dir().join("report.json");
         std::fs::write(&path, json)
             .with_context(|| format!("writing the report {}", path.display()))?;
-        t.state.mark_finished()?;
+        if opts.follow {
+            t.state.set(crate::follow::keys::LOADED, "yes")?;
+            follow::after_load(ends, &cat, &plan, t, Arc::clone(&stop)).await?;
+        } else {
+            t.state.mark_finished()?;
+        }
     }
     Ok(report)
 }

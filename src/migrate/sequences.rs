@@ -26,6 +26,21 @@ pub(super) async fn set(ends: &Endpoints, plan: &Plan) -> anyhow::Result<usize> 
         .batch_execute(TARGET_DDL_SETUP)
         .await
         .context("setting up the target sequences session")?;
+    copy_values(&source, &target, plan).await?;
+    crate::exec::barrier(&target)
+        .await
+        .context("flushing the sequence values on the target")?;
+    Ok(plan.sequences.len())
+}
+
+/// Reads every planned sequence's value on the source and sets it on the
+/// target, in batches (one round trip per end for up to 500 sequences: a
+/// database may have thousands). Also the cut-over's last step in follow mode.
+pub(super) async fn copy_values(
+    source: &tokio_postgres::Client,
+    target: &tokio_postgres::Client,
+    plan: &Plan,
+) -> anyhow::Result<()> {
     // Batches: one round trip per end for many sequences (a database may have
     // thousands of them).
     for batch in plan.sequences.chunks(500) {
@@ -55,8 +70,5 @@ pub(super) async fn set(ends: &Endpoints, plan: &Plan) -> anyhow::Result<usize> 
             .await
             .with_context(|| format!("setting sequences ({} ...)", batch[0].target))?;
     }
-    crate::exec::barrier(&target)
-        .await
-        .context("flushing the sequence values on the target")?;
-    Ok(plan.sequences.len())
+    Ok(())
 }

@@ -95,6 +95,17 @@ impl SnapshotHolder {
         Ok(SnapshotHolder { client, id })
     }
 
+    /// Reads under a snapshot exported elsewhere (a replication slot's, for
+    /// follow mode) instead of exporting one; `id` must stay importable (its
+    /// exporter open) for as long as other sessions import it.
+    pub async fn adopt(client: Client, id: &str) -> anyhow::Result<SnapshotHolder> {
+        import_snapshot(&client, id).await?;
+        Ok(SnapshotHolder {
+            client,
+            id: id.to_string(),
+        })
+    }
+
     /// The snapshot identifier to pass to `SET TRANSACTION SNAPSHOT`.
     pub fn id(&self) -> &str {
         &self.id

@@ -121,9 +121,9 @@ pub(super) async fn writes(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     }])
 }
 
-/// Incremental migration (later) will use logical replication; says now what
-/// it will need, without failing anything: severity is Pass with a fix.
-pub(super) async fn cdc(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
+/// What incremental migration (`migrate --follow`) needs: failures in
+/// follow mode, else informational (Pass with a fix).
+pub(super) async fn cdc(cx: &Context<'_>, follow: bool) -> anyhow::Result<Vec<Finding>> {
     let r = cx
         .source
         .query_one(
@@ -140,11 +140,15 @@ pub(super) async fn cdc(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
     let info = |code, ok: bool, msg: String, fix: &str| Finding {
         code,
-        severity: Severity::Pass,
-        message: if ok {
+        severity: if follow && !ok {
+            Severity::Failure
+        } else {
+            Severity::Pass
+        },
+        message: if ok || follow {
             msg
         } else {
-            format!("{msg} (informational: incremental migration, not built yet, will need it)")
+            format!("{msg} (informational: incremental migration, --follow, needs it)")
         },
         fix: (!ok).then(|| fix.to_string()),
         script: None,

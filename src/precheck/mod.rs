@@ -14,6 +14,7 @@ mod compat;
 mod conflicts;
 mod drop_order;
 mod extensions;
+mod follow;
 mod owners;
 mod privileges;
 mod rehearsal;
@@ -151,6 +152,8 @@ pub const CODES: &[&str] = &[
     "cdc.wal_level",
     "cdc.replication_slots",
     "cdc.wal_senders",
+    "cdc.replication_role",
+    "cdc.replica_identity",
     "selection.dependents",
     "selection.function_bodies",
     "target.ddl",
@@ -173,6 +176,9 @@ pub struct Options {
     pub ignore: Vec<String>,
     /// `--keep-owners`: the target login must be able to give objects away.
     pub keep_owners: bool,
+    /// `migrate --follow`: the `cdc.*` items are failures, and the login's
+    /// replication right and every table's replica identity are checked.
+    pub follow: bool,
     /// Leave out the one-second sample of writes on the source: `migrate`
     /// measures writes over the whole copy instead (see migrate's report).
     pub skip_write_sample: bool,
@@ -306,7 +312,10 @@ pub async fn run(
     if !opts.skip_write_sample {
         findings.extend(guard("source.writes", activity::writes(&cx)).await);
     }
-    findings.extend(guard("cdc.wal_level", activity::cdc(&cx)).await);
+    findings.extend(guard("cdc.wal_level", activity::cdc(&cx, opts.follow)).await);
+    if opts.follow {
+        findings.extend(guard("cdc.replica_identity", follow::check(&cx)).await);
+    }
     // Last: it is the slowest check, and a failure of the others explains
     // some of its rejections (a missing extension, a conflicting name).
     let mut rejected = Vec::new();

@@ -20,6 +20,8 @@ mod edge_cases;
 mod faults;
 mod first_run;
 mod fix_scripts;
+mod follow;
+mod follow_harness;
 mod hardening;
 mod hardening_plan;
 mod harness;
