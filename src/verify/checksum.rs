@@ -12,8 +12,8 @@ use super::digest::{Cut, Digest};
 use super::ranges::{compare_buckets, RangeDiff, Split, MAX_LISTED_RANGES};
 use super::rowhash::copy_sql;
 use super::sequences::{compare_sequences, SequenceCheck};
-use super::session::{connect, missing_on_target, open_end, End, SnapshotHolder};
-use super::units::{Job, Unit};
+use super::session::{connect, missing_on_target, open_end, server_version, End, SnapshotHolder};
+use super::units::{Job, PlanEnds, Unit};
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
 use crate::pg::quote_ident;
@@ -102,9 +102,16 @@ pub async fn verify_all(
     let holder = SnapshotHolder::open(src).await?;
     let mut cat = Catalog::read(holder.client()).await?;
     let plan = crate::plan::prepare(&mut cat, sel)?;
-    let (jobs, units) =
-        super::units::plan(holder.client(), &cat, &plan, opts.split_larger_than).await?;
-    let sequences = compare_sequences(holder.client(), &ends.target, &plan).await?;
+    let target = connect(&ends.target, "verify (plan)").await?;
+    let planning = PlanEnds {
+        source: holder.client(),
+        source_version: cat.version_num,
+        target: &target,
+        target_version: server_version(&target).await?,
+    };
+    let (jobs, units) = super::units::plan(&planning, &cat, &plan, opts.split_larger_than).await?;
+    let sequences = compare_sequences(holder.client(), &target, &plan).await?;
+    drop(target);
     let jobs = Arc::new(jobs);
     let done = run_units(ends, holder.id(), &jobs, units, opts.jobs).await?;
     holder.close().await?;
@@ -204,17 +211,14 @@ async fn worker(
 /// The COPY of one unit as this end names the table, its columns and key.
 fn unit_sql(end: &End, job: &Job, unit: &Unit) -> String {
     let source_key = job.split.as_ref().map(|s| s.key.as_str());
-    let (name, columns, key) = if end.is_target {
-        (
-            &job.target_name,
-            &job.target_columns,
-            job.target_key.as_deref(),
-        )
+    let (name, columns, key, part) = if end.is_target {
+        let key = job.target_key.as_deref();
+        (&job.target_name, &job.target_columns, key, unit.target)
     } else {
-        (&job.name, &job.columns, source_key)
+        (&job.name, &job.columns, source_key, unit.source)
     };
     let key = key.map(quote_ident);
-    copy_sql(name, columns, key.as_deref(), unit.range)
+    copy_sql(name, columns, key.as_deref(), part)
 }
 
 /// Streams one unit from both ends at once, each stream hashed on its own
@@ -248,7 +252,7 @@ async fn read_unit(src: &End, dst: &End, job: &Job, unit: Unit) -> anyhow::Resul
             .with_context(|| format!("reading {} on the target", job.name))?),
         Err(note) => Err(note),
     };
-    tracing::debug!(table = %job.name, range = ?unit.range, rows = source.total.rows,
+    tracing::debug!(table = %job.name, source = ?unit.source, target = ?unit.target, rows = source.total.rows,
         secs = started.elapsed().as_secs_f64(), "unit read");
     Ok(UnitDone {
         job: unit.job,
