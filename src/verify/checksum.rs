@@ -143,11 +143,32 @@ async fn run_units(
     let queue: Queue = Arc::new(Mutex::new(VecDeque::from(units)));
     let mut handles = Vec::new();
     for n in 0..workers {
-        let (queue, ends, jobs) = (Arc::clone(&queue), ends.clone(), Arc::clone(jobs));
+        let (mine, ends, jobs) = (Arc::clone(&queue), ends.clone(), Arc::clone(jobs));
         let snapshot = snapshot.to_string();
-        handles.push(tokio::spawn(async move {
-            worker(n, &ends, &snapshot, &jobs, &queue).await
-        }));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Each worker is a thread with its own single-threaded runtime, on
+        // which its two connections' tasks run too: COPY messages are
+        // received, handed over and hashed on one core, with no wake-ups and
+        // no atomic reference counts bouncing between threads.
+        let body = move || {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(worker(n, &ends, &snapshot, &jobs, &mine)));
+            let _ = tx.send(result);
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("pgferry-verify-{n}"))
+            .spawn(body);
+        if let Err(e) = spawned {
+            // The workers already started stop at their next unit.
+            if let Ok(mut q) = queue.lock() {
+                q.clear();
+            }
+            anyhow::bail!("starting verify worker {n}: {e}");
+        }
+        handles.push(rx);
     }
     let mut out = Vec::new();
     let mut first_err = None;
@@ -157,8 +178,8 @@ async fn run_units(
             Ok(Err(e)) => {
                 first_err.get_or_insert(e);
             }
-            Err(j) => {
-                first_err.get_or_insert(anyhow::anyhow!("verify worker stopped: {j}"));
+            Err(_) => {
+                first_err.get_or_insert(anyhow::anyhow!("a verify worker stopped (panicked)"));
             }
         }
     }
@@ -221,19 +242,24 @@ fn unit_sql(end: &End, job: &Job, unit: &Unit) -> String {
     copy_sql(name, columns, key.as_deref(), part)
 }
 
-/// Streams one unit from both ends at once, each stream hashed on its own
-/// task so the two ends are consumed in parallel.
+/// Streams one unit from both ends at once, hashing whichever has rows.
 async fn read_unit(src: &End, dst: &End, job: &Job, unit: Unit) -> anyhow::Result<UnitDone> {
     let started = Instant::now();
     let cut = job.split.as_ref().map(Cut::from);
     let (s_sql, t_sql) = (unit_sql(src, job, &unit), unit_sql(dst, job, &unit));
     let (s, t) = tokio::join!(src.client.copy_out(&s_sql), dst.client.copy_out(&t_sql));
     let s = s.with_context(|| format!("reading {} on the source", job.name))?;
-    let source = tokio::spawn(drain(s, cut));
-    let target = match t {
-        Ok(t) => Ok(tokio::spawn(drain(t, cut))),
+    let (source, target) = match t {
+        Ok(t) => {
+            let (s, t) = tokio::join!(drain(s, cut), drain(t, cut));
+            let t = t.with_context(|| format!("reading {} on the target", job.name))?;
+            (s, Ok(t))
+        }
         Err(e) => match missing_on_target(&e) {
-            Some(m) => Err(format!("missing on the target: {m}")),
+            Some(m) => (
+                drain(s, cut).await,
+                Err(format!("missing on the target: {m}")),
+            ),
             None => {
                 return Err(
                     anyhow::Error::new(e).context(format!("reading {} on the target", job.name))
@@ -241,19 +267,9 @@ async fn read_unit(src: &End, dst: &End, job: &Job, unit: Unit) -> anyhow::Resul
             }
         },
     };
-    let source = source
-        .await
-        .map_err(|e| anyhow::anyhow!("hashing {} stopped: {e}", job.name))?
-        .with_context(|| format!("reading {} on the source", job.name))?;
-    let target = match target {
-        Ok(h) => Ok(h
-            .await
-            .map_err(|e| anyhow::anyhow!("hashing {} stopped: {e}", job.name))?
-            .with_context(|| format!("reading {} on the target", job.name))?),
-        Err(note) => Err(note),
-    };
-    tracing::debug!(table = %job.name, source = ?unit.source, target = ?unit.target, rows = source.total.rows,
-        secs = started.elapsed().as_secs_f64(), "unit read");
+    let source = source.with_context(|| format!("reading {} on the source", job.name))?;
+    tracing::debug!(table = %job.name, source = ?unit.source, target = ?unit.target,
+        rows = source.total.rows, secs = started.elapsed().as_secs_f64(), "unit read");
     Ok(UnitDone {
         job: unit.job,
         source,
