@@ -128,9 +128,10 @@ pub async fn plan(
         };
         let target_name = qualified(&fs, &ft);
         let parts = if t.bytes > split_larger_than {
-            let wanted = (t.bytes + split_larger_than.max(1) - 1) / split_larger_than.max(1);
+            let size = split_larger_than.max(1) as i128;
+            let wanted = (t.bytes as i128 + size - 1) / size;
             let cut = Cut {
-                parts: wanted.clamp(1, MAX_UNITS) as usize,
+                parts: wanted.clamp(1, MAX_UNITS as i128) as usize,
                 keys: bounds.filter(|_| split.is_some()),
             };
             cut_parts(ends, &name, &target_name, cut).await?
