@@ -148,8 +148,9 @@ async fn run_units(
         let (tx, rx) = tokio::sync::oneshot::channel();
         // Each worker is a thread with its own single-threaded runtime, on
         // which its two connections' tasks run too: COPY messages are
-        // received, handed over and hashed on one core, with no wake-ups and
-        // no atomic reference counts bouncing between threads.
+        // received and hashed on one core, without a cross-thread wake-up
+        // per batch of messages (about a tenth of pgferry's CPU time, in
+        // the kernel, on the shared multi-threaded runtime).
         let body = move || {
             let result = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
