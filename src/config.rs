@@ -3,13 +3,11 @@
 //! The task file (TOML) holds what flags cannot say well; flags win over it.
 //! Unknown keys are errors, so a typo never silently changes what is migrated.
 
-pub mod names;
-
 use crate::error::usage;
+use crate::pg::names::{exact_name, Pattern};
 use crate::pg::ConnSpec;
 use crate::plan::rename::RenameEntry;
 use crate::plan::{Renames, Selection};
-use names::{exact_name, Pattern};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! Exit codes of DESIGN.md section 2, and the error kinds that map onto them.
+//! Exit codes of docs/design.md section 2, and the error kinds that map onto them.
 //!
 //! Everything below `main` returns `anyhow::Result`; `main` walks the error chain
 //! looking for one of the typed markers here to choose the exit code, so a
@@ -42,6 +42,17 @@ impl fmt::Display for ProblemFound {
 }
 impl std::error::Error for ProblemFound {}
 
+/// The run was interrupted by Ctrl-C after saving its state (exit 3).
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted; state saved: run `pgferry migrate --resume` to continue")
+    }
+}
+impl std::error::Error for Interrupted {}
+
 /// Shorthand for returning a [`UsageError`] through `anyhow`.
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
@@ -56,7 +67,7 @@ pub fn exit_for(err: &anyhow::Error) -> Exit {
         if cause.is::<ProblemFound>() {
             return Exit::Problem;
         }
-        if cause.is::<crate::migrate::Interrupted>() {
+        if cause.is::<Interrupted>() {
             return Exit::Failed;
         }
         if let Some(c) = cause.downcast_ref::<crate::pg::ConnError>() {

@@ -6,7 +6,8 @@ use pgferry::error::{exit_for, Exit};
 
 fn main() {
     let cli = Cli::parse();
-    pgferry::report::init_tracing(cli.verbose, cli.quiet);
+    let (verbose, quiet) = cli.log_settings();
+    pgferry::report::init_tracing(verbose, quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

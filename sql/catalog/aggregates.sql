@@ -4,9 +4,9 @@
 -- name, qualified when not visible: sessions run with an empty search_path),
 -- types are format_type() renderings, absent functions are NULL.
 -- $1: text[] of schema names.
--- {finalmodify}/{mfinalmodify}: a.aggfinalmodify/a.aggmfinalmodify on 11+, '0'
--- (meaning "the default") on 10.
--- {isagg}: p.prokind = 'a' on 11+, p.proisagg on 10.
+-- aggfinalmodify/aggmfinalmodify exist on 11+ ('0', meaning "the default", on
+-- 10); aggregates are p.prokind = 'a' on 11+, p.proisagg on 10. Both are read
+-- through to_jsonb() so that one file runs on every version (sql/README.md).
 SELECT p.oid::int8 AS oid, n.nspname::text AS schema, p.proname::text AS name,
        pg_catalog.pg_get_function_arguments(p.oid) AS args,
        pg_catalog.pg_get_function_identity_arguments(p.oid) AS identity_args,
@@ -18,7 +18,7 @@ SELECT p.oid::int8 AS oid, n.nspname::text AS schema, p.proname::text AS name,
        a.agginitval AS initcond,
        NULLIF(a.aggfinalfn, 0)::regproc::text AS finalfunc,
        a.aggfinalextra AS finalextra,
-       ({finalmodify})::text AS finalmodify,
+       COALESCE(pg_catalog.to_jsonb(a)->>'aggfinalmodify', '0') AS finalmodify,
        NULLIF(a.aggcombinefn, 0)::regproc::text AS combinefunc,
        NULLIF(a.aggserialfn, 0)::regproc::text AS serialfunc,
        NULLIF(a.aggdeserialfn, 0)::regproc::text AS deserialfunc,
@@ -29,7 +29,7 @@ SELECT p.oid::int8 AS oid, n.nspname::text AS schema, p.proname::text AS name,
        a.aggminitval AS minitcond,
        NULLIF(a.aggmfinalfn, 0)::regproc::text AS mfinalfunc,
        a.aggmfinalextra AS mfinalextra,
-       ({mfinalmodify})::text AS mfinalmodify,
+       COALESCE(pg_catalog.to_jsonb(a)->>'aggmfinalmodify', '0') AS mfinalmodify,
        (SELECT 'OPERATOR(' || pg_catalog.quote_ident(opn.nspname) || '.' || o.oprname || ')'
         FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace opn ON opn.oid = o.oprnamespace
         WHERE o.oid = a.aggsortop) AS sortop,
@@ -39,7 +39,7 @@ FROM pg_catalog.pg_aggregate a
 JOIN pg_catalog.pg_proc p ON p.oid = a.aggfnoid
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = ANY($1)
-  AND {isagg}
+  AND COALESCE(pg_catalog.to_jsonb(p)->>'prokind' = 'a', (pg_catalog.to_jsonb(p)->>'proisagg')::bool)
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
 ORDER BY n.nspname, p.proname, p.oid

@@ -1,6 +1,6 @@
 -- Columns of the given tables, in physical order, dropped columns left out.
--- $1: int8[] of table oids. Version-dependent columns are spliced in by the reader:
--- {identity} is a.attidentity (10+), {generated} is a.attgenerated (12+).
+-- $1: int8[] of table oids. attgenerated exists on 12+ ('' before): read through
+-- to_jsonb(a) so that one file runs on every version (sql/README.md).
 SELECT a.attrelid::int8 AS table_oid, a.attnum::int4 AS num, a.attname::text AS name,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type_sql,
        a.atttypid::int8 AS type_oid,
@@ -11,8 +11,8 @@ SELECT a.attrelid::int8 AS table_oid, a.attnum::int4 AS num, a.attname::text AS 
        (a.atttypid < 16384 AND t.typsend <> 0 AND t.typreceive <> 0 AND t.typname !~ '^_?reg')
            AS binary_ok,
        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_sql,
-       {identity}::text AS identity,
-       {generated}::text AS generated,
+       a.attidentity::text AS identity,
+       COALESCE(pg_catalog.to_jsonb(a)->>'attgenerated', '') AS generated,
        CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
             THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END AS collation,
        a.attislocal AS is_local, a.attinhcount::int4 AS inh_count,

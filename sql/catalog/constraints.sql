@@ -1,9 +1,11 @@
 -- Table constraints (primary key, unique, check, exclusion, foreign key); NOT NULL
--- lives on columns. {conparentid} is con.conparentid on 11+ and 0 on 10: a partition's
--- constraint made by its parent's is attached to it rather than made on its own.
+-- lives on columns. parent_oid is con.conparentid on 11+ and 0 on 10 (read through
+-- to_jsonb(con), see sql/README.md): a partition's constraint made by its parent's
+-- is attached to it rather than made on its own.
 SELECT con.oid::int8 AS oid, con.conrelid::int8 AS table_oid, con.conname::text AS name,
        con.contype::text AS contype, pg_catalog.pg_get_constraintdef(con.oid) AS definition,
-       con.conindid::int8 AS index_oid, {conparentid}::int8 AS parent_oid,
+       con.conindid::int8 AS index_oid, COALESCE((pg_catalog.to_jsonb(con)->>'conparentid')::int8, 0) AS parent_oid,
+       con.condeferrable AS deferrable, con.condeferred AS deferred,
        CASE WHEN con.contype IN ('p', 'u') THEN pg_catalog.pg_get_indexdef(con.conindid) END AS index_definition, con.confrelid::int8 AS ref_table_oid,
        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, o)
              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n

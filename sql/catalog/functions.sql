@@ -5,9 +5,10 @@
 -- CREATE OR REPLACE statement (SET clauses, SECURITY DEFINER, volatility,
 -- COST/ROWS, LEAKPROOF, PARALLEL, STRICT, defaults, parameter modes, bodies).
 -- $1: text[] of schema names.
--- {prokind}: p.prokind on 11+; derived from proisagg/proiswindow on 10.
+-- The kind is p.prokind on 11+, derived from proisagg/proiswindow on 10: read
+-- through to_jsonb(p) so that one file runs on every version (sql/README.md).
 SELECT p.oid::int8 AS oid, n.nspname::text AS schema, p.proname::text AS name,
-       ({prokind})::text AS kind,
+       k.prokind::text AS kind,
        l.lanname::text AS language,
        pg_catalog.pg_get_function_identity_arguments(p.oid) AS identity_args,
        p.prosrc AS source, p.probin AS library,
@@ -16,8 +17,12 @@ SELECT p.oid::int8 AS oid, n.nspname::text AS schema, p.proname::text AS name,
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+CROSS JOIN LATERAL (SELECT COALESCE(j->>'prokind',
+                             CASE WHEN (j->>'proisagg')::bool THEN 'a'
+                                  WHEN (j->>'proiswindow')::bool THEN 'w' ELSE 'f' END) AS prokind
+                    FROM (SELECT pg_catalog.to_jsonb(p) AS j) x) k
 WHERE n.nspname = ANY($1)
-  AND ({prokind}) <> 'a'
+  AND k.prokind <> 'a'
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
 ORDER BY n.nspname, p.proname, p.oid

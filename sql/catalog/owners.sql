@@ -8,7 +8,8 @@
 -- Extension members (deptype 'e') and objects made internally by their owner
 -- (deptype 'i': array types, range constructors) are left out, as pgferry
 -- does not create them.
--- $1: text[] of schema names. {prokind}: p.prokind on 11+, derived on 10.
+-- $1: text[] of schema names. The function kind is p.prokind on 11+, derived on 10
+-- (read through to_jsonb(p), see sql/README.md).
 -- The session's search_path is empty, so reg* casts and format_type qualify.
 WITH ext AS (
   SELECT d.classid, d.objid FROM pg_catalog.pg_depend d WHERE d.deptype IN ('e', 'i')
@@ -36,16 +37,20 @@ WITH ext AS (
     AND t.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_type'::regclass)
   UNION ALL
   SELECT 2, p.oid,
-         CASE ({prokind}) WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
-         CASE ({prokind})
+         CASE k.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
+         CASE k.prokind
            WHEN 'a' THEN pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
                          || '(' || COALESCE(NULLIF(pg_catalog.pg_get_function_identity_arguments(p.oid), ''), '*') || ')'
            ELSE p.oid::pg_catalog.regprocedure::text END,
-         CASE ({prokind}) WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
+         CASE k.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
          p.oid::pg_catalog.regprocedure::text,
          p.proowner, p.proacl, NULL
   FROM pg_catalog.pg_proc p
   JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  CROSS JOIN LATERAL (SELECT COALESCE(j->>'prokind',
+                               CASE WHEN (j->>'proisagg')::bool THEN 'a'
+                                    WHEN (j->>'proiswindow')::bool THEN 'w' ELSE 'f' END) AS prokind
+                      FROM (SELECT pg_catalog.to_jsonb(p) AS j) x) k
   WHERE n.nspname = ANY($1)
     AND p.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_proc'::regclass)
   UNION ALL

@@ -13,7 +13,8 @@ SELECT t.oid::int8 AS oid, t.tgrelid::int8 AS table_oid,
        t.tgname::text AS name,
        pg_catalog.pg_get_triggerdef(t.oid) AS definition,
        t.tgenabled::text AS enabled,
-       {parent_enabled} AS parent_enabled,
+       (SELECT pt.tgenabled::text FROM pg_catalog.pg_trigger pt
+        WHERE pt.oid = (pg_catalog.to_jsonb(t)->>'tgparentid')::oid) AS parent_enabled,
        pg_catalog.obj_description(t.oid, 'pg_trigger') AS comment
 FROM pg_catalog.pg_trigger t
 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid

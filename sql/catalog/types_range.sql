@@ -4,7 +4,8 @@
 -- session's search_path is empty). canonical_in_extension: a canonical
 -- function must be written in C over a shell type, so a range that has one
 -- can be created only by the extension that owns it.
--- {multirange} is the multirange's schema and name on 14+ (NULLs before).
+-- The multirange's schema and name on 14+ (NULLs before): rngmultitypid is
+-- read through to_jsonb(r) so that one file runs on every version.
 -- $1: text[] of schema names.
 SELECT t.oid::int8 AS oid, n.nspname::text AS schema, t.typname::text AS name,
        pg_catalog.format_type(r.rngsubtype, NULL) AS subtype,
@@ -14,8 +15,8 @@ SELECT t.oid::int8 AS oid, n.nspname::text AS schema, t.typname::text AS name,
             THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END AS collation,
        CASE WHEN r.rngcanonical <> 0 THEN r.rngcanonical::regproc::text END AS canonical,
        CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::regproc::text END AS subtype_diff,
-       {multirange_schema}::text AS multirange_schema,
-       {multirange_name}::text AS multirange_name,
+       mn.nspname::text AS multirange_schema,
+       mt.typname::text AS multirange_name,
        pg_catalog.obj_description(t.oid, 'pg_type') AS comment
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
@@ -25,7 +26,8 @@ JOIN pg_catalog.pg_opclass opc ON opc.oid = r.rngsubopc
 JOIN pg_catalog.pg_namespace on_ ON on_.oid = opc.opcnamespace
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = r.rngcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-{multirange_join}
+LEFT JOIN pg_catalog.pg_type mt ON mt.oid = (pg_catalog.to_jsonb(r)->>'rngmultitypid')::oid
+LEFT JOIN pg_catalog.pg_namespace mn ON mn.oid = mt.typnamespace
 WHERE t.typtype = 'r' AND n.nspname = ANY($1)
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')

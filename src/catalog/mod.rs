@@ -20,6 +20,7 @@ pub use relations::{Column, Constraint, Index, Table};
 pub use sequences::Sequence;
 
 use anyhow::Context;
+use std::collections::HashMap;
 use tokio_postgres::Client;
 
 /// A user schema.
@@ -52,6 +53,47 @@ pub struct Catalog {
     pub column_uses: Vec<ColumnUse>,
     /// Owner and ACL of every object, replayed only with `--keep-owners`.
     pub owners: Vec<owners::Owned>,
+    /// Positions of tables, indexes and constraints by oid (see [`OidIndex`]).
+    #[doc(hidden)]
+    pub(crate) index: CatalogIndex,
+}
+
+/// Positions by oid in one list of the catalog, so that lookups stay O(1) on
+/// catalogs of tens of thousands of objects (a scan per lookup, inside loops
+/// over the same lists, went quadratic). Built by [`Catalog::reindex`]; when
+/// the list changed since (its length differs, or the entry moved), a lookup
+/// falls back to a scan, so it is never wrong, only slower.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OidIndex {
+    pos: HashMap<i64, usize>,
+    len: usize,
+}
+
+impl OidIndex {
+    fn build<T>(items: &[T], oid: impl Fn(&T) -> i64) -> OidIndex {
+        OidIndex {
+            pos: items.iter().enumerate().map(|(i, x)| (oid(x), i)).collect(),
+            len: items.len(),
+        }
+    }
+
+    fn find<'a, T>(&self, items: &'a [T], oid: i64, key: impl Fn(&T) -> i64) -> Option<&'a T> {
+        if self.len == items.len() && self.len > 0 {
+            match self.pos.get(&oid).and_then(|&i| items.get(i)) {
+                Some(x) if key(x) == oid => return Some(x),
+                None => return None,
+                Some(_) => {}
+            }
+        }
+        items.iter().find(|x| key(x) == oid)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CatalogIndex {
+    tables: OidIndex,
+    indexes: OidIndex,
+    constraints: OidIndex,
 }
 
 impl Catalog {
@@ -61,19 +103,19 @@ impl Catalog {
         let version_num = server_version_num(client).await?;
         let schemas = read_schemas(client).await?;
         let names: Vec<String> = schemas.iter().map(|s| s.name.clone()).collect();
-        let tables = relations::read_tables(client, version_num, &names).await?;
+        let tables = relations::read_tables(client, &names).await?;
         let table_oids: Vec<i64> = tables.iter().map(|t| t.oid).collect();
         let sequences = sequences::read(client, &names).await?;
-        let constraints = relations::read_constraints(client, version_num, &table_oids).await?;
+        let constraints = relations::read_constraints(client, &table_oids).await?;
         let indexes = relations::read_indexes(client, &table_oids).await?;
         let statistics = statistics::read(client, &table_oids).await?;
-        let types = types::read(client, version_num, &names).await?;
-        let routines = routines::read(client, version_num, &names).await?;
-        let views = views::read(client, version_num, &names).await?;
+        let types = types::read(client, &names).await?;
+        let routines = routines::read(client, &names).await?;
+        let views = views::read(client, &names).await?;
         let depends = read_depends(client).await?;
         let column_uses = column_uses::read(client).await?;
-        let owners = owners::read(client, version_num, &names).await?;
-        Ok(Catalog {
+        let owners = owners::read(client, &names).await?;
+        let mut cat = Catalog {
             version_num,
             schemas,
             tables,
@@ -87,12 +129,36 @@ impl Catalog {
             depends,
             column_uses,
             owners,
-        })
+            index: CatalogIndex::default(),
+        };
+        cat.reindex();
+        Ok(cat)
+    }
+
+    /// Rebuilds the oid lookups; call after removing objects (selection).
+    pub fn reindex(&mut self) {
+        self.index = CatalogIndex {
+            tables: OidIndex::build(&self.tables, |t| t.oid),
+            indexes: OidIndex::build(&self.indexes, |i| i.oid),
+            constraints: OidIndex::build(&self.constraints, |c| c.oid),
+        };
     }
 
     /// The table with this oid.
     pub fn table(&self, oid: i64) -> Option<&Table> {
-        self.tables.iter().find(|t| t.oid == oid)
+        self.index.tables.find(&self.tables, oid, |t| t.oid)
+    }
+
+    /// The index (not behind a constraint) with this oid.
+    pub fn index(&self, oid: i64) -> Option<&Index> {
+        self.index.indexes.find(&self.indexes, oid, |i| i.oid)
+    }
+
+    /// The constraint with this oid.
+    pub fn constraint(&self, oid: i64) -> Option<&Constraint> {
+        self.index
+            .constraints
+            .find(&self.constraints, oid, |c| c.oid)
     }
 }
 
@@ -129,4 +195,36 @@ async fn read_depends(client: &Client) -> anyhow::Result<Vec<(i64, i64)>> {
         .await
         .context("reading dependencies (sql/catalog/depends.sql)")?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(oid: i64) -> Table {
+        Table {
+            oid,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lookups_by_oid_stay_right_when_the_lists_change() {
+        let mut cat = Catalog {
+            tables: (1..=5).map(table).collect(),
+            ..Default::default()
+        };
+        // Not indexed yet: found by a scan.
+        assert_eq!(cat.table(3).map(|t| t.oid), Some(3));
+        cat.reindex();
+        assert_eq!(cat.table(5).map(|t| t.oid), Some(5));
+        assert!(cat.table(9).is_none());
+        // Changed after indexing, not reindexed: still right.
+        cat.tables.retain(|t| t.oid != 2);
+        assert_eq!(cat.table(5).map(|t| t.oid), Some(5));
+        assert!(cat.table(2).is_none());
+        cat.tables.reverse();
+        cat.reindex();
+        assert_eq!(cat.table(1).map(|t| t.oid), Some(1));
+    }
 }

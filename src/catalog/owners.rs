@@ -46,19 +46,10 @@ pub struct Owned {
 }
 
 /// Reads owners and ACLs of everything in `schemas`.
-pub(super) async fn read(
-    client: &Client,
-    version_num: i32,
-    schemas: &[String],
-) -> anyhow::Result<Vec<Owned>> {
-    let prokind = if version_num >= 110000 {
-        "p.prokind"
-    } else {
-        "CASE WHEN p.proisagg THEN 'a' WHEN p.proiswindow THEN 'w' ELSE 'f' END"
-    };
-    let sql = include_str!("../../sql/catalog/owners.sql").replace("{prokind}", prokind);
+pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Owned>> {
+    let sql = include_str!("../../sql/catalog/owners.sql");
     let rows = client
-        .query(&sql, &[&schemas])
+        .query(sql, &[&schemas])
         .await
         .context("reading owners and privileges (sql/catalog/owners.sql)")?;
     rows.iter()

@@ -4,7 +4,7 @@ use anyhow::Context;
 use tokio_postgres::Client;
 
 /// A table (ordinary or partitioned), with its columns in physical order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Table {
     pub oid: i64,
     pub schema: String,
@@ -96,6 +96,9 @@ pub struct Constraint {
     /// The constraint's index is the table's replica identity.
     pub index_replica_identity: bool,
     pub validated: bool,
+    /// `condeferrable` and `condeferred`.
+    pub deferrable: bool,
+    pub deferred: bool,
     pub is_local: bool,
     pub comment: Option<String>,
 }
@@ -117,11 +120,7 @@ pub struct Index {
     pub comment: Option<String>,
 }
 
-pub(super) async fn read_tables(
-    client: &Client,
-    version_num: i32,
-    schemas: &[String],
-) -> anyhow::Result<Vec<Table>> {
+pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Table>> {
     let rows = client
         .query(include_str!("../../sql/catalog/tables.sql"), &[&schemas])
         .await
@@ -149,25 +148,9 @@ pub(super) async fn read_tables(
         })
         .collect();
     let oids: Vec<i64> = tables.iter().map(|t| t.oid).collect();
-    let sql = include_str!("../../sql/catalog/columns.sql")
-        .replace(
-            "{identity}",
-            if version_num >= 100000 {
-                "a.attidentity"
-            } else {
-                "''"
-            },
-        )
-        .replace(
-            "{generated}",
-            if version_num >= 120000 {
-                "a.attgenerated"
-            } else {
-                "''"
-            },
-        );
+    let sql = include_str!("../../sql/catalog/columns.sql");
     let rows = client
-        .query(&sql, &[&oids])
+        .query(sql, &[&oids])
         .await
         .context("reading columns (sql/catalog/columns.sql)")?;
     let index: std::collections::HashMap<i64, usize> =
@@ -203,19 +186,11 @@ pub(super) async fn read_tables(
 
 pub(super) async fn read_constraints(
     client: &Client,
-    version_num: i32,
     table_oids: &[i64],
 ) -> anyhow::Result<Vec<Constraint>> {
-    let sql = include_str!("../../sql/catalog/constraints.sql").replace(
-        "{conparentid}",
-        if version_num >= 110000 {
-            "con.conparentid"
-        } else {
-            "0"
-        },
-    );
+    let sql = include_str!("../../sql/catalog/constraints.sql");
     let rows = client
-        .query(&sql, &[&table_oids])
+        .query(sql, &[&table_oids])
         .await
         .context("reading constraints (sql/catalog/constraints.sql)")?;
     Ok(rows
@@ -234,6 +209,8 @@ pub(super) async fn read_constraints(
             index_clustered: r.get("index_clustered"),
             index_replica_identity: r.get("index_replica_identity"),
             validated: r.get("validated"),
+            deferrable: r.get("deferrable"),
+            deferred: r.get("deferred"),
             is_local: r.get("is_local"),
             comment: r.get("comment"),
         })

@@ -118,42 +118,16 @@ pub struct Cast {
 }
 
 /// Reads them from the schemas named in `schemas`.
-pub async fn read(
-    client: &Client,
-    version_num: i32,
-    schemas: &[String],
-) -> anyhow::Result<Routines> {
-    let modern = version_num >= 110000;
-    let prokind = if modern {
-        "p.prokind"
-    } else {
-        "CASE WHEN p.proisagg THEN 'a' WHEN p.proiswindow THEN 'w' ELSE 'f' END"
-    };
-    let sql = include_str!("../../sql/catalog/functions.sql").replace("{prokind}", prokind);
-    let functions = query(client, &sql, schemas, "functions.sql")
+pub async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Routines> {
+    let sql = include_str!("../../sql/catalog/functions.sql");
+    let functions = query(client, sql, schemas, "functions.sql")
         .await?
         .iter()
         .map(function)
         .collect();
 
-    let sql = include_str!("../../sql/catalog/aggregates.sql")
-        .replace(
-            "{finalmodify}",
-            if modern { "a.aggfinalmodify" } else { "'0'" },
-        )
-        .replace(
-            "{mfinalmodify}",
-            if modern { "a.aggmfinalmodify" } else { "'0'" },
-        )
-        .replace(
-            "{isagg}",
-            if modern {
-                "p.prokind = 'a'"
-            } else {
-                "p.proisagg"
-            },
-        );
-    let aggregates = query(client, &sql, schemas, "aggregates.sql")
+    let sql = include_str!("../../sql/catalog/aggregates.sql");
+    let aggregates = query(client, sql, schemas, "aggregates.sql")
         .await?
         .iter()
         .map(aggregate)

@@ -118,13 +118,13 @@ pub struct DomainConstraint {
 }
 
 /// Reads them from the schemas named in `schemas`.
-pub async fn read(client: &Client, version_num: i32, schemas: &[String]) -> anyhow::Result<Types> {
+pub async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Types> {
     Ok(Types {
         extensions: extensions::read_extensions(client).await?,
-        collations: extensions::read_collations(client, version_num, schemas).await?,
+        collations: extensions::read_collations(client, schemas).await?,
         enums: read_enums(client, schemas).await?,
         composites: read_composites(client, schemas).await?,
-        ranges: read_ranges(client, version_num, schemas).await?,
+        ranges: read_ranges(client, schemas).await?,
         base_types: read_base_types(client, schemas).await?,
         domains: read_domains(client, schemas).await?,
     })
@@ -192,31 +192,9 @@ async fn read_composites(
     Ok(types)
 }
 
-async fn read_ranges(
-    client: &Client,
-    version_num: i32,
-    schemas: &[String],
-) -> anyhow::Result<Vec<RangeType>> {
-    let multirange = version_num >= 140000;
-    let sql = include_str!("../../sql/catalog/types_range.sql")
-        .replace(
-            "{multirange_schema}",
-            if multirange { "mn.nspname" } else { "NULL" },
-        )
-        .replace(
-            "{multirange_name}",
-            if multirange { "mt.typname" } else { "NULL" },
-        )
-        .replace(
-            "{multirange_join}",
-            if multirange {
-                "LEFT JOIN pg_catalog.pg_type mt ON mt.oid = r.rngmultitypid\n\
-                 LEFT JOIN pg_catalog.pg_namespace mn ON mn.oid = mt.typnamespace"
-            } else {
-                ""
-            },
-        );
-    let rows = query(client, &sql, "types_range.sql", &[&schemas]).await?;
+async fn read_ranges(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<RangeType>> {
+    let sql = include_str!("../../sql/catalog/types_range.sql");
+    let rows = query(client, sql, "types_range.sql", &[&schemas]).await?;
     Ok(rows
         .iter()
         .map(|r| {

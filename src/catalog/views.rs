@@ -87,7 +87,7 @@ impl Views {
 }
 
 /// Reads them from the schemas named in `schemas`.
-pub async fn read(client: &Client, version_num: i32, schemas: &[String]) -> anyhow::Result<Views> {
+pub async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Views> {
     let mut views = read_views(client, schemas).await?;
     let oids: Vec<i64> = views.iter().map(|v| v.oid).collect();
     read_columns(client, &oids, &mut views).await?;
@@ -100,7 +100,7 @@ pub async fn read(client: &Client, version_num: i32, schemas: &[String]) -> anyh
         views,
         matview_indexes: read_matview_indexes(client, &mv_oids).await?,
         rules: rules::read(client, schemas).await?,
-        triggers: triggers::read(client, version_num, schemas).await?,
+        triggers: triggers::read(client, schemas).await?,
         policies: policies::read(client, schemas).await?,
     })
 }

@@ -1,9 +1,9 @@
 //! `pgferry migrate`.
 
 use super::Endpoints;
+use crate::copy::progress::Display;
 use crate::error::Exit;
 use crate::migrate::{Options, StartMode, TaskOptions};
-use crate::report::progress::Display;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -13,50 +13,53 @@ pub struct MigrateArgs {
     pub endpoints: Endpoints,
     #[command(flatten)]
     pub select: super::SelectArgs,
-    /// Parallel copy workers (default: number of CPUs, at least 2).
-    #[arg(long, short = 'j', value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Parallel index builds (default: same as --jobs).
-    #[arg(long, value_name = "N")]
-    pub index_jobs: Option<usize>,
     /// Structure only, no rows.
-    #[arg(long, conflicts_with = "data_only")]
+    #[arg(long, conflicts_with = "data_only", help_heading = "Migration")]
     pub schema_only: bool,
     /// Rows only, into a target whose structure already exists.
-    #[arg(long)]
+    #[arg(long, help_heading = "Migration")]
     pub data_only: bool,
     /// Continue an interrupted task where it stopped (same source, target and options).
-    #[arg(long, conflicts_with = "restart")]
+    #[arg(long, conflicts_with = "restart", help_heading = "Migration")]
     pub resume: bool,
     /// Forget the recorded task state and start over. pgferry never drops
     /// anything on the target: empty it first (or use a new target database).
-    #[arg(long)]
+    #[arg(long, help_heading = "Migration")]
     pub restart: bool,
     /// State directory of the task (default: .pgferry/<task id> under the
     /// current directory, one per source/target/options).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Migration")]
     pub state_dir: Option<PathBuf>,
-    /// Copy tables bigger than SIZE in ranges (e.g. 128MB, 1GB; 0 = never).
-    /// Default: only a table that would otherwise keep one worker busy long
-    /// after the others are done, cut into about one worker's share each.
-    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
-    pub split_tables_larger_than: Option<i64>,
-    /// Skip ANALYZE of the loaded tables at the end.
-    #[arg(long)]
-    pub no_analyze: bool,
-    /// Print the plan (every statement, in order, with its phase) and stop.
-    #[arg(long)]
-    pub dry_run: bool,
     /// Go on despite a failed precheck item with this code (repeatable); it is
     /// still reported, as a warning.
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", help_heading = "Migration")]
     pub ignore_check: Vec<String>,
     /// Keep the source's owners and privileges (GRANTs) where the roles exist
     /// on the target; statements naming a missing role are skipped and
     /// reported. The target login must be a member of every owner role.
     /// Default: the target login owns everything and no GRANT is copied.
-    #[arg(long)]
+    #[arg(long, help_heading = "Migration")]
     pub keep_owners: bool,
+    /// Skip ANALYZE of the loaded tables at the end.
+    #[arg(long, help_heading = "Migration")]
+    pub no_analyze: bool,
+    /// Parallel copy workers (default: number of CPUs, at least 2).
+    #[arg(long, short = 'j', value_name = "N", help_heading = super::PERFORMANCE)]
+    pub jobs: Option<usize>,
+    /// Parallel index builds (default: same as --jobs).
+    #[arg(long, value_name = "N", help_heading = super::PERFORMANCE)]
+    pub index_jobs: Option<usize>,
+    /// Copy tables bigger than SIZE in ranges (e.g. 128MB, 1GB; 0 = never).
+    /// Default: only a table that would otherwise keep one worker busy long
+    /// after the others are done, cut into about one worker's share each.
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size,
+          help_heading = super::PERFORMANCE)]
+    pub split_tables_larger_than: Option<i64>,
+    /// Print the plan (every statement, in order, with its phase) and stop.
+    #[arg(long, help_heading = super::OUTPUT)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub output: super::OutputArgs,
 }
 
 pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
@@ -64,7 +67,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     if args.dry_run {
         let (_, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners).await?;
-        if args.endpoints.json {
+        if args.output.json {
             println!("{}", serde_json::to_string_pretty(&plan)?);
         } else {
             print!("{}", crate::report::plan_text(&plan));
@@ -78,7 +81,7 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         index_jobs: args.index_jobs.unwrap_or(jobs),
         schema_only: args.schema_only,
         data_only: args.data_only,
-        progress: Display::detect(quiet || args.endpoints.json),
+        progress: Display::detect(quiet || args.output.json),
         split_threshold: args.split_tables_larger_than,
         analyze: !args.no_analyze,
         task: Some(TaskOptions {
@@ -93,12 +96,12 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         }),
         ignore_checks: args.ignore_check,
         selection: sel,
-        json: args.endpoints.json,
+        json: args.output.json,
         keep_owners: args.keep_owners,
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let report = crate::migrate::migrate(&ends, &opts).await?;
-    if args.endpoints.json {
+    if args.output.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", crate::report::migrate_table(&report));

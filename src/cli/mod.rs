@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand, each with its Args and `run()`.
 
 mod demo;
+mod docs;
 mod migrate;
 mod precheck;
 mod status;
@@ -10,10 +11,23 @@ use crate::error::Exit;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// Help headings: every subcommand groups its options under these, in this
+/// order (clap lists headings in the order of their first argument), and the
+/// options shared by every subcommand come last.
+pub(crate) const CONNECTIONS: &str = "Connections";
+pub(crate) const SELECTION: &str = "Selection";
+pub(crate) const PERFORMANCE: &str = "Performance";
+pub(crate) const OUTPUT: &str = "Output";
+pub(crate) const GLOBAL: &str = "Global options";
+
 /// Move a live PostgreSQL database to another PostgreSQL server: structure,
 /// data and everything built on top, checked before and verified after.
+///
+/// The built-in `-h` is replaced by a global one under [`GLOBAL`] so that it
+/// sits with `-v`/`-q` at the end of every subcommand's help instead of alone
+/// under "Options" at the top.
 #[derive(Debug, Parser)]
-#[command(name = "pgferry", version, about, long_about = None)]
+#[command(name = "pgferry", version, about, long_about = None, disable_help_flag = true)]
 #[command(
     after_help = "Exit codes: 0 success, 1 the job found a problem (precheck failure, \
 verify mismatch), 2 bad usage or configuration, 3 the job failed (it can be resumed).\n\
@@ -24,31 +38,58 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// More log output (repeat for more detail). RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
     /// Only errors on stderr.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
+    /// Print help.
+    #[allow(dead_code)] // read by clap (ArgAction::Help prints and exits)
+    #[arg(short, long, global = true, action = clap::ArgAction::Help, help_heading = GLOBAL)]
+    help: Option<bool>,
+}
+
+impl Cli {
+    /// Log settings for `report::init_tracing`: the demo shows its own few
+    /// lines, so its log is errors only unless `-v` asks for more.
+    pub fn log_settings(&self) -> (u8, bool) {
+        let demo = matches!(self.command, Command::Demo(_));
+        (self.verbose, self.quiet || (demo && self.verbose == 0))
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check both servers before anything is written: connectivity, versions,
     /// privileges, space, conflicts, unsupported objects.
+    #[command(disable_help_flag = true)]
     Precheck(precheck::PrecheckArgs),
     /// Migrate structure and data from the source to the target.
+    #[command(disable_help_flag = true)]
     Migrate(migrate::MigrateArgs),
     /// Compare source and target: row counts and checksums of every row.
+    #[command(disable_help_flag = true)]
     Verify(verify::VerifyArgs),
     /// Show what a migration task has done and what is left.
+    #[command(disable_help_flag = true)]
     Status(status::StatusArgs),
     /// Start throwaway source and target servers, load a sample database,
     /// migrate and verify it.
+    #[command(disable_help_flag = true)]
     Demo(demo::DemoArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    /// generated from this command-line definition; `scripts/install.sh` installs it.
+    #[command(hide = true, disable_help_flag = true)]
+    Completions(docs::CompletionsArgs),
+    /// Write the man pages (pgferry.1 and one per subcommand) generated from
+    /// this command-line definition; `scripts/install.sh` installs them.
+    #[command(hide = true, disable_help_flag = true)]
+    Man(docs::ManArgs),
 }
 
 /// The two ends of a job, shared by every subcommand that talks to servers.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = CONNECTIONS)]
 pub struct Endpoints {
     /// Source connection string (libpq URI or key=value).
     #[arg(long, env = "PGFERRY_SOURCE", hide_env_values = true)]
@@ -56,29 +97,39 @@ pub struct Endpoints {
     /// Target connection string (libpq URI or key=value).
     #[arg(long, env = "PGFERRY_TARGET", hide_env_values = true)]
     pub target: Option<String>,
-    /// Task file (TOML): selection, renames, options. Flags win over it.
+    /// Task file (TOML): source, target, selection, renames. Flags win over it.
     #[arg(long, value_name = "FILE")]
     pub task: Option<PathBuf>,
-    /// Print one machine-readable JSON document on stdout.
-    #[arg(long)]
-    pub json: bool,
 }
 
-/// What to migrate or compare: patterns as in docs/selection.md, also
-/// settable in the task file's `[select]`. `--include` replaces the file's
-/// include list; `--exclude` and `--exclude-data` add to the file's lists.
+/// What to migrate, check or compare: patterns as in the README's "Task
+/// file" section, also settable in the task file's `[select]`. `--include`
+/// replaces the file's include list; `--exclude` and `--exclude-data` add to
+/// the file's lists. Shared by migrate, precheck and verify, so the wording
+/// names no command.
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = SELECTION)]
 pub struct SelectArgs {
-    /// Migrate only this schema, table or table's columns: `schema`,
-    /// `schema.table` (globs `*` `?`), `schema.table(col, col)`. Repeatable.
+    /// Only this schema, table or table's columns: `schema`, `schema.table`
+    /// (globs `*` `?`), `schema.table(col, col)`. Repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub include: Vec<String>,
     /// Leave out this schema, table or table's columns (wins over --include). Repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub exclude: Vec<String>,
-    /// Create this table (`schema` or `schema.table`) but copy none of its rows. Repeatable.
+    /// A table (`schema` or `schema.table`) whose rows are left out: migrate
+    /// creates it empty, verify skips it. Repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub exclude_data: Vec<String>,
+}
+
+/// `--json`, shared by the commands that print a report.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = OUTPUT)]
+pub struct OutputArgs {
+    /// Print one machine-readable JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs the chosen subcommand and returns its exit code.
@@ -87,8 +138,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Precheck(a) => precheck::run(a).await,
         Command::Migrate(a) => migrate::run(a, cli.quiet).await,
         Command::Verify(a) => verify::run(a).await,
-        Command::Status(a) => status::run(a).await,
-        Command::Demo(a) => demo::run(a, cli.quiet).await,
+        Command::Status(a) => status::run(a),
+        Command::Demo(a) => demo::run(a, cli.quiet, cli.verbose).await,
+        Command::Completions(a) => docs::completions(a),
+        Command::Man(a) => docs::man(a),
     }
 }
 

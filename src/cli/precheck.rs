@@ -14,6 +14,14 @@ pub struct PrecheckArgs {
     pub endpoints: Endpoints,
     #[command(flatten)]
     pub select: super::SelectArgs,
+    #[command(flatten)]
+    pub output: super::OutputArgs,
+    /// Write each fix that is SQL as a script here, `<code>.sql` (statements
+    /// in order, one per line, for `psql -v ON_ERROR_STOP=1 -f`); its path is
+    /// in the fix text and in the JSON (`script`).
+    #[arg(long, value_name = "DIR", default_value = ".pgferry/fixes",
+          help_heading = super::OUTPUT)]
+    pub fix_dir: std::path::PathBuf,
 }
 
 /// Exit 0 when nothing fails (warnings allowed), 1 when an item fails,
@@ -25,8 +33,12 @@ pub async fn run(args: PrecheckArgs) -> anyhow::Result<Exit> {
         .await
         .context("reading the source catalog")?;
     let plan = crate::plan::prepare(&mut cat, &sel)?;
-    let report = precheck::run(&ends, &cat, &plan, &Options::default()).await?;
-    if args.endpoints.json {
+    let opts = Options {
+        fix_dir: Some(args.fix_dir.clone()),
+        ..Options::default()
+    };
+    let report = precheck::run(&ends, &cat, &plan, &opts).await?;
+    if args.output.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&precheck::json_document(&report))?

@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// A task's state directory, or the parent holding one per task
-    /// (default: .pgferry under the current directory).
+    /// (relative paths start at the current directory).
     #[arg(long, value_name = "DIR", default_value = ".pgferry")]
     pub state_dir: PathBuf,
     /// Print one machine-readable JSON document on stdout.
-    #[arg(long)]
+    #[arg(long, help_heading = super::OUTPUT)]
     pub json: bool,
 }
 
@@ -68,7 +68,7 @@ fn read(dir: &Path) -> anyhow::Result<Option<TaskStatus>> {
     }))
 }
 
-pub async fn run(args: StatusArgs) -> anyhow::Result<Exit> {
+pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
     let mut tasks = Vec::new();
     if let Some(t) = read(&args.state_dir)? {
         tasks.push(t);

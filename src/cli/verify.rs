@@ -12,28 +12,47 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub select: super::SelectArgs,
     /// Compare exact row counts only (quick look; no checksums).
-    #[arg(long)]
+    #[arg(long, help_heading = "Verification")]
     pub counts_only: bool,
+    /// Also compare the structure of both ends, object by object, as
+    /// `pg_dump --schema-only` shows it (version wording normalised); exit 1
+    /// on any difference the migration's skips do not explain.
+    #[arg(long, help_heading = "Verification")]
+    pub schema: bool,
     /// Tables (or key ranges of big tables) read at once, each through one
     /// session on both servers.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
+          help_heading = super::PERFORMANCE)]
     pub jobs: usize,
     /// Read in key ranges of about SIZE (bytes, or with a kB/MB/GB suffix),
     /// in parallel, the tables larger than SIZE that have a one-column
     /// integer primary key, and locate a difference in them by key range.
     /// Default 64MB.
-    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size,
+          help_heading = super::PERFORMANCE)]
     pub split_larger_than: Option<i64>,
+    #[command(flatten)]
+    pub output: super::OutputArgs,
     /// Also write the JSON report to DIR/verify-report.json (e.g. the
-    /// migration's --state-dir, next to its report.json).
-    #[arg(long, value_name = "DIR")]
+    /// migration's --state-dir).
+    #[arg(long, value_name = "DIR", help_heading = super::OUTPUT)]
     pub state_dir: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
+    let schema = if args.schema {
+        Some(crate::verify::compare_schema(&ends, &sel).await?)
+    } else {
+        None
+    };
+    if let (Some(r), false) = (&schema, args.output.json) {
+        print!("{}", crate::report::schema_text(r));
+    }
+    let schema_equal = schema.as_ref().is_none_or(|r| r.equal());
     if args.counts_only {
-        return counts(&ends, &sel, args.endpoints.json).await;
+        let exit = counts(&ends, &sel, args.output.json, schema.as_ref()).await?;
+        return Ok(if schema_equal { exit } else { Exit::Problem });
     }
     if args.jobs == 0 {
         return Err(usage("--jobs must be at least 1"));
@@ -52,19 +71,22 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         .map(|c| c.table.as_str())
         .collect();
     let different_sequences = different_sequences(seqs);
-    let equal = different.is_empty() && different_sequences.is_empty();
-    let doc = serde_json::json!({
+    let equal = different.is_empty() && different_sequences.is_empty() && schema_equal;
+    let mut doc = serde_json::json!({
         "command": "verify", "mode": "checksum", "equal": equal,
         "different": different, "different_sequences": different_sequences,
         "seconds": seconds, "tables": sums, "sequences": seqs
     });
+    if let Some(r) = &schema {
+        doc["schema"] = serde_json::to_value(r)?;
+    }
     if let Some(dir) = &args.state_dir {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("verify-report.json");
         std::fs::write(&path, serde_json::to_string_pretty(&doc)?)
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     }
-    if args.endpoints.json {
+    if args.output.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", crate::report::checksum_table(sums));
@@ -85,18 +107,21 @@ async fn counts(
     ends: &crate::config::Endpoints,
     sel: &crate::plan::Selection,
     json: bool,
+    schema: Option<&crate::verify::SchemaReport>,
 ) -> anyhow::Result<Exit> {
     let (counts, seqs) = crate::verify::compare_counts(ends, sel).await?;
     let different_sequences = different_sequences(&seqs);
     let equal = counts.iter().all(|c| c.equal) && different_sequences.is_empty();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "command": "verify", "mode": "counts", "equal": equal, "tables": counts,
-                "different_sequences": different_sequences, "sequences": seqs
-            }))?
-        );
+        let mut doc = serde_json::json!({
+            "command": "verify", "mode": "counts",
+            "equal": equal && schema.is_none_or(|r| r.equal()), "tables": counts,
+            "different_sequences": different_sequences, "sequences": seqs
+        });
+        if let Some(r) = schema {
+            doc["schema"] = serde_json::to_value(r)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", crate::report::counts_table(&counts));
         print!("{}", crate::verify::sequences_text(&seqs));

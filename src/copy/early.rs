@@ -8,8 +8,8 @@
 //! and unique constraints). Attaching constraints, foreign keys and the rest
 //! stay in post-data, in plan order, which skips what was built here.
 
-use super::durable::{barrier, Pending};
-use crate::migrate::{run_step, step_key};
+use crate::exec::run_step;
+use crate::exec::{barrier, Pending};
 use crate::plan::Step;
 use crate::state::State;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -104,7 +104,7 @@ impl EarlySteps {
         let more = loop {
             let (step, more, copying) = self.next();
             let Some(step) = step else { break more };
-            let key = step_key(&step);
+            let key = step.key();
             if self
                 .state
                 .as_ref()
@@ -165,7 +165,7 @@ impl EarlySteps {
         for (key, step) in steps {
             if let Some(st) = &self.state {
                 if st
-                    .mark_step(&key, "post-data", step.kind, &step.object)
+                    .mark_step(&key, "post-data", step.kind.label(), &step.object)
                     .is_err()
                 {
                     self.unconfirmed(key);

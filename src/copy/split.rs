@@ -65,7 +65,7 @@ pub async fn split_big_tables(
         }
         let ranges = match &tc.split_key {
             Some(key) => key_ranges(source, &tc, key, parts).await?,
-            None if version_num >= 140000 => page_ranges(source, &tc, parts).await?,
+            None if version_num >= crate::pg::PG14 => page_ranges(source, &tc, parts).await?,
             None => Vec::new(),
         };
         if ranges.len() < 2 {

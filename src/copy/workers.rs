@@ -7,8 +7,9 @@
 //! restart, admin shutdown) reconnect and redo the unit, clearing what it may
 //! have left; a first Ctrl-C stops handing out units.
 
-use super::durable::{barrier, Pending};
-use super::{copy_table, import_snapshot, Clear, CopyStats, EarlySteps};
+use super::{copy_table, Clear, CopyStats, EarlySteps};
+use crate::exec::{barrier, Pending};
+use crate::pg::import_snapshot;
 use crate::pg::transient::{backoff, is_transient, ATTEMPTS};
 use crate::pg::{connect, ConnSpec};
 use crate::plan::{CopyRange, TableCopy};
@@ -17,7 +18,7 @@ use crate::plan::{CopyRange, TableCopy};
 pub fn range_json(r: &CopyRange) -> String {
     serde_json::to_string(r).unwrap_or_default()
 }
-use crate::report::progress::Counters;
+use crate::copy::progress::Counters;
 use crate::state::{State, UnitStatus};
 use anyhow::Context;
 use std::collections::VecDeque;
@@ -230,7 +231,7 @@ impl WorkerCtx {
                 tracing::warn!(
                     "cannot turn off triggers and foreign-key checks on the target ({}); \
                      rows are loaded with them on",
-                    crate::report::db_error(&e)
+                    crate::pg::db_error(&e)
                 );
             }
         }

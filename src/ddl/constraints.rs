@@ -10,7 +10,7 @@
 
 use crate::catalog::{Catalog, Constraint};
 use crate::pg::{qualified, quote_ident};
-use crate::plan::{Phase, Step};
+use crate::step::{Phase, Step, StepKind};
 
 fn table_name(cat: &Catalog, oid: i64) -> String {
     cat.table(oid)
@@ -41,23 +41,74 @@ fn display(cat: &Catalog, table_oid: i64, name: &str) -> String {
     format!("{} on {}", quote_ident(name), table_name(cat, table_oid))
 }
 
-/// Steps for primary key, unique, exclusion and NOT VALID check constraints,
-/// and for indexes. Foreign keys are in [`constraint_steps`] too, last.
+/// Index-backed steps, in the groups they run in: what is created on
+/// partitioned parents first (it cascades to partitions), then the builds
+/// (concurrent), then what attaches built indexes to constraints and marks
+/// them (CLUSTER, replica identity), then partition indexes attached to their
+/// parent's.
+#[derive(Default)]
+struct IndexSteps {
+    parents: Vec<Step>,
+    builds: Vec<Step>,
+    attach: Vec<Step>,
+    attach_parts: Vec<Step>,
+}
+
+impl IndexSteps {
+    fn into_steps(self) -> Vec<Step> {
+        let mut out = self.parents;
+        out.extend(self.builds);
+        out.extend(self.attach);
+        out.extend(self.attach_parts);
+        out
+    }
+}
+
+/// Steps for primary key, unique and exclusion constraints, and for indexes.
 pub fn index_steps(cat: &Catalog) -> Vec<Step> {
+    let mut out = IndexSteps::default();
+    key_constraint_steps(cat, &mut out);
+    plain_index_steps(cat, &mut out);
+    out.into_steps()
+}
+
+/// The qualified name of the index with `oid`, whether it is a plain index
+/// or the one behind a key constraint.
+fn index_name(cat: &Catalog, oid: i64) -> Option<String> {
+    if let Some(i) = cat.index(oid) {
+        return Some(qualified(schema_of(cat, i.table_oid), &i.name));
+    }
+    cat.constraints
+        .iter()
+        .find(|c| c.index_oid == oid && matches!(c.contype.as_str(), "p" | "u" | "x"))
+        .map(|c| qualified(schema_of(cat, c.table_oid), &c.name))
+}
+
+/// `ALTER INDEX parent ATTACH PARTITION child`, when both names are known.
+fn attach_partition_index(
+    cat: &Catalog,
+    obj: String,
+    parent: i64,
+    child: i64,
+    oid: i64,
+) -> Option<Step> {
+    let (pi, ci) = (index_name(cat, parent)?, index_name(cat, child)?);
+    Some(
+        Step::new(
+            Phase::PostData,
+            StepKind::IndexAttach,
+            obj,
+            format!("ALTER INDEX {pi} ATTACH PARTITION {ci};"),
+        )
+        .of(oid),
+    )
+}
+
+/// Primary keys and unique constraints are built as unique indexes (in
+/// parallel, on loaded tables), then attached with `USING INDEX`; exclusion
+/// constraints and keys of partitioned tables are added whole.
+fn key_constraint_steps(cat: &Catalog, out: &mut IndexSteps) {
     let post = Phase::PostData;
-    let mut parents = Vec::new();
-    let mut builds = Vec::new();
-    let mut attach = Vec::new();
-    let mut attach_parts = Vec::new();
-    let index_name = |oid: i64| -> Option<String> {
-        if let Some(i) = cat.indexes.iter().find(|i| i.oid == oid) {
-            return Some(qualified(schema_of(cat, i.table_oid), &i.name));
-        }
-        cat.constraints
-            .iter()
-            .find(|c| c.index_oid == oid && matches!(c.contype.as_str(), "p" | "u" | "x"))
-            .map(|c| qualified(schema_of(cat, c.table_oid), &c.name))
-    };
     for c in cat
         .constraints
         .iter()
@@ -65,92 +116,77 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
     {
         let obj = display(cat, c.table_oid, &c.name);
         let kind = match c.contype.as_str() {
-            "p" => "primary key",
-            "u" => "unique constraint",
-            _ => "exclusion constraint",
+            "p" => StepKind::PrimaryKey,
+            "u" => StepKind::UniqueConstraint,
+            _ => StepKind::ExclusionConstraint,
         };
         if on_partitioned(cat, c.table_oid) {
-            parents.push(Step::new(post, kind, obj.clone(), add_constraint(cat, c, "")).of(c.oid));
+            out.parents
+                .push(Step::new(post, kind, obj.clone(), add_constraint(cat, c, "")).of(c.oid));
         } else if let (Some(def), true) = (&c.index_definition, c.contype != "x") {
-            builds.push(
-                Step::new(post, "index", obj.clone(), format!("{def};"))
+            out.builds.push(
+                Step::new(post, StepKind::Index, obj.clone(), format!("{def};"))
                     .of(c.oid)
                     .concurrent(),
             );
-            let mut using = format!(
-                "ALTER TABLE ONLY {} ADD CONSTRAINT {} {} USING INDEX {}",
-                table_name(cat, c.table_oid),
-                quote_ident(&c.name),
-                if c.contype == "p" {
-                    "PRIMARY KEY"
-                } else {
-                    "UNIQUE"
-                },
-                quote_ident(&c.name)
+            let using = using_index_sql(
+                &table_name(cat, c.table_oid),
+                &c.name,
+                c.contype == "p",
+                c.deferrable,
+                c.deferred,
             );
-            if c.definition.contains(" DEFERRABLE") && !c.definition.contains("NOT DEFERRABLE") {
-                using.push_str(" DEFERRABLE");
-            }
-            if c.definition.contains("INITIALLY DEFERRED") {
-                using.push_str(" INITIALLY DEFERRED");
-            }
-            using.push(';');
-            attach.push(Step::new(post, kind, obj.clone(), using).of(c.oid));
+            out.attach
+                .push(Step::new(post, kind, obj.clone(), using).of(c.oid));
         } else {
-            builds.push(
+            out.builds.push(
                 Step::new(post, kind, obj.clone(), add_constraint(cat, c, ""))
                     .of(c.oid)
                     .concurrent(),
             );
         }
-        let mut markers = Vec::new();
         index_markers(
             cat,
             c.table_oid,
             &c.name,
             (c.index_clustered, c.index_replica_identity),
             c.oid,
-            &mut markers,
+            &mut out.attach,
         );
-        attach.extend(markers);
         if c.parent_oid != 0 {
-            if let Some(parent) = cat.constraints.iter().find(|p| p.oid == c.parent_oid) {
-                if let (Some(pi), Some(ci)) =
-                    (index_name(parent.index_oid), index_name(c.index_oid))
-                {
-                    attach_parts.push(
-                        Step::new(
-                            post,
-                            "index attach",
-                            obj,
-                            format!("ALTER INDEX {pi} ATTACH PARTITION {ci};"),
-                        )
-                        .of(c.oid),
-                    );
-                }
+            if let Some(parent) = cat.constraint(c.parent_oid) {
+                out.attach_parts.extend(attach_partition_index(
+                    cat,
+                    obj,
+                    parent.index_oid,
+                    c.index_oid,
+                    c.oid,
+                ));
             }
         }
     }
+}
+
+/// Indexes that back no constraint: built in parallel on loaded tables, or
+/// created on partitioned parents first.
+fn plain_index_steps(cat: &Catalog, out: &mut IndexSteps) {
     for i in &cat.indexes {
         let obj = display(cat, i.table_oid, &i.name);
-        let step = Step::new(post, "index", obj.clone(), format!("{};", i.definition)).of(i.oid);
+        let step = Step::new(
+            Phase::PostData,
+            StepKind::Index,
+            obj.clone(),
+            format!("{};", i.definition),
+        )
+        .of(i.oid);
         if i.partitioned {
-            parents.push(step);
+            out.parents.push(step);
         } else {
-            builds.push(step.concurrent());
+            out.builds.push(step.concurrent());
         }
         if i.parent_oid != 0 {
-            if let (Some(pi), Some(ci)) = (index_name(i.parent_oid), index_name(i.oid)) {
-                attach_parts.push(
-                    Step::new(
-                        post,
-                        "index attach",
-                        obj,
-                        format!("ALTER INDEX {pi} ATTACH PARTITION {ci};"),
-                    )
-                    .of(i.oid),
-                );
-            }
+            out.attach_parts
+                .extend(attach_partition_index(cat, obj, i.parent_oid, i.oid, i.oid));
         }
         index_markers(
             cat,
@@ -158,14 +194,35 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
             &i.name,
             (i.clustered, i.replica_identity),
             i.oid,
-            &mut attach,
+            &mut out.attach,
         );
     }
-    let mut out = parents;
-    out.extend(builds);
-    out.extend(attach);
-    out.extend(attach_parts);
-    out
+}
+
+/// `ALTER TABLE ONLY t ADD CONSTRAINT c PRIMARY KEY|UNIQUE USING INDEX c`,
+/// keeping the constraint's deferrability (from `condeferrable` and
+/// `condeferred`, never from the text of its definition). The index was built
+/// under the constraint's name, so the attach keeps that name.
+pub fn using_index_sql(
+    table: &str,
+    name: &str,
+    primary: bool,
+    deferrable: bool,
+    deferred: bool,
+) -> String {
+    let mut sql = format!(
+        "ALTER TABLE ONLY {table} ADD CONSTRAINT {c} {} USING INDEX {c}",
+        if primary { "PRIMARY KEY" } else { "UNIQUE" },
+        c = quote_ident(name)
+    );
+    if deferrable {
+        sql.push_str(" DEFERRABLE");
+        if deferred {
+            sql.push_str(" INITIALLY DEFERRED");
+        }
+    }
+    sql.push(';');
+    sql
 }
 
 /// CLUSTER ON and REPLICA IDENTITY USING INDEX markers of an index (a plain
@@ -184,7 +241,7 @@ fn index_markers(
         out.push(
             Step::new(
                 Phase::PostData,
-                "cluster on",
+                StepKind::ClusterOn,
                 obj.clone(),
                 format!("ALTER TABLE {t} CLUSTER ON {};", quote_ident(name)),
             )
@@ -195,7 +252,7 @@ fn index_markers(
         out.push(
             Step::new(
                 Phase::PostData,
-                "replica identity",
+                StepKind::ReplicaIdentity,
                 obj,
                 format!(
                     "ALTER TABLE ONLY {t} REPLICA IDENTITY USING INDEX {};",
@@ -221,7 +278,7 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
         out.push(
             Step::new(
                 post,
-                "check constraint",
+                StepKind::CheckConstraint,
                 display(cat, c.table_oid, &c.name),
                 add_constraint(cat, c, ""),
             )
@@ -240,7 +297,7 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
             out.push(
                 Step::new(
                     post,
-                    "foreign key",
+                    StepKind::ForeignKey,
                     obj,
                     format!(
                         "ALTER TABLE {} ADD CONSTRAINT {} {};",
@@ -253,12 +310,14 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
             );
         } else if !c.validated {
             // A source NOT VALID key stays NOT VALID (its definition says so).
-            out.push(Step::new(post, "foreign key", obj, add_constraint(cat, c, "")).of(c.oid));
+            out.push(
+                Step::new(post, StepKind::ForeignKey, obj, add_constraint(cat, c, "")).of(c.oid),
+            );
         } else {
             out.push(
                 Step::new(
                     post,
-                    "foreign key",
+                    StepKind::ForeignKey,
                     obj.clone(),
                     add_constraint(cat, c, " NOT VALID"),
                 )
@@ -267,7 +326,7 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
             validate.push(
                 Step::new(
                     post,
-                    "foreign key validation",
+                    StepKind::ForeignKeyValidation,
                     obj,
                     format!(
                         "ALTER TABLE {} VALIDATE CONSTRAINT {};",
@@ -297,7 +356,7 @@ pub fn constraint_comments(cat: &Catalog) -> Vec<Step> {
             out.push(
                 Step::new(
                     Phase::PostData,
-                    "comment",
+                    StepKind::Comment,
                     display(cat, c.table_oid, &c.name),
                     sql,
                 )
@@ -311,7 +370,7 @@ pub fn constraint_comments(cat: &Catalog) -> Vec<Step> {
             out.push(
                 Step::new(
                     Phase::PostData,
-                    "comment",
+                    StepKind::Comment,
                     display(cat, i.table_oid, &i.name),
                     sql,
                 )
@@ -320,4 +379,28 @@ pub fn constraint_comments(cat: &Catalog) -> Vec<Step> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::using_index_sql;
+
+    #[test]
+    fn using_index_keeps_deferrability_from_the_flags() {
+        assert_eq!(
+            using_index_sql("public.t", "t_pkey", true, false, false),
+            "ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey;"
+        );
+        assert_eq!(
+            using_index_sql("s.\"T\"", "U k", false, true, false),
+            "ALTER TABLE ONLY s.\"T\" ADD CONSTRAINT \"U k\" UNIQUE USING INDEX \"U k\" DEFERRABLE;"
+        );
+        assert_eq!(
+            using_index_sql("t", "k", false, true, true),
+            "ALTER TABLE ONLY t ADD CONSTRAINT k UNIQUE USING INDEX k DEFERRABLE INITIALLY DEFERRED;"
+        );
+        // A name that merely contains the words is not deferrable.
+        assert!(!using_index_sql("t", "not deferrable", true, false, false)
+            .ends_with("USING INDEX \"not deferrable\" DEFERRABLE;"));
+    }
 }

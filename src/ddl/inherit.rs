@@ -12,11 +12,12 @@
 
 use super::tables::{add_checks, add_column, create_table_with};
 use crate::catalog::{Catalog, Table};
+use crate::step::StepKind;
 
 /// One statement of a replay: the object it belongs to and the SQL.
 pub struct ReplayStep {
     pub oid: i64,
-    pub kind: &'static str,
+    pub kind: StepKind,
     pub sql: String,
 }
 
@@ -81,7 +82,7 @@ pub fn replay(parent: &Table, cat: &Catalog) -> Option<Vec<ReplayStep>> {
     let first_k = ks.first().map_or(n, |(k, _)| *k);
     let mut out = vec![ReplayStep {
         oid: parent.oid,
-        kind: "table",
+        kind: StepKind::Table,
         sql: create_table_with(parent, cat, first_k, false),
     }];
     let mut have = first_k;
@@ -89,28 +90,28 @@ pub fn replay(parent: &Table, cat: &Catalog) -> Option<Vec<ReplayStep>> {
         for c in &parent.columns[have..*k] {
             out.push(ReplayStep {
                 oid: parent.oid,
-                kind: "column",
+                kind: StepKind::Column,
                 sql: add_column(parent, c, cat),
             });
         }
         have = have.max(*k);
         out.push(ReplayStep {
             oid: parent.oid,
-            kind: "table",
+            kind: StepKind::Table,
             sql: create_table_with(child, cat, child.columns.len(), true),
         });
     }
     for c in &parent.columns[have..] {
         out.push(ReplayStep {
             oid: parent.oid,
-            kind: "column",
+            kind: StepKind::Column,
             sql: add_column(parent, c, cat),
         });
     }
     for sql in add_checks(parent, cat) {
         out.push(ReplayStep {
             oid: parent.oid,
-            kind: "check constraint",
+            kind: StepKind::CheckConstraint,
             sql,
         });
     }

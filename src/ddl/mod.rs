@@ -15,7 +15,7 @@ pub mod types;
 pub mod views;
 
 pub use constraints::{constraint_comments, constraint_steps, index_steps};
-pub use inherit::{replay as inheritance_replay, ReplayStep};
+pub use inherit::replay as inheritance_replay;
 pub use sequences::{create_sequence, identity_clause, sequence_owned_by};
 pub use statistics::statistics_steps;
 pub use tables::{attach_partition, create_table, inherited_column_fixups, table_settings};

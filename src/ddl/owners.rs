@@ -13,7 +13,7 @@
 use crate::catalog::owners::{Grant, Owned};
 use crate::catalog::Catalog;
 use crate::pg::quote_ident;
-use crate::plan::{Phase, Skipped, Step};
+use crate::step::{Phase, Skipped, Step, StepKind};
 use std::collections::HashSet;
 
 /// Owner and privilege steps for every object of `cat`, plus what had to be
@@ -30,7 +30,7 @@ pub fn steps(cat: &Catalog, roles: Option<&HashSet<String>>) -> (Vec<Step>, Vec<
             steps.push(
                 Step::new(
                     Phase::PostData,
-                    "owner",
+                    StepKind::Owner,
                     o.identity.clone(),
                     format!(
                         "ALTER {} {} OWNER TO {};",
@@ -49,7 +49,9 @@ pub fn steps(cat: &Catalog, roles: Option<&HashSet<String>>) -> (Vec<Step>, Vec<
             skipped.push(missing("grant", &what, &role, o.oid));
         }
         if !sql.is_empty() {
-            steps.push(Step::new(Phase::PostData, "grant", o.identity.clone(), sql).of(o.oid));
+            steps.push(
+                Step::new(Phase::PostData, StepKind::Grant, o.identity.clone(), sql).of(o.oid),
+            );
         }
     }
     (steps, skipped)

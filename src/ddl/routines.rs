@@ -19,7 +19,7 @@ use crate::catalog::routines::Function;
 use crate::catalog::Catalog;
 use crate::ddl::comment;
 use crate::pg::qualified;
-use crate::plan::{FamilySteps, Phase, Skipped, Step};
+use crate::step::{FamilySteps, Phase, Skipped, Step, StepKind};
 
 pub use aggregate::create_aggregate;
 pub use operator::{create_cast, create_operator};
@@ -35,9 +35,10 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
     for a in &r.aggregates {
         let name = aggregate::signature(a, &a.identity_args);
         out.pre
-            .push(Step::new(pre, "aggregate", name.clone(), create_aggregate(a)).of(a.oid));
+            .push(Step::new(pre, StepKind::Aggregate, name.clone(), create_aggregate(a)).of(a.oid));
         if let Some(c) = comment(&format!("AGGREGATE {name}"), &a.comment) {
-            out.pre.push(Step::new(pre, "comment", name, c).of(a.oid));
+            out.pre
+                .push(Step::new(pre, StepKind::Comment, name, c).of(a.oid));
         }
     }
     for o in &r.operators {
@@ -54,17 +55,19 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
             continue;
         }
         out.pre
-            .push(Step::new(pre, "operator", name.clone(), create_operator(o)).of(o.oid));
+            .push(Step::new(pre, StepKind::Operator, name.clone(), create_operator(o)).of(o.oid));
         if let Some(c) = comment(&format!("OPERATOR {name}"), &o.comment) {
-            out.pre.push(Step::new(pre, "comment", name, c).of(o.oid));
+            out.pre
+                .push(Step::new(pre, StepKind::Comment, name, c).of(o.oid));
         }
     }
     for c in &r.casts {
         let name = format!("CAST {}", operator::cast_signature(c));
         out.pre
-            .push(Step::new(pre, "cast", name.clone(), create_cast(c)).of(c.oid));
+            .push(Step::new(pre, StepKind::Cast, name.clone(), create_cast(c)).of(c.oid));
         if let Some(sql) = comment(&name, &c.comment) {
-            out.pre.push(Step::new(pre, "comment", name, sql).of(c.oid));
+            out.pre
+                .push(Step::new(pre, StepKind::Comment, name, sql).of(c.oid));
         }
     }
     opclass_steps(cat, &mut out);
@@ -80,14 +83,15 @@ fn opclass_steps(cat: &Catalog, out: &mut FamilySteps) {
         out.pre.push(
             Step::new(
                 pre,
-                "operator family",
+                StepKind::OperatorFamily,
                 name.clone(),
                 opclass::create_family(f),
             )
             .of(f.oid),
         );
         if let Some(c) = comment(&format!("OPERATOR FAMILY {name}"), &f.comment) {
-            out.pre.push(Step::new(pre, "comment", name, c).of(f.oid));
+            out.pre
+                .push(Step::new(pre, StepKind::Comment, name, c).of(f.oid));
         }
     }
     for c in &r.opclasses {
@@ -95,21 +99,22 @@ fn opclass_steps(cat: &Catalog, out: &mut FamilySteps) {
         out.pre.push(
             Step::new(
                 pre,
-                "operator class",
+                StepKind::OperatorClass,
                 name.clone(),
                 opclass::create_class(c),
             )
             .of(c.oid),
         );
         if let Some(sql) = comment(&format!("OPERATOR CLASS {name}"), &c.comment) {
-            out.pre.push(Step::new(pre, "comment", name, sql).of(c.oid));
+            out.pre
+                .push(Step::new(pre, StepKind::Comment, name, sql).of(c.oid));
         }
     }
     for f in &r.opfamilies {
         if let Some(sql) = opclass::add_loose_members(f) {
             let name = opclass::family_name(f);
             out.pre
-                .push(Step::new(pre, "operator family members", name, sql).of(f.oid));
+                .push(Step::new(pre, StepKind::OperatorFamilyMembers, name, sql).of(f.oid));
         }
     }
 }
@@ -122,13 +127,13 @@ pub fn function_signature(f: &Function) -> String {
 fn function_steps(f: &Function, out: &mut FamilySteps) {
     let name = function_signature(f);
     let kind = if f.kind == "p" {
-        "procedure"
+        StepKind::Procedure
     } else {
-        "function"
+        StepKind::Function
     };
     if f.language == "c" {
         out.skipped.push(Skipped {
-            kind,
+            kind: kind.label(),
             object: name,
             reason: format!(
                 "C-language function (not part of an extension; {} in {}): cannot be migrated; \
@@ -144,8 +149,9 @@ fn function_steps(f: &Function, out: &mut FamilySteps) {
     let sql = format!("{};", f.definition.trim_end());
     out.pre
         .push(Step::new(pre, kind, name.clone(), sql).of(f.oid));
-    let what = format!("{} {name}", kind.to_uppercase());
+    let what = format!("{} {name}", kind.label().to_uppercase());
     if let Some(c) = comment(&what, &f.comment) {
-        out.pre.push(Step::new(pre, "comment", name, c).of(f.oid));
+        out.pre
+            .push(Step::new(pre, StepKind::Comment, name, c).of(f.oid));
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::catalog::Catalog;
 use crate::pg::qualified;
-use crate::plan::{Phase, Step};
+use crate::step::{Phase, Step, StepKind};
 
 /// `CREATE STATISTICS` and its comment, per object.
 pub fn statistics_steps(cat: &Catalog) -> Vec<Step> {
@@ -13,14 +13,14 @@ pub fn statistics_steps(cat: &Catalog) -> Vec<Step> {
         out.push(
             Step::new(
                 Phase::PostData,
-                "statistics",
+                StepKind::Statistics,
                 name.clone(),
                 format!("{};", s.definition),
             )
             .of(s.oid),
         );
         if let Some(c) = super::comment(&format!("STATISTICS {name}"), &s.comment) {
-            out.push(Step::new(Phase::PostData, "comment", name, c).of(s.oid));
+            out.push(Step::new(Phase::PostData, StepKind::Comment, name, c).of(s.oid));
         }
     }
     out

@@ -16,7 +16,7 @@ use super::comment;
 use crate::catalog::types::{CompositeType, Domain, EnumType, RangeType};
 use crate::catalog::Catalog;
 use crate::pg::{qualified, quote_ident, quote_literal};
-use crate::plan::{FamilySteps, Phase, Skipped, Step};
+use crate::step::{FamilySteps, Phase, Skipped, Step, StepKind};
 
 /// Pre-data and post-data statements (and skipped objects) of this family.
 pub fn steps(cat: &Catalog) -> FamilySteps {
@@ -28,21 +28,22 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
         out.pre.push(
             Step::new(
                 pre,
-                "extension",
+                StepKind::Extension,
                 name.clone(),
                 create_extension(e, cat.version_num),
             )
             .of(e.oid),
         );
         out.pre
-            .push(Step::new(pre, "comment", name, extension_comment(e)).of(e.oid));
+            .push(Step::new(pre, StepKind::Comment, name, extension_comment(e)).of(e.oid));
     }
     for c in &t.collations {
         let name = qualified(&c.schema, &c.name);
         out.pre
-            .push(Step::new(pre, "collation", name.clone(), create_collation(c)).of(c.oid));
+            .push(Step::new(pre, StepKind::Collation, name.clone(), create_collation(c)).of(c.oid));
         if let Some(sql) = comment(&format!("COLLATION {name}"), &c.comment) {
-            out.pre.push(Step::new(pre, "comment", name, sql).of(c.oid));
+            out.pre
+                .push(Step::new(pre, StepKind::Comment, name, sql).of(c.oid));
         }
     }
     for e in &t.enums {
@@ -91,7 +92,7 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
             let what = format!("COLUMN {name}.{}", quote_ident(&a.name));
             if let Some(sql) = comment(&what, &a.comment) {
                 out.pre
-                    .push(Step::new(pre, "comment", name.clone(), sql).of(c.rel_oid));
+                    .push(Step::new(pre, StepKind::Comment, name.clone(), sql).of(c.rel_oid));
             }
         }
     }
@@ -124,10 +125,10 @@ fn push_type(
 ) {
     let name = qualified(schema, name);
     out.pre
-        .push(Step::new(Phase::PreData, "type", name.clone(), sql).of(oid));
+        .push(Step::new(Phase::PreData, StepKind::Type, name.clone(), sql).of(oid));
     if let Some(c) = comment(&format!("TYPE {name}"), type_comment) {
         out.pre
-            .push(Step::new(Phase::PreData, "comment", name, c).of(oid));
+            .push(Step::new(Phase::PreData, StepKind::Comment, name, c).of(oid));
     }
 }
 
@@ -252,10 +253,10 @@ fn domain_steps(d: &Domain, out: &mut FamilySteps) {
     let (pre, post) = (Phase::PreData, Phase::PostData);
     let name = qualified(&d.schema, &d.name);
     out.pre
-        .push(Step::new(pre, "domain", name.clone(), create_domain(d)).of(d.oid));
+        .push(Step::new(pre, StepKind::Domain, name.clone(), create_domain(d)).of(d.oid));
     if let Some(c) = comment(&format!("DOMAIN {name}"), &d.comment) {
         out.pre
-            .push(Step::new(pre, "comment", name.clone(), c).of(d.oid));
+            .push(Step::new(pre, StepKind::Comment, name.clone(), c).of(d.oid));
     }
     for c in &d.constraints {
         let obj = format!("{} on {name}", quote_ident(&c.name));
@@ -264,7 +265,7 @@ fn domain_steps(d: &Domain, out: &mut FamilySteps) {
             out.post.push(
                 Step::new(
                     post,
-                    "domain constraint",
+                    StepKind::DomainConstraint,
                     obj.clone(),
                     format!(
                         "ALTER DOMAIN {name} ADD CONSTRAINT {} {};",
@@ -277,7 +278,7 @@ fn domain_steps(d: &Domain, out: &mut FamilySteps) {
         }
         let what = format!("CONSTRAINT {} ON DOMAIN {name}", quote_ident(&c.name));
         if let Some(sql) = comment(&what, &c.comment) {
-            let step = Step::new(phase, "comment", obj, sql).of(d.oid);
+            let step = Step::new(phase, StepKind::Comment, obj, sql).of(d.oid);
             if c.validated {
                 out.pre.push(step);
             } else {

@@ -17,7 +17,7 @@ use super::comment;
 use crate::catalog::views::View;
 use crate::catalog::Catalog;
 use crate::pg::{qualified, quote_ident, quote_literal};
-use crate::plan::{dependents_closure, order_by_dependencies, FamilySteps, Phase, Step};
+use crate::step::{dependents_closure, order_by_dependencies, FamilySteps, Phase, Step, StepKind};
 use std::collections::HashSet;
 
 /// Pre-data and post-data statements (and skipped objects) of this family.
@@ -80,9 +80,9 @@ fn kind_word(v: &View) -> &'static str {
 fn view_steps(v: &View, phase: Phase) -> Vec<Step> {
     let name = qualified(&v.schema, &v.name);
     let kind = if v.is_materialized() {
-        "materialized view"
+        StepKind::MaterializedView
     } else {
-        "view"
+        StepKind::View
     };
     let mut out = vec![Step::new(phase, kind, name.clone(), create_view(v)).of(v.oid)];
     let word = kind_word(v);
@@ -92,7 +92,7 @@ fn view_steps(v: &View, phase: Phase) -> Vec<Step> {
             out.push(
                 Step::new(
                     phase,
-                    "view column default",
+                    StepKind::ViewColumnDefault,
                     name.clone(),
                     format!("ALTER {word} {name} ALTER COLUMN {col} SET DEFAULT {def};"),
                 )
@@ -103,7 +103,7 @@ fn view_steps(v: &View, phase: Phase) -> Vec<Step> {
             out.push(
                 Step::new(
                     phase,
-                    "column statistics",
+                    StepKind::ColumnStatistics,
                     name.clone(),
                     format!(
                         "ALTER {word} {name} ALTER COLUMN {col} SET STATISTICS {};",
@@ -115,12 +115,12 @@ fn view_steps(v: &View, phase: Phase) -> Vec<Step> {
         }
     }
     if let Some(c) = comment(&format!("{word} {name}"), &v.comment) {
-        out.push(Step::new(phase, "comment", name.clone(), c).of(v.oid));
+        out.push(Step::new(phase, StepKind::Comment, name.clone(), c).of(v.oid));
     }
     for c in &v.columns {
         let what = format!("COLUMN {name}.{}", quote_ident(&c.name));
         if let Some(c) = comment(&what, &c.comment) {
-            out.push(Step::new(phase, "comment", name.clone(), c).of(v.oid));
+            out.push(Step::new(phase, StepKind::Comment, name.clone(), c).of(v.oid));
         }
     }
     out

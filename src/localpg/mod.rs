@@ -1,5 +1,5 @@
 //! Local throwaway PostgreSQL clusters (initdb + pg_ctl), used by `pgferry demo`
-//! and by the integration tests (DESIGN.md section 5).
+//! and by the integration tests (docs/design.md section 5).
 //!
 //! Why not Docker or testcontainers: there is no container engine on our
 //! machines or in CI, so tests start real servers from the binaries that

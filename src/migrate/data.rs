@@ -4,12 +4,13 @@
 use super::{Options, Task};
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
+use crate::copy::progress::{self, Counters};
 use crate::copy::{
     merge_ranges, range_json, redo_clear, run_copies, split_big_tables, unit_id, Clear, CopyJob,
-    CopyStats, EarlySteps, LoadMode, SnapshotHolder, SplitPolicy, TableResult, Unit,
+    CopyStats, EarlySteps, LoadMode, SplitPolicy, TableResult, Unit,
 };
+use crate::pg::SnapshotHolder;
 use crate::plan::{CopyRange, Parallel, Plan, Step, TableCopy};
-use crate::report::progress::{self, Counters};
 use crate::state::UnitStatus;
 use anyhow::Context;
 use std::collections::{HashMap, HashSet};
@@ -111,7 +112,7 @@ pub async fn run(
     ticker.finish().await;
     finished.extend(copied.context("data phase")?);
     if stop.load(std::sync::atomic::Ordering::SeqCst) {
-        anyhow::bail!(super::Interrupted);
+        anyhow::bail!(crate::error::Interrupted);
     }
     let done_early = early
         .map(|e| EarlyKeys {
@@ -130,25 +131,15 @@ fn early_steps(plan: &Plan, cat: &Catalog, analyze: bool) -> HashMap<String, Vec
     let copied: HashSet<String> = plan.copies.iter().map(|c| c.target_qualified()).collect();
     let mut out: HashMap<String, Vec<Step>> = HashMap::new();
 
-    for s in plan.post_data.iter().filter(|s| {
-        s.parallel == Parallel::Concurrent
-            && s.oid != 0
-            && matches!(
-                s.kind,
-                "index" | "primary key" | "unique constraint" | "exclusion constraint"
-            )
-    }) {
+    for s in plan
+        .post_data
+        .iter()
+        .filter(|s| s.parallel == Parallel::Concurrent && s.oid != 0 && s.kind.is_index_build())
+    {
         let table_oid = cat
-            .indexes
-            .iter()
-            .find(|i| i.oid == s.oid)
+            .index(s.oid)
             .map(|i| i.table_oid)
-            .or_else(|| {
-                cat.constraints
-                    .iter()
-                    .find(|c| c.oid == s.oid)
-                    .map(|c| c.table_oid)
-            });
+            .or_else(|| cat.constraint(s.oid).map(|c| c.table_oid));
         let Some(t) = table_oid.and_then(|o| cat.table(o)) else {
             continue;
         };

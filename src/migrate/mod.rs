@@ -3,18 +3,20 @@
 //! values; recorded in the task state as it goes, so it can be resumed.
 
 mod data;
-mod execute;
+
 mod task;
 
-pub use execute::{run_step, step_key, StepRunner};
 pub use task::{install_interrupt, state_dir, StartMode, Task};
 
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
-use crate::copy::{SnapshotHolder, TableResult};
+use crate::copy::progress::Display;
+use crate::copy::TableResult;
+use crate::exec::{run_step, StepRunner};
 use crate::pg::connect;
+use crate::pg::SnapshotHolder;
 use crate::plan::{self, Phase, Plan, Skipped, Step};
-use crate::report::progress::Display;
+use crate::step::StepKind;
 use anyhow::Context;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -57,17 +59,6 @@ pub struct TaskOptions {
     pub state_dir: Option<PathBuf>,
     pub mode: StartMode,
 }
-
-/// The run was interrupted by Ctrl-C after saving its state (exit 3).
-#[derive(Debug)]
-pub struct Interrupted;
-
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("interrupted; state saved: run `pgferry migrate --resume` to continue")
-    }
-}
-impl std::error::Error for Interrupted {}
 
 /// Seconds spent in each phase.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -160,10 +151,12 @@ pub fn task_identity(ends: &Endpoints, opts: &Options) -> String {
 pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut times = PhaseTimes::default();
+    let mut fix_dir = None;
     let task = match &opts.task {
         Some(t) => {
             let identity = task_identity(ends, opts);
             let dir = state_dir(t.state_dir.as_deref(), &identity);
+            fix_dir = Some(dir.join("fixes"));
             Some(task::open(&dir, &identity, t.mode)?)
         }
         None => None,
@@ -249,6 +242,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             ignore: opts.ignore_checks.clone(),
             keep_owners: opts.keep_owners,
             skip_write_sample: true,
+            fix_dir,
         };
         if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
             // Nothing was done: do not leave a task to resume behind.
@@ -349,7 +343,7 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     if let Some(t) = &task {
         // Sequence values and the last statements on disk before the task
         // is recorded finished.
-        crate::copy::barrier(&target)
+        crate::exec::barrier(&target)
             .await
             .context("flushing the target before recording the task finished")?;
         let json = serde_json::to_string_pretty(&report).unwrap_or_default();
@@ -446,7 +440,7 @@ pub(crate) fn analyze_steps(plan: &Plan) -> Vec<Step> {
             let name = crate::pg::qualified(&s, &t);
             Step::new(
                 Phase::PostData,
-                "analyze",
+                StepKind::Analyze,
                 name.clone(),
                 format!("ANALYZE {name};"),
             )
@@ -510,7 +504,7 @@ pub(crate) async fn ensure_empty(
         {
             Ok(Some(_)) => problems.push(format!("{name} is not empty")),
             Ok(None) => {}
-            Err(e) => problems.push(format!("{name}: {}", crate::report::db_error(&e))),
+            Err(e) => problems.push(format!("{name}: {}", crate::pg::db_error(&e))),
         }
     }
     if problems.is_empty() {

@@ -6,13 +6,20 @@
 
 mod connect;
 mod conninfo;
+mod db_error;
 pub mod ident;
+pub mod names;
 mod pgpass;
+mod snapshot;
 mod spec;
 mod tls;
 pub mod transient;
+pub mod version;
 
 pub use connect::{connect, ConnError, SESSION_SETUP};
+pub use db_error::db_error;
 pub use ident::{qualified, quote_ident, quote_literal};
+pub use snapshot::{import_snapshot, SnapshotHolder};
 pub use spec::{ConnSpec, RootCert, SslMode};
 pub use tls::install_crypto_provider;
+pub use version::{PG10, PG11, PG12, PG13, PG14, PG15, PG16, PG17, PG18};

@@ -62,10 +62,10 @@ pub(crate) fn connector(spec: &ConnSpec) -> Result<MakeRustlsConnect, ConnError>
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let level = verification(spec);
     let verifier: Arc<dyn ServerCertVerifier> = match level {
-        Verification::None => Arc::new(NoVerification(provider.clone())),
+        Verification::None => Arc::new(NoVerification(Arc::clone(&provider))),
         _ => {
             let roots = Arc::new(root_store(spec)?);
-            let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+            let webpki = WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
                 .build()
                 .map_err(|e| tls_error(spec, format!("cannot use the root certificates: {e}")))?;
             if level == Verification::Chain {

@@ -7,7 +7,8 @@ use super::{
 use crate::catalog::{Catalog, Table};
 use crate::ddl;
 use crate::pg::{qualified, quote_ident};
-use std::collections::HashSet;
+use crate::step::StepKind;
+use std::collections::{HashMap, HashSet};
 
 /// What the plan adds beyond the structure and data; the default is what
 /// managed targets need (objects owned by the target login, no GRANTs).
@@ -29,7 +30,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
         plan.pre_data.push(
             Step::new(
                 pre,
-                "schema",
+                StepKind::Schema,
                 name.clone(),
                 format!("CREATE SCHEMA IF NOT EXISTS {name};"),
             )
@@ -43,7 +44,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
             ddl::comment(&format!("SCHEMA {name}"), &s.comment).filter(|_| !default_public)
         {
             plan.pre_data
-                .push(Step::new(pre, "comment", name, c).of(s.oid));
+                .push(Step::new(pre, StepKind::Comment, name, c).of(s.oid));
         }
     }
     let types = ddl::types::steps(cat);
@@ -54,7 +55,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         let name = qualified(&s.schema, &s.name);
         plan.pre_data
-            .push(Step::new(pre, "sequence", name, ddl::create_sequence(s)).of(s.oid));
+            .push(Step::new(pre, StepKind::Sequence, name, ddl::create_sequence(s)).of(s.oid));
     }
     let ordered = parents_first(cat);
     let mut replayed: HashSet<i64> = HashSet::new();
@@ -75,31 +76,42 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
                     }
                 }
                 None => plan.pre_data.push(
-                    Step::new(pre, "table", name.clone(), ddl::create_table(t, cat)).of(t.oid),
+                    Step::new(
+                        pre,
+                        StepKind::Table,
+                        name.clone(),
+                        ddl::create_table(t, cat),
+                    )
+                    .of(t.oid),
                 ),
             }
         }
         for sql in ddl::table_settings(t) {
             plan.pre_data
-                .push(Step::new(pre, "table setting", name.clone(), sql).of(t.oid));
+                .push(Step::new(pre, StepKind::TableSetting, name.clone(), sql).of(t.oid));
         }
         for sql in ddl::inherited_column_fixups(t, cat) {
             plan.pre_data
-                .push(Step::new(pre, "column default", name.clone(), sql).of(t.oid));
+                .push(Step::new(pre, StepKind::ColumnDefault, name.clone(), sql).of(t.oid));
         }
     }
     for t in &ordered {
         if let Some(sql) = ddl::attach_partition(t, cat) {
             let name = qualified(&t.schema, &t.name);
             plan.pre_data
-                .push(Step::new(pre, "partition attach", name, sql).of(t.oid));
+                .push(Step::new(pre, StepKind::PartitionAttach, name, sql).of(t.oid));
         }
     }
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         if let Some(sql) = ddl::sequence_owned_by(s, cat) {
             plan.pre_data.push(
-                Step::new(pre, "sequence owned by", qualified(&s.schema, &s.name), sql)
-                    .of(s.owned_by.as_ref().map_or(0, |o| o.0)),
+                Step::new(
+                    pre,
+                    StepKind::SequenceOwnedBy,
+                    qualified(&s.schema, &s.name),
+                    sql,
+                )
+                .of(s.owned_by.as_ref().map_or(0, |o| o.0)),
             );
         }
     }
@@ -152,11 +164,7 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 3]) 
     }
     let root_oids: Vec<i64> = roots.iter().map(|s| s.oid).collect();
     let closure = dependents_closure(&root_oids, &cat.depends);
-    let because = roots
-        .iter()
-        .map(|r| r.object.clone())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let because = blocking_roots(&roots, &cat.depends);
     let mut seen: HashSet<i64> = root_oids.iter().copied().collect();
     let mut skipped = roots;
     for steps in [&mut plan.pre_data, &mut plan.post_data] {
@@ -166,9 +174,12 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 3]) 
             }
             if seen.insert(s.oid) {
                 skipped.push(Skipped {
-                    kind: s.kind,
+                    kind: s.kind.label(),
                     object: s.object.clone(),
-                    reason: format!("depends on an object that cannot be migrated ({because})"),
+                    reason: format!(
+                        "depends on an object that cannot be migrated ({})",
+                        because.get(&s.oid).map_or("", String::as_str)
+                    ),
                     oid: s.oid,
                 });
             }
@@ -181,6 +192,32 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 3]) 
         })
     });
     plan.skipped = skipped;
+}
+
+/// For each object that depends on one of `roots`, the roots it depends on
+/// (directly or not), as the reason names them: at most three, then how many
+/// more. One closure per root: there are few roots, and naming every root for
+/// every dependent made reasons thousands of characters long.
+fn blocking_roots(roots: &[Skipped], depends: &[(i64, i64)]) -> HashMap<i64, String> {
+    let mut by_object: HashMap<i64, Vec<&str>> = HashMap::new();
+    for r in roots {
+        for oid in dependents_closure(&[r.oid], depends) {
+            by_object.entry(oid).or_default().push(r.object.as_str());
+        }
+    }
+    by_object
+        .into_iter()
+        .map(|(oid, mut names)| {
+            names.sort_unstable();
+            names.dedup();
+            let shown = names.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+            let text = match names.len() {
+                n if n > 3 => format!("{shown} and {} more", n - 3),
+                _ => shown,
+            };
+            (oid, text)
+        })
+        .collect()
 }
 
 /// Tables ordered so that every inheritance or partition parent comes before
@@ -248,19 +285,50 @@ fn table_comments(cat: &Catalog, tables: &[&Table], out: &mut Vec<Step>) {
     for t in tables {
         let name = qualified(&t.schema, &t.name);
         if let Some(c) = ddl::comment(&format!("TABLE {name}"), &t.comment) {
-            out.push(Step::new(pre, "comment", name.clone(), c).of(t.oid));
+            out.push(Step::new(pre, StepKind::Comment, name.clone(), c).of(t.oid));
         }
         for col in &t.columns {
             let what = format!("COLUMN {name}.{}", quote_ident(&col.name));
             if let Some(c) = ddl::comment(&what, &col.comment) {
-                out.push(Step::new(pre, "comment", name.clone(), c).of(t.oid));
+                out.push(Step::new(pre, StepKind::Comment, name.clone(), c).of(t.oid));
             }
         }
     }
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         let name = qualified(&s.schema, &s.name);
         if let Some(c) = ddl::comment(&format!("SEQUENCE {name}"), &s.comment) {
-            out.push(Step::new(pre, "comment", name, c).of(s.oid));
+            out.push(Step::new(pre, StepKind::Comment, name, c).of(s.oid));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(oid: i64, name: &str) -> Skipped {
+        Skipped {
+            kind: "function",
+            object: name.into(),
+            reason: String::new(),
+            oid,
+        }
+    }
+
+    #[test]
+    fn a_dependent_names_only_the_roots_it_depends_on() {
+        let roots = [root(1, "a()"), root(2, "b()"), root(3, "c()")];
+        // 10 uses a; 11 uses 10 and b; 12 uses c only.
+        let depends = [(10, 1), (11, 10), (11, 2), (12, 3)];
+        let r = blocking_roots(&roots, &depends);
+        assert_eq!(r[&10], "a()");
+        assert_eq!(r[&11], "a(), b()");
+        assert_eq!(r[&12], "c()");
+        let many: Vec<Skipped> = (1..=5).map(|i| root(i, &format!("f{i}()"))).collect();
+        let deps: Vec<(i64, i64)> = (1..=5).map(|i| (99, i)).collect();
+        assert_eq!(
+            blocking_roots(&many, &deps)[&99],
+            "f1(), f2(), f3() and 2 more"
+        );
     }
 }

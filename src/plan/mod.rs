@@ -5,81 +5,20 @@
 //! persisted for resume.
 
 mod build;
-mod order;
 pub mod rename;
 pub mod select;
+#[cfg(test)]
+mod tests;
 
+pub use crate::step::{
+    dependents_closure, order_by_dependencies, FamilySteps, Parallel, Phase, Skipped, Step,
+    StepKind,
+};
 pub use build::{build, BuildOptions};
-pub use order::{dependents_closure, order_by_dependencies};
 pub use rename::{NameMap, Renames};
 pub use select::{SelectError, Selection};
 
 use serde::Serialize;
-
-/// The seed's order: structure first, then data, then what needs the data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Phase {
-    /// Everything that must exist before rows arrive.
-    PreData,
-    /// Row copy.
-    Data,
-    /// Indexes, constraints, foreign keys, triggers, sequence values.
-    PostData,
-    /// Schema, table and column renames, last, so dependents follow by oid.
-    Rename,
-}
-
-/// How a post-data statement may be scheduled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Parallel {
-    /// Runs alone, in plan order.
-    Serial,
-    /// May run at the same time as other `Concurrent` statements of its group
-    /// (index builds, foreign-key validation).
-    Concurrent,
-}
-
-/// One DDL statement of the plan.
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    pub phase: Phase,
-    /// Object kind, e.g. `table`, `index`, `foreign key`.
-    pub kind: &'static str,
-    /// Qualified display name of the object.
-    pub object: String,
-    pub sql: String,
-    pub parallel: Parallel,
-    /// Catalog oid of the object this statement creates or alters (0 when none);
-    /// dependency ordering and skipping work on it.
-    pub oid: i64,
-}
-
-impl Step {
-    pub fn new(phase: Phase, kind: &'static str, object: String, sql: String) -> Step {
-        Step {
-            phase,
-            kind,
-            object,
-            sql,
-            parallel: Parallel::Serial,
-            oid: 0,
-        }
-    }
-
-    /// Ties the step to the catalog object it belongs to.
-    pub fn of(mut self, oid: i64) -> Step {
-        self.oid = oid;
-        self
-    }
-
-    /// Marks the step as safe to run beside other concurrent steps.
-    pub fn concurrent(mut self) -> Step {
-        self.parallel = Parallel::Concurrent;
-        self
-    }
-}
 
 /// One table whose rows are copied.
 #[derive(Debug, Clone, Serialize)]
@@ -161,24 +100,6 @@ impl TableCopy {
 pub struct SequenceValue {
     pub source: String,
     pub target: String,
-}
-
-/// An object that cannot be migrated, and why. Never silent: printed and in the JSON report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Skipped {
-    pub kind: &'static str,
-    pub object: String,
-    pub reason: String,
-    #[serde(skip)]
-    pub oid: i64,
-}
-
-/// What one object family adds to the plan.
-#[derive(Debug, Clone, Default)]
-pub struct FamilySteps {
-    pub pre: Vec<Step>,
-    pub post: Vec<Step>,
-    pub skipped: Vec<Skipped>,
 }
 
 /// What `migrate` will do, in order.

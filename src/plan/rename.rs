@@ -12,6 +12,7 @@
 use super::{Phase, Plan, Step};
 use crate::catalog::Catalog;
 use crate::pg::{qualified, quote_ident};
+use crate::step::StepKind;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One rename as the user wrote it, already parsed into exact names.
@@ -78,6 +79,14 @@ impl NameMap {
         out.extend(self.tables.keys().map(|(_, t)| t.clone()));
         out.extend(self.columns.keys().map(|(_, _, c)| c.clone()));
         out
+    }
+
+    /// Renamed columns as (source name, final name), raw.
+    pub fn column_pairs(&self) -> Vec<(String, String)> {
+        self.columns
+            .iter()
+            .map(|((_, _, c), n)| (c.clone(), n.clone()))
+            .collect()
     }
 
     /// Renamed schemas and tables as (kind, source parts, final parts), raw.
@@ -292,7 +301,8 @@ pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
             quote_ident(c),
             quote_ident(to)
         );
-        plan.renames.push(Step::new(ph, "rename column", obj, sql));
+        plan.renames
+            .push(Step::new(ph, StepKind::RenameColumn, obj, sql));
     }
     let mut tabs: Vec<_> = map.tables.iter().collect();
     tabs.sort();
@@ -303,7 +313,7 @@ pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
             quote_ident(to)
         );
         plan.renames
-            .push(Step::new(ph, "rename table", qualified(s, t), sql));
+            .push(Step::new(ph, StepKind::RenameTable, qualified(s, t), sql));
     }
     let mut schemas: Vec<_> = map.schemas.iter().collect();
     schemas.sort();
@@ -314,7 +324,7 @@ pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
             quote_ident(to)
         );
         plan.renames
-            .push(Step::new(ph, "rename schema", quote_ident(s), sql));
+            .push(Step::new(ph, StepKind::RenameSchema, quote_ident(s), sql));
     }
     if map.schemas.is_empty() && map.tables.is_empty() {
         return;

@@ -15,8 +15,9 @@
 
 use super::{Plan, Skipped};
 use crate::catalog::Catalog;
-use crate::config::names::Pattern;
+use crate::pg::names::Pattern;
 use crate::pg::qualified;
+use crate::step::StepKind;
 use std::collections::{HashMap, HashSet};
 
 /// What the user selected, parsed (task file `[select]` and flags).
@@ -391,6 +392,7 @@ fn remove_left_out(cat: &mut Catalog, rep: &mut SelectionReport, names: &HashMap
         .map(|t| t.oid)
         .collect();
     cat.tables.retain(|t| !gone_tables.contains(&t.oid));
+    cat.reindex();
     let mut fk_drops = Vec::new();
     for c in &cat.constraints {
         if gone_tables.contains(&c.table_oid) {
@@ -473,7 +475,7 @@ pub fn prune(plan: &mut Plan, rep: &SelectionReport) {
             if let Some(why) = rep.dependents.get(&s.oid) {
                 if seen.insert(s.oid) {
                     excluded.push(Skipped {
-                        kind: s.kind,
+                        kind: s.kind.label(),
                         object: s.object.clone(),
                         reason: why.clone(),
                         oid: s.oid,
@@ -515,8 +517,9 @@ pub fn keep_keys_to_empty_tables(plan: &mut Plan, cat: &Catalog, rep: &Selection
         }
         let partitioned = cat.table(c.table_oid).is_some_and(|t| t.is_partitioned());
         let before = plan.post_data.len();
-        plan.post_data
-            .retain(|s| !(s.oid == c.oid && (partitioned || s.kind == "foreign key validation")));
+        plan.post_data.retain(|s| {
+            !(s.oid == c.oid && (partitioned || s.kind == StepKind::ForeignKeyValidation))
+        });
         if plan.post_data.len() != before {
             plan.excluded.push(Skipped {
                 kind: "foreign key",

@@ -147,6 +147,8 @@ pub(super) async fn cdc(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
             format!("{msg} (informational: incremental migration, not built yet, will need it)")
         },
         fix: (!ok).then(|| fix.to_string()),
+        script: None,
+        sql: None,
     };
     Ok(vec![
         info(

@@ -3,7 +3,8 @@
 //! `IF NOT EXISTS`, silently keep a different object), so each is a failure
 //! that names the object and the ways out.
 
-use super::{Context, Finding};
+use super::drop_order::{self, Relation};
+use super::{Context, End, Finding, SQL};
 use crate::pg::{qualified, quote_ident};
 use anyhow::Context as _;
 
@@ -18,9 +19,16 @@ fn drop_statement(
     let q = qualified(schema, name);
     match found {
         // DROP ROUTINE (any function, procedure or aggregate) exists from 11 on.
-        "function" if target_num >= 110000 => format!("DROP ROUTINE {q}({});", args.unwrap_or("")),
+        "function" if target_num >= crate::pg::PG11 => {
+            format!("DROP ROUTINE {q}({});", args.unwrap_or(""))
+        }
         "function" => format!("DROP FUNCTION {q}({});", args.unwrap_or("")),
+        "aggregate" if target_num >= crate::pg::PG11 => {
+            format!("DROP ROUTINE {q}({});", args.unwrap_or(""))
+        }
+        "aggregate" => format!("DROP AGGREGATE {q}({});", args.unwrap_or("")),
         "type" => format!("DROP TYPE {q};"),
+        "domain" => format!("DROP DOMAIN {q};"),
         "view" => format!("DROP VIEW {q};"),
         "materialized view" => format!("DROP MATERIALIZED VIEW {q};"),
         "sequence" => format!("DROP SEQUENCE {q};"),
@@ -94,15 +102,18 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     }
     let mut named = Vec::new();
     let mut drops = Vec::new();
+    let (mut classes, mut oids) = (Vec::new(), Vec::new());
     for r in &found {
         let (kind, schema, name): (String, String, String) = (r.get(0), r.get(1), r.get(2));
         let args: Option<String> = r.get(3);
         let existing: String = r.get(4);
+        classes.push(r.get::<_, i64>(5));
+        oids.push(r.get::<_, i64>(6));
         let mut label = format!("{kind} {}", qualified(&schema, &name));
         if let Some(a) = &args {
             label.push_str(&format!("({a})"));
         }
-        if existing != kind {
+        if !same_kind(&kind, &existing) {
             label.push_str(&format!(" (a {existing} of that name exists)"));
         }
         named.push(label);
@@ -114,20 +125,86 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
             cx.tgt.version_num,
         ));
     }
+    let rows = cx
+        .target
+        .query(
+            include_str!("../../sql/precheck/target_drop_order.sql"),
+            &[&classes, &oids],
+        )
+        .await
+        .context("ordering the drops by dependency (sql/precheck/target_drop_order.sql)")?;
+    let relations: Vec<Relation> = rows
+        .iter()
+        .filter_map(|r| {
+            let (rel, a): (String, i32) = (r.get(0), r.get(1));
+            let a = usize::try_from(a).ok()?;
+            let b = r
+                .get::<_, Option<i32>>(2)
+                .and_then(|b| usize::try_from(b).ok());
+            match (rel.as_str(), b) {
+                ("with", Some(b)) => Some(Relation::With(a, b)),
+                ("before", Some(b)) => Some(Relation::Before(a, b)),
+                ("blocked", _) => Some(Relation::Blocked(a, r.get(3))),
+                _ => None,
+            }
+        })
+        .collect();
+    let ordered = drop_order::order(found.len(), &relations);
+    let statements: Vec<String> = ordered.drops.iter().map(|&i| drops[i].clone()).collect();
+    let mut notes = Vec::new();
+    if !ordered.dropped_with.is_empty() {
+        notes.push(format!(
+            "{} of them go with another one's DROP ({})",
+            ordered.dropped_with.len(),
+            ordered
+                .dropped_with
+                .iter()
+                .map(|(a, b)| format!("{} with {}", named[*a], named[*b]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !ordered.blocked.is_empty() {
+        notes.push(format!(
+            "other target objects depend on them and must be dropped or changed first: {}",
+            ordered
+                .blocked
+                .iter()
+                .map(|(b, what)| format!("{what} (on {})", named[*b]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if ordered.cycle {
+        notes.push("some of them depend on each other in a circle: one DROP needs CASCADE".into());
+    }
+    let notes = if notes.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", notes.join("; "))
+    };
     Ok(vec![Finding::failure(
         "target.conflict",
         format!(
-            "{} object(s) already exist on the target ({}): {}",
+            "{} object(s) already exist on the target ({}): {}{notes}",
             found.len(),
             quote_ident(&cx.tgt.database),
             named.join(", ")
         ),
         format!(
-            "choose one: drop them on the target ({}); or keep them and load rows only with \
-             --data-only; or exclude or rename them in the task file",
-            drops.join(" ")
+            "choose one: drop them on the target, dependents first: {SQL}; or keep them and \
+             load rows only with --data-only; or exclude or rename them in the task file"
         ),
-    )])
+    )
+    .with_sql(End::Target, statements)])
+}
+
+/// The source's kind and the target object's are the same kind of thing
+/// (domains and aggregates are found as such, created as types and functions).
+fn same_kind(kind: &str, existing: &str) -> bool {
+    kind == existing
+        || (kind == "type" && existing == "domain")
+        || (kind == "function" && existing == "aggregate")
 }
 
 #[cfg(test)]
@@ -137,15 +214,29 @@ mod tests {
     #[test]
     fn drops_by_kind() {
         assert_eq!(
-            drop_statement("table", "public", "Orders", None, 150000),
+            drop_statement("table", "public", "Orders", None, crate::pg::PG15),
             "DROP TABLE public.\"Orders\";"
         );
         assert_eq!(
-            drop_statement("function", "s", "f", Some("integer, text"), 150000),
+            drop_statement("function", "s", "f", Some("integer, text"), crate::pg::PG15),
             "DROP ROUTINE s.f(integer, text);"
         );
         assert_eq!(
-            drop_statement("materialized view", "a", "m", None, 100000),
+            drop_statement("domain", "public", "year", None, crate::pg::PG15),
+            "DROP DOMAIN public.year;"
+        );
+        assert_eq!(
+            drop_statement(
+                "aggregate",
+                "public",
+                "group_concat",
+                Some("text"),
+                crate::pg::PG10
+            ),
+            "DROP AGGREGATE public.group_concat(text);"
+        );
+        assert_eq!(
+            drop_statement("materialized view", "a", "m", None, crate::pg::PG10),
             "DROP MATERIALIZED VIEW a.m;"
         );
     }

@@ -5,7 +5,7 @@
 //! combination is unit-tested without needing two servers with different
 //! contrib sets.
 
-use super::{Context, Finding};
+use super::{Context, End, Finding, SQL};
 use anyhow::Context as _;
 use std::collections::HashMap;
 
@@ -72,15 +72,28 @@ pub(super) fn judge(
     };
     let allowed = login.superuser || (login.can_create && o.unprivileged.contains(&to_create));
     if !allowed {
-        out.push(Finding::failure(
-            "target.extension.privilege",
-            format!(
-                "{} cannot create extension {name} on the target (it needs a superuser{})",
-                login.name,
-                if login.can_create { "" } else { " or CREATE on the database" }
+        out.push(
+            Finding::failure(
+                "target.extension.privilege",
+                format!(
+                    "{} cannot create extension {name} on the target (it needs a superuser{})",
+                    login.name,
+                    if login.can_create {
+                        ""
+                    } else {
+                        " or CREATE on the database"
+                    }
+                ),
+                format!("have a superuser run {SQL} on the target database before migrating"),
+            )
+            .with_sql(
+                End::Target,
+                vec![format!(
+                    "CREATE EXTENSION IF NOT EXISTS {};",
+                    crate::pg::quote_ident(name)
+                )],
             ),
-            format!("have a superuser run CREATE EXTENSION IF NOT EXISTS {name}; on the target database before migrating"),
-        ));
+        );
     }
     out
 }
@@ -104,16 +117,10 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         )]);
     }
     let names: Vec<String> = used.iter().map(|u| u.0.clone()).collect();
-    let trusted = if cx.tgt.version_num >= 130000 {
-        "v.trusted"
-    } else {
-        "false"
-    };
-    let sql =
-        include_str!("../../sql/precheck/extensions_target.sql").replace("{trusted}", trusted);
+    let sql = include_str!("../../sql/precheck/extensions_target.sql");
     let offers: HashMap<String, Offer> = cx
         .target
-        .query(&sql, &[&names])
+        .query(sql, &[&names])
         .await
         .context("reading target extensions (sql/precheck/extensions_target.sql)")?
         .iter()

@@ -11,16 +11,19 @@
 
 mod activity;
 mod conflicts;
+mod drop_order;
 mod extensions;
 mod owners;
 mod privileges;
 mod render;
+mod scripts;
 mod selection;
 mod servers;
 mod unsupported;
 
 pub(crate) use activity::write_counters;
 pub use render::{human, json_document};
+pub use scripts::{End, FixSql, SQL};
 pub use servers::ServerInfo;
 
 use crate::catalog::Catalog;
@@ -49,8 +52,18 @@ pub struct Finding {
     pub severity: Severity,
     /// One line that names the exact objects.
     pub message: String,
-    /// What to run or change; `None` when there is nothing to do.
+    /// What to run or change; `None` when there is nothing to do. Where the
+    /// fix is SQL, the text holds [`SQL`] where the statements go until
+    /// [`run`] renders it: the statements inline when short, and the path of
+    /// the script they are written to (see [`Options::fix_dir`]).
     pub fix: Option<String>,
+    /// Path of the script that holds this fix's SQL, ready for
+    /// `psql -v ON_ERROR_STOP=1 -f`; `None` when the fix is not SQL or no
+    /// script directory was given.
+    pub script: Option<String>,
+    /// The fix's SQL: where to run it and the statements, in order.
+    #[serde(skip)]
+    pub sql: Option<FixSql>,
 }
 
 impl Finding {
@@ -60,6 +73,8 @@ impl Finding {
             severity: Severity::Pass,
             message: message.into(),
             fix: None,
+            script: None,
+            sql: None,
         }
     }
     pub fn warning(
@@ -72,6 +87,8 @@ impl Finding {
             severity: Severity::Warning,
             message: message.into(),
             fix: Some(fix.into()),
+            script: None,
+            sql: None,
         }
     }
     pub fn failure(
@@ -84,7 +101,14 @@ impl Finding {
             severity: Severity::Failure,
             message: message.into(),
             fix: Some(fix.into()),
+            script: None,
+            sql: None,
         }
+    }
+    /// Attaches the fix's SQL: the fix text holds [`SQL`] where it goes.
+    pub fn with_sql(mut self, on: End, statements: Vec<String>) -> Finding {
+        self.sql = Some(FixSql { on, statements });
+        self
     }
 }
 
@@ -133,6 +157,9 @@ pub struct Options {
     /// Leave out the one-second sample of writes on the source: `migrate`
     /// measures writes over the whole copy instead (see migrate's report).
     pub skip_write_sample: bool,
+    /// Where to write each SQL fix as a script (`<code>.sql`); `None` writes
+    /// none and puts the statements in the fix text.
+    pub fix_dir: Option<std::path::PathBuf>,
 }
 
 /// The whole precheck result, printed as a table or as one JSON document.
@@ -241,6 +268,7 @@ pub async fn run(
     }
     findings.extend(guard("cdc.wal_level", activity::cdc(&cx)).await);
     apply_ignore(&mut findings, &opts.ignore);
+    scripts::render(&mut findings, opts.fix_dir.as_deref(), &src, &tgt)?;
     let ok = findings.iter().all(|f| f.severity != Severity::Failure);
     Ok(Report {
         ok,

@@ -4,7 +4,7 @@
 //! anything is written, rather than failing at the end of post-data. Roles the
 //! target lacks are only a warning: their statements are skipped and reported.
 
-use super::{Context, Finding};
+use super::{Context, End, Finding, SQL};
 use crate::pg::{quote_ident, quote_literal};
 use anyhow::Context as _;
 use std::collections::{BTreeSet, HashSet};
@@ -24,7 +24,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         .plan
         .post_data
         .iter()
-        .filter(|s| matches!(s.kind, "owner" | "grant"))
+        .filter(|s| s.kind.is_ownership())
         .map(|s| s.oid)
         .collect();
     let mut roles: BTreeSet<String> = BTreeSet::new();
@@ -45,7 +45,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         return Ok(vec![Finding::pass(CODE, "no objects whose owner to keep")]);
     }
     let names: Vec<String> = roles.into_iter().collect();
-    let option = if cx.tgt.version_num >= 160000 {
+    let option = if cx.tgt.version_num >= crate::pg::PG16 {
         "SET"
     } else {
         "MEMBER"
@@ -77,23 +77,25 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let login = quote_ident(&cx.tgt.login);
     let mut out = Vec::new();
     if !missing.is_empty() {
-        out.push(Finding::warning(
-            CODE,
-            format!(
-                "role(s) {} do not exist on the target: their objects stay owned by {} and \
+        out.push(
+            Finding::warning(
+                CODE,
+                format!(
+                    "role(s) {} do not exist on the target: their objects stay owned by {} and \
                  their grants are skipped (listed in the report)",
-                missing.join(", "),
-                cx.tgt.login
-            ),
-            format!(
-                "to keep them, create the roles on the target first: {}",
+                    missing.join(", "),
+                    cx.tgt.login
+                ),
+                format!("to keep them, create the roles on the target first: {SQL}"),
+            )
+            .with_sql(
+                End::Target,
                 missing
                     .iter()
                     .map(|r| format!("CREATE ROLE {r};"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                    .collect(),
             ),
-        ));
+        );
     }
     out.push(if not_member.is_empty() {
         Finding::pass(
@@ -118,9 +120,12 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
                 }
             ),
             format!(
-                "on the target, as a role administrator: GRANT {} TO {login}; or migrate without --keep-owners",
-                not_member.join(", ")
+                "on the target, as a role administrator: {SQL}; or migrate without --keep-owners"
             ),
+        )
+        .with_sql(
+            End::Target,
+            vec![format!("GRANT {} TO {login};", not_member.join(", "))],
         )
     });
     Ok(out)

@@ -2,7 +2,7 @@
 //! functions for the login's own role, so inherited grants, PUBLIC and role
 //! membership count exactly as they will when the migration runs.
 
-use super::{Context, Finding};
+use super::{Context, End, Finding, SQL};
 use crate::pg::{qualified, quote_ident};
 use anyhow::Context as _;
 
@@ -41,10 +41,14 @@ pub(super) async fn source(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
                 cx.src.login,
                 missing.join(", ")
             ),
-            format!(
-                "on the source, as the schema owner: GRANT USAGE ON SCHEMA {} TO {role};",
+            format!("on the source, as the schema owner: {SQL}"),
+        )
+        .with_sql(
+            End::Source,
+            vec![format!(
+                "GRANT USAGE ON SCHEMA {} TO {role};",
                 missing.join(", ")
-            ),
+            )],
         )
     });
 
@@ -105,11 +109,14 @@ pub(super) async fn source(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
             seqs.join(", ")
         ));
     }
-    out.push(Finding::failure(
-        "source.privilege.select",
-        format!("{} lacks SELECT on {}", cx.src.login, what.join(" and ")),
-        format!("on the source, as the owner: {}", grants.join(" ")),
-    ));
+    out.push(
+        Finding::failure(
+            "source.privilege.select",
+            format!("{} lacks SELECT on {}", cx.src.login, what.join(" and ")),
+            format!("on the source, as the owner: {SQL}"),
+        )
+        .with_sql(End::Source, grants),
+    );
     Ok(out)
 }
 
@@ -141,10 +148,14 @@ pub(super) async fn target(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
                 cx.tgt.login,
                 quote_ident(&cx.tgt.database)
             ),
-            format!(
-                "on the target, as the database owner: GRANT CREATE ON DATABASE {} TO {role};",
+            format!("on the target, as the database owner: {SQL}"),
+        )
+        .with_sql(
+            End::Target,
+            vec![format!(
+                "GRANT CREATE ON DATABASE {} TO {role};",
                 quote_ident(&cx.tgt.database)
-            ),
+            )],
         )
     });
     let names: Vec<String> = cx.cat.schemas.iter().map(|s| s.name.clone()).collect();
@@ -191,10 +202,14 @@ pub(super) async fn target(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
                 cx.tgt.login,
                 no_create.join(", ")
             ),
-            format!(
-                "on the target, as the schema owner: GRANT USAGE, CREATE ON SCHEMA {} TO {role};",
+            format!("on the target, as the schema owner: {SQL}"),
+        )
+        .with_sql(
+            End::Target,
+            vec![format!(
+                "GRANT USAGE, CREATE ON SCHEMA {} TO {role};",
                 no_create.join(", ")
-            ),
+            )],
         )
     });
     if !not_owner.is_empty() {
@@ -205,11 +220,14 @@ pub(super) async fn target(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
                 cx.tgt.login,
                 not_owner.join(", ")
             ),
+            format!("on the target, as a superuser or the schemas' owner: {SQL}"),
+        )
+        .with_sql(
+            End::Target,
             not_owner
                 .iter()
                 .map(|s| format!("ALTER SCHEMA {s} OWNER TO {role};"))
-                .collect::<Vec<_>>()
-                .join(" "),
+                .collect(),
         ));
     }
     Ok(out)

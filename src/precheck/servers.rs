@@ -30,30 +30,11 @@ pub struct ServerInfo {
     pub ssl_cipher: Option<String>,
 }
 
-/// Reads [`ServerInfo`] with queries suited to the server's version.
+/// Reads [`ServerInfo`] (one query that runs on every supported version).
 pub(super) async fn info(client: &Client, spec: &ConnSpec) -> anyhow::Result<ServerInfo> {
-    let num = crate::catalog::server_version_num(client).await?;
-    let provider = if num >= 150000 {
-        "CASE d.datlocprovider WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE 'libc' END"
-    } else {
-        "'libc'"
-    };
-    let ssl = if num >= 90500 {
-        "COALESCE(s.ssl, false) AS ssl, s.version::text AS ssl_version, s.cipher::text AS ssl_cipher"
-    } else {
-        "false AS ssl, NULL::text AS ssl_version, NULL::text AS ssl_cipher"
-    };
-    let mut sql = include_str!("../../sql/precheck/server_info.sql")
-        .replace("{provider}", provider)
-        .replace("{ssl}", ssl);
-    if num >= 90500 {
-        sql = sql.replace(
-            "WHERE d.datname",
-            "LEFT JOIN pg_catalog.pg_stat_ssl s ON s.pid = pg_catalog.pg_backend_pid()\nWHERE d.datname",
-        );
-    }
+    let sql = include_str!("../../sql/precheck/server_info.sql");
     let r = client
-        .query_one(&sql, &[])
+        .query_one(sql, &[])
         .await
         .context("reading server information (sql/precheck/server_info.sql)")?;
     Ok(ServerInfo {
@@ -76,7 +57,7 @@ pub(super) async fn info(client: &Client, spec: &ConnSpec) -> anyhow::Result<Ser
 
 /// `150010` -> `15`, `90624` -> `9.6`.
 fn major(num: i32) -> String {
-    if num >= 100000 {
+    if num >= crate::pg::PG10 {
         (num / 10000).to_string()
     } else {
         format!("{}.{}", num / 10000, num / 100 % 100)
@@ -85,7 +66,7 @@ fn major(num: i32) -> String {
 
 /// Comparable major: 15 -> 1500, 9.6 -> 906.
 fn major_key(num: i32) -> i32 {
-    if num >= 100000 {
+    if num >= crate::pg::PG10 {
         num / 10000 * 100
     } else {
         num / 100
@@ -107,7 +88,7 @@ pub(super) fn versions(cx: &Context<'_>) -> Vec<Finding> {
         cx.src.database,
         tls(cx.src)
     );
-    out.push(if s >= 100000 {
+    out.push(if s >= crate::pg::PG10 {
         Finding::pass("source.version", src_line)
     } else if s >= 90400 {
         Finding::warning(

@@ -1,4 +1,5 @@
-//! Logging, progress and summaries.
+//! Rendering of results for people and scripts: tracing setup, summary tables,
+//! plan text. The top of the engine: it reads results, computes nothing.
 
 /// Sets up `tracing` on stderr. `RUST_LOG` wins over the flags.
 pub fn init_tracing(verbose: u8, quiet: bool) {
@@ -21,19 +22,7 @@ pub fn init_tracing(verbose: u8, quiet: bool) {
         .try_init();
 }
 
+mod schema;
 mod summary;
+pub use schema::schema_text;
 pub use summary::{checksum_table, counts_table, migrate_table, plan_text};
-
-/// A server error as one line: its message (and detail), without the
-/// "db error:" prefix tokio-postgres adds.
-pub fn db_error(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => match db.detail() {
-            Some(d) => format!("{} ({d})", db.message()),
-            None => db.message().to_string(),
-        },
-        None => e.to_string(),
-    }
-}
-
-pub mod progress;

@@ -10,13 +10,14 @@ mod counts;
 mod digest;
 mod ranges;
 mod rowhash;
+mod schema;
 mod sequences;
 mod session;
 mod units;
 
 pub use checksum::{
-    compare_checksums, verify_all, ChecksumOptions, TableChecksum, Verdict, DEFAULT_SPLIT_BYTES,
+    compare_checksums, verify_all, ChecksumOptions, TableChecksum, DEFAULT_SPLIT_BYTES,
 };
 pub use counts::{compare_counts, TableCount};
-pub use ranges::{RangeDiff, Split};
+pub use schema::{compare_schema, SchemaReport};
 pub use sequences::{sequences_text, SequenceCheck};

@@ -9,9 +9,9 @@ use anyhow::Context;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
-pub use crate::copy::SnapshotHolder;
 pub use crate::pg::connect;
-pub use crate::report::db_error;
+pub use crate::pg::db_error;
+pub use crate::pg::SnapshotHolder;
 
 /// One end's session, with what its queries need to know.
 pub struct End {
@@ -32,14 +32,14 @@ pub async fn open_end(
         .batch_execute(SESSION_PINS)
         .await
         .with_context(|| format!("pinning output settings ({purpose})"))?;
-    if server_version(&client).await? >= 110000 {
+    if server_version(&client).await? >= crate::pg::PG11 {
         client
             .batch_execute(SESSION_PINS_11)
             .await
             .with_context(|| format!("turning JIT off ({purpose})"))?;
     }
     if let Some(id) = snapshot {
-        crate::copy::import_snapshot(&client, id).await?;
+        crate::pg::import_snapshot(&client, id).await?;
     }
     Ok(End {
         client,

@@ -58,7 +58,7 @@ pub struct PlanEnds<'a> {
 }
 
 /// TID range scans, which make page ranges cheap, came in PostgreSQL 14.
-const TID_RANGE_SCAN: i32 = 140000;
+const TID_RANGE_SCAN: i32 = crate::pg::PG14;
 
 /// Resolves how each column is sent, which tables are split and how, and
 /// returns the jobs and their units (largest first). With a selection, only

@@ -54,6 +54,7 @@ fn migrate_and_check(source_major: u32, target_major: u32, files: &[&str], what:
     );
     let out = pgferry(&[
         "verify",
+        "--schema",
         "--source",
         &src.uri(&sdb),
         "--target",
@@ -67,6 +68,7 @@ fn migrate_and_check(source_major: u32, target_major: u32, files: &[&str], what:
 }
 
 #[test]
+#[ignore = "slow"]
 fn pagila_pg10_to_15() {
     migrate_and_check(
         10,
@@ -77,6 +79,7 @@ fn pagila_pg10_to_15() {
 }
 
 #[test]
+#[ignore = "slow"]
 fn pagila_pg15_to_15() {
     migrate_and_check(
         15,
@@ -87,6 +90,7 @@ fn pagila_pg15_to_15() {
 }
 
 #[test]
+#[ignore = "slow"]
 fn pagila_pg15_to_17() {
     migrate_and_check(
         15,
@@ -97,11 +101,13 @@ fn pagila_pg15_to_17() {
 }
 
 #[test]
+#[ignore = "slow"]
 fn northwind_pg10_to_15() {
     migrate_and_check(10, 15, &["northwind/northwind.sql"], "northwind");
 }
 
 #[test]
+#[ignore = "slow"]
 fn chinook_pg10_to_17() {
     migrate_and_check(10, 17, &["chinook/Chinook_PostgreSql.sql"], "chinook");
 }

@@ -3,9 +3,10 @@
 
 use crate::support::{cluster, compare, fresh_db, pgferry};
 use pgferry::config::Endpoints;
-use pgferry::copy::{run_copies, CopyJob, LoadMode, SnapshotHolder, Unit};
+use pgferry::copy::progress::Counters;
+use pgferry::copy::{run_copies, CopyJob, LoadMode, Unit};
+use pgferry::pg::SnapshotHolder;
 use pgferry::pg::{connect, ConnSpec};
-use pgferry::report::progress::Counters;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 

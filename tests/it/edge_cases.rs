@@ -2,7 +2,7 @@
 //! expression partition keys, multiple inheritance, a PostgreSQL 10 table
 //! WITH OIDS (gone in 12), compared with pg_dump, rows and behaviour.
 
-use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
+use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry, Migrate};
 
 const FIXTURE: &str = include_str!("../fixtures/edge_cases.sql");
 
@@ -30,19 +30,7 @@ fn case(source_major: u32, target_major: u32) {
         src.psql(&sdb, "CREATE TABLE public.withoids (a int) WITH OIDS; INSERT INTO public.withoids VALUES (1);")
             .expect("oids table");
     }
-    let out = pgferry(&[
-        "migrate",
-        "--source",
-        &src.uri(&sdb),
-        "--target",
-        &dst.uri(&tdb),
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "migrate: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Migrate::new(src, &sdb, dst, &tdb).json().ok();
     let mut source_dump = pg_dump_schema(src, &sdb);
     if source_major < 12 {
         // WITH OIDS does not exist on 12+: the table arrives without it.

@@ -7,6 +7,8 @@
 //! a million rows) are `#[ignore = "slow"]`: `cargo test` runs the fast set,
 //! `cargo test -- --include-ignored` (what `scripts/test.sh` and CI run) runs all.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod cli_errors;
@@ -15,7 +17,9 @@ mod corpora;
 mod data_engine;
 mod durability;
 mod edge_cases;
+mod fix_scripts;
 mod harness;
+mod keywords;
 mod migrate_basic;
 mod owners;
 mod precheck;
@@ -27,3 +31,4 @@ mod structure_types;
 mod structure_views;
 mod verify_checksum;
 mod verify_fast;
+mod verify_schema;

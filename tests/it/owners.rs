@@ -7,7 +7,7 @@
 //! and the run still succeeds.
 
 use crate::support::compare::assert_same_schema;
-use crate::support::{cluster, fresh_db, pg_dump_schema_full, pgferry};
+use crate::support::{cluster, fresh_db, pg_dump_schema_full, pgferry, Migrate};
 use pgferry::localpg::LocalCluster;
 
 /// Creates roles `<p>_owner`, `<p>_reader`, `<p>_writer` unless they exist
@@ -73,24 +73,6 @@ INSERT INTO app.items (name, qty) VALUES ('a', 1), ('b', 2);
     )
 }
 
-/// Runs `pgferry migrate` (with `extra` flags) as JSON; panics on failure.
-fn migrate(src: &LocalCluster, sdb: &str, tgt: &LocalCluster, tdb: &str, extra: &[&str]) -> String {
-    let (s, t) = (src.uri(sdb), tgt.uri(tdb));
-    let mut args = vec!["migrate", "--source", &s, "--target", &t, "--json"];
-    args.extend_from_slice(extra);
-    let out = pgferry(&args);
-    assert!(
-        out.status.success(),
-        "migrate {} -> {} failed ({}):\n{}\n{}",
-        src.major(),
-        tgt.major(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn keeps_owners_and_grants(src_major: u32, tgt_major: u32, p: &str) {
     let (src, tgt) = (cluster(src_major), cluster(tgt_major));
     create_roles(src, p);
@@ -98,7 +80,10 @@ fn keeps_owners_and_grants(src_major: u32, tgt_major: u32, p: &str) {
     let sdb = fresh_db(src, "own_src");
     src.psql(&sdb, &objects(p)).unwrap();
     let tdb = fresh_db(tgt, "own_tgt");
-    let out = migrate(src, &sdb, tgt, &tdb, &["--keep-owners"]);
+    let out = Migrate::new(src, &sdb, tgt, &tdb)
+        .args(&["--keep-owners"])
+        .json()
+        .ok();
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["skipped"], serde_json::json!([]), "{out}");
     let source_dump = pg_dump_schema_full(src, &sdb);
@@ -140,7 +125,7 @@ fn default_gives_everything_to_the_target_login() {
     let sdb = fresh_db(src, "own_src");
     src.psql(&sdb, &objects("own_c")).unwrap();
     let tdb = fresh_db(tgt, "own_tgt");
-    migrate(src, &sdb, tgt, &tdb, &[]);
+    Migrate::new(src, &sdb, tgt, &tdb).json().ok();
     let q = "SELECT n.nspname || '.' || c.relname || ' ' || pg_get_userbyid(c.relowner) || ' ' \
                     || coalesce(c.relacl::text, 'NULL') \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -182,7 +167,10 @@ fn missing_role_is_reported_and_the_run_succeeds() {
     )
     .unwrap();
     let tdb = fresh_db(tgt, "own_tgt");
-    let out = migrate(src, &sdb, tgt, &tdb, &["--keep-owners"]);
+    let out = Migrate::new(src, &sdb, tgt, &tdb)
+        .args(&["--keep-owners"])
+        .json()
+        .ok();
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     let skipped = report["skipped"].as_array().unwrap();
     let has = |kind: &str, object: &str| {
@@ -277,7 +265,10 @@ fn every_kind_of_owner_statement_runs(src_major: u32, fixtures: &[&str]) {
         src.psql_file(&sdb, &dir.join(f)).unwrap();
     }
     let tdb = fresh_db(tgt, "own_tgt");
-    migrate(src, &sdb, tgt, &tdb, &["--keep-owners"]);
+    Migrate::new(src, &sdb, tgt, &tdb)
+        .args(&["--keep-owners"])
+        .json()
+        .ok();
     assert_same_schema(
         &pg_dump_schema_full(src, &sdb),
         &pg_dump_schema_full(tgt, &tdb),

@@ -451,7 +451,7 @@ fn writes_on_the_source_during_precheck_warn() {
         .unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
-        let (stop, db) = (stop.clone(), sdb.clone());
+        let (stop, db) = (std::sync::Arc::clone(&stop), sdb.clone());
         // Short sessions: each one's statistics are flushed when it exits.
         std::thread::spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {

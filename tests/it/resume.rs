@@ -95,16 +95,19 @@ fn kill_then_resume(source_major: u32, fault: &str) {
 }
 
 #[test]
+#[ignore = "slow"]
 fn killed_after_some_units_then_resumed_pg10() {
     kill_then_resume(10, "unit-done:3");
 }
 
 #[test]
+#[ignore = "slow"]
 fn killed_mid_range_of_a_split_table_then_resumed() {
     kill_then_resume(15, "mid-unit:5");
 }
 
 #[test]
+#[ignore = "slow"]
 fn killed_during_post_data_then_resumed() {
     kill_then_resume(15, "step-done:3");
 }
@@ -127,6 +130,7 @@ fn terminate_copy_session(c: &LocalCluster, db: &str, deadline: Instant) -> bool
 /// The server ends pgferry's source and target sessions mid-COPY: the unit is
 /// retried on new sessions and the run ends well, without --resume.
 #[test]
+#[ignore = "slow"]
 fn sessions_terminated_mid_copy_are_retried() {
     let (src, dst) = (cluster(15), cluster(15));
     let (sdb, tdb) = (fresh_db(src, "term"), fresh_db(dst, "term"));
@@ -155,6 +159,7 @@ fn sessions_terminated_mid_copy_are_retried() {
 
 /// The target server restarts while rows are being copied.
 #[test]
+#[ignore = "slow"]
 fn target_restarted_mid_run() {
     let src = cluster(15);
     let dst = LocalCluster::start(&ClusterOptions {
@@ -228,6 +233,7 @@ fn second_run_on_the_same_state_is_refused() {
 /// A copy that fails for good ends the run with exit 3 at once (the other
 /// workers neither hang nor start new work), and `--resume` finishes it.
 #[test]
+#[ignore = "slow"]
 fn permanent_copy_failure_exits_3_then_resumes() {
     let (src, dst) = (cluster(15), cluster(15));
     let (sdb, tdb) = (fresh_db(src, "fail"), fresh_db(dst, "fail"));

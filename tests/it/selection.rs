@@ -132,16 +132,14 @@ fn excluded(report: &serde_json::Value) -> Vec<String> {
 }
 
 fn write_task(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("pgferry_sel_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let p = dir.join(format!("{name}.toml"));
+    let p = crate::support::scratch_dir().join(format!("{name}.toml"));
     std::fs::write(&p, text).expect("task file");
     p
 }
 
 fn state_dir(name: &str) -> String {
-    std::env::temp_dir()
-        .join(format!("pgferry_sel_state_{name}_{}", std::process::id()))
+    crate::support::scratch_dir()
+        .join(format!("state_{name}"))
         .display()
         .to_string()
 }

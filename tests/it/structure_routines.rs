@@ -5,7 +5,7 @@
 //! skipped, with everything that depends on them, and reported.
 
 use crate::support::compare::assert_same_schema;
-use crate::support::{cluster, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors};
+use crate::support::{cluster, fresh_db, pg_dump_schema, source_majors, target_majors, Migrate};
 use pgferry::localpg::LocalCluster;
 use std::path::PathBuf;
 
@@ -13,26 +13,6 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-/// Runs `pgferry migrate` and returns stdout; panics with stderr on failure.
-fn migrate(src: &LocalCluster, sdb: &str, tgt: &LocalCluster, tdb: &str, json: bool) -> String {
-    let (s, t) = (src.uri(sdb), tgt.uri(tdb));
-    let mut args = vec!["migrate", "--source", &s, "--target", &t];
-    if json {
-        args.push("--json");
-    }
-    let out = pgferry(&args);
-    assert!(
-        out.status.success(),
-        "migrate {} -> {} failed ({}):\n{}\n{}",
-        src.major(),
-        tgt.major(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// One row of results of every function, aggregate, operator and cast of
@@ -101,7 +81,7 @@ fn exact_and_same_behaviour(src_major: u32, tgt_major: u32) {
     let (src, tgt) = (cluster(src_major), cluster(tgt_major));
     let sdb = source_db(src, "rt_src");
     let tdb = fresh_db(tgt, "rt_tgt");
-    migrate(src, &sdb, tgt, &tdb, false);
+    Migrate::new(src, &sdb, tgt, &tdb).ok();
     let what = format!("routines {src_major} -> {tgt_major}");
     assert_same_schema(
         &pg_dump_schema(src, &sdb),
@@ -170,7 +150,7 @@ fn c_functions_skipped(src_major: u32, tgt_major: u32) {
     }
     let tdb = fresh_db(tgt, "rtc_tgt");
     let what = format!("C functions {src_major} -> {tgt_major}");
-    let out = migrate(src, &sdb, tgt, &tdb, true);
+    let out = Migrate::new(src, &sdb, tgt, &tdb).json().ok();
     let report: serde_json::Value =
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{what}: bad JSON ({e}): {out}"));
     let skipped: Vec<String> = report["skipped"]
@@ -214,7 +194,7 @@ fn c_functions_skipped(src_major: u32, tgt_major: u32) {
 
     // The human report lists them too.
     let tdb2 = fresh_db(tgt, "rtc_tgt");
-    let text = migrate(src, &sdb, tgt, &tdb2, false);
+    let text = Migrate::new(src, &sdb, tgt, &tdb2).ok();
     assert!(
         text.contains("SKIPPED function public.my_c_func(integer): C-language function"),
         "{what}: human output does not list the skipped function:\n{text}"

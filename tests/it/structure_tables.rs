@@ -6,7 +6,7 @@
 //! exclusion/foreign keys (deferrable, NOT VALID, actions, a cycle), CLUSTER,
 //! replica identity, comments; compared with pg_dump and real queries.
 
-use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry};
+use crate::support::{cluster, compare, fresh_db, pg_dump_schema, pgferry, Migrate};
 
 const BASE: &str = include_str!("../fixtures/tables.sql");
 const PG12: &str = include_str!("../fixtures/tables_pg12.sql");
@@ -32,19 +32,7 @@ fn case(source_major: u32, target_major: u32) {
     if source_major >= 12 {
         src.psql(&sdb, PG12).expect("pg12 fixture");
     }
-    let out = pgferry(&[
-        "migrate",
-        "--source",
-        &src.uri(&sdb),
-        "--target",
-        &dst.uri(&tdb),
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "migrate: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Migrate::new(src, &sdb, dst, &tdb).json().ok();
 
     compare::assert_same_schema(
         &pg_dump_schema(src, &sdb),

@@ -5,7 +5,7 @@
 //! rows must be equal, and the types must behave the same on both ends.
 
 use crate::support::{
-    cluster, compare, fresh_db, pg_dump_schema, pgferry, source_majors, target_majors,
+    cluster, compare, fresh_db, pg_dump_schema, source_majors, target_majors, Migrate,
 };
 
 const FIXTURE: &str = include_str!("../fixtures/types.sql");
@@ -66,18 +66,6 @@ fn without_multirange_names(dump: &str) -> String {
     out.join("\n")
 }
 
-fn migrate(src_uri: &str, dst_uri: &str, extra: &[&str]) -> (String, String) {
-    let mut args = vec![
-        "migrate", "--source", src_uri, "--target", dst_uri, "--json",
-    ];
-    args.extend_from_slice(extra);
-    let out = pgferry(&args);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "migrate failed: {stderr}\n{stdout}");
-    (stdout, stderr)
-}
-
 fn case(source_major: u32, target_major: u32) {
     if !wanted(source_major, target_major) {
         return;
@@ -92,7 +80,7 @@ fn case(source_major: u32, target_major: u32) {
         src.psql(&sdb, FIXTURE_PG14).expect("load 14+ fixture");
     }
 
-    migrate(&src.uri(&sdb), &dst.uri(&tdb), &[]);
+    Migrate::new(src, &sdb, dst, &tdb).json().ok();
     let what = format!("types {source_major} -> {target_major}");
 
     // The structure, as pg_dump sees it.
@@ -195,7 +183,10 @@ fn unmigratable_types_are_skipped_and_reported() {
     let tdb = fresh_db(dst, "types_skip");
     src.psql(&sdb, FIXTURE_SKIPPED).expect("load fixture");
 
-    let (plan, _) = migrate(&src.uri(&sdb), &dst.uri(&tdb), &["--dry-run"]);
+    let plan = Migrate::new(src, &sdb, dst, &tdb)
+        .args(&["--dry-run"])
+        .json()
+        .ok();
     let plan: serde_json::Value = serde_json::from_str(&plan).expect("plan json");
     let skipped: Vec<String> = plan["skipped"]
         .as_array()
@@ -230,7 +221,7 @@ fn unmigratable_types_are_skipped_and_reported() {
     assert!(reasons.contains("C-language"), "{reasons}");
     assert!(reasons.contains("canonical"), "{reasons}");
 
-    migrate(&src.uri(&sdb), &dst.uri(&tdb), &[]);
+    Migrate::new(src, &sdb, dst, &tdb).json().ok();
     let check = "SELECT string_agg(n, ',' ORDER BY n) FROM (
         SELECT relname::text AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'
         UNION ALL SELECT typname FROM pg_type WHERE typnamespace = 'public'::regnamespace

@@ -6,8 +6,9 @@
 //! turned into '', one element of an array of an enum and of a composite
 //! type; a duplicated row in a table without a key; a sequence's value.
 
+use crate::support::Migrate;
 use crate::support::{cluster, fresh_db};
-use crate::verify_checksum::{migrate, table, verify};
+use crate::verify_checksum::{table, verify};
 use serde_json::Value;
 
 /// `items` (int8 key, split into many ranges by the flags below) with floats,
@@ -79,7 +80,7 @@ fn each_difference_found(source_major: u32, target_major: u32) {
     let (src, dst) = (cluster(source_major), cluster(target_major));
     let (sdb, tdb) = (fresh_db(src, "vfast"), fresh_db(dst, "vfast"));
     src.psql(&sdb, FIXTURE).expect("load fixture");
-    migrate(src, &sdb, dst, &tdb);
+    Migrate::new(src, &sdb, dst, &tdb).report();
     let (s, d) = (src.uri(&sdb), dst.uri(&tdb));
     let doc = equal(&s, &d, "after migrate");
     let items = table(&doc, "public.items");

@@ -49,42 +49,12 @@ pub(super) async fn read_extensions(client: &Client) -> anyhow::Result<Vec<Exten
         .collect())
 }
 
-/// The column holding an ICU (or builtin) collation's locale on this version.
-fn locale_column(version_num: i32) -> &'static str {
-    if version_num >= 170000 {
-        "c.colllocale"
-    } else if version_num >= 150000 {
-        "c.colliculocale"
-    } else {
-        // 10-14: an ICU collation keeps its locale in collcollate (= collctype).
-        "CASE WHEN c.collprovider = 'i' THEN c.collcollate END"
-    }
-}
-
 pub(super) async fn read_collations(
     client: &Client,
-    version_num: i32,
     schemas: &[String],
 ) -> anyhow::Result<Vec<Collation>> {
-    let sql = include_str!("../../../sql/catalog/collations.sql")
-        .replace("{locale}", locale_column(version_num))
-        .replace(
-            "{deterministic}",
-            if version_num >= 120000 {
-                "c.collisdeterministic"
-            } else {
-                "true"
-            },
-        )
-        .replace(
-            "{rules}",
-            if version_num >= 160000 {
-                "c.collicurules"
-            } else {
-                "NULL"
-            },
-        );
-    let rows = query(client, &sql, "collations.sql", &[&schemas]).await?;
+    let sql = include_str!("../../../sql/catalog/collations.sql");
+    let rows = query(client, sql, "collations.sql", &[&schemas]).await?;
     Ok(rows
         .iter()
         .map(|r| Collation {

@@ -29,21 +29,11 @@ impl Trigger {
     }
 }
 
-pub(super) async fn read(
-    client: &Client,
-    version_num: i32,
-    schemas: &[String],
-) -> anyhow::Result<Vec<Trigger>> {
+pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Trigger>> {
     // Before 13, clones on partitions are internal and already excluded.
-    let parent_enabled = if version_num >= 130000 {
-        "(SELECT pt.tgenabled::text FROM pg_catalog.pg_trigger pt WHERE pt.oid = t.tgparentid)"
-    } else {
-        "NULL::text"
-    };
-    let sql = include_str!("../../../sql/catalog/triggers.sql")
-        .replace("{parent_enabled}", parent_enabled);
+    let sql = include_str!("../../../sql/catalog/triggers.sql");
     let rows = client
-        .query(&sql, &[&schemas])
+        .query(sql, &[&schemas])
         .await
         .context("reading triggers (sql/catalog/triggers.sql)")?;
     Ok(rows

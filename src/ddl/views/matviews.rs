@@ -7,7 +7,7 @@ use crate::catalog::views::View;
 use crate::catalog::Catalog;
 use crate::ddl::comment;
 use crate::pg::{qualified, quote_ident};
-use crate::plan::{order_by_dependencies, Phase, Step};
+use crate::step::{order_by_dependencies, Phase, Step, StepKind};
 use std::collections::{HashMap, HashSet};
 
 /// Index builds, CLUSTER ON, index comments, then refreshes.
@@ -23,15 +23,20 @@ pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
         let obj = format!("{} on {mv_name}", quote_ident(&i.name));
         // Tied to the materialized view: the index goes (or is skipped) with it.
         builds.push(
-            Step::new(post, "index", obj.clone(), format!("{};", i.definition))
-                .of(mv.oid)
-                .concurrent(),
+            Step::new(
+                post,
+                StepKind::Index,
+                obj.clone(),
+                format!("{};", i.definition),
+            )
+            .of(mv.oid)
+            .concurrent(),
         );
         if i.clustered {
             after.push(
                 Step::new(
                     post,
-                    "cluster on",
+                    StepKind::ClusterOn,
                     obj.clone(),
                     format!(
                         "ALTER MATERIALIZED VIEW {mv_name} CLUSTER ON {};",
@@ -43,7 +48,7 @@ pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
         }
         let idx = qualified(&mv.schema, &i.name);
         if let Some(c) = comment(&format!("INDEX {idx}"), &i.comment) {
-            after.push(Step::new(post, "comment", obj, c).of(mv.oid));
+            after.push(Step::new(post, StepKind::Comment, obj, c).of(mv.oid));
         }
     }
     let mut out = builds;
@@ -67,7 +72,7 @@ fn refreshes(cat: &Catalog) -> Vec<Step> {
             let name = qualified(&v.schema, &v.name);
             Step::new(
                 Phase::PostData,
-                "materialized view refresh",
+                StepKind::MaterializedViewRefresh,
                 name.clone(),
                 format!("REFRESH MATERIALIZED VIEW {name};"),
             )

@@ -6,7 +6,7 @@ use crate::catalog::views::Policy;
 use crate::catalog::Catalog;
 use crate::ddl::comment;
 use crate::pg::{qualified, quote_ident};
-use crate::plan::{Phase, Step};
+use crate::step::{Phase, Step, StepKind};
 
 pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
     let post = Phase::PostData;
@@ -17,7 +17,7 @@ pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
             out.push(
                 Step::new(
                     post,
-                    "row level security",
+                    StepKind::RowLevelSecurity,
                     name.clone(),
                     format!("ALTER TABLE ONLY {name} ENABLE ROW LEVEL SECURITY;"),
                 )
@@ -28,7 +28,7 @@ pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
             out.push(
                 Step::new(
                     post,
-                    "row level security",
+                    StepKind::RowLevelSecurity,
                     name.clone(),
                     format!("ALTER TABLE ONLY {name} FORCE ROW LEVEL SECURITY;"),
                 )
@@ -44,10 +44,10 @@ pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
     {
         let table = qualified(&p.schema, &p.table_name);
         let obj = format!("{} on {table}", quote_ident(&p.name));
-        out.push(Step::new(post, "policy", obj.clone(), create_policy(p)).of(p.oid));
+        out.push(Step::new(post, StepKind::Policy, obj.clone(), create_policy(p)).of(p.oid));
         let what = format!("POLICY {} ON {table}", quote_ident(&p.name));
         if let Some(c) = comment(&what, &p.comment) {
-            out.push(Step::new(post, "comment", obj, c).of(p.oid));
+            out.push(Step::new(post, StepKind::Comment, obj, c).of(p.oid));
         }
     }
     out

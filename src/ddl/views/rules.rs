@@ -6,7 +6,7 @@ use super::{creates_relation, enable_words};
 use crate::catalog::Catalog;
 use crate::ddl::comment;
 use crate::pg::{qualified, quote_ident};
-use crate::plan::{Phase, Step};
+use crate::step::{Phase, Step, StepKind};
 
 pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
     let post = Phase::PostData;
@@ -26,12 +26,12 @@ pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
         } else {
             format!("{def};")
         };
-        out.push(Step::new(post, "rule", obj.clone(), sql).of(r.oid));
+        out.push(Step::new(post, StepKind::Rule, obj.clone(), sql).of(r.oid));
         if let Some(words) = enable_words(&r.enabled) {
             out.push(
                 Step::new(
                     post,
-                    "rule state",
+                    StepKind::RuleState,
                     obj.clone(),
                     format!("ALTER TABLE {table} {words} RULE {rule};"),
                 )
@@ -39,7 +39,7 @@ pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
             );
         }
         if let Some(c) = comment(&format!("RULE {rule} ON {table}"), &r.comment) {
-            out.push(Step::new(post, "comment", obj, c).of(r.oid));
+            out.push(Step::new(post, StepKind::Comment, obj, c).of(r.oid));
         }
     }
     out

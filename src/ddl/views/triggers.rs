@@ -11,7 +11,7 @@ use crate::catalog::views::Trigger;
 use crate::catalog::Catalog;
 use crate::ddl::comment;
 use crate::pg::{qualified, quote_ident};
-use crate::plan::{Phase, Step};
+use crate::step::{Phase, Step, StepKind};
 
 pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
     let mut out = Vec::new();
@@ -26,7 +26,7 @@ pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
         out.push(
             Step::new(
                 Phase::PostData,
-                "trigger",
+                StepKind::Trigger,
                 obj,
                 format!("{};", t.definition.trim_end().trim_end_matches(';')),
             )
@@ -58,7 +58,7 @@ fn display(t: &Trigger) -> String {
 fn state_step(t: &Trigger, words: &str) -> Step {
     Step::new(
         Phase::PostData,
-        "trigger state",
+        StepKind::TriggerState,
         display(t),
         format!(
             "ALTER TABLE {} {words} TRIGGER {};",
@@ -76,7 +76,7 @@ fn comment_step(t: &Trigger) -> Option<Step> {
         qualified(&t.schema, &t.table_name)
     );
     comment(&what, &t.comment)
-        .map(|c| Step::new(Phase::PostData, "comment", display(t), c).of(t.oid))
+        .map(|c| Step::new(Phase::PostData, StepKind::Comment, display(t), c).of(t.oid))
 }
 
 fn state_and_comment(t: &Trigger) -> Vec<Step> {

@@ -116,10 +116,22 @@ fn clear_pg_env(cmd: &mut Command) {
 pub fn pgferry_command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgferry"));
     clear_pg_env(&mut cmd);
+    // The default state directory (.pgferry/ under the current directory)
+    // goes to this run's scratch directory, not into the repository.
+    cmd.current_dir(scratch_dir());
     // Log settings of the caller must not change what the tests read.
     cmd.env_remove("RUST_LOG");
     cmd.args(args);
     cmd
+}
+
+/// This test run's scratch directory, under cargo's `target/tmp` (not /tmp):
+/// task files, state directories, fix scripts. `cargo clean` removes it.
+pub fn scratch_dir() -> std::path::PathBuf {
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("it-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
 }
 
 /// Runs pgferry (see [`pgferry_command`]) to the end.
@@ -140,7 +152,9 @@ pub fn pgferry_with_fault(fault: &str, args: &[&str]) -> Output {
 /// Checksum-verifies the target against the source and fails the test on
 /// any difference (missing, extra or changed rows).
 pub fn assert_verified_equal(src: &str, dst: &str) {
-    let out = pgferry(&["verify", "--source", src, "--target", dst, "--json"]);
+    let out = pgferry(&[
+        "verify", "--schema", "--source", src, "--target", dst, "--json",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -202,3 +216,5 @@ pub fn target_majors() -> Vec<u32> {
     majors_from_env("PGFERRY_TEST_TARGETS", "15,17")
 }
 pub mod compare;
+mod migrate;
+pub use migrate::Migrate;

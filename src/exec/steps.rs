@@ -6,11 +6,11 @@
 //! retries it, unless finished steps of that session were not yet known
 //! durable: then the run stops and `--resume` checks them.
 
-use crate::copy::{barrier, Pending};
+use super::{barrier, Pending};
 use crate::pg::transient::{backoff, is_transient, ATTEMPTS};
 use crate::pg::{connect, ConnSpec};
-use crate::plan::{Parallel, Step};
 use crate::state::State;
+use crate::step::{Parallel, Step, StepKind};
 use anyhow::Context;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +20,7 @@ use tokio_postgres::Client;
 
 /// Runs one step, naming it in the error.
 pub async fn run_step(client: &Client, step: &Step) -> anyhow::Result<()> {
-    tracing::debug!(kind = step.kind, object = %step.object, "{}", step.sql);
+    tracing::debug!(kind = step.kind.label(), object = %step.object, "{}", step.sql);
     client
         .batch_execute(&step.sql)
         .await
@@ -35,16 +35,6 @@ fn one_line(sql: &str) -> String {
     } else {
         first.to_string()
     }
-}
-
-/// The step's identity in the task state: its phase and a hash of its SQL, so
-/// a plan rebuilt on resume finds the steps it already ran.
-pub fn step_key(step: &Step) -> String {
-    format!(
-        "{:?}:{:016x}",
-        step.phase,
-        xxhash_rust::xxh3::xxh3_64(step.sql.as_bytes())
-    )
 }
 
 /// Where post-data work runs and how it is recorded.
@@ -131,7 +121,7 @@ impl StepRunner<'_> {
 
     fn check_stop(&self) -> anyhow::Result<()> {
         if self.stop.load(Ordering::SeqCst) {
-            anyhow::bail!(crate::migrate::Interrupted);
+            anyhow::bail!(crate::error::Interrupted);
         }
         Ok(())
     }
@@ -144,7 +134,7 @@ impl StepRunner<'_> {
         marks: &mut Marks,
         step: &Step,
     ) -> anyhow::Result<()> {
-        let key = step_key(step);
+        let key = step.key();
         if self.skip.contains(&key) {
             return Ok(());
         }
@@ -193,10 +183,10 @@ impl StepRunner<'_> {
                 Err(e) => return Err(e),
             }
         }
-        marks.push((key, step.kind, step.object.clone()), 0);
+        marks.push((key, step.kind.label(), step.object.clone()), 0);
         // A rename cannot be told apart from a missing object when run
         // twice: each is recorded on its own, right away.
-        if marks.due() || step.kind.starts_with("rename") {
+        if marks.due() || step.kind.is_rename() {
             self.settle(session, marks).await?;
         }
         Ok(())
@@ -236,8 +226,8 @@ impl StepRunner<'_> {
 /// key attached with `USING INDEX` says instead that the table already has a
 /// primary key, or that the index already belongs to a constraint (which can
 /// only be this one: precheck refused existing target objects).
-fn already_exists(e: &anyhow::Error, kind: &str) -> bool {
-    let attach = matches!(kind, "primary key" | "unique constraint");
+fn already_exists(e: &anyhow::Error, kind: StepKind) -> bool {
+    let attach = matches!(kind, StepKind::PrimaryKey | StepKind::UniqueConstraint);
     e.chain().any(|c| {
         c.downcast_ref::<tokio_postgres::Error>()
             .and_then(|e| e.code())
@@ -245,7 +235,7 @@ fn already_exists(e: &anyhow::Error, kind: &str) -> bool {
                 *code == SqlState::DUPLICATE_TABLE
                     || *code == SqlState::DUPLICATE_OBJECT
                     || *code == SqlState::DUPLICATE_SCHEMA
-                    || (kind == "primary key" && *code == SqlState::INVALID_TABLE_DEFINITION)
+                    || (kind == StepKind::PrimaryKey && *code == SqlState::INVALID_TABLE_DEFINITION)
                     || (attach && *code == SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE)
             })
     })

@@ -102,10 +102,10 @@ pub fn dependents_closure(roots: &[i64], depends: &[(i64, i64)]) -> HashSet<i64>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Phase;
+    use crate::step::{Phase, StepKind};
 
     fn step(oid: i64, name: &str) -> Step {
-        Step::new(Phase::PreData, "x", name.into(), String::new()).of(oid)
+        Step::new(Phase::PreData, StepKind::Table, name.into(), String::new()).of(oid)
     }
 
     #[test]

@@ -1,0 +1,240 @@
+//! The plan built from a hand-made catalog, without a server: selection,
+//! dependents left out with their reason, foreign keys to left-out tables,
+//! column selection, renames. (The integration tests run the same rules
+//! against real servers; these pin the pure logic and run in milliseconds.)
+
+use super::rename::{RenameEntry, Renames};
+use super::{prepare, Plan, Selection, StepKind};
+use crate::catalog::{Catalog, Column, Constraint, Schema, Table};
+use crate::pg::names::Pattern;
+
+fn column(num: i32, name: &str, ty: &str) -> Column {
+    Column {
+        num,
+        name: name.into(),
+        type_sql: ty.into(),
+        type_oid: 23,
+        type_name: ty.into(),
+        not_null: num == 1,
+        binary_ok: true,
+        default_sql: None,
+        identity: String::new(),
+        generated: String::new(),
+        collation: None,
+        is_local: true,
+        inh_count: 0,
+        storage: "p".into(),
+        type_storage: "p".into(),
+        stat_target: -1,
+        comment: None,
+        options: Vec::new(),
+    }
+}
+
+fn table(oid: i64, schema: &str, name: &str, cols: &[&str]) -> Table {
+    Table {
+        oid,
+        schema: schema.into(),
+        name: name.into(),
+        relkind: "r".into(),
+        replica_identity: "d".into(),
+        bytes: 8192,
+        columns: cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| column(i as i32 + 1, c, "integer"))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn constraint(oid: i64, table_oid: i64, name: &str, contype: &str, def: &str) -> Constraint {
+    Constraint {
+        oid,
+        table_oid,
+        name: name.into(),
+        contype: contype.into(),
+        definition: def.into(),
+        ref_table_oid: 0,
+        index_oid: 0,
+        index_definition: None,
+        parent_oid: 0,
+        key_columns: Vec::new(),
+        index_clustered: false,
+        index_replica_identity: false,
+        validated: true,
+        deferrable: false,
+        deferred: false,
+        is_local: true,
+        comment: None,
+    }
+}
+
+/// public.a (id, v), public.b (id, a_id) with a foreign key to a, sales.c (id).
+fn catalog() -> Catalog {
+    let mut fk = constraint(
+        31,
+        12,
+        "b_a_fk",
+        "f",
+        "FOREIGN KEY (a_id) REFERENCES public.a(id)",
+    );
+    fk.ref_table_oid = 11;
+    let mut cat = Catalog {
+        version_num: crate::pg::PG15,
+        schemas: vec![
+            Schema {
+                oid: 1,
+                name: "public".into(),
+                comment: None,
+            },
+            Schema {
+                oid: 2,
+                name: "sales".into(),
+                comment: None,
+            },
+        ],
+        tables: vec![
+            table(11, "public", "a", &["id", "v"]),
+            table(12, "public", "b", &["id", "a_id"]),
+            table(13, "sales", "c", &["id"]),
+        ],
+        constraints: vec![fk],
+        depends: vec![(31, 11), (31, 12), (11, 1), (12, 1), (13, 2)],
+        ..Default::default()
+    };
+    cat.reindex();
+    cat
+}
+
+fn patterns(list: &[&str]) -> Vec<Pattern> {
+    list.iter().map(|p| Pattern::parse(p).unwrap()).collect()
+}
+
+fn plan(sel: &Selection) -> Plan {
+    prepare(&mut catalog(), sel).unwrap()
+}
+
+fn copied(plan: &Plan) -> Vec<String> {
+    let mut v: Vec<String> = plan.copies.iter().map(|c| c.target_qualified()).collect();
+    v.sort();
+    v
+}
+
+fn sql_of(plan: &Plan, kind: StepKind) -> Vec<&str> {
+    plan.pre_data
+        .iter()
+        .chain(&plan.post_data)
+        .chain(&plan.renames)
+        .filter(|s| s.kind == kind)
+        .map(|s| s.sql.as_str())
+        .collect()
+}
+
+#[test]
+fn everything_by_default_in_the_seeds_order() {
+    let p = plan(&Selection::default());
+    assert_eq!(copied(&p), ["public.a", "public.b", "sales.c"]);
+    assert_eq!(
+        sql_of(&p, StepKind::Schema),
+        [
+            "CREATE SCHEMA IF NOT EXISTS public;",
+            "CREATE SCHEMA IF NOT EXISTS sales;"
+        ]
+    );
+    assert_eq!(sql_of(&p, StepKind::Table).len(), 3);
+    let fks = sql_of(&p, StepKind::ForeignKey);
+    assert_eq!(fks.len(), 1, "{fks:?}");
+    assert!(fks[0].contains("REFERENCES public.a(id)"), "{fks:?}");
+    // Tables are created before the data, foreign keys after.
+    assert!(p.pre_data.iter().all(|s| s.kind != StepKind::ForeignKey));
+    assert!(p.skipped.is_empty() && p.excluded.is_empty());
+}
+
+#[test]
+fn a_schema_pattern_selects_the_schema_only() {
+    let sel = Selection {
+        include: patterns(&["sales"]),
+        ..Default::default()
+    };
+    let p = plan(&sel);
+    assert_eq!(copied(&p), ["sales.c"]);
+    assert!(sql_of(&p, StepKind::ForeignKey).is_empty());
+}
+
+#[test]
+fn excluding_a_referenced_table_drops_the_foreign_key_and_says_so() {
+    let sel = Selection {
+        exclude: patterns(&["public.a"]),
+        ..Default::default()
+    };
+    let p = plan(&sel);
+    assert_eq!(copied(&p), ["public.b", "sales.c"]);
+    assert!(sql_of(&p, StepKind::ForeignKey).is_empty());
+    let reported: Vec<String> = p
+        .excluded
+        .iter()
+        .map(|s| format!("{} {}: {}", s.kind, s.object, s.reason))
+        .collect();
+    assert!(
+        reported.iter().any(|r| r.contains("b_a_fk")),
+        "the dropped foreign key is reported: {reported:?}"
+    );
+}
+
+#[test]
+fn exclusion_wins_over_inclusion() {
+    let sel = Selection {
+        include: patterns(&["public"]),
+        exclude: patterns(&["public.b"]),
+        ..Default::default()
+    };
+    assert_eq!(copied(&plan(&sel)), ["public.a"]);
+}
+
+#[test]
+fn a_column_list_copies_those_columns_only() {
+    let sel = Selection {
+        include: patterns(&["public.a(id)"]),
+        ..Default::default()
+    };
+    let p = plan(&sel);
+    assert_eq!(copied(&p), ["public.a"]);
+    let a = &p.copies[0];
+    assert_eq!(a.source_columns, ["id"]);
+    assert_eq!(a.target_columns, ["id"]);
+    let create = sql_of(&p, StepKind::Table).join("\n");
+    assert!(!create.contains(" v "), "{create}");
+}
+
+#[test]
+fn a_column_the_table_does_not_have_is_a_configuration_error() {
+    let sel = Selection {
+        include: patterns(&["public.a(id, nosuch)"]),
+        ..Default::default()
+    };
+    let err = prepare(&mut catalog(), &sel).unwrap_err();
+    assert_eq!(crate::error::exit_for(&err), crate::error::Exit::Usage);
+    assert!(format!("{err:#}").contains("nosuch"), "{err:#}");
+}
+
+#[test]
+fn a_table_rename_runs_last_and_maps_the_name() {
+    let sel = Selection {
+        renames: Renames {
+            tables: vec![RenameEntry {
+                entry: "public.a = a2".into(),
+                from: vec!["public".into(), "a".into()],
+                to: vec!["a2".into()],
+            }],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let p = plan(&sel);
+    let renames = sql_of(&p, StepKind::RenameTable);
+    assert_eq!(renames, ["ALTER TABLE public.a RENAME TO a2;"]);
+    // Created and copied under the source name, renamed at the end.
+    assert_eq!(copied(&p), ["public.a", "public.b", "sales.c"]);
+    assert!(p.renames.iter().all(|s| s.phase == super::Phase::Rename));
+}
