@@ -18,7 +18,10 @@ pub use constraints::{constraint_comments, constraint_steps, index_steps};
 pub use inherit::replay as inheritance_replay;
 pub use sequences::{create_sequence, identity_clause, sequence_owned_by};
 pub use statistics::statistics_steps;
-pub use tables::{attach_partition, create_table, inherited_column_fixups, table_settings};
+pub use tables::{
+    attach_partition, carried_column_options, create_table, inherited_column_fixups, option_name,
+    table_settings,
+};
 
 use crate::pg::quote_literal;
 

@@ -212,10 +212,11 @@ pub fn table_settings(t: &Table) -> Vec<String> {
                 c.stat_target
             ));
         }
-        if !c.options.is_empty() {
+        let options = carried_column_options(&c.options);
+        if !options.is_empty() {
             out.push(format!(
                 "ALTER TABLE ONLY {me} ALTER COLUMN {col} SET ({});",
-                c.options.join(", ")
+                options.join(", ")
             ));
         }
     }
@@ -225,4 +226,42 @@ pub fn table_settings(t: &Table) -> Vec<String> {
         _ => {}
     }
     out
+}
+
+/// The attribute options PostgreSQL itself defines (`ALTER COLUMN ... SET`).
+pub const COLUMN_OPTIONS: &[&str] = &["n_distinct", "n_distinct_inherited"];
+
+/// The column options that are carried: those PostgreSQL defines. Any other
+/// (a patched server's, an extension's) would make an upstream target reject
+/// the whole table; precheck names them (`source.unsupported.column_option`).
+pub fn carried_column_options(options: &[String]) -> Vec<&str> {
+    options
+        .iter()
+        .map(String::as_str)
+        .filter(|o| COLUMN_OPTIONS.contains(&option_name(o)))
+        .collect()
+}
+
+/// `n_distinct` of `n_distinct=-1`.
+pub fn option_name(option: &str) -> &str {
+    option.split_once('=').map_or(option, |(k, _)| k).trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_postgresql_column_options_are_carried() {
+        let opts = vec![
+            "n_distinct=-1".to_string(),
+            "pg_attver=223288080".to_string(),
+            "n_distinct_inherited=100".to_string(),
+        ];
+        assert_eq!(
+            carried_column_options(&opts),
+            ["n_distinct=-1", "n_distinct_inherited=100"]
+        );
+        assert_eq!(option_name("pg_attver=1"), "pg_attver");
+    }
 }

@@ -23,6 +23,9 @@ pub struct ClusterOptions {
     /// Extra `postgresql.conf` settings, written after ours so they win.
     /// Values are written verbatim: quote strings yourself (`"'on'"`).
     pub extra_conf: Vec<(String, String)>,
+    /// Server binaries to use instead of the major's usual ones (a vendor
+    /// build, say Debian's `/usr/lib/postgresql/15/bin`).
+    pub bindir: Option<PathBuf>,
 }
 
 /// A running cluster in a private temp directory, stopped and removed on
@@ -63,7 +66,10 @@ impl LocalCluster {
     /// initdb + pg_ctl start in a fresh temp dir, on a free 127.0.0.1 port,
     /// socket inside the temp dir. Blocks until the server accepts queries.
     pub fn start(opts: &ClusterOptions) -> anyhow::Result<LocalCluster> {
-        let bindir = find_bindir(opts.major)?;
+        let bindir = match &opts.bindir {
+            Some(dir) => dir.clone(),
+            None => find_bindir(opts.major)?,
+        };
         let user = server_user()?;
         let tmp_dir = make_tmp_dir()?;
         // From here on, Drop (and the watchdog) clean up after any error.

@@ -130,6 +130,7 @@ pub const CODES: &[&str] = &[
     "target.conflict",
     "source.unsupported.c_function",
     "source.unsupported.reg_column",
+    "source.unsupported.column_option",
     "source.unsupported.large_object",
     "source.unsupported.other",
     "target.encoding",
@@ -252,6 +253,7 @@ pub async fn run(
         .await,
     );
     findings.extend(unsupported::reg_columns(&cx));
+    findings.extend(unsupported::column_options(&cx));
     findings.extend(
         guard(
             "source.unsupported.large_object",
@@ -343,6 +345,31 @@ pub async fn gate(
 
 #[cfg(test)]
 mod tests {
+
+    /// Every code a check can report is listed in `CODES` (which the README
+    /// test and `--ignore-check` rely on): read from the checks' source.
+    #[test]
+    fn every_code_the_checks_use_is_listed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/precheck");
+        let mut missing = Vec::new();
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            for part in text.split('"').skip(1).step_by(2) {
+                let is_code = ["source.", "target.", "cdc.", "selection."]
+                    .iter()
+                    .any(|p| part.starts_with(p))
+                    && part.len() < 60
+                    && !part.ends_with(".sql")
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
+                if is_code && !CODES.contains(&part) {
+                    missing.push(format!("{}: {part}", e.path().display()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "codes missing from CODES: {missing:?}");
+    }
     use super::*;
 
     #[test]

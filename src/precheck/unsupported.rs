@@ -115,6 +115,59 @@ pub(super) fn reg_columns(cx: &Context<'_>) -> Vec<Finding> {
     )]
 }
 
+/// Column options that upstream PostgreSQL does not define (`ALTER COLUMN
+/// ... SET (name=value)` accepts only `n_distinct` and `n_distinct_inherited`):
+/// a patched server or an extension set them, and an upstream target would
+/// reject the table for them, so they are left out and named here.
+pub(super) fn column_options(cx: &Context<'_>) -> Vec<Finding> {
+    let code = "source.unsupported.column_option";
+    let mut by_option: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for t in &cx.cat.tables {
+        for c in &t.columns {
+            for o in &c.options {
+                let name = crate::ddl::option_name(o);
+                if !crate::ddl::carried_column_options(std::slice::from_ref(o)).is_empty() {
+                    continue;
+                }
+                by_option.entry(name).or_default().push(format!(
+                    "{}.{}",
+                    crate::pg::qualified(&t.schema, &t.name),
+                    crate::pg::quote_ident(&c.name)
+                ));
+            }
+        }
+    }
+    if by_option.is_empty() {
+        return vec![Finding::pass(
+            code,
+            "every column option is one PostgreSQL defines",
+        )];
+    }
+    let listing = by_option
+        .iter()
+        .map(|(name, cols)| {
+            let shown = cols.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+            let more = cols.len().saturating_sub(3);
+            if more > 0 {
+                format!(
+                    "{name} on {} column(s) ({shown} and {more} more)",
+                    cols.len()
+                )
+            } else {
+                format!("{name} on {shown}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    vec![Finding::warning(
+        code,
+        format!("column option(s) that PostgreSQL does not define are not carried: {listing}"),
+        "nothing to do unless an extension on the target defines them: then set them \
+         after the migration (ALTER TABLE ... ALTER COLUMN ... SET (...)); a patched \
+         server (e.g. a vendor build) may set them on every column by itself",
+    )]
+}
+
 /// Large objects (`pg_largeobject`), which the plan does not copy.
 pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let n: i64 = cx

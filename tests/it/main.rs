@@ -31,4 +31,5 @@ mod structure_types;
 mod structure_views;
 mod verify_checksum;
 mod verify_fast;
+mod vendor_builds;
 mod verify_schema;
