@@ -29,7 +29,7 @@ mod structure_routines;
 mod structure_tables;
 mod structure_types;
 mod structure_views;
+mod vendor_builds;
 mod verify_checksum;
 mod verify_fast;
-mod vendor_builds;
 mod verify_schema;
