@@ -29,5 +29,5 @@ step "building pgferry (cargo build): the first build compiles about 150 crates,
 cargo build
 bin="${CARGO_TARGET_DIR:-target}/debug/pgferry"
 
-step "pgferry demo $*"
+step "pgferry demo${*:+ $*}"
 exec "$bin" demo "$@"

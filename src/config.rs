@@ -5,7 +5,7 @@
 
 use crate::error::usage;
 use crate::pg::names::{exact_name, Pattern};
-use crate::pg::ConnSpec;
+use crate::pg::{ConnSpec, End};
 use crate::plan::rename::RenameEntry;
 use crate::plan::{Renames, Selection};
 use serde::Deserialize;
@@ -173,9 +173,14 @@ pub fn endpoints(
         "target",
         "PGFERRY_TARGET",
     )?;
+    let parse = |s: &str, end: End| {
+        ConnSpec::parse(s)
+            .map(|c| c.at_end(end))
+            .map_err(|e| e.at(end))
+    };
     Ok(Endpoints {
-        source: ConnSpec::parse(&source)?,
-        target: ConnSpec::parse(&target)?,
+        source: parse(&source, End::Source)?,
+        target: parse(&target, End::Target)?,
     })
 }
 

@@ -1,6 +1,12 @@
-//! Fault injection for the resume tests: `PGFERRY_FAULT=<point>:<n>` makes the
-//! process kill itself with SIGKILL the n-th time it reaches `<point>`, which
-//! is exactly what `kill -9` at that moment would do, but deterministic.
+//! Fault injection for the crash and fault tests, compiled only with the
+//! `fault-injection` cargo feature (which `cargo test` turns on, see
+//! Cargo.toml). Without it, [`point`] and [`fails`] are empty inline
+//! functions: a release build reads no environment variable and holds no code
+//! that could kill the process or break a session.
+//!
+//! With the feature, `PGFERRY_FAULT=<point>:<n>` makes the process kill itself
+//! with SIGKILL the n-th time it reaches `<point>`, which is exactly what
+//! `kill -9` at that moment would do, but deterministic.
 //!
 //! Points: `unit-done` (after a copy unit committed and was recorded),
 //! `fail-unit` (a copy unit fails with a permanent error instead of starting),
@@ -9,44 +15,61 @@
 //! `lost-step-barrier` (the durability barrier after copy units or after
 //! post-data statements fails as if the target connection broke),
 //! `drop-target` (a copy worker's target session is ended by the server just
-//! before a unit). Unset, this costs one atomic
-//! load per call.
+//! before a unit), `rename-ran` (after the target ran a rename statement,
+//! before it is recorded). Unset, this costs one atomic load per call.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::OnceLock;
+#[cfg(feature = "fault-injection")]
+mod armed {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::OnceLock;
 
-struct Fault {
-    point: String,
-    remaining: AtomicI64,
-}
+    struct Fault {
+        point: String,
+        remaining: AtomicI64,
+    }
 
-fn fault() -> Option<&'static Fault> {
-    static F: OnceLock<Option<Fault>> = OnceLock::new();
-    F.get_or_init(|| {
-        let v = std::env::var("PGFERRY_FAULT").ok()?;
-        let (point, n) = v.split_once(':')?;
-        Some(Fault {
-            point: point.to_string(),
-            remaining: AtomicI64::new(n.parse().ok()?),
+    fn fault() -> Option<&'static Fault> {
+        static F: OnceLock<Option<Fault>> = OnceLock::new();
+        F.get_or_init(|| {
+            let v = std::env::var("PGFERRY_FAULT").ok()?;
+            let (point, n) = v.split_once(':')?;
+            Some(Fault {
+                point: point.to_string(),
+                remaining: AtomicI64::new(n.parse().ok()?),
+            })
         })
-    })
-    .as_ref()
-}
+        .as_ref()
+    }
 
-/// True (once) when `PGFERRY_FAULT` names this point and its count ran out:
-/// the caller then fails as a permanent error would (`fail-unit:<n>`).
-pub fn fails(name: &str) -> bool {
-    fault().is_some_and(|f| f.point == name && f.remaining.fetch_sub(1, Ordering::SeqCst) == 1)
-}
+    pub fn fails(name: &str) -> bool {
+        fault().is_some_and(|f| f.point == name && f.remaining.fetch_sub(1, Ordering::SeqCst) == 1)
+    }
 
-/// Kills the process here if `PGFERRY_FAULT` names this point and its count ran out.
-pub fn point(name: &str) {
-    if let Some(f) = fault() {
-        if f.point == name && f.remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
+    pub fn point(name: &str) {
+        if fails(name) {
             // SAFETY: sending SIGKILL to ourselves; nothing runs after it.
             unsafe {
                 libc::kill(libc::getpid(), libc::SIGKILL);
             }
         }
     }
+}
+
+/// True (once) when `PGFERRY_FAULT` names this point and its count ran out:
+/// the caller then fails as a permanent error would (`fail-unit:<n>`).
+/// Always false without the `fault-injection` feature.
+#[inline(always)]
+pub fn fails(_name: &str) -> bool {
+    #[cfg(feature = "fault-injection")]
+    return armed::fails(_name);
+    #[cfg(not(feature = "fault-injection"))]
+    false
+}
+
+/// Kills the process here if `PGFERRY_FAULT` names this point and its count
+/// ran out. Does nothing without the `fault-injection` feature.
+#[inline(always)]
+pub fn point(_name: &str) {
+    #[cfg(feature = "fault-injection")]
+    armed::point(_name);
 }

@@ -7,10 +7,11 @@
 
 /// Lowest first. Modules on one line are independent of each other.
 pub const LAYERS: &[&[&str]] = &[
-    // PostgreSQL connections, names, snapshots; fault points for tests.
-    &["pg", "fault"],
+    // PostgreSQL connections, names, snapshots; fault points for tests;
+    // the run's journal (timeline, precheck, command line) for the report.
+    &["pg", "fault", "journal"],
     // Exit codes and error kinds; the test-cluster harness.
-    &["error", "localpg"],
+    &["error", "localpg", "repl"],
     // The source model; the task state store.
     &["catalog", "state"],
     // Plan statements and their dependency order.
@@ -29,8 +30,8 @@ pub const LAYERS: &[&[&str]] = &[
     &["verify"],
     // The whole job, phase by phase.
     &["migrate"],
-    // Human and JSON rendering of results.
-    &["report"],
+    // Human and JSON rendering of results; the HTML page of a task.
+    &["report", "html"],
     // The command line.
     &["cli"],
 ];

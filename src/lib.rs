@@ -21,6 +21,8 @@ pub(crate) mod ddl;
 pub mod error;
 pub(crate) mod exec;
 pub mod fault;
+pub(crate) mod html;
+pub(crate) mod journal;
 #[cfg(test)]
 mod layers;
 pub mod localpg;
@@ -28,6 +30,7 @@ pub(crate) mod migrate;
 pub mod pg;
 pub mod plan;
 pub(crate) mod precheck;
+pub mod repl;
 pub mod report;
 pub mod state;
 pub(crate) mod step;

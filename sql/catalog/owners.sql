@@ -7,12 +7,16 @@
 --   column_acl: per column, the same (NULL when no column has an ACL).
 -- Extension members (deptype 'e') and objects made internally by their owner
 -- (deptype 'i': array types, range constructors) are left out, as pgferry
--- does not create them.
+-- does not create them. A partitioned table's 'i' dependency on its own
+-- partition-key columns does not count: it is created, and owned, like any
+-- table. (Its partitioned indexes, like every index, follow the table's owner.)
 -- $1: text[] of schema names. The function kind is p.prokind on 11+, derived on 10
 -- (read through to_jsonb(p), see sql/README.md).
 -- The session's search_path is empty, so reg* casts and format_type qualify.
 WITH ext AS (
-  SELECT d.classid, d.objid FROM pg_catalog.pg_depend d WHERE d.deptype IN ('e', 'i')
+  SELECT d.classid, d.objid FROM pg_catalog.pg_depend d
+  WHERE d.deptype = 'e'
+     OR (d.deptype = 'i' AND NOT (d.refclassid = d.classid AND d.refobjid = d.objid))
 ), objs AS (
   SELECT 0 AS rank, n.oid, 'SCHEMA' AS alter_kind, pg_catalog.quote_ident(n.nspname) AS identity,
          'SCHEMA' AS grant_kind, pg_catalog.quote_ident(n.nspname) AS grant_identity,

@@ -16,7 +16,7 @@ SELECT c.oid::int8 AS oid, n.nspname::text AS schema, c.relname::text AS name,
        c.relreplident::text AS replica_identity,
        pg_catalog.obj_description(c.oid, 'pg_class') AS comment,
        c.reltuples::float8 AS est_rows,
-       pg_catalog.pg_relation_size(c.oid)::int8 AS bytes
+       pg_catalog.pg_table_size(c.oid)::int8 AS bytes
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')

@@ -3,12 +3,19 @@
 //! pgferry does in a minute without touching a real server.
 
 use crate::config::Endpoints;
-use crate::error::{usage, Exit};
+use crate::error::{print_out, usage, Exit};
 use crate::localpg::{ClusterOptions, LocalCluster};
 use crate::pg::ConnSpec;
 use anyhow::Context;
 use clap::Args;
 use std::time::Instant;
+
+/// `println!` through [`print_out`]: a closed stdout ends the demo quietly.
+macro_rules! say {
+    ($($t:tt)*) => {
+        print_out(&format!("{}\n", format_args!($($t)*)))?
+    };
+}
 
 /// The sample database, compiled in so the demo needs no files.
 const PAGILA_SCHEMA: &str = include_str!("../../corpora/pagila/pagila-schema.sql");
@@ -34,7 +41,7 @@ pub struct DemoArgs {
           value_parser = clap::value_parser!(u32).range(10..100))]
     pub target_major: u32,
     /// Parallel copy workers (and tables verified at once).
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2, value_parser = super::parse_jobs,
           help_heading = super::PERFORMANCE)]
     pub jobs: usize,
 }
@@ -85,7 +92,7 @@ async fn start(major: u32, role: &str) -> anyhow::Result<LocalCluster> {
         .await
         .context("cluster start task")?
         .with_context(|| format!("starting the {role} cluster (PostgreSQL {major})"))?;
-    println!(
+    say!(
         "  {role}: PostgreSQL {major} on port {}, socket {} ({:.1} s)",
         c.port(),
         c.socket_dir().display(),
@@ -114,12 +121,13 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         return Err(usage("--jobs must be at least 1"));
     }
     let started = Instant::now();
-    println!(
+    say!(
         "pgferry demo: the Pagila sample database, from a throwaway PostgreSQL {} to a \
          throwaway PostgreSQL {}",
-        args.source_major, args.target_major
+        args.source_major,
+        args.target_major
     );
-    println!("starting the servers (in temporary directories, stopped at the end)");
+    say!("starting the servers (in temporary directories, stopped at the end)");
     let source = start(args.source_major, "source").await?;
     let target = start(args.target_major, "target").await?;
     let schema = if args.source_major < 11 {
@@ -128,8 +136,7 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         PAGILA_SCHEMA
     };
     let t = Instant::now();
-    print!("loading Pagila into the source ... ");
-    let _ = std::io::Write::flush(&mut std::io::stdout());
+    print_out("loading Pagila into the source ... ")?;
     let src_ref = &source;
     tokio::task::block_in_place(|| -> anyhow::Result<()> {
         src_ref.create_database("pagila")?;
@@ -141,14 +148,16 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
     target
         .create_database("pagila")
         .context("creating the target database")?;
-    println!("done ({:.1} s)", t.elapsed().as_secs_f64());
+    say!("done ({:.1} s)", t.elapsed().as_secs_f64());
     let ends = Endpoints {
         source: ConnSpec::parse(&source.socket_conninfo("pagila"))?,
         target: ConnSpec::parse(&target.socket_conninfo("pagila"))?,
     };
-    println!(
+    say!(
         "\n$ pgferry migrate --jobs {} --source '{}' --target '{}'",
-        args.jobs, ends.source, ends.target
+        args.jobs,
+        ends.source,
+        ends.target
     );
     let opts = crate::migrate::Options {
         jobs: args.jobs,
@@ -163,21 +172,26 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         json: false,
         selection: Default::default(),
         keep_owners: false,
+        retry: Default::default(),
     };
-    let report = crate::migrate::migrate(&ends, &opts).await?;
+    let crate::migrate::Outcome::Migrated(report) = crate::migrate::migrate(&ends, &opts).await?
+    else {
+        anyhow::bail!("the demo runs without task state, so it cannot be already complete");
+    };
     if verbose > 0 {
-        print!("{}", crate::report::migrate_table(&report));
+        print_out(&crate::report::migrate_table(&report))?;
     }
     let rows: u64 = report.tables.iter().map(|x| x.stats.rows).sum();
     let bytes: u64 = report.tables.iter().map(|x| x.stats.bytes).sum();
     let ph = &report.phases;
-    println!("  precheck: passed");
-    println!(
+    say!("  precheck: passed");
+    say!(
         "  structure: {} statements before the data, {} after it (indexes, constraints, \
          foreign keys, triggers)",
-        report.pre_data_statements, report.post_data_statements
+        report.pre_data_statements,
+        report.post_data_statements
     );
-    println!(
+    say!(
         "  data: {} tables, {} rows, {:.1} MB copied by {} workers in {:.2} s",
         report.tables.len(),
         thousands(rows),
@@ -185,7 +199,7 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         args.jobs,
         ph.data
     );
-    println!(
+    say!(
         "  {} sequences set; skipped: {}; migrated in {:.2} s",
         report.sequences_set,
         if report.skipped.is_empty() {
@@ -198,9 +212,11 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         },
         ph.total
     );
-    println!(
+    say!(
         "\n$ pgferry verify --jobs {} --source '{}' --target '{}'",
-        args.jobs, ends.source, ends.target
+        args.jobs,
+        ends.source,
+        ends.target
     );
     let t = Instant::now();
     let sums = crate::verify::compare_checksums(
@@ -218,9 +234,9 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         .map(|c| c.table.as_str())
         .collect();
     if verbose > 0 || !different.is_empty() {
-        print!("{}", crate::report::checksum_table(&sums));
+        print_out(&crate::report::checksum_table(&sums))?;
     }
-    println!(
+    say!(
         "  {} tables compared (row counts and a checksum of every row): {} equal, {} different \
          ({:.2} s)",
         sums.len(),
@@ -228,24 +244,24 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         different.len(),
         t.elapsed().as_secs_f64()
     );
-    println!();
+    say!("");
     if different.is_empty() {
-        println!(
+        say!(
             "OK: every table has the same rows on both ends (demo took {:.1} s)",
             started.elapsed().as_secs_f64()
         );
     } else {
-        println!("DIFFERENT: {} (see the table above)", different.join(", "));
+        say!("DIFFERENT: {} (see the table above)", different.join(", "));
     }
     if args.keep {
         for (role, c) in [("source", source), ("target", target)] {
             let conninfo = c.socket_conninfo("pagila");
             let kept = c.keep();
-            println!("{role} left running: psql \"{conninfo}\"");
-            println!("  stop it with: {}", kept.stop_command);
+            say!("{role} left running: psql \"{conninfo}\"");
+            say!("  stop it with: {}", kept.stop_command);
         }
     } else {
-        println!("both servers stopped (--keep leaves them running, to look around with psql)");
+        say!("both servers stopped (--keep leaves them running, to look around with psql)");
         drop(source);
         drop(target);
     }

@@ -2,10 +2,12 @@
 
 use super::Endpoints;
 use crate::copy::progress::Display;
-use crate::error::Exit;
-use crate::migrate::{Options, StartMode, TaskOptions};
+use crate::error::{print_out, Exit};
+use crate::migrate::{Options, Outcome, StartMode, TaskOptions};
+use crate::pg::transient::RetryPolicy;
 use clap::Args;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -44,10 +46,12 @@ pub struct MigrateArgs {
     #[arg(long, help_heading = "Migration")]
     pub no_analyze: bool,
     /// Parallel copy workers (default: number of CPUs, at least 2).
-    #[arg(long, short = 'j', value_name = "N", help_heading = super::PERFORMANCE)]
+    #[arg(long, short = 'j', value_name = "N", value_parser = super::parse_jobs,
+          help_heading = super::PERFORMANCE)]
     pub jobs: Option<usize>,
     /// Parallel index builds (default: same as --jobs).
-    #[arg(long, value_name = "N", help_heading = super::PERFORMANCE)]
+    #[arg(long, value_name = "N", value_parser = super::parse_jobs,
+          help_heading = super::PERFORMANCE)]
     pub index_jobs: Option<usize>,
     /// Copy tables bigger than SIZE in ranges (e.g. 128MB, 1GB; 0 = never).
     /// Default: only a table that would otherwise keep one worker busy long
@@ -58,8 +62,38 @@ pub struct MigrateArgs {
     /// Print the plan (every statement, in order, with its phase) and stop.
     #[arg(long, help_heading = super::OUTPUT)]
     pub dry_run: bool,
+    /// Also write the HTML report of the task (as `pgferry report`) to FILE
+    /// at the end, whatever the outcome.
+    #[arg(long, value_name = "FILE", help_heading = super::OUTPUT)]
+    pub report: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub output: super::OutputArgs,
+    /// How long work that fails transiently (a lost connection, a server
+    /// restarting or failing over, too many clients) is retried before the
+    /// run stops, e.g. 90s, 5m (waits double from 0.5 s up to 8 s, each
+    /// logged).
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration,
+          help_heading = super::PERFORMANCE)]
+    pub retry_for: Duration,
+}
+
+/// `90`, `90s`, `5m`, `1h`: a duration in whole seconds, minutes or hours.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (examples: 90s, 5m, 0)"))?;
+    let mult = match unit.trim() {
+        "" | "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        _ => return Err(format!("unknown unit in `{s}` (use s, m or h)")),
+    };
+    n.checked_mul(mult)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{s}` is too long"))
 }
 
 pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
@@ -68,14 +102,13 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     if args.dry_run {
         let (_, plan) = crate::migrate::plan_only(&ends, &sel, args.keep_owners).await?;
         if args.output.json {
-            println!("{}", serde_json::to_string_pretty(&plan)?);
+            print_out(&format!("{}\n", serde_json::to_string_pretty(&plan)?))?;
         } else {
-            print!("{}", crate::report::plan_text(&plan));
+            print_out(&crate::report::plan_text(&plan))?;
         }
         return Ok(Exit::Ok);
     }
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let jobs = args.jobs.unwrap_or(cpus.max(2));
+    let jobs = args.jobs.unwrap_or_else(super::default_jobs);
     let opts = Options {
         jobs,
         index_jobs: args.index_jobs.unwrap_or(jobs),
@@ -98,13 +131,83 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         selection: sel,
         json: args.output.json,
         keep_owners: args.keep_owners,
+        retry: RetryPolicy {
+            window: args.retry_for,
+        },
     };
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
-    let report = crate::migrate::migrate(&ends, &opts).await?;
+    let dir = crate::migrate::state_dir(
+        args.state_dir.as_deref(),
+        &crate::migrate::identity(&ends, &opts).line,
+    );
+    crate::journal::start(super::command_line(&ends));
+    let result = crate::migrate::migrate(&ends, &opts).await;
+    // The run goes into the task's journal (precheck, timeline, command),
+    // whatever its outcome, when the task state exists.
+    if !matches!(result, Ok(Outcome::AlreadyComplete { .. }))
+        && crate::state::State::open_existing(&dir)?.is_some()
+    {
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("exit {}: {e:#}", crate::error::exit_for(e) as i32),
+        };
+        if let Err(e) = crate::journal::save(&dir, &outcome) {
+            tracing::warn!("{e:#}");
+        }
+        if let Some(file) = &args.report {
+            match crate::html::write(&dir, file) {
+                Ok(()) => eprintln!("report: {}", file.display()),
+                Err(e) => tracing::warn!("cannot write the report: {e:#}"),
+            }
+        }
+    }
+    let report = match result? {
+        Outcome::Migrated(r) => r,
+        Outcome::AlreadyComplete { state_dir } => {
+            let msg = format!(
+                "the task in {} is already complete: nothing to do (`pgferry verify` compares \
+                 the databases; --restart runs the task again into an empty target)",
+                state_dir.display()
+            );
+            if args.output.json {
+                let doc = serde_json::json!({
+                    "command": "migrate", "ok": true, "already_complete": true,
+                    "state_dir": state_dir, "message": msg,
+                });
+                print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+            } else {
+                print_out(&format!("{msg}\n"))?;
+            }
+            return Ok(Exit::Ok);
+        }
+    };
     if args.output.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        // `command` and `ok`, as in every other command's document.
+        let mut doc = serde_json::json!({"command": "migrate", "ok": true});
+        if let (Some(d), serde_json::Value::Object(r)) =
+            (doc.as_object_mut(), serde_json::to_value(&report)?)
+        {
+            d.extend(r);
+        }
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        print!("{}", crate::report::migrate_table(&report));
+        print_out(&crate::report::migrate_table(&report))?;
     }
     Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("120s"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("3 weeks").is_err());
+    }
 }

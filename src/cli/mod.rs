@@ -4,6 +4,7 @@ mod demo;
 mod docs;
 mod migrate;
 mod precheck;
+mod report;
 mod status;
 mod verify;
 
@@ -73,6 +74,11 @@ pub enum Command {
     /// Show what a migration task has done and what is left.
     #[command(disable_help_flag = true)]
     Status(status::StatusArgs),
+    /// Write one self-contained HTML page about a migration task, from its
+    /// state directory: servers, precheck, phases, a timeline, every table,
+    /// what was not migrated, and the commands run.
+    #[command(disable_help_flag = true)]
+    Report(report::ReportArgs),
     /// Start throwaway source and target servers, load a sample database,
     /// migrate and verify it.
     #[command(disable_help_flag = true)]
@@ -132,6 +138,35 @@ pub struct OutputArgs {
     pub json: bool,
 }
 
+impl Cli {
+    /// The subcommand's name, for the JSON document of an error.
+    pub fn command_name(&self) -> &'static str {
+        match &self.command {
+            Command::Precheck(_) => "precheck",
+            Command::Migrate(_) => "migrate",
+            Command::Verify(_) => "verify",
+            Command::Status(_) => "status",
+            Command::Report(_) => "report",
+            Command::Demo(_) => "demo",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
+        }
+    }
+
+    /// True when the user asked for one JSON document on stdout.
+    pub fn json(&self) -> bool {
+        match &self.command {
+            Command::Precheck(a) => a.output.json,
+            Command::Migrate(a) => a.output.json,
+            Command::Verify(a) => a.output.json,
+            Command::Status(a) => a.json,
+            Command::Report(_) | Command::Demo(_) | Command::Completions(_) | Command::Man(_) => {
+                false
+            }
+        }
+    }
+}
+
 /// Runs the chosen subcommand and returns its exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
@@ -139,6 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Migrate(a) => migrate::run(a, cli.quiet).await,
         Command::Verify(a) => verify::run(a).await,
         Command::Status(a) => status::run(a),
+        Command::Report(a) => report::run(a),
         Command::Demo(a) => demo::run(a, cli.quiet, cli.verbose).await,
         Command::Completions(a) => docs::completions(a),
         Command::Man(a) => docs::man(a),
@@ -163,6 +199,72 @@ pub(crate) fn resolve_job(
     let sel = crate::config::selection(task.as_ref(), &flags)?;
     let ends = crate::config::endpoints(e.source.as_deref(), e.target.as_deref(), task.as_ref())?;
     Ok((ends, sel))
+}
+
+/// The command line as typed, for the record (`pgferry report`), with the
+/// connection strings replaced by their password-free form; ends that came
+/// from the environment or the task file are added the same way.
+pub(crate) fn command_line(ends: &crate::config::Endpoints) -> String {
+    let quote = |s: &str| {
+        if !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+        {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    let mut out = vec!["pgferry".to_string()];
+    let (mut saw_source, mut saw_target) = (false, false);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f == "--source" || f == "--target" => {
+                (f.to_string(), Some(v.to_string()))
+            }
+            _ => (a.clone(), None),
+        };
+        match flag.as_str() {
+            "--source" | "--target" => {
+                if inline.is_none() {
+                    args.next();
+                }
+                let spec = if flag == "--source" {
+                    saw_source = true;
+                    &ends.source
+                } else {
+                    saw_target = true;
+                    &ends.target
+                };
+                out.push(flag.clone());
+                out.push(quote(spec.redacted()));
+            }
+            _ => out.push(quote(&a)),
+        }
+    }
+    if !saw_source {
+        out.push(format!("--source {}", quote(ends.source.redacted())));
+    }
+    if !saw_target {
+        out.push(format!("--target {}", quote(ends.target.redacted())));
+    }
+    out.join(" ")
+}
+
+/// `--jobs` when not given: the number of CPUs, at least 2.
+pub(crate) fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
+/// Parses a number of parallel sessions: at least 1 (0 would do nothing,
+/// forever).
+pub(crate) fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
 }
 
 /// Parses `128MB`, `1GB`, `512kB`, `1000` (bytes), as PostgreSQL writes sizes

@@ -2,7 +2,7 @@
 
 use super::Endpoints;
 use crate::catalog::Catalog;
-use crate::error::Exit;
+use crate::error::{print_out, Exit};
 use crate::precheck::{self, Options};
 use anyhow::Context;
 use clap::Args;
@@ -22,32 +22,48 @@ pub struct PrecheckArgs {
     #[arg(long, value_name = "DIR", default_value = ".pgferry/fixes",
           help_heading = super::OUTPUT)]
     pub fix_dir: std::path::PathBuf,
+    /// The --jobs migrate will run with: checks the servers have room for
+    /// its sessions (default: as migrate's).
+    #[arg(long, short = 'j', value_name = "N", value_parser = super::parse_jobs,
+          help_heading = super::PERFORMANCE)]
+    pub jobs: Option<usize>,
+    /// The --index-jobs migrate will run with (default: --jobs).
+    #[arg(long, value_name = "N", value_parser = super::parse_jobs,
+          help_heading = super::PERFORMANCE)]
+    pub index_jobs: Option<usize>,
 }
 
 /// Exit 0 when nothing fails (warnings allowed), 1 when an item fails,
 /// 2 when an end cannot be reached or logged in to.
 pub async fn run(args: PrecheckArgs) -> anyhow::Result<Exit> {
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
-    let src = crate::pg::connect(&ends.source, "precheck catalog").await?;
+    let src = crate::pg::connect_at_start(&ends.source, "precheck catalog").await?;
     let mut cat = Catalog::read(&src)
         .await
         .context("reading the source catalog")?;
     let plan = crate::plan::prepare(&mut cat, &sel)?;
+    let jobs = args.jobs.unwrap_or_else(super::default_jobs);
+    let sizes = crate::migrate::SessionOptions {
+        jobs,
+        index_jobs: args.index_jobs.unwrap_or(jobs),
+        split_threshold: None,
+        schema_only: false,
+        data_only: false,
+        analyze: true,
+    };
     let opts = Options {
         fix_dir: Some(args.fix_dir.clone()),
+        // Open now: the catalog session on the source, and the precheck's
+        // own session on each end.
+        sessions: Some(crate::migrate::sessions(&plan, sizes, (2, 1))),
         ..Options::default()
     };
     let report = precheck::run(&ends, &cat, &plan, &opts).await?;
     if args.output.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&precheck::json_document(&report))?
-        );
+        let doc = serde_json::to_string_pretty(&precheck::json_document(&report))?;
+        print_out(&format!("{doc}\n"))?;
     } else {
-        print!(
-            "{}",
-            precheck::human(&report, std::io::stdout().is_terminal())
-        );
+        print_out(&precheck::human(&report, std::io::stdout().is_terminal()))?;
     }
     Ok(if report.ok { Exit::Ok } else { Exit::Problem })
 }

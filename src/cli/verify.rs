@@ -1,7 +1,7 @@
 //! `pgferry verify`.
 
 use super::Endpoints;
-use crate::error::{usage, Exit};
+use crate::error::{print_out, usage, Exit};
 use crate::verify::{ChecksumOptions, DEFAULT_SPLIT_BYTES};
 use clap::Args;
 
@@ -21,7 +21,7 @@ pub struct VerifyArgs {
     pub schema: bool,
     /// Tables (or key ranges of big tables) read at once, each through one
     /// session on both servers.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2, value_parser = super::parse_jobs,
           help_heading = super::PERFORMANCE)]
     pub jobs: usize,
     /// Read in key ranges of about SIZE (bytes, or with a kB/MB/GB suffix),
@@ -47,7 +47,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         None
     };
     if let (Some(r), false) = (&schema, args.output.json) {
-        print!("{}", crate::report::schema_text(r));
+        print_out(&crate::report::schema_text(r))?;
     }
     let schema_equal = schema.as_ref().is_none_or(|r| r.equal());
     if args.counts_only {
@@ -73,24 +73,34 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     let different_sequences = different_sequences(seqs);
     let equal = different.is_empty() && different_sequences.is_empty() && schema_equal;
     let mut doc = serde_json::json!({
-        "command": "verify", "mode": "checksum", "equal": equal,
+        "command": "verify", "ok": equal, "mode": "checksum", "equal": equal,
         "different": different, "different_sequences": different_sequences,
         "seconds": seconds, "tables": sums, "sequences": seqs
     });
     if let Some(r) = &schema {
         doc["schema"] = serde_json::to_value(r)?;
     }
+    // The file copy names the command line too, for `pgferry report`.
+    let mut saved = doc.clone();
+    saved["command_line"] = serde_json::Value::String(super::command_line(&ends));
     if let Some(dir) = &args.state_dir {
-        std::fs::create_dir_all(dir)?;
         let path = dir.join("verify-report.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&doc)?)
-            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+        let text = serde_json::to_string_pretty(&saved)?;
+        // A --state-dir that cannot be written is a usage error (exit 2).
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&path, text))
+            .map_err(|e| {
+                usage(format!(
+                    "cannot write {} (--state-dir): {e}",
+                    path.display()
+                ))
+            })?;
     }
     if args.output.json {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        print!("{}", crate::report::checksum_table(sums));
-        print!("{}", crate::verify::sequences_text(seqs));
+        print_out(&crate::report::checksum_table(sums))?;
+        print_out(&crate::verify::sequences_text(seqs))?;
     }
     Ok(if equal { Exit::Ok } else { Exit::Problem })
 }
@@ -115,16 +125,17 @@ async fn counts(
     if json {
         let mut doc = serde_json::json!({
             "command": "verify", "mode": "counts",
+            "ok": equal && schema.is_none_or(|r| r.equal()),
             "equal": equal && schema.is_none_or(|r| r.equal()), "tables": counts,
             "different_sequences": different_sequences, "sequences": seqs
         });
         if let Some(r) = schema {
             doc["schema"] = serde_json::to_value(r)?;
         }
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        print!("{}", crate::report::counts_table(&counts));
-        print!("{}", crate::verify::sequences_text(&seqs));
+        print_out(&crate::report::counts_table(&counts))?;
+        print_out(&crate::verify::sequences_text(&seqs))?;
     }
     Ok(if equal { Exit::Ok } else { Exit::Problem })
 }

@@ -8,8 +8,7 @@
 //! and unique constraints). Attaching constraints, foreign keys and the rest
 //! stay in post-data, in plan order, which skips what was built here.
 
-use crate::exec::run_step;
-use crate::exec::{barrier, Pending};
+use crate::exec::{barrier, run_step, step_phase, Pending};
 use crate::plan::Step;
 use crate::state::State;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -165,7 +164,7 @@ impl EarlySteps {
         for (key, step) in steps {
             if let Some(st) = &self.state {
                 if st
-                    .mark_step(&key, "post-data", step.kind.label(), &step.object)
+                    .mark_step(&key, step_phase(&step), step.kind.label(), &step.object)
                     .is_err()
                 {
                     self.unconfirmed(key);

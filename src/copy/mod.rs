@@ -5,11 +5,14 @@ mod early;
 pub mod progress;
 mod pump;
 mod split;
+mod units;
 mod workers;
 
 pub use early::EarlySteps;
 pub use pump::{copy_table, Clear, CopyStats};
 pub use split::{split_big_tables, SplitPolicy};
-pub use workers::{
-    merge_ranges, range_json, redo_clear, run_copies, unit_id, CopyJob, LoadMode, TableResult, Unit,
+pub use units::{
+    merge_ranges, number_ranges, number_units, range_json, redo_clear, unit_id, unit_label,
+    LoadMode, TableResult, Unit,
 };
+pub use workers::{run_copies, CopyJob};

@@ -28,7 +28,7 @@ pub enum SplitPolicy {
 
 impl SplitPolicy {
     /// How many parts `bytes` is cut into, given all tables' `total` bytes.
-    fn parts(self, bytes: i64, total: i64) -> i64 {
+    pub fn parts(self, bytes: i64, total: i64) -> i64 {
         let threshold = match self {
             SplitPolicy::Larger(t) => t,
             SplitPolicy::Auto { jobs } => {

@@ -7,107 +7,24 @@
 //! restart, admin shutdown) reconnect and redo the unit, clearing what it may
 //! have left; a first Ctrl-C stops handing out units.
 
-use super::{copy_table, Clear, CopyStats, EarlySteps};
+use super::units::{range_json, redo_clear, LoadMode, TableResult, Unit};
+use super::{copy_table, Clear, EarlySteps};
+use crate::copy::progress::Counters;
 use crate::exec::{barrier, Pending};
 use crate::pg::import_snapshot;
-use crate::pg::transient::{backoff, is_transient, ATTEMPTS};
-use crate::pg::{connect, ConnSpec};
-use crate::plan::{CopyRange, TableCopy};
-
-/// A range as stored in the task state.
-pub fn range_json(r: &CopyRange) -> String {
-    serde_json::to_string(r).unwrap_or_default()
-}
-use crate::copy::progress::Counters;
+use crate::pg::transient::{is_transient, RetryPolicy};
+use crate::pg::{connect, ConnSpec, SnapshotLost};
 use crate::state::{State, UnitStatus};
 use anyhow::Context;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio_postgres::Client;
-
-/// The outcome of one table's copy.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TableResult {
-    pub table: String,
-    pub format: &'static str,
-    /// Number of ranges the table was copied in (1 when whole).
-    pub ranges: usize,
-    #[serde(flatten)]
-    pub stats: CopyStats,
-}
 
 /// Session settings for bulk load on the target.
 /// (`maintenance_work_mem` for the index builds of [`EarlySteps`].)
 const TARGET_LOAD_SETUP: &str = "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'";
-
-/// How the target tables receive rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoadMode {
-    /// Tables created by this run, without constraints or triggers yet:
-    /// TRUNCATE + COPY FREEZE in one transaction.
-    Fresh,
-    /// Structure that already exists (`--data-only`): COPY into empty
-    /// tables, with triggers and foreign-key checks off when the login may
-    /// (`session_replication_role = replica`), as pg_restore --disable-triggers.
-    Existing,
-}
-
-/// Tables smaller than this are loaded without TRUNCATE + FREEZE.
-const FREEZE_MIN_BYTES: i64 = 8 << 20;
-
-/// One unit of work: a table or a range of one.
-#[derive(Debug, Clone)]
-pub struct Unit {
-    pub copy: TableCopy,
-    /// Stable identity in the task state.
-    pub id: String,
-    /// What to clear on the target before loading.
-    pub clear: Clear,
-}
-
-impl Unit {
-    /// A unit of a first run. Whole tables created by this run are truncated
-    /// in the copy transaction, which allows COPY FREEZE (later index builds
-    /// and ANALYZE then set no hint bits); small tables skip it, since they
-    /// were just created empty and a TRUNCATE makes new files for each.
-    /// Tables of `--data-only` were checked empty and may be referenced by
-    /// foreign keys.
-    pub fn new(copy: TableCopy, mode: LoadMode) -> Unit {
-        let clear =
-            if copy.range.is_none() && mode == LoadMode::Fresh && copy.bytes >= FREEZE_MIN_BYTES {
-                Clear::Truncate
-            } else {
-                Clear::Nothing
-            };
-        Unit {
-            id: unit_id(&copy),
-            copy,
-            clear,
-        }
-    }
-}
-
-/// What to clear before redoing a unit that may have (partly) reached the
-/// target: the whole table or its key range. `None` for a page range, whose
-/// rows carry no source page number on the target: only its whole table can
-/// be redone.
-pub fn redo_clear(range: Option<&CopyRange>, mode: LoadMode) -> Option<Clear> {
-    match (range, mode) {
-        (None, LoadMode::Fresh) => Some(Clear::Truncate),
-        (None, LoadMode::Existing) => Some(Clear::DeleteAll),
-        (Some(CopyRange::Key { .. }), _) => Some(Clear::DeleteRange),
-        (Some(CopyRange::Pages { .. }), _) => None,
-    }
-}
-
-/// `schema.table` or `schema.table|<range predicate>`.
-pub fn unit_id(c: &TableCopy) -> String {
-    match &c.range {
-        Some(r) => format!("{}|{}", c.target_qualified(), r.predicate()),
-        None => c.target_qualified(),
-    }
-}
 
 /// Everything the workers share.
 pub struct CopyJob<'a> {
@@ -122,6 +39,8 @@ pub struct CopyJob<'a> {
     pub stop: Arc<AtomicBool>,
     /// Index builds to run on workers that have no data left to copy.
     pub early: Option<Arc<EarlySteps>>,
+    /// How long a unit failing transiently is retried.
+    pub retry: RetryPolicy,
 }
 
 /// Copies every unit (already ordered largest first). Stops handing out work
@@ -142,6 +61,7 @@ pub async fn run_copies(job: CopyJob<'_>, units: Vec<Unit>) -> anyhow::Result<Ve
             state: job.state.clone(),
             stop: Arc::clone(&job.stop),
             early: job.early.clone(),
+            retry: job.retry,
         };
         // One OS thread and one single-threaded runtime per worker: its two
         // connections and its pump wake each other on the same thread. On a
@@ -185,7 +105,7 @@ pub async fn run_copies(job: CopyJob<'_>, units: Vec<Unit>) -> anyhow::Result<Ve
     }
     match first_err {
         Some(e) => Err(e),
-        None => Ok(merge_ranges(results)),
+        None => Ok(super::merge_ranges(results)),
     }
 }
 
@@ -212,6 +132,7 @@ struct WorkerCtx {
     state: Option<State>,
     stop: Arc<AtomicBool>,
     early: Option<Arc<EarlySteps>>,
+    retry: RetryPolicy,
 }
 
 impl WorkerCtx {
@@ -344,20 +265,20 @@ impl WorkerCtx {
     /// Queues the pending units to be copied again, each clearing what of it
     /// may have survived on the target.
     fn requeue(&self, l: &mut Local) -> anyhow::Result<()> {
-        for (mut unit, r) in l.pending.take() {
+        for (mut unit, _) in l.pending.take() {
             unit.clear = match redo_clear(unit.copy.range.as_ref(), self.mode) {
                 Some(c) => c,
                 None => anyhow::bail!(
                     "the target restarted before the copy of {} was known to be on \
                      disk, and a page range cannot be redone alone; run again with \
                      --resume",
-                    r.table
+                    unit.label()
                 ),
             };
             tracing::warn!(
                 "the copy of {} was not known to be on disk when the target \
                  connection broke (the target may have restarted); copying it again",
-                r.table
+                unit.label()
             );
             l.redo.push_back(unit);
         }
@@ -375,32 +296,47 @@ impl WorkerCtx {
             return Ok(false);
         }
         if sessions.is_none() {
-            *sessions = Some(self.sessions().await?);
+            match self.sessions().await {
+                Ok(s) => *sessions = Some(s),
+                // This worker has no rows left to copy: the lost snapshot
+                // is for a worker that still has to say so. The builds are
+                // left to post-data.
+                Err(e) if e.is::<SnapshotLost>() => return Ok(false),
+                Err(e) => return Err(e),
+            }
         }
         let Some((_, dst)) = sessions.as_ref() else {
             return Ok(false);
         };
         let waiting = early.run_ready(dst).await;
+        if dst.is_closed() {
+            // The builds that failed with it are left to post-data; the
+            // next unit or build opens new sessions.
+            *sessions = None;
+        }
         if waiting {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         Ok(waiting)
     }
 
-    /// Copies one unit, retrying transient failures. Before a retry drops
-    /// the sessions, the units pending on them are settled on the old target
-    /// connection if it still answers, or else queued again: a barrier on a
-    /// new connection would not prove that their commits survived.
+    /// Copies one unit, retrying transient failures for the retry window.
+    /// Before a retry drops the sessions, the units pending on them are
+    /// settled on the old target connection if it still answers, or else
+    /// queued again: a barrier on a new connection would not prove that
+    /// their commits survived.
     async fn unit_with_retries(&self, unit: &Unit, l: &mut Local) -> anyhow::Result<TableResult> {
         let tc = &unit.copy;
         let name = tc.target_qualified();
+        let label = unit.label();
         let range = tc.range.as_ref().map(range_json);
         if let Some(st) = &self.state {
             st.mark_unit(&unit.id, &name, range.as_deref(), UnitStatus::Copying, None)?;
         }
+        let started = Instant::now();
         let mut clear = unit.clear;
-        let mut attempt = 1;
-        let stats = loop {
+        let mut attempts = self.retry.start();
+        let mut stats = loop {
             let result = async {
                 if l.sessions.is_none() {
                     l.sessions = Some(self.sessions().await?);
@@ -415,19 +351,19 @@ impl WorkerCtx {
                         .await
                         .ok();
                 }
-                self.counters.start_table(&name);
+                self.counters.start_unit(&name);
                 let r = copy_table(src, dst, tc, clear, &self.counters.bytes).await;
-                self.counters.end_table(&name);
+                let done = r.as_ref().ok().map(|s| (tc.bytes.max(0) as u64, s.bytes));
+                self.counters.end_unit(&name, &unit.id, done);
                 r
             }
             .await;
             match result {
                 Ok(stats) => break stats,
-                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                    tracing::warn!(
-                        "copy of {name} failed ({e:#}); retrying (attempt {} of {ATTEMPTS})",
-                        attempt + 1
-                    );
+                Err(e) => {
+                    let Some(wait) = attempts.retry_after(&e, &format!("copy of {label}")) else {
+                        return Err(e.context(format!("copying {label}")));
+                    };
                     self.settle(l).await?;
                     l.sessions = None;
                     // The failed transaction rolled back, but be exact about
@@ -435,36 +371,20 @@ impl WorkerCtx {
                     if tc.range.is_some() && clear == Clear::Nothing {
                         clear = Clear::DeleteRange;
                     }
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
+                    tokio::time::sleep(wait).await;
                 }
-                Err(e) => return Err(e),
             }
         };
-        tracing::debug!(table = %name, rows = stats.rows, bytes = stats.bytes, "copied");
+        let ended = Instant::now();
+        stats.seconds = ended.duration_since(started).as_secs_f64();
+        tracing::debug!(unit = %label, rows = stats.rows, bytes = stats.bytes, "copied");
+        crate::journal::record("copy", &label, started, Some((stats.rows, stats.bytes)));
         Ok(TableResult {
             table: name,
             format: if tc.binary { "binary" } else { "text" },
             ranges: 1,
             stats,
+            span: Some((started, ended)),
         })
     }
-}
-
-/// One result per table: the ranges of a split table summed up (seconds are
-/// worker-seconds, so MB/s stays a per-worker rate).
-pub fn merge_ranges(results: Vec<TableResult>) -> Vec<TableResult> {
-    let mut out: Vec<TableResult> = Vec::new();
-    for r in results {
-        match out.iter_mut().find(|x| x.table == r.table) {
-            Some(x) => {
-                x.ranges += 1;
-                x.stats.rows += r.stats.rows;
-                x.stats.bytes += r.stats.bytes;
-                x.stats.seconds += r.stats.seconds;
-            }
-            None => out.push(r),
-        }
-    }
-    out
 }

@@ -62,6 +62,11 @@ impl<T> Pending<T> {
         self.items.is_empty()
     }
 
+    /// What is pending, oldest first.
+    pub fn items(&self) -> &[T] {
+        &self.items
+    }
+
     /// Empties the list, for marking (after a barrier) or redoing.
     pub fn take(&mut self) -> Vec<T> {
         self.bytes = 0;

@@ -9,4 +9,4 @@ mod durable;
 mod steps;
 
 pub use durable::{barrier, Pending};
-pub use steps::{run_step, StepRunner};
+pub use steps::{run_step, step_phase, StepRunner};

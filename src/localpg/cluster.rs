@@ -315,13 +315,32 @@ impl LocalCluster {
     /// Restarts the server (`pg_ctl restart -m fast`): every session is cut,
     /// as in a failover or a crash-restart (for the fault-injection tests).
     pub fn restart(&self) -> anyhow::Result<()> {
-        run_checked(&mut self.pg_ctl_stop(), "pg_ctl stop")?;
+        run_checked(&mut self.pg_ctl_stop("fast"), "pg_ctl stop")?;
         self.pg_ctl_start()?;
         self.wait_ready()
     }
 
-    /// `pg_ctl stop -m fast`, waiting up to 30 s, as the server's user.
-    fn pg_ctl_stop(&self) -> Command {
+    /// Stops the server the way a crash would (`pg_ctl stop -m immediate`):
+    /// every session cut, no checkpoint, commits not yet flushed lost, WAL
+    /// replayed at the next start. Start it again with
+    /// [`LocalCluster::start_again`] (for the fault tests).
+    pub fn crash(&self) -> anyhow::Result<()> {
+        run_checked(
+            &mut self.pg_ctl_stop("immediate"),
+            "pg_ctl stop -m immediate",
+        )
+        .map(|_| ())
+    }
+
+    /// Starts the server again after [`LocalCluster::crash`], on the same
+    /// port, and waits until it answers queries.
+    pub fn start_again(&self) -> anyhow::Result<()> {
+        self.pg_ctl_start()?;
+        self.wait_ready()
+    }
+
+    /// `pg_ctl stop -m <mode>`, waiting up to 30 s, as the server's user.
+    fn pg_ctl_stop(&self, mode: &str) -> Command {
         let mut cmd = server_command(
             &self.bindir.join("pg_ctl"),
             self.user.as_ref(),
@@ -329,7 +348,7 @@ impl LocalCluster {
         );
         cmd.arg("-D")
             .arg(&self.data_dir)
-            .args(["-w", "-t", "30", "-m", "fast", "stop"]);
+            .args(["-w", "-t", "30", "-m", mode, "stop"]);
         cmd
     }
 
@@ -342,7 +361,7 @@ impl LocalCluster {
         self.done = true;
         let mut result = Ok(());
         if self.data_dir.join("postmaster.pid").exists() {
-            if let Err(e) = run_checked(&mut self.pg_ctl_stop(), "pg_ctl stop") {
+            if let Err(e) = run_checked(&mut self.pg_ctl_stop("fast"), "pg_ctl stop") {
                 self.kill_postmaster();
                 result = Err(e);
             }

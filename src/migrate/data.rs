@@ -6,10 +6,11 @@ use crate::catalog::Catalog;
 use crate::config::Endpoints;
 use crate::copy::progress::{self, Counters};
 use crate::copy::{
-    merge_ranges, range_json, redo_clear, run_copies, split_big_tables, unit_id, Clear, CopyJob,
-    CopyStats, EarlySteps, LoadMode, SplitPolicy, TableResult, Unit,
+    merge_ranges, number_ranges, number_units, range_json, redo_clear, run_copies,
+    split_big_tables, unit_id, Clear, CopyJob, CopyStats, EarlySteps, LoadMode, SplitPolicy,
+    TableResult, Unit,
 };
-use crate::pg::SnapshotHolder;
+use crate::pg::{SnapshotHolder, SnapshotLost};
 use crate::plan::{CopyRange, Parallel, Plan, Step, TableCopy};
 use crate::state::UnitStatus;
 use anyhow::Context;
@@ -66,8 +67,17 @@ pub async fn run(
                 },
                 cat.version_num,
             )
-            .await?;
-            let units: Vec<Unit> = copies.into_iter().map(|c| Unit::new(c, mode)).collect();
+            .await
+            .map_err(|e| {
+                // Ranges are read under the snapshot: its session ended.
+                if holder.is_lost() {
+                    anyhow::Error::new(SnapshotLost)
+                } else {
+                    e
+                }
+            })?;
+            let mut units: Vec<Unit> = copies.into_iter().map(|c| Unit::new(c, mode)).collect();
+            number_units(&mut units);
             if let Some(t) = task {
                 let rows: Vec<_> = units
                     .iter()
@@ -84,9 +94,12 @@ pub async fn run(
             (units, Vec::new())
         }
     };
-    let counters = Arc::new(Counters::default());
-    let total: u64 = units.iter().map(|u| u.copy.bytes.max(0) as u64).sum();
-    let ticker = progress::start(opts.progress, Arc::clone(&counters), total, units.len());
+    let names: Vec<String> = units.iter().map(|u| u.copy.target_qualified()).collect();
+    let counters =
+        Arc::new(Counters::new(names.iter().zip(&units).map(|(n, u)| {
+            (n.as_str(), u.id.as_str(), u.copy.bytes.max(0) as u64)
+        })));
+    let ticker = progress::start(opts.progress, Arc::clone(&counters));
     let early = (mode == LoadMode::Fresh).then(|| {
         Arc::new(EarlySteps::new(
             early_steps(plan, cat, opts.analyze),
@@ -105,6 +118,7 @@ pub async fn run(
             state: task.map(|t| t.state.clone()),
             stop: Arc::clone(&stop),
             early: early.clone(),
+            retry: opts.retry,
         },
         units,
     )
@@ -176,6 +190,27 @@ async fn resume_units(
     let mut units = Vec::new();
     let mut done = Vec::new();
     let mut reset_tables: HashSet<String> = HashSet::new();
+    // Ranges numbered among all of their table's recorded ranges.
+    let parsed: Vec<Option<CopyRange>> = records
+        .iter()
+        .map(|r| {
+            r.range
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok())
+        })
+        .collect();
+    let parts = number_ranges(
+        &records
+            .iter()
+            .zip(&parsed)
+            .map(|(r, p)| (r.table.as_str(), p.as_ref()))
+            .collect::<Vec<_>>(),
+    );
+    let part_of: HashMap<&str, (usize, usize)> = records
+        .iter()
+        .zip(&parts)
+        .filter_map(|(r, p)| p.map(|p| (r.id.as_str(), p)))
+        .collect();
     for r in &records {
         let Some(base) = plan.copies.iter().find(|c| c.target_qualified() == r.table) else {
             anyhow::bail!(
@@ -205,6 +240,7 @@ async fn resume_units(
                     bytes: r.bytes.unwrap_or(0).max(0) as u64,
                     seconds: 0.0,
                 },
+                span: None,
             });
             continue;
         }
@@ -220,6 +256,7 @@ async fn resume_units(
             id: unit_id(&copy),
             copy,
             clear,
+            part: part_of.get(r.id.as_str()).copied(),
         });
     }
     for table in &reset_tables {
@@ -252,6 +289,7 @@ async fn resume_units(
                     id: unit_id(&copy),
                     copy,
                     clear: Clear::Nothing,
+                    part: part_of.get(r.id.as_str()).copied(),
                 });
             }
         }

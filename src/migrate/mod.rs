@@ -3,9 +3,14 @@
 //! values; recorded in the task state as it goes, so it can be resumed.
 
 mod data;
-
+mod identity;
+mod renames;
+mod sequences;
+mod sessions;
 mod task;
 
+pub use identity::identity;
+pub use sessions::{sessions, SessionOptions};
 pub use task::{install_interrupt, state_dir, StartMode, Task};
 
 use crate::catalog::Catalog;
@@ -13,9 +18,9 @@ use crate::config::Endpoints;
 use crate::copy::progress::Display;
 use crate::copy::TableResult;
 use crate::exec::{run_step, StepRunner};
-use crate::pg::connect;
-use crate::pg::SnapshotHolder;
-use crate::plan::{self, Phase, Plan, Skipped, Step};
+use crate::pg::transient::{with_retries, RetryPolicy};
+use crate::pg::{connect_at_start, SnapshotHolder, TablesLocked};
+use crate::plan::{self, Counts, Phase, Plan, Skipped, Step};
 use crate::step::StepKind;
 use anyhow::Context;
 use serde::Serialize;
@@ -50,6 +55,9 @@ pub struct Options {
     pub keep_owners: bool,
     /// What to migrate and under which names (`[select]`, `[rename]`, flags).
     pub selection: plan::Selection,
+    /// How long work that fails transiently (a lost connection, a server
+    /// restarting) is retried before the run stops (`--retry-for`).
+    pub retry: RetryPolicy,
 }
 
 /// Where the task state lives and how to treat it.
@@ -77,6 +85,9 @@ pub struct PhaseTimes {
 pub struct Report {
     pub source_version: i32,
     pub target_version: i32,
+    /// What the plan moves, counted as every command counts it (README,
+    /// "What is counted").
+    pub counts: Counts,
     pub pre_data_statements: usize,
     pub post_data_statements: usize,
     pub tables: Vec<TableResult>,
@@ -106,6 +117,10 @@ pub const TARGET_DDL_SETUP: &str =
     "SET check_function_bodies = false; SET maintenance_work_mem = '256MB'; \
      SET synchronous_commit = off";
 
+/// How long the snapshot session waits for its ACCESS SHARE lock on a source
+/// table that another session holds (ALTER TABLE, TRUNCATE, VACUUM FULL...).
+pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Reads the source model and builds the plan under a fresh snapshot (for
 /// `--dry-run` and tests).
 /// With `keep_owners`, owner and grant steps are listed as if every role
@@ -115,9 +130,9 @@ pub async fn plan_only(
     sel: &plan::Selection,
     keep_owners: bool,
 ) -> anyhow::Result<(Catalog, Plan)> {
-    let src = connect(&ends.source, "catalog").await?;
+    let src = connect_at_start(&ends.source, "catalog").await?;
     let holder = SnapshotHolder::open(src).await?;
-    let mut cat = Catalog::read(holder.client()).await?;
+    let mut cat = read_catalog(&holder).await?;
     holder.close().await?;
     let opts = plan::BuildOptions {
         keep_owners,
@@ -127,40 +142,99 @@ pub async fn plan_only(
     Ok((cat, plan))
 }
 
-/// Names the task: source, target and what is migrated, never a password.
-pub fn task_identity(ends: &Endpoints, opts: &Options) -> String {
-    format!(
-        "{} -> {}{}{}{}",
-        ends.source.redacted(),
-        ends.target.redacted(),
-        if opts.schema_only {
-            " (schema only)"
-        } else {
-            ""
-        },
-        if opts.data_only { " (data only)" } else { "" },
-        if opts.keep_owners {
-            " (keep owners)"
-        } else {
-            ""
+/// Reads the source catalog in the snapshot, waiting at most
+/// [`LOCK_TIMEOUT`] for a table another session holds in ACCESS EXCLUSIVE
+/// mode (the size functions lock each table), then failing with
+/// [`TablesLocked`] naming it.
+async fn read_catalog(holder: &SnapshotHolder) -> anyhow::Result<Catalog> {
+    holder.begin_lock_bound(LOCK_TIMEOUT).await?;
+    match Catalog::read(holder.client()).await {
+        Ok(cat) => {
+            holder.end_lock_bound().await?;
+            Ok(cat)
         }
+        Err(e) if crate::pg::is_lock_timeout(&e) => Err(holder.locked_tables(LOCK_TIMEOUT).await),
+        Err(e) => Err(e.context("reading the source catalog")),
+    }
+}
+
+/// The options that decide how many sessions a run opens.
+fn session_options(opts: &Options) -> SessionOptions {
+    SessionOptions {
+        jobs: opts.jobs,
+        index_jobs: opts.index_jobs,
+        split_threshold: opts.split_threshold,
+        schema_only: opts.schema_only,
+        data_only: opts.data_only,
+        analyze: opts.analyze,
+    }
+}
+
+/// Fails a resume (exit 1, nothing written) whose sessions do not fit on
+/// one of the servers, with the numbers.
+async fn resume_room(
+    holder: &SnapshotHolder,
+    target: &Client,
+    plan: &Plan,
+    opts: &Options,
+    source_version: i32,
+    target_version: i32,
+) -> anyhow::Result<()> {
+    let need = sessions(plan, session_options(opts), (1, 1));
+    let findings = crate::precheck::room_findings(
+        (holder.client(), source_version),
+        (target, target_version),
+        &need,
     )
+    .await?;
+    let failed: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == crate::precheck::Severity::Failure)
+        .map(|f| format!("{} {}", f.code, f.message))
+        .collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(anyhow::Error::new(crate::error::ProblemFound {
+        message: format!(
+            "cannot resume: {}; lower --jobs or --index-jobs",
+            failed.join("; ")
+        ),
+        document_printed: false,
+    }))
+}
+
+/// What a run ended with.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The migration ran (or a resumed one finished).
+    Migrated(Box<Report>),
+    /// `--resume` of a task that already ran to its end: nothing was done.
+    AlreadyComplete { state_dir: PathBuf },
 }
 
 /// Runs the migration.
-pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report> {
-    let started = Instant::now();
-    let mut times = PhaseTimes::default();
-    let mut fix_dir = None;
+pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Outcome> {
     let task = match &opts.task {
         Some(t) => {
-            let identity = task_identity(ends, opts);
-            let dir = state_dir(t.state_dir.as_deref(), &identity);
-            fix_dir = Some(dir.join("fixes"));
-            Some(task::open(&dir, &identity, t.mode)?)
+            let identity = identity(ends, opts);
+            let dir = state_dir(t.state_dir.as_deref(), &identity.line);
+            let task = task::open(&dir, &identity, t.mode)?;
+            if task.complete {
+                return Ok(Outcome::AlreadyComplete { state_dir: dir });
+            }
+            Some(task)
         }
         None => None,
     };
+    run(ends, opts, task)
+        .await
+        .map(|r| Outcome::Migrated(Box::new(r)))
+}
+
+async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let mut times = PhaseTimes::default();
     let state = task.as_ref().map(|t| &t.state);
     let resuming = task.as_ref().is_some_and(|t| t.resuming);
     let stop = if task.is_some() {
@@ -168,8 +242,8 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     } else {
         Arc::new(AtomicBool::new(false))
     };
-    let src = connect(&ends.source, "snapshot holder").await?;
-    let target = connect(&ends.target, "ddl").await?;
+    let src = connect_at_start(&ends.source, "snapshot holder").await?;
+    let target = connect_at_start(&ends.target, "ddl").await?;
     target
         .batch_execute(TARGET_DDL_SETUP)
         .await
@@ -186,9 +260,23 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         );
     }
     let t = Instant::now();
-    let mut cat = Catalog::read(holder.client())
-        .await
-        .context("reading the source catalog")?;
+    // A fresh task that stops before writing anything leaves no task to
+    // resume behind.
+    let forget = |e: anyhow::Error| -> anyhow::Error {
+        if let (Some(t), false) = (&task, resuming) {
+            if let Err(c) = t.state.clear() {
+                return c;
+            }
+        }
+        match e.downcast::<TablesLocked>() {
+            Ok(locked) => anyhow::Error::new(crate::error::ProblemFound {
+                message: locked.to_string(),
+                document_printed: false,
+            }),
+            Err(e) => e,
+        }
+    };
+    let mut cat = read_catalog(&holder).await.map_err(forget)?;
     let build = plan::BuildOptions {
         keep_owners: opts.keep_owners,
         target_roles: if opts.keep_owners {
@@ -199,6 +287,19 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     };
     let read_secs = t.elapsed().as_secs_f64();
     let mut plan = plan::prepare_with(&mut cat, &opts.selection, &build)?;
+    // Now that the tables to copy are known: no DDL or TRUNCATE may change
+    // them on the source until the snapshot is closed.
+    if !opts.schema_only {
+        let tables: Vec<String> = cat
+            .tables
+            .iter()
+            .map(|t| crate::pg::qualified(&t.schema, &t.name))
+            .collect();
+        holder
+            .lock_tables(&tables, LOCK_TIMEOUT)
+            .await
+            .map_err(forget)?;
+    }
     tracing::debug!(
         read = read_secs,
         plan = t.elapsed().as_secs_f64() - read_secs,
@@ -218,11 +319,17 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     }
     times.catalog = t.elapsed().as_secs_f64();
     tracing::info!(
-        tables = cat.tables.len(),
-        sequences = cat.sequences.len(),
         skipped = plan.skipped.len(),
-        "read the source catalog"
+        "read the source catalog: {}",
+        plan.counts.describe()
     );
+    if let Some(t) = &task {
+        // For `status`: what is left is counted against these.
+        t.state.set(
+            "counts",
+            &serde_json::to_string(&plan.counts).unwrap_or_default(),
+        )?;
+    }
     for s in &plan.skipped {
         tracing::warn!("not migrated: {} {}: {}", s.kind, s.object, s.reason);
     }
@@ -242,15 +349,32 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             ignore: opts.ignore_checks.clone(),
             keep_owners: opts.keep_owners,
             skip_write_sample: true,
-            fix_dir,
+            fix_dir: opts.task.as_ref().map(|t| {
+                state_dir(t.state_dir.as_deref(), &identity(ends, opts).line).join("fixes")
+            }),
+            // Open now: the snapshot holder and the DDL session, and the
+            // precheck's own session on each end.
+            sessions: Some(sessions(&plan, session_options(opts), (2, 2))),
         };
-        if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
-            // Nothing was done: do not leave a task to resume behind.
-            if let Some(t) = &task {
-                t.state.clear()?;
-            }
-            return Err(e);
-        }
+        // A failure leaves the task state as it was: nothing recorded for a
+        // new task, the previous task's record under --restart.
+        crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await?;
+    }
+    if let Some(t) = &task {
+        t.begin()?;
+    }
+    if resuming {
+        // The one check a resume runs: room for its sessions (--jobs may
+        // have grown). Open now: the snapshot holder and the DDL session.
+        resume_room(
+            &holder,
+            &target,
+            &plan,
+            opts,
+            cat.version_num,
+            target_version,
+        )
+        .await?;
     }
 
     if !opts.data_only {
@@ -288,6 +412,12 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             );
         }
     }
+    // Every row is copied: the snapshot and its table locks are released, so
+    // DDL on the source waits no longer than the copy (a snapshot lost by
+    // now costs nothing).
+    if let Err(e) = holder.close().await {
+        tracing::debug!("closing the snapshot: {e:#}");
+    }
 
     let runner = StepRunner {
         target: &ends.target,
@@ -298,10 +428,14 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         resuming,
         skip: done_early.done,
         maybe_done: done_early.unconfirmed,
+        retry: opts.retry,
     };
     if !opts.data_only {
         let t = Instant::now();
         runner.run(&plan.post_data).await.context("post-data")?;
+        renames::prepare(&target, &plan, state)
+            .await
+            .context("checking the target for renames already made")?;
         runner.run(&plan.renames).await.context("renames")?;
         times.post_data = t.elapsed().as_secs_f64();
     }
@@ -310,10 +444,12 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     let sequences_set = if opts.schema_only {
         0
     } else {
-        set_sequences(holder.client(), &target, &plan).await?
+        with_retries(opts.retry, "setting sequence values", || {
+            sequences::set(ends, &plan)
+        })
+        .await?
     };
     times.sequences = t.elapsed().as_secs_f64();
-    holder.close().await?;
     if opts.analyze && !opts.schema_only {
         let t = Instant::now();
         runner.run(&analyze_steps(&plan)).await.context("analyze")?;
@@ -323,8 +459,9 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     let report = Report {
         source_version: cat.version_num,
         target_version,
-        pre_data_statements: plan.pre_data.len(),
-        post_data_statements: plan.post_data.len(),
+        counts: plan.counts.clone(),
+        pre_data_statements: plan.counts.pre_data_statements,
+        post_data_statements: plan.counts.post_data_statements,
         tables,
         sequences_set,
         skipped: plan.skipped.clone(),
@@ -341,11 +478,8 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         phases: times,
     };
     if let Some(t) = &task {
-        // Sequence values and the last statements on disk before the task
-        // is recorded finished.
-        crate::exec::barrier(&target)
-            .await
-            .context("flushing the target before recording the task finished")?;
+        // Sequence values and post-data statements were each made durable
+        // by a barrier on their own sessions before this.
         let json = serde_json::to_string_pretty(&report).unwrap_or_default();
         let path = t.state.dir().join("report.json");
         std::fs::write(&path, json)
@@ -447,46 +581,6 @@ pub(crate) fn analyze_steps(plan: &Plan) -> Vec<Step> {
             .concurrent()
         })
         .collect()
-}
-
-/// Sets every sequence on the target to the source's value. Sequences are not
-/// transactional, so this reads their current value (at least the snapshot's),
-/// which can only be ahead of the rows copied, never behind.
-async fn set_sequences(
-    source: &tokio_postgres::Client,
-    target: &tokio_postgres::Client,
-    plan: &Plan,
-) -> anyhow::Result<usize> {
-    // Batches: one round trip per end for many sequences (a database may have
-    // thousands of them).
-    for batch in plan.sequences.chunks(500) {
-        let read = batch
-            .iter()
-            .enumerate()
-            .map(|(i, s)| format!("SELECT {i}, last_value, is_called FROM {}", s.source))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
-        let rows = source
-            .query(&read, &[])
-            .await
-            .with_context(|| format!("reading sequences ({} ...)", batch[0].source))?;
-        let mut set = String::new();
-        for r in &rows {
-            let (i, value, called): (i32, i64, bool) = (r.get(0), r.get(1), r.get(2));
-            let Some(s) = usize::try_from(i).ok().and_then(|i| batch.get(i)) else {
-                continue;
-            };
-            set.push_str(&format!(
-                "SELECT pg_catalog.setval({}, {value}, {called});\n",
-                crate::pg::quote_literal(&s.target)
-            ));
-        }
-        target
-            .batch_execute(&set)
-            .await
-            .with_context(|| format!("setting sequences ({} ...)", batch[0].target))?;
-    }
-    Ok(plan.sequences.len())
 }
 
 /// `--data-only` loads into existing tables and never deletes rows there: every

@@ -1,6 +1,7 @@
 //! The task around a migration: its state directory and lock, whether this
 //! run starts, resumes or restarts, and Ctrl-C.
 
+use super::identity::Identity;
 use crate::error::usage;
 use crate::state::{State, StateLock};
 use std::path::{Path, PathBuf};
@@ -36,58 +37,95 @@ pub struct Task {
     _lock: StateLock,
     pub state: State,
     pub resuming: bool,
+    /// `--resume` of a task that already ran to its end: nothing to do.
+    pub complete: bool,
+    /// `--restart`: the recorded task is forgotten by [`Task::begin`], once
+    /// the new run passed its precheck, not before (a failed precheck keeps
+    /// the finished task's record).
+    restart: bool,
+    identity: Identity,
 }
 
 /// Opens the task state under `dir` and checks it against what was asked.
-/// `identity` names the source, target and options (never a password).
-pub fn open(dir: &Path, identity: &str, mode: StartMode) -> anyhow::Result<Task> {
-    let lock = StateLock::acquire(dir)?;
-    let state = State::open(dir)?;
+/// Nothing is written here: a run records its identity in [`Task::begin`].
+pub fn open(dir: &Path, identity: &Identity, mode: StartMode) -> anyhow::Result<Task> {
+    let lock = StateLock::acquire(dir).map_err(|e| unusable(dir, e))?;
+    let state = State::open(dir).map_err(|e| unusable(dir, e))?;
     let recorded = state.get("identity")?;
     let finished = state.is_finished()?;
-    let resuming = match (mode, recorded) {
-        (StartMode::Restart, _) => {
-            state.clear()?;
-            false
-        }
-        (StartMode::Fresh, None) => false,
-        (StartMode::Fresh, Some(_)) if finished => {
-            return Err(usage(format!(
-                "the task in {} already finished; use --restart to run it again \
-                 (into an empty target), or another --state-dir",
-                dir.display()
-            )))
-        }
-        (StartMode::Fresh, Some(_)) => {
-            return Err(usage(format!(
-                "an unfinished migration is recorded in {}: continue it with \
-                 `pgferry migrate --resume`, or start over with --restart",
-                dir.display()
-            )))
-        }
-        (StartMode::Resume, None) => {
-            return Err(usage(format!(
-                "nothing to resume: no task is recorded in {}",
-                dir.display()
-            )))
-        }
-        (StartMode::Resume, Some(r)) if r != identity => {
-            return Err(usage(format!(
-                "the task in {} is another migration ({r}); \
-                 resume it with the same source, target and options, or use --restart",
-                dir.display()
-            )))
-        }
-        (StartMode::Resume, Some(_)) => true,
-    };
-    if !resuming {
-        state.set("identity", identity)?;
-    }
-    Ok(Task {
+    let task = |resuming, complete, restart| Task {
         _lock: lock,
-        state,
+        state: state.clone(),
         resuming,
-    })
+        complete,
+        restart,
+        identity: identity.clone(),
+    };
+    match (mode, recorded) {
+        (StartMode::Restart, r) => Ok(task(false, false, r.is_some())),
+        (StartMode::Fresh, None) => Ok(task(false, false, false)),
+        (StartMode::Fresh, Some(_)) if finished => Err(usage(format!(
+            "the task in {} already finished; use --restart to run it again \
+             (into an empty target), or another --state-dir",
+            dir.display()
+        ))),
+        (StartMode::Fresh, Some(_)) => Err(usage(format!(
+            "an unfinished migration is recorded in {}: continue it with \
+             `pgferry migrate --resume`, or start over with --restart",
+            dir.display()
+        ))),
+        (StartMode::Resume, None) => Err(usage(format!(
+            "nothing to resume: no task is recorded in {}",
+            dir.display()
+        ))),
+        (StartMode::Resume, Some(r)) => {
+            let changes = match state.get("identity_parts")? {
+                Some(parts) => identity.changes_from(&parts),
+                // A state written before the parts were recorded.
+                None if r != identity.line => vec![format!("the task was {r}")],
+                None => Vec::new(),
+            };
+            if !changes.is_empty() {
+                return Err(usage(format!(
+                    "--resume asks for another task than the one in {}: {}; resume with the \
+                     same source, target, selection, renames and options, or use --restart",
+                    dir.display(),
+                    changes.join("; ")
+                )));
+            }
+            Ok(task(!finished, finished, false))
+        }
+    }
+}
+
+impl Task {
+    /// Records this run as the task, once its precheck passed: forgets the
+    /// previous task first under `--restart`. A resumed task keeps its record.
+    pub fn begin(&self) -> anyhow::Result<()> {
+        if self.resuming {
+            return Ok(());
+        }
+        if self.restart {
+            self.state.clear()?;
+        }
+        self.state.set("identity", &self.identity.line)?;
+        self.state
+            .set("identity_parts", &self.identity.parts_json())
+    }
+}
+
+/// A state directory that cannot be created, locked or written (a file, a
+/// path under a file, no permission) is a usage error: the user must give
+/// another `--state-dir` (exit 2). Errors that already are usage errors (the
+/// lock held by another pgferry) pass unchanged.
+fn unusable(dir: &Path, e: anyhow::Error) -> anyhow::Error {
+    if crate::error::exit_for(&e) == crate::error::Exit::Usage {
+        return e;
+    }
+    usage(format!(
+        "cannot use the state directory {}: {e:#}; give a writable directory with --state-dir",
+        dir.display()
+    ))
 }
 
 /// Installs the Ctrl-C handler: the first press sets the returned flag (work

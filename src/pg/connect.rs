@@ -9,37 +9,89 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Socket};
 
-/// Why a connection could not be made. Every message is one line, names the
-/// target in its redacted form, and never contains the password.
-/// All variants but `Other` are configuration problems (exit code 2).
+/// Which end of a job a connection belongs to. Every connection message
+/// starts with it, so a user with two servers knows which one to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum End {
+    Source,
+    Target,
+}
+
+impl std::fmt::Display for End {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            End::Source => "source",
+            End::Target => "target",
+        })
+    }
+}
+
+/// `"source: "`, `"target: "`, or nothing when the end is unknown (a
+/// connection string parsed outside a job).
+fn at(end: &Option<End>) -> String {
+    end.map(|e| format!("{e}: ")).unwrap_or_default()
+}
+
+/// Why a connection could not be made. Every message is one line, starts
+/// with the end (`source:` or `target:`) when known, names the target in its
+/// redacted form, and never contains the password.
+/// All variants but `Other` are configuration problems (exit code 2 when they
+/// happen as a command starts, see [`AtStart`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
     /// The connection string itself is wrong (syntax, keyword, value).
-    #[error("malformed connection string: {0}")]
-    Malformed(String),
+    #[error("{}malformed connection string: {detail}", at(.end))]
+    Malformed { end: Option<End>, detail: String },
     /// Nothing answered: refused, unknown host, or timed out.
-    #[error("cannot reach {target}: {detail}; is the server running on {host} and accepting connections?")]
+    #[error("{}cannot reach {target}: {detail}; is the server running on {host} and accepting connections?", at(.end))]
     Unreachable {
+        end: Option<End>,
+        target: String,
+        host: String,
+        detail: String,
+    },
+    /// Something answered, but not the PostgreSQL protocol (it closed at
+    /// once, or spoke HTTP, SSH...): a wrong port or host.
+    #[error("{}the server at {host} did not answer as PostgreSQL ({detail}); check the host and port of {target}", at(.end))]
+    NotPostgres {
+        end: Option<End>,
         target: String,
         host: String,
         detail: String,
     },
     /// The server rejected the credentials (SQLSTATE 28P01 / 28000).
-    #[error("cannot log in to {target}: {detail}; check the user name and password (connection string, PGPASSWORD or ~/.pgpass) and the server's pg_hba.conf")]
+    #[error("{}cannot log in to {target}: {detail}; check the user name and password (connection string, PGPASSWORD or ~/.pgpass) and the server's pg_hba.conf", at(.end))]
     Auth {
+        end: Option<End>,
         target: String,
         user: String,
         detail: String,
     },
     /// SQLSTATE 3D000.
-    #[error("database \"{dbname}\" does not exist on {target}; check the database name or create it first")]
-    NoDatabase { target: String, dbname: String },
+    #[error("{}database \"{dbname}\" does not exist on {target}; check the database name or create it first", at(.end))]
+    NoDatabase {
+        end: Option<End>,
+        target: String,
+        dbname: String,
+    },
     /// TLS could not be set up or the certificate was rejected.
-    #[error("TLS problem with {target}: {detail}")]
-    Tls { target: String, detail: String },
+    #[error("{}TLS problem with {target}: {detail}", at(.end))]
+    Tls {
+        end: Option<End>,
+        target: String,
+        detail: String,
+    },
     /// Anything else (the server is up but refused for another reason).
-    #[error("cannot connect to {target}: {detail}")]
-    Other { target: String, detail: String },
+    /// `code` is the server's SQLSTATE when it sent one (57P03 "the
+    /// database system is starting up", 53300 "too many clients"...).
+    #[error("{}cannot connect to {target}: {detail}", at(.end))]
+    Other {
+        end: Option<End>,
+        target: String,
+        detail: String,
+        code: Option<SqlState>,
+    },
 }
 
 impl ConnError {
@@ -47,6 +99,87 @@ impl ConnError {
     pub fn is_configuration(&self) -> bool {
         !matches!(self, ConnError::Other { .. })
     }
+
+    /// True when trying again later may succeed: nothing answered (a server
+    /// restarting or failing over refuses connections for a while), the
+    /// server sent a transient SQLSTATE, or the connection broke during
+    /// start-up without one. Bad credentials, a missing database, TLS and
+    /// connection-string problems are never transient.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ConnError::Unreachable { .. } => true,
+            ConnError::Other { code: Some(c), .. } => super::transient::transient_code(c),
+            ConnError::Other { code: None, .. } => true,
+            _ => false,
+        }
+    }
+    /// A malformed connection string (end unknown until the caller says).
+    pub fn malformed(detail: impl Into<String>) -> ConnError {
+        ConnError::Malformed {
+            end: None,
+            detail: detail.into(),
+        }
+    }
+
+    /// Which end the failed connection belongs to, when known.
+    pub fn end(&self) -> Option<End> {
+        match self {
+            ConnError::Malformed { end, .. }
+            | ConnError::Unreachable { end, .. }
+            | ConnError::NotPostgres { end, .. }
+            | ConnError::Auth { end, .. }
+            | ConnError::NoDatabase { end, .. }
+            | ConnError::Tls { end, .. }
+            | ConnError::Other { end, .. } => *end,
+        }
+    }
+
+    /// The same error, said of `end`.
+    pub fn at(mut self, which: End) -> ConnError {
+        match &mut self {
+            ConnError::Malformed { end, .. }
+            | ConnError::Unreachable { end, .. }
+            | ConnError::NotPostgres { end, .. }
+            | ConnError::Auth { end, .. }
+            | ConnError::NoDatabase { end, .. }
+            | ConnError::Tls { end, .. }
+            | ConnError::Other { end, .. } => *end = Some(which),
+        }
+        self
+    }
+}
+
+/// A connection that failed as a command started, before any work: what the
+/// user gave (address, credentials, database, TLS settings) is wrong, so it is
+/// a configuration error (exit 2) when [`ConnError::is_configuration`]. The
+/// same failure later in a run (a server gone, a password changed) is a failed
+/// run that can be resumed (exit 3): it is a bare [`ConnError`] there.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct AtStart(pub ConnError);
+
+/// [`connect`] for the first sessions of a command (see [`AtStart`]). Here a
+/// peer that breaks the start-up off (closes, resets, or sends what is no
+/// protocol message) is not a server in trouble but not PostgreSQL at all:
+/// [`ConnError::NotPostgres`]. Later in a run the same failure stays
+/// [`ConnError::Other`], which is retried (a server restarting can do that).
+pub async fn connect_at_start(spec: &ConnSpec, purpose: &str) -> Result<Client, AtStart> {
+    connect(spec, purpose).await.map_err(|e| {
+        AtStart(match e {
+            ConnError::Other {
+                end,
+                target,
+                detail,
+                ..
+            } if not_postgres(&detail) => ConnError::NotPostgres {
+                end,
+                target,
+                host: scrub(&spec.host_description(), spec.password()),
+                detail,
+            },
+            e => e,
+        })
+    })
 }
 
 /// Session settings that make text output identical across servers and
@@ -84,6 +217,7 @@ pub async fn connect(spec: &ConnSpec, purpose: &str) -> Result<Client, ConnError
             tokio::time::timeout(limit, attempt)
                 .await
                 .map_err(|_| ConnError::Unreachable {
+                    end: spec.end(),
                     target: spec.redacted().to_string(),
                     host: spec.host_description(),
                     detail: format!("no answer within {}s", limit.as_secs()),
@@ -122,6 +256,7 @@ where
 /// 0.7 releases) and by the types in the source chain.
 pub(crate) fn classify(spec: &ConnSpec, e: &tokio_postgres::Error) -> ConnError {
     let target = spec.redacted().to_string();
+    let end = spec.end();
     let clean = |s: &str| scrub(s, spec.password());
     if let Some(db) = e.as_db_error() {
         let msg = clean(db.message());
@@ -130,19 +265,23 @@ pub(crate) fn classify(spec: &ConnSpec, e: &tokio_postgres::Error) -> ConnError 
             || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
         {
             ConnError::Auth {
+                end,
                 target,
                 user: spec.user().to_string(),
                 detail: msg,
             }
         } else if *code == SqlState::INVALID_CATALOG_NAME {
             ConnError::NoDatabase {
+                end,
                 target,
                 dbname: spec.dbname(),
             }
         } else {
             ConnError::Other {
+                end,
                 target,
                 detail: format!("{} (SQLSTATE {})", msg, code.code()),
+                code: Some(code.clone()),
             }
         };
     }
@@ -150,10 +289,12 @@ pub(crate) fn classify(spec: &ConnSpec, e: &tokio_postgres::Error) -> ConnError 
     let detail = clean(&chain_text(e));
     match kind.as_str() {
         "error performing TLS handshake" => ConnError::Tls {
+            end,
             detail: clean(&tls_detail(spec, e, &detail)),
             target,
         },
         "error connecting to server" | "timeout waiting for server" => ConnError::Unreachable {
+            end,
             target,
             host: clean(&spec.host_description()),
             detail,
@@ -161,6 +302,7 @@ pub(crate) fn classify(spec: &ConnSpec, e: &tokio_postgres::Error) -> ConnError 
         // "password missing" comes as a configuration error from
         // tokio-postgres, but for the user it is a credentials problem.
         _ if detail.contains("password missing") => ConnError::Auth {
+            end,
             target,
             user: spec.user().to_string(),
             detail: format!(
@@ -169,13 +311,37 @@ pub(crate) fn classify(spec: &ConnSpec, e: &tokio_postgres::Error) -> ConnError 
             ),
         },
         "authentication error" => ConnError::Auth {
+            end,
             target,
             user: spec.user().to_string(),
             detail,
         },
-        "invalid configuration" | "invalid connection string" => ConnError::Malformed(detail),
-        _ => ConnError::Other { target, detail },
+        "invalid configuration" | "invalid connection string" => ConnError::malformed(detail),
+        _ => ConnError::Other {
+            end,
+            target,
+            detail,
+            code: None,
+        },
     }
+}
+
+/// The texts tokio-postgres gives when the peer does not speak the
+/// PostgreSQL protocol during start-up: it closed or reset before any message
+/// ("early eof", "connection closed", "reset by peer"), or sent something
+/// that does not parse ("bytes remaining on stream", "unexpected message").
+fn not_postgres(detail: &str) -> bool {
+    [
+        "early eof",
+        "connection closed",
+        "Connection reset by peer",
+        "bytes remaining on stream",
+        "unexpected message",
+        "invalid message length",
+        "error parsing",
+    ]
+    .iter()
+    .any(|s| detail.contains(s))
 }
 
 /// The messages of the error's causes (tokio-postgres' own `Display` shows
@@ -262,15 +428,18 @@ mod tests {
     #[test]
     fn configuration_errors() {
         let t = || "x".to_string();
-        assert!(ConnError::Malformed(t()).is_configuration());
+        assert!(ConnError::malformed(t()).is_configuration());
         assert!(ConnError::Tls {
+            end: None,
             target: t(),
             detail: t()
         }
         .is_configuration());
         assert!(!ConnError::Other {
+            end: None,
             target: t(),
-            detail: t()
+            detail: t(),
+            code: None,
         }
         .is_configuration());
     }

@@ -100,7 +100,7 @@ pub(crate) fn parse_raw(s: &str) -> Result<RawConnInfo, ConnError> {
 }
 
 fn malformed(detail: impl Into<String>) -> ConnError {
-    ConnError::Malformed(detail.into())
+    ConnError::malformed(detail.into())
 }
 
 fn check_keywords(raw: &RawConnInfo) -> Result<(), ConnError> {

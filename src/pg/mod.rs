@@ -16,10 +16,15 @@ mod tls;
 pub mod transient;
 pub mod version;
 
-pub use connect::{connect, ConnError, SESSION_SETUP};
+pub use connect::{connect, connect_at_start, AtStart, ConnError, End, SESSION_SETUP};
 pub use db_error::db_error;
 pub use ident::{qualified, quote_ident, quote_literal};
-pub use snapshot::{import_snapshot, SnapshotHolder};
+pub use snapshot::{import_snapshot, is_lock_timeout, SnapshotHolder, SnapshotLost, TablesLocked};
 pub use spec::{ConnSpec, RootCert, SslMode};
 pub use tls::install_crypto_provider;
 pub use version::{PG10, PG11, PG12, PG13, PG14, PG15, PG16, PG17, PG18};
+
+// For the replication client (`crate::repl`), which opens its own sockets
+// but must check certificates and hide passwords exactly as connect() does.
+pub(crate) use connect::scrub;
+pub(crate) use tls::{connector as tls_connector, verification as tls_verification, Verification};

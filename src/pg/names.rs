@@ -191,6 +191,12 @@ impl Pattern {
             }
             Some(cols)
         };
+        for part in p.iter().filter_map(NamePat::exact) {
+            check_length(&part)?;
+        }
+        for c in columns.iter().flatten() {
+            check_length(c)?;
+        }
         match (p.len(), &columns) {
             (1, None) | (2, _) => {}
             (1, Some(_)) => return err("a column list needs `schema.table(col, ...)`"),
@@ -251,15 +257,50 @@ pub fn exact_name(text: &str, min: usize, max: usize) -> Result<Vec<String>, Nam
     }
     p.iter()
         .map(|n| {
-            n.exact()
-                .ok_or_else(|| NameError("no globs in a rename".into()))
+            let name = n
+                .exact()
+                .ok_or_else(|| NameError("no globs in a rename".into()))?;
+            check_length(&name)?;
+            Ok(name)
         })
         .collect()
+}
+
+/// PostgreSQL's longest name: NAMEDATALEN - 1 bytes.
+pub const MAX_NAME_BYTES: usize = 63;
+
+/// A name longer than PostgreSQL keeps is an error: the server would cut it
+/// to 63 bytes without a word, and the cut name may collide with another.
+pub fn check_length(name: &str) -> Result<(), NameError> {
+    if name.len() <= MAX_NAME_BYTES {
+        return Ok(());
+    }
+    let mut cut = MAX_NAME_BYTES;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    err(format!(
+        "the name `{name}` is {} bytes; PostgreSQL names are at most {MAX_NAME_BYTES} bytes \
+         (NAMEDATALEN - 1) and it would be cut to `{}`",
+        name.len(),
+        &name[..cut]
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_over_63_bytes_are_refused() {
+        let ok = "a".repeat(63);
+        assert!(exact_name(&ok, 1, 1).is_ok());
+        let long = "é".repeat(32); // 64 bytes
+        let e = exact_name(&format!("\"{long}\""), 1, 1).unwrap_err();
+        assert!(e.0.contains("64 bytes"), "{e}");
+        assert!(Pattern::parse(&format!("public.{}", "b".repeat(64))).is_err());
+        assert!(Pattern::parse(&format!("public.{}*", "b".repeat(64))).is_ok());
+    }
 
     fn pat(s: &str) -> Pattern {
         Pattern::parse(s).unwrap()

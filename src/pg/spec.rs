@@ -35,7 +35,7 @@ impl SslMode {
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
             other => {
-                return Err(ConnError::Malformed(format!(
+                return Err(ConnError::malformed(format!(
                     "invalid sslmode \"{other}\" (expected disable, allow, prefer, require, verify-ca or verify-full)"
                 )))
             }
@@ -68,6 +68,8 @@ pub struct ConnSpec {
     root_cert: Option<RootCert>,
     connect_timeout: Option<Duration>,
     application_name: Option<String>,
+    /// Which end of the job this is, for messages (`None` outside a job).
+    end: Option<super::End>,
 }
 
 /// Reads one environment variable; injected so tests need not touch the
@@ -95,7 +97,23 @@ impl ConnSpec {
     pub fn with_dbname(&self, dbname: &str) -> Result<Self, ConnError> {
         let mut raw = self.raw.clone();
         raw.set("dbname", dbname);
-        Self::resolve(raw, &process_env)
+        let end = self.end;
+        Self::resolve(raw, &process_env).map(|mut s| {
+            s.end = end;
+            s
+        })
+    }
+
+    /// The same target, said to be the source or the target of a job: every
+    /// connection error then starts with that word.
+    pub fn at_end(mut self, end: super::End) -> Self {
+        self.end = Some(end);
+        self
+    }
+
+    /// Which end of the job this is, when known.
+    pub fn end(&self) -> Option<super::End> {
+        self.end
     }
 
     /// The connection string with any password replaced by `****`. Values
@@ -196,7 +214,7 @@ impl ConnSpec {
                 .map(str::to_string)
                 .or_else(|| var.and_then(env))
         };
-        let bad = |m: String| ConnError::Malformed(m);
+        let bad = |m: String| ConnError::malformed(m);
 
         let hosts: Vec<String> = get("host", Some("PGHOST"))
             .unwrap_or_default()
@@ -356,6 +374,7 @@ impl ConnSpec {
             root_cert,
             connect_timeout,
             application_name,
+            end: None,
         })
     }
 }

@@ -127,7 +127,7 @@ fn invalid_values_are_malformed() {
         ("host=h sslrootcert=system sslmode=require", "verify-full"),
     ] {
         let e = with_env(&[("USER", "u")], s).unwrap_err();
-        assert!(matches!(e, ConnError::Malformed(_)), "{s}: {e}");
+        assert!(matches!(e, ConnError::Malformed { .. }), "{s}: {e}");
         assert!(e.is_configuration());
         assert!(e.to_string().contains(want), "{s}: {e}");
     }

@@ -86,6 +86,7 @@ pub(crate) fn connector(spec: &ConnSpec) -> Result<MakeRustlsConnect, ConnError>
 
 fn tls_error(spec: &ConnSpec, detail: String) -> ConnError {
     ConnError::Tls {
+        end: spec.end(),
         target: spec.redacted().to_string(),
         detail,
     }

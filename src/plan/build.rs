@@ -151,6 +151,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     let gone: HashSet<i64> = plan.skipped.iter().map(|s| s.oid).collect();
     plan.skipped
         .extend(role_skips.into_iter().filter(|s| !gone.contains(&s.oid)));
+    plan.counts = super::Counts::of(&plan, cat);
     plan
 }
 

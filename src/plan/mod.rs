@@ -9,6 +9,7 @@ pub mod rename;
 pub mod select;
 #[cfg(test)]
 mod tests;
+mod unmatched;
 
 pub use crate::step::{
     dependents_closure, order_by_dependencies, FamilySteps, Parallel, Phase, Skipped, Step,
@@ -119,6 +120,86 @@ pub struct Plan {
     /// Source name -> final target name.
     #[serde(skip)]
     pub names: NameMap,
+    /// What the plan moves, counted the one way every command reports it.
+    pub counts: Counts,
+}
+
+/// What a migration moves, counted one way for every command: the migrate
+/// report and summary, `status`, the dry run and precheck (and verify, which
+/// compares `tables - tables_without_data` tables).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Counts {
+    /// Selected tables that hold rows: ordinary tables and partitions
+    /// (including those created without their rows, `exclude_data`).
+    pub tables: usize,
+    /// Partitioned tables: created, but they hold no rows of their own (their
+    /// partitions do), so they are not among `tables`.
+    pub partitioned_tables: usize,
+    /// Tables created without their rows (`exclude_data`), among `tables`.
+    pub tables_without_data: usize,
+    /// Sequences whose value is set after the data.
+    pub sequences: usize,
+    /// Statements of the pre-data phase (schemas, types, functions, tables...).
+    pub pre_data_statements: usize,
+    /// Statements of the post-data phase: indexes, constraints, foreign keys,
+    /// triggers, rules, policies, statistics, comments, materialized view
+    /// refreshes, owners and grants. Renames, sequence values and ANALYZE
+    /// are counted apart.
+    pub post_data_statements: usize,
+    /// `ALTER ... RENAME` statements, run last.
+    pub renames: usize,
+}
+
+impl Counts {
+    /// The counts of `plan`, built from `cat` (after selection).
+    pub fn of(plan: &Plan, cat: &crate::catalog::Catalog) -> Counts {
+        let skipped: std::collections::HashSet<i64> = plan.skipped.iter().map(|s| s.oid).collect();
+        let kept: Vec<_> = cat
+            .tables
+            .iter()
+            .filter(|t| !skipped.contains(&t.oid))
+            .collect();
+        let partitioned_tables = kept.iter().filter(|t| t.is_partitioned()).count();
+        let tables_without_data = kept
+            .iter()
+            .filter(|t| !t.is_partitioned())
+            .filter(|t| {
+                plan.no_data
+                    .contains(&crate::pg::qualified(&t.schema, &t.name))
+            })
+            .count();
+        Counts {
+            tables: kept.len() - partitioned_tables,
+            partitioned_tables,
+            tables_without_data,
+            sequences: plan.sequences.len(),
+            pre_data_statements: plan.pre_data.len(),
+            post_data_statements: plan.post_data.len(),
+            renames: plan.renames.len(),
+        }
+    }
+
+    /// One line for people: `21 tables (and 1 partitioned table), ...`.
+    pub fn describe(&self) -> String {
+        let mut out = format!("{} tables", self.tables);
+        if self.partitioned_tables > 0 {
+            out.push_str(&format!(
+                " (and {} partitioned, holding no rows of their own)",
+                self.partitioned_tables
+            ));
+        }
+        if self.tables_without_data > 0 {
+            out.push_str(&format!(
+                ", {} of them without their rows",
+                self.tables_without_data
+            ));
+        }
+        out.push_str(&format!(
+            ", {} pre-data and {} post-data statements, {} renames, {} sequences",
+            self.pre_data_statements, self.post_data_statements, self.renames, self.sequences
+        ));
+        out
+    }
 }
 
 /// Applies the selection and renames to the catalog, then builds the plan:
@@ -145,5 +226,6 @@ pub fn prepare_with(
     select::keep_keys_to_empty_tables(&mut plan, cat, &rep);
     rename::finish(&mut plan, cat, &names);
     plan.names = names;
+    plan.counts = Counts::of(&plan, cat);
     Ok(plan)
 }

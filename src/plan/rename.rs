@@ -288,9 +288,22 @@ fn relation_collisions(cat: &Catalog, map: &NameMap, errors: &mut Vec<String>) {
     }
 }
 
-/// Adds the rename phase to the plan and gives sequence values their final names.
-pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
+/// One rename statement of the plan with the names it works on, so that a
+/// resumed run can tell from the target catalog whether it already ran.
+#[derive(Debug, Clone)]
+pub struct RenameTarget {
+    pub step: Step,
+    /// Source names: `[schema]`, `[schema, table]` or `[schema, table, column]`.
+    pub from: Vec<String>,
+    /// The new name (last part only).
+    pub to: String,
+}
+
+/// The rename statements, in the order they run: columns, then tables (under
+/// their source schema), then schemas.
+pub fn targets(map: &NameMap) -> Vec<RenameTarget> {
     let ph = Phase::Rename;
+    let mut out = Vec::new();
     let mut cols: Vec<_> = map.columns.iter().collect();
     cols.sort();
     for ((s, t, c), to) in cols {
@@ -301,8 +314,11 @@ pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
             quote_ident(c),
             quote_ident(to)
         );
-        plan.renames
-            .push(Step::new(ph, StepKind::RenameColumn, obj, sql));
+        out.push(RenameTarget {
+            step: Step::new(ph, StepKind::RenameColumn, obj, sql),
+            from: vec![s.clone(), t.clone(), c.clone()],
+            to: to.clone(),
+        });
     }
     let mut tabs: Vec<_> = map.tables.iter().collect();
     tabs.sort();
@@ -312,8 +328,11 @@ pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
             qualified(s, t),
             quote_ident(to)
         );
-        plan.renames
-            .push(Step::new(ph, StepKind::RenameTable, qualified(s, t), sql));
+        out.push(RenameTarget {
+            step: Step::new(ph, StepKind::RenameTable, qualified(s, t), sql),
+            from: vec![s.clone(), t.clone()],
+            to: to.clone(),
+        });
     }
     let mut schemas: Vec<_> = map.schemas.iter().collect();
     schemas.sort();
@@ -323,9 +342,19 @@ pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
             quote_ident(s),
             quote_ident(to)
         );
-        plan.renames
-            .push(Step::new(ph, StepKind::RenameSchema, quote_ident(s), sql));
+        out.push(RenameTarget {
+            step: Step::new(ph, StepKind::RenameSchema, quote_ident(s), sql),
+            from: vec![s.clone()],
+            to: to.clone(),
+        });
     }
+    out
+}
+
+/// Adds the rename phase to the plan and gives sequence values their final names.
+pub fn finish(plan: &mut Plan, cat: &Catalog, map: &NameMap) {
+    plan.renames
+        .extend(targets(map).into_iter().map(|t| t.step));
     if map.schemas.is_empty() && map.tables.is_empty() {
         return;
     }

@@ -48,6 +48,15 @@ impl Selection {
         included && !excluded
     }
 
+    /// Whether an exclude pattern names this relation itself (not a column list).
+    fn relation_excluded(&self, schema: &str, name: &str) -> bool {
+        self.exclude.iter().any(|p| {
+            p.columns.is_none()
+                && p.schema.matches(schema)
+                && p.table.as_ref().is_some_and(|t| t.matches(name))
+        })
+    }
+
     /// A relation (table, view, standalone sequence) by schema and name.
     fn relation_selected(&self, schema: &str, name: &str) -> bool {
         let hit = |p: &Pattern| {
@@ -161,6 +170,10 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
     if sel.include.is_empty() && sel.exclude.is_empty() && sel.exclude_data.is_empty() {
         return Ok(rep);
     }
+    let unmatched = super::unmatched::unmatched_patterns(cat, sel);
+    if !unmatched.is_empty() {
+        return Err(SelectError(unmatched));
+    }
     let names = names(cat);
     // 1. What the patterns leave out.
     let ext_schemas: HashSet<&str> = cat
@@ -174,8 +187,11 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
             rep.unselected.insert(s.oid);
         }
     }
+    let mut tables_selected = HashSet::new();
     for t in &cat.tables {
-        if !sel.relation_selected(&t.schema, &t.name) {
+        if sel.relation_selected(&t.schema, &t.name) {
+            tables_selected.insert(t.oid);
+        } else {
             rep.unselected.insert(t.oid);
         }
     }
@@ -184,8 +200,22 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
             rep.unselected.insert(v.oid);
         }
     }
+    // A selected table brings along the standalone sequences its defaults
+    // use (`nextval('actor_actor_id_seq')` in Pagila), as pg_dump does for
+    // owned ones: without them the table could not be created. Only an
+    // explicit exclusion of the sequence (or its schema) leaves it out, and
+    // the table with it, reported.
+    let used_by_selected: HashSet<i64> = cat
+        .depends
+        .iter()
+        .filter(|(obj, _)| tables_selected.contains(obj))
+        .map(|(_, seq)| *seq)
+        .collect();
     for s in cat.sequences.iter().filter(|s| s.owned_by.is_none()) {
-        if !sel.relation_selected(&s.schema, &s.name) {
+        let brought = used_by_selected.contains(&s.oid)
+            && sel.schema_selected(&s.schema)
+            && !sel.relation_excluded(&s.schema, &s.name);
+        if !sel.relation_selected(&s.schema, &s.name) && !brought {
             rep.unselected.insert(s.oid);
         }
     }
@@ -371,7 +401,14 @@ fn select_columns(
 fn remove_left_out(cat: &mut Catalog, rep: &mut SelectionReport, names: &HashMap<i64, String>) {
     let mut left_out = Vec::new();
     let mut note = |kind: &'static str, oid: i64, reason: &str| {
-        let object = names.get(&oid).cloned().unwrap_or_else(|| oid.to_string());
+        let name = names.get(&oid).cloned().unwrap_or_else(|| oid.to_string());
+        // The names say their kind ("table x"); the kind is said apart.
+        let object = match name.split_once(' ') {
+            Some((k, rest)) if k == kind || (kind == "foreign key" && k == "constraint") => {
+                rest.to_string()
+            }
+            _ => name,
+        };
         left_out.push(Skipped {
             kind,
             object,

@@ -50,7 +50,7 @@ pub(super) async fn space(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         format!(
             "the {} selected table(s) take {} on the source ({src} bytes, indexes and TOAST included); \
              the target database takes {} now; pgferry cannot know the free space on the target",
-            oids.len(),
+            cx.plan.counts.tables,
             human_bytes(src),
             human_bytes(tgt)
         ),

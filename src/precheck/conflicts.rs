@@ -6,6 +6,7 @@
 use super::drop_order::{self, Relation};
 use super::{Context, End, Finding, SQL};
 use crate::pg::{qualified, quote_ident};
+use crate::step::StepKind;
 use anyhow::Context as _;
 
 /// The statement that removes an existing target object of this kind.
@@ -34,6 +35,16 @@ fn drop_statement(
         "sequence" => format!("DROP SEQUENCE {q};"),
         "foreign table" => format!("DROP FOREIGN TABLE {q};"),
         "index" => format!("DROP INDEX {q};"),
+        "collation" => format!("DROP COLLATION {q};"),
+        "operator" => format!(
+            "DROP OPERATOR {}.{name}({});",
+            quote_ident(schema),
+            args.unwrap_or("")
+        ),
+        "operator family" => format!("DROP OPERATOR FAMILY {q} USING {};", args.unwrap_or("")),
+        "operator class" => format!("DROP OPERATOR CLASS {q} USING {};", args.unwrap_or("")),
+        "statistics" => format!("DROP STATISTICS {q};"),
+        "cast" => format!("DROP CAST {name};"),
         _ => format!("DROP TABLE {q};"),
     }
 }
@@ -46,7 +57,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         )]);
     }
     let schemas: Vec<String> = cx.cat.schemas.iter().map(|s| s.name.clone()).collect();
-    let rows = cx
+    let mut rows = cx
         .source
         .query(
             include_str!("../../sql/precheck/source_objects.sql"),
@@ -54,6 +65,17 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         )
         .await
         .context("listing source objects (sql/precheck/source_objects.sql)")?;
+    if cx.src.version_num >= 100000 {
+        rows.extend(
+            cx.source
+                .query(
+                    include_str!("../../sql/precheck/source_statistics.sql"),
+                    &[&schemas],
+                )
+                .await
+                .context("listing source statistics objects")?,
+        );
+    }
     let mut kinds = Vec::with_capacity(rows.len());
     let mut nsps = Vec::with_capacity(rows.len());
     let mut names = Vec::with_capacity(rows.len());
@@ -83,12 +105,18 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         names.push(r.get::<_, String>(2));
         args.push(r.get(3));
     }
+    // Casts have no schema: the plan's own, by `(source AS target)`.
+    for s in cx.plan.pre_data.iter().filter(|s| s.kind == StepKind::Cast) {
+        kinds.push("cast".to_string());
+        nsps.push(String::new());
+        let sig = s.object.strip_prefix("CAST ").unwrap_or(&s.object);
+        names.push(sig.to_string());
+        args.push(None);
+    }
+    let sql = include_str!("../../sql/precheck/target_conflicts.sql");
     let found = cx
         .target
-        .query(
-            include_str!("../../sql/precheck/target_conflicts.sql"),
-            &[&kinds, &nsps, &names, &args],
-        )
+        .query(sql, &[&kinds, &nsps, &names, &args])
         .await
         .context("looking for name conflicts on the target (sql/precheck/target_conflicts.sql)")?;
     if found.is_empty() {
@@ -109,10 +137,16 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         let existing: String = r.get(4);
         classes.push(r.get::<_, i64>(5));
         oids.push(r.get::<_, i64>(6));
-        let mut label = format!("{kind} {}", qualified(&schema, &name));
-        if let Some(a) = &args {
-            label.push_str(&format!("({a})"));
-        }
+        let mut label = match (kind.as_str(), &args) {
+            ("cast", _) => format!("cast {name}"),
+            // Operator names are symbols, never quoted.
+            ("operator", Some(a)) => format!("operator {}.{name}({a})", quote_ident(&schema)),
+            ("operator family" | "operator class", Some(a)) => {
+                format!("{kind} {} (USING {a})", qualified(&schema, &name))
+            }
+            (_, Some(a)) => format!("{kind} {}({a})", qualified(&schema, &name)),
+            (_, None) => format!("{kind} {}", qualified(&schema, &name)),
+        };
         if !same_kind(&kind, &existing) {
             label.push_str(&format!(" (a {existing} of that name exists)"));
         }

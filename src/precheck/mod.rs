@@ -16,19 +16,22 @@ mod extensions;
 mod owners;
 mod privileges;
 mod render;
+mod same;
 mod scripts;
 mod selection;
 mod servers;
+mod sessions;
 mod unsupported;
 
 pub(crate) use activity::write_counters;
 pub use render::{human, json_document};
 pub use scripts::{End, FixSql, SQL};
 pub use servers::ServerInfo;
+pub use sessions::{room_findings, Sessions};
 
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
-use crate::pg::connect;
+use crate::pg::connect_at_start;
 use crate::plan::Plan;
 use serde::Serialize;
 use std::future::Future;
@@ -128,6 +131,9 @@ pub const CODES: &[&str] = &[
     "target.extension.version",
     "target.extension.privilege",
     "target.conflict",
+    "target.same_database",
+    "source.connections",
+    "target.connections",
     "source.unsupported.c_function",
     "source.unsupported.reg_column",
     "source.unsupported.column_option",
@@ -161,6 +167,9 @@ pub struct Options {
     /// Where to write each SQL fix as a script (`<code>.sql`); `None` writes
     /// none and puts the statements in the fix text.
     pub fix_dir: Option<std::path::PathBuf>,
+    /// The sessions the run will open on each end, to compare with the room
+    /// the servers have (`None`: not checked).
+    pub sessions: Option<Sessions>,
 }
 
 /// The whole precheck result, printed as a table or as one JSON document.
@@ -220,8 +229,8 @@ pub async fn run(
     plan: &Plan,
     opts: &Options,
 ) -> anyhow::Result<Report> {
-    let source = connect(&ends.source, "precheck").await?;
-    let target = connect(&ends.target, "precheck").await?;
+    let source = connect_at_start(&ends.source, "precheck").await?;
+    let target = connect_at_start(&ends.target, "precheck").await?;
     let src = servers::info(&source, &ends.source).await?;
     let tgt = servers::info(&target, &ends.target).await?;
     let cx = Context {
@@ -244,7 +253,24 @@ pub async fn run(
         findings.extend(guard("target.privilege.owner", owners::check(&cx)).await);
     }
     findings.extend(guard("target.extension", extensions::check(&cx)).await);
-    findings.extend(guard("target.conflict", conflicts::check(&cx)).await);
+    // One database under two names: its own failure, instead of every
+    // object listed as a conflict.
+    let same = match same::same_database(&cx).await {
+        Ok(same) => {
+            findings.push(same::finding(same, &cx));
+            same
+        }
+        Err(e) => {
+            findings.extend(guard("target.same_database", async { Err(e) }).await);
+            false
+        }
+    };
+    if !same {
+        findings.extend(guard("target.conflict", conflicts::check(&cx)).await);
+    }
+    if let Some(s) = &opts.sessions {
+        findings.extend(guard("target.connections", sessions::check(&cx, s)).await);
+    }
     findings.extend(
         guard(
             "source.unsupported.c_function",
@@ -319,23 +345,33 @@ pub async fn gate(
     json: bool,
 ) -> anyhow::Result<Report> {
     let report = run(ends, cat, plan, opts).await?;
+    crate::journal::precheck(serde_json::to_value(json_document(&report))?);
     if !report.ok {
-        if json {
-            println!("{}", serde_json::to_string_pretty(&json_document(&report))?);
-        } else {
-            print!("{}", human(&report, std::io::stdout().is_terminal()));
-        }
         let failed: Vec<&str> = report
             .findings
             .iter()
             .filter(|f| f.severity == Severity::Failure)
             .map(|f| f.code)
             .collect();
-        return Err(anyhow::Error::new(crate::error::ProblemFound(format!(
+        let message = format!(
             "precheck failed ({}); nothing was written to the target. Fix the items above, \
              or pass --ignore-check CODE to go on despite one",
             failed.join(", ")
-        ))));
+        );
+        if json {
+            // The one document of this exit: the precheck's, saying the
+            // exit code and the error too.
+            let mut doc = serde_json::to_value(json_document(&report))?;
+            doc["exit_code"] = serde_json::json!(crate::error::Exit::Problem as i32);
+            doc["error"] = serde_json::json!({"kind": "problem", "message": message, "end": null});
+            crate::error::print_out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+        } else {
+            crate::error::print_out(&human(&report, std::io::stdout().is_terminal()))?;
+        }
+        return Err(anyhow::Error::new(crate::error::ProblemFound {
+            message,
+            document_printed: json,
+        }));
     }
     for f in report.problems() {
         tracing::warn!(code = f.code, "precheck: {}", f.message);

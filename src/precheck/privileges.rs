@@ -85,9 +85,13 @@ pub(super) async fn source(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         out.push(Finding::pass(
             "source.privilege.select",
             format!(
-                "{} can read all {} table(s) and {} sequence(s)",
+                "{} can read all {} table(s){} and {} sequence(s)",
                 cx.src.login,
-                table_oids.len(),
+                cx.plan.counts.tables,
+                match cx.plan.counts.partitioned_tables {
+                    0 => String::new(),
+                    n => format!(" (and {n} partitioned)"),
+                },
                 seq_oids.len()
             ),
         ));

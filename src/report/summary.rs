@@ -53,10 +53,8 @@ pub fn migrate_table(r: &Report) -> String {
     }
     let rows: u64 = r.tables.iter().map(|x| x.stats.rows).sum();
     format!(
-        "{t}\n{p}\n{} tables, {rows} rows, {} pre-data and {} post-data statements, {} sequences set\n{}",
-        r.tables.len(),
-        r.pre_data_statements,
-        r.post_data_statements,
+        "{t}\n{p}\n{}; {rows} rows copied, {} sequences set\n{}",
+        r.counts.describe(),
         r.sequences_set,
         skipped_text(&r.skipped)
     ) + &excluded_text(&r.excluded)
@@ -189,7 +187,7 @@ pub fn plan_text(plan: &crate::plan::Plan) -> String {
         out.push_str(&format!("-- [rename] {} {}\n{}\n", s.kind, s.object, s.sql));
     }
     for s in &plan.sequences {
-        out.push_str(&format!("-- [post-data] sequence value {}\n", s.target));
+        out.push_str(&format!("-- [sequences] sequence value {}\n", s.target));
     }
     for t in &plan.no_data {
         out.push_str(&format!(
@@ -202,6 +200,7 @@ pub fn plan_text(plan: &crate::plan::Plan) -> String {
     for line in excluded_text(&plan.excluded).lines() {
         out.push_str(&format!("-- {line}\n"));
     }
+    out.push_str(&format!("-- {}\n", plan.counts.describe()));
     out
 }
 

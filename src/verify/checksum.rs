@@ -12,7 +12,9 @@ use super::digest::{Cut, Digest};
 use super::ranges::{compare_buckets, RangeDiff, Split, MAX_LISTED_RANGES};
 use super::rowhash::copy_sql;
 use super::sequences::{compare_sequences, SequenceCheck};
-use super::session::{connect, missing_on_target, open_end, server_version, End, SnapshotHolder};
+use super::session::{
+    connect_at_start, missing_on_target, open_end, server_version, End, SnapshotHolder,
+};
 use super::units::{Job, PlanEnds, Unit};
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
@@ -98,11 +100,11 @@ pub async fn verify_all(
     sel: &crate::plan::Selection,
     opts: &ChecksumOptions,
 ) -> anyhow::Result<Verdict> {
-    let src = connect(&ends.source, "verify (snapshot)").await?;
+    let src = connect_at_start(&ends.source, "verify (snapshot)").await?;
     let holder = SnapshotHolder::open(src).await?;
     let mut cat = Catalog::read(holder.client()).await?;
     let plan = crate::plan::prepare(&mut cat, sel)?;
-    let target = connect(&ends.target, "verify (plan)").await?;
+    let target = connect_at_start(&ends.target, "verify (plan)").await?;
     let planning = PlanEnds {
         source: holder.client(),
         source_version: cat.version_num,

@@ -3,7 +3,7 @@
 //! which cost next to nothing.
 
 use super::sequences::{compare_sequences, SequenceCheck};
-use super::session::{connect, SnapshotHolder};
+use super::session::{connect_at_start, SnapshotHolder};
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
 use crate::pg::qualified;
@@ -38,8 +38,8 @@ pub async fn compare_counts(
     ends: &Endpoints,
     sel: &crate::plan::Selection,
 ) -> anyhow::Result<(Vec<TableCount>, Vec<SequenceCheck>)> {
-    let src = connect(&ends.source, "verify (source)").await?;
-    let target = connect(&ends.target, "verify (target)").await?;
+    let src = connect_at_start(&ends.source, "verify (source)").await?;
+    let target = connect_at_start(&ends.target, "verify (target)").await?;
     let holder = SnapshotHolder::open(src).await?;
     let mut cat = Catalog::read(holder.client()).await?;
     let plan = crate::plan::prepare(&mut cat, sel)?;

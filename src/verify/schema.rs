@@ -17,7 +17,7 @@
 //! Data-dependent statements (ANALYZE, refreshes, sequence values) and, since
 //! they depend on the target's roles, owners and grants are not compared.
 
-use super::session::connect;
+use super::session::connect_at_start;
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
 use crate::pg::quote_ident;
@@ -59,8 +59,8 @@ impl SchemaReport {
 /// Reads both catalogs and compares the structure the plan expects with the
 /// structure the target has.
 pub async fn compare_schema(ends: &Endpoints, sel: &Selection) -> anyhow::Result<SchemaReport> {
-    let src = connect(&ends.source, "verify --schema (source)").await?;
-    let tgt = connect(&ends.target, "verify --schema (target)").await?;
+    let src = connect_at_start(&ends.source, "verify --schema (source)").await?;
+    let tgt = connect_at_start(&ends.target, "verify --schema (target)").await?;
     let (mut scat, mut tcat) = tokio::try_join!(Catalog::read(&src), Catalog::read(&tgt))?;
     let expected = crate::plan::prepare(&mut scat, sel)?;
     let actual = crate::plan::prepare(&mut tcat, &Selection::default())?;

@@ -9,9 +9,9 @@ use anyhow::Context;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
-pub use crate::pg::connect;
 pub use crate::pg::db_error;
 pub use crate::pg::SnapshotHolder;
+pub use crate::pg::{connect, connect_at_start};
 
 /// One end's session, with what its queries need to know.
 pub struct End {

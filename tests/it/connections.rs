@@ -245,7 +245,7 @@ async fn unreachable_port() {
 #[tokio::test]
 async fn malformed_uri() {
     let e = spec_with_env("postgres://u:Leaky-Pw-99@h:99999/db", &[]).expect_err("bad port");
-    assert!(matches!(e, ConnError::Malformed(_)), "{e}");
+    assert!(matches!(e, ConnError::Malformed { .. }), "{e}");
     assert!(!e.to_string().contains("Leaky-Pw-99"));
     let e = spec_with_env("postgres://u:Leaky-Pw-99@h/db?sslmod=require", &[]).expect_err("kw");
     assert!(

@@ -143,6 +143,7 @@ fn rows_written_after_the_snapshot_are_not_copied() {
                 state: None,
                 stop: Arc::new(AtomicBool::new(false)),
                 early: None,
+                retry: Default::default(),
             },
             units,
         )
@@ -238,4 +239,121 @@ fn writes_during_the_copy_are_reported() {
     );
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("changed on the source while the data was copied"));
+}
+
+const RESUME_FIXTURE: &str = include_str!("../fixtures/resume.sql");
+
+/// Items 25 and 26: a table split in ranges is one line of the report, its
+/// time the wall time (within the data phase, not the sum of its ranges,
+/// which ran side by side), and the progress lines count tables, not
+/// ranges, ending at 100% with every table done.
+#[test]
+fn a_split_table_is_reported_once_with_its_wall_time_and_progress_ends_at_100() {
+    let (src, dst) = (cluster(15), cluster(15));
+    let (sdb, tdb) = (fresh_db(src, "wall"), fresh_db(dst, "wall"));
+    src.psql(&sdb, RESUME_FIXTURE).expect("fixture");
+    let state = tempfile::tempdir().unwrap();
+    let out = pgferry(&[
+        "migrate",
+        "--source",
+        &src.uri(&sdb),
+        "--target",
+        &dst.uri(&tdb),
+        "--state-dir",
+        &state.path().to_string_lossy(),
+        "--split-tables-larger-than",
+        "1MB",
+        "--jobs",
+        "2",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Progress (plain lines: stderr is not a terminal): the last line.
+    let last = stderr
+        .lines()
+        .rfind(|l| l.starts_with("pgferry: data:"))
+        .unwrap_or_else(|| panic!("no progress line: {stderr}"));
+    assert!(
+        last.starts_with("pgferry: data: 100%") && last.contains("tables 5/5"),
+        "{last}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(state.path().join("report.json")).expect("report.json"),
+    )
+    .unwrap();
+    let big = table(&report, "public.big");
+    let ranges = big["ranges"].as_u64().unwrap();
+    assert!(ranges >= 4, "public.big was not split: {big}");
+    let listed = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["table"] == "public.big")
+        .count();
+    assert_eq!(listed, 1);
+    let data = report["phases"]["data"].as_f64().unwrap();
+    let secs = big["seconds"].as_f64().unwrap();
+    assert!(
+        secs <= data + 0.01,
+        "public.big took {secs} s in a data phase of {data} s: ranges summed, not wall time"
+    );
+    assert_eq!(big["rows"], 60000);
+}
+
+/// Item 27: table sizes count TOAST (`pg_table_size`): a table whose rows
+/// live in TOAST is big for scheduling, shown with its size, and split.
+#[test]
+fn toast_heavy_tables_are_sized_with_their_toast() {
+    let (src, dst) = (cluster(15), cluster(15));
+    let (sdb, tdb) = (fresh_db(src, "toast"), fresh_db(dst, "toast"));
+    // 300 rows of 20 kB that do not compress: about 6 MB of TOAST, a heap
+    // of a few pages.
+    src.psql(
+        &sdb,
+        "CREATE TABLE public.docs (id int PRIMARY KEY, body text);
+         INSERT INTO public.docs SELECT g, (SELECT string_agg(md5(g::text || '/' || i), '')
+                                            FROM generate_series(1, 640) i)
+         FROM generate_series(1, 300) g;
+         CREATE TABLE public.plain (id int PRIMARY KEY, v int);
+         INSERT INTO public.plain SELECT g, g FROM generate_series(1, 1000) g;",
+    )
+    .unwrap();
+    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
+    let plan = migrate_json(&[
+        "migrate",
+        "--source",
+        &su,
+        "--target",
+        &du,
+        "--dry-run",
+        "--json",
+    ]);
+    let docs = plan["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["source_name"] == "docs")
+        .expect("docs in the plan");
+    let bytes = docs["bytes"].as_i64().unwrap();
+    assert!(
+        bytes > 5_000_000,
+        "docs sized without its TOAST: {bytes} bytes"
+    );
+    assert_eq!(
+        plan["copies"][0]["source_name"], "docs",
+        "the TOAST-heavy table is not scheduled first"
+    );
+    let report = migrate_json(&[
+        "migrate",
+        "--source",
+        &su,
+        "--target",
+        &du,
+        "--split-tables-larger-than",
+        "1MB",
+        "--json",
+    ]);
+    let ranges = table(&report, "public.docs")["ranges"].as_u64().unwrap();
+    assert!(ranges > 1, "the TOAST-heavy table was not split");
+    crate::support::assert_verified_equal(&su, &du);
 }

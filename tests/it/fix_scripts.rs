@@ -78,7 +78,7 @@ fn pagila_already_on_the_target_is_dropped_by_the_script_in_dependency_order() {
     // The whole structure already on the target, as after an earlier run.
     dst.psql(&tdb, &corpus("pagila/pagila-schema.sql"))
         .expect("load Pagila into the target");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir_in(crate::support::scratch_dir()).expect("tempdir");
     let (code, doc) = precheck(&src.uri(&sdb), &dst.uri(&tdb), dir.path());
     assert_eq!(code, 1, "{doc:#}");
     let (path, statements) = script_of(finding(&doc, "target.conflict"));
@@ -128,7 +128,7 @@ fn conflict_script_names_target_objects_that_block_it() {
     dst.psql(&tdb, ddl).unwrap();
     dst.psql(&tdb, "CREATE VIEW public.mine AS SELECT id FROM public.t;")
         .unwrap();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir_in(crate::support::scratch_dir()).expect("tempdir");
     let (code, doc) = precheck(&src.uri(&sdb), &dst.uri(&tdb), dir.path());
     assert_eq!(code, 1, "{doc:#}");
     let f = finding(&doc, "target.conflict");
@@ -169,7 +169,7 @@ fn missing_select_grants_are_a_script_for_the_source() {
     )
     .unwrap();
     let source = format!("postgres://{role}:x@127.0.0.1:{}/{sdb}", src.port());
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir_in(crate::support::scratch_dir()).expect("tempdir");
     let (code, doc) = precheck(&source, &dst.uri(&tdb), dir.path());
     assert_eq!(code, 1, "{doc:#}");
     let (path, statements) = script_of(finding(&doc, "source.privilege.select"));

@@ -294,3 +294,42 @@ fn every_kind_of_owner_statement_runs_15_to_15() {
         ],
     );
 }
+
+/// Item 23: `--keep-owners` on Pagila, whose public.payment is partitioned:
+/// the partitioned table (and with it its partitioned indexes) gets its
+/// owner like every other table, so the full dumps match.
+#[test]
+fn partitioned_tables_and_their_indexes_get_their_owner() {
+    let (src, tgt) = (cluster(15), cluster(15));
+    create_roles(src, "own_f");
+    create_roles(tgt, "own_f");
+    let sdb = fresh_db(src, "own_src");
+    let pagila = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/pagila");
+    src.psql_file(&sdb, &pagila.join("pagila-schema.sql"))
+        .unwrap();
+    src.psql(
+        &sdb,
+        "ALTER TABLE public.payment OWNER TO own_f_owner;          ALTER TABLE public.payment_p2022_01 OWNER TO own_f_writer;",
+    )
+    .unwrap();
+    let tdb = fresh_db(tgt, "own_tgt");
+    Migrate::new(src, &sdb, tgt, &tdb)
+        .args(&["--keep-owners", "--schema-only"])
+        .json()
+        .ok();
+    let q =
+        "SELECT relname || ' ' || relkind::text || ' ' || pg_get_userbyid(relowner) FROM pg_class \
+             WHERE relname IN ('payment', 'payment_pkey', 'payment_p2022_01', 'payment_p2022_02') \
+             ORDER BY 1";
+    assert_eq!(
+        tgt.psql(&tdb, q).unwrap(),
+        src.psql(&sdb, q).unwrap(),
+        "owners of the partitioned table, its index and partitions"
+    );
+    assert!(src.psql(&sdb, q).unwrap().contains("payment p own_f_owner"));
+    assert_same_schema(
+        &pg_dump_schema_full(src, &sdb),
+        &pg_dump_schema_full(tgt, &tdb),
+        "Pagila with --keep-owners",
+    );
+}

@@ -266,3 +266,66 @@ fn permanent_copy_failure_exits_3_then_resumes() {
     );
     assert_verified_equal(&su, &du);
 }
+
+/// Item 25: the ranges of a split table are named `table [range k/n]` in
+/// `status` (each once, not as identical lines), and after `--resume` the
+/// report counts every range of the table, those of the first run included.
+#[test]
+fn ranges_are_numbered_in_status_and_all_counted_after_resume() {
+    let (src, dst) = (cluster(10), cluster(15));
+    let (sdb, tdb) = (fresh_db(src, "ranges"), fresh_db(dst, "ranges"));
+    src.psql(&sdb, FIXTURE).expect("fixture");
+    let state = tempfile::tempdir().expect("state dir");
+    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
+    let st = state.path().to_string_lossy().to_string();
+    let mut args = migrate_args(&su, &du, &st);
+    args[10] = "1"; // one worker: units finish in order
+    let killed = pgferry_with_fault("unit-done:3", &args);
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&killed.status),
+        Some(9),
+        "{}",
+        String::from_utf8_lossy(&killed.stderr)
+    );
+    let status = pgferry(&["status", "--state-dir", &st, "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status");
+    let left: Vec<&str> = status["tasks"][0]["left"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let ranges: Vec<&&str> = left
+        .iter()
+        .filter(|l| l.starts_with("public.big [range "))
+        .collect();
+    assert!(ranges.len() >= 2, "ranges not named: {left:?}");
+    let mut distinct = left.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), left.len(), "identical lines: {left:?}");
+    let total: u64 = ranges[0]
+        .split('/')
+        .nth(1)
+        .and_then(|s| s.split(']').next())
+        .and_then(|n| n.parse().ok())
+        .expect("k/n");
+    let mut resume = args.clone();
+    resume.push("--resume");
+    let out = pgferry(&resume);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    let big = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "public.big")
+        .expect("public.big in the report");
+    assert_eq!(big["ranges"].as_u64(), Some(total), "{big}");
+    assert_eq!(big["rows"], 60000);
+    assert_verified_equal(&su, &du);
+}

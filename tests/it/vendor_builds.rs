@@ -25,7 +25,8 @@ fn a_debian_15_source_migrates_to_upstream_17() {
     .expect("start Debian's PostgreSQL 15");
     let dst = cluster(17);
     let sdb = "vendor";
-    src.psql("postgres", &format!("CREATE DATABASE {sdb};")).unwrap();
+    src.psql("postgres", &format!("CREATE DATABASE {sdb};"))
+        .unwrap();
     let tdb = crate::support::fresh_db(dst, "vendor");
     src.psql(
         sdb,
@@ -57,7 +58,10 @@ fn a_debian_15_source_migrates_to_upstream_17() {
         .unwrap_or_default();
     if vendor_options {
         assert_eq!(finding["severity"], "warning", "{doc:#}");
-        assert!(finding["message"].as_str().unwrap().contains("public.t"), "{finding}");
+        assert!(
+            finding["message"].as_str().unwrap().contains("public.t"),
+            "{finding}"
+        );
     } else {
         eprintln!("note: this Debian build sets no vendor column option");
         assert_eq!(finding["severity"], "pass", "{doc:#}");
