@@ -239,7 +239,9 @@ fn connection_errors_hide_the_password() {
                 _ => assert!(matches!(e, ConnError::Unreachable { .. }), "{major}: {e}"),
             }
             assert!(e.is_configuration(), "{e}");
-            let exit = pgferry::error::exit_for(&anyhow::Error::new(e));
+            // As a command starts (where pgferry opens it), exit 2; the same
+            // failure in the middle of a run is exit 3 (resumable).
+            let exit = pgferry::error::exit_for(&anyhow::Error::new(pgferry::pg::AtStart(e)));
             assert_eq!(exit, pgferry::error::Exit::Usage);
             let e = rt()
                 .block_on(ReplConnection::connect(&spec, "test errors"))
