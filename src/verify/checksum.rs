@@ -12,8 +12,10 @@ use super::digest::{Cut, Digest};
 use super::ranges::{compare_buckets, RangeDiff, Split, MAX_LISTED_RANGES};
 use super::rowhash::copy_sql;
 use super::sequences::{compare_sequences, SequenceCheck};
-use super::session::{connect_at_start, missing_on_target, open_end, End, SnapshotHolder};
-use super::units::{Job, Unit};
+use super::session::{
+    connect_at_start, missing_on_target, open_end, server_version, End, SnapshotHolder,
+};
+use super::units::{Job, PlanEnds, Unit};
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
 use crate::pg::quote_ident;
@@ -102,9 +104,16 @@ pub async fn verify_all(
     let holder = SnapshotHolder::open(src).await?;
     let mut cat = Catalog::read(holder.client()).await?;
     let plan = crate::plan::prepare(&mut cat, sel)?;
-    let (jobs, units) =
-        super::units::plan(holder.client(), &cat, &plan, opts.split_larger_than).await?;
-    let sequences = compare_sequences(holder.client(), &ends.target, &plan).await?;
+    let target = connect_at_start(&ends.target, "verify (plan)").await?;
+    let planning = PlanEnds {
+        source: holder.client(),
+        source_version: cat.version_num,
+        target: &target,
+        target_version: server_version(&target).await?,
+    };
+    let (jobs, units) = super::units::plan(&planning, &cat, &plan, opts.split_larger_than).await?;
+    let sequences = compare_sequences(holder.client(), &target, &plan).await?;
+    drop(target);
     let jobs = Arc::new(jobs);
     let done = run_units(ends, holder.id(), &jobs, units, opts.jobs).await?;
     holder.close().await?;
@@ -136,11 +145,33 @@ async fn run_units(
     let queue: Queue = Arc::new(Mutex::new(VecDeque::from(units)));
     let mut handles = Vec::new();
     for n in 0..workers {
-        let (queue, ends, jobs) = (Arc::clone(&queue), ends.clone(), Arc::clone(jobs));
+        let (mine, ends, jobs) = (Arc::clone(&queue), ends.clone(), Arc::clone(jobs));
         let snapshot = snapshot.to_string();
-        handles.push(tokio::spawn(async move {
-            worker(n, &ends, &snapshot, &jobs, &queue).await
-        }));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Each worker is a thread with its own single-threaded runtime, on
+        // which its two connections' tasks run too: COPY messages are
+        // received and hashed on one core, without a cross-thread wake-up
+        // per batch of messages (about a tenth of pgferry's CPU time, in
+        // the kernel, on the shared multi-threaded runtime).
+        let body = move || {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(worker(n, &ends, &snapshot, &jobs, &mine)));
+            let _ = tx.send(result);
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("pgferry-verify-{n}"))
+            .spawn(body);
+        if let Err(e) = spawned {
+            // The workers already started stop at their next unit.
+            if let Ok(mut q) = queue.lock() {
+                q.clear();
+            }
+            anyhow::bail!("starting verify worker {n}: {e}");
+        }
+        handles.push(rx);
     }
     let mut out = Vec::new();
     let mut first_err = None;
@@ -150,8 +181,8 @@ async fn run_units(
             Ok(Err(e)) => {
                 first_err.get_or_insert(e);
             }
-            Err(j) => {
-                first_err.get_or_insert(anyhow::anyhow!("verify worker stopped: {j}"));
+            Err(_) => {
+                first_err.get_or_insert(anyhow::anyhow!("a verify worker stopped (panicked)"));
             }
         }
     }
@@ -204,32 +235,34 @@ async fn worker(
 /// The COPY of one unit as this end names the table, its columns and key.
 fn unit_sql(end: &End, job: &Job, unit: &Unit) -> String {
     let source_key = job.split.as_ref().map(|s| s.key.as_str());
-    let (name, columns, key) = if end.is_target {
-        (
-            &job.target_name,
-            &job.target_columns,
-            job.target_key.as_deref(),
-        )
+    let (name, columns, key, part) = if end.is_target {
+        let key = job.target_key.as_deref();
+        (&job.target_name, &job.target_columns, key, unit.target)
     } else {
-        (&job.name, &job.columns, source_key)
+        (&job.name, &job.columns, source_key, unit.source)
     };
     let key = key.map(quote_ident);
-    copy_sql(name, columns, key.as_deref(), unit.range)
+    copy_sql(name, columns, key.as_deref(), part)
 }
 
-/// Streams one unit from both ends at once, each stream hashed on its own
-/// task so the two ends are consumed in parallel.
+/// Streams one unit from both ends at once, hashing whichever has rows.
 async fn read_unit(src: &End, dst: &End, job: &Job, unit: Unit) -> anyhow::Result<UnitDone> {
     let started = Instant::now();
     let cut = job.split.as_ref().map(Cut::from);
     let (s_sql, t_sql) = (unit_sql(src, job, &unit), unit_sql(dst, job, &unit));
     let (s, t) = tokio::join!(src.client.copy_out(&s_sql), dst.client.copy_out(&t_sql));
     let s = s.with_context(|| format!("reading {} on the source", job.name))?;
-    let source = tokio::spawn(drain(s, cut));
-    let target = match t {
-        Ok(t) => Ok(tokio::spawn(drain(t, cut))),
+    let (source, target) = match t {
+        Ok(t) => {
+            let (s, t) = tokio::join!(drain(s, cut), drain(t, cut));
+            let t = t.with_context(|| format!("reading {} on the target", job.name))?;
+            (s, Ok(t))
+        }
         Err(e) => match missing_on_target(&e) {
-            Some(m) => Err(format!("missing on the target: {m}")),
+            Some(m) => (
+                drain(s, cut).await,
+                Err(format!("missing on the target: {m}")),
+            ),
             None => {
                 return Err(
                     anyhow::Error::new(e).context(format!("reading {} on the target", job.name))
@@ -237,19 +270,9 @@ async fn read_unit(src: &End, dst: &End, job: &Job, unit: Unit) -> anyhow::Resul
             }
         },
     };
-    let source = source
-        .await
-        .map_err(|e| anyhow::anyhow!("hashing {} stopped: {e}", job.name))?
-        .with_context(|| format!("reading {} on the source", job.name))?;
-    let target = match target {
-        Ok(h) => Ok(h
-            .await
-            .map_err(|e| anyhow::anyhow!("hashing {} stopped: {e}", job.name))?
-            .with_context(|| format!("reading {} on the target", job.name))?),
-        Err(note) => Err(note),
-    };
-    tracing::debug!(table = %job.name, range = ?unit.range, rows = source.total.rows,
-        secs = started.elapsed().as_secs_f64(), "unit read");
+    let source = source.with_context(|| format!("reading {} on the source", job.name))?;
+    tracing::debug!(table = %job.name, source = ?unit.source, target = ?unit.target,
+        rows = source.total.rows, secs = started.elapsed().as_secs_f64(), "unit read");
     Ok(UnitDone {
         job: unit.job,
         source,

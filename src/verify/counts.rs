@@ -67,7 +67,7 @@ pub async fn compare_counts(
             target_rows,
         });
     }
-    let sequences = compare_sequences(holder.client(), &ends.target, &plan).await?;
+    let sequences = compare_sequences(holder.client(), &target, &plan).await?;
     holder.close().await?;
     Ok((out, sequences))
 }

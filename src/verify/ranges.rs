@@ -4,7 +4,7 @@
 //! sessions so it can be tested without a server.
 
 use super::digest::Sums;
-use super::rowhash::KeyRange;
+use super::rowhash::{KeyRange, PageRange};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -90,6 +90,21 @@ pub fn unit_ranges(min: i64, max: i64, parts: i64) -> Vec<KeyRange> {
         return vec![KeyRange::All];
     }
     out
+}
+
+/// Cuts `pages` heap pages into `parts` ranges of about equal size; the
+/// first and last are open-ended, so rows in pages added since the size was
+/// read are read too.
+pub fn page_ranges(pages: i64, parts: usize) -> Vec<PageRange> {
+    let parts = parts.max(1) as i64;
+    let pages = pages.max(0) as i128;
+    let at = |i: i64| (pages * i as i128 / parts as i128) as i64;
+    (0..parts)
+        .map(|i| PageRange {
+            from: (i > 0).then(|| at(i)),
+            to: (i < parts - 1).then(|| at(i + 1)),
+        })
+        .collect()
 }
 
 /// One key range whose rows differ.
@@ -190,6 +205,14 @@ mod tests {
         assert_eq!(full.len() as i64, MAX_UNITS);
         assert!(matches!(full[0], KeyRange::UpTo(_)));
         assert!(matches!(full[full.len() - 1], KeyRange::From(_)));
+        let p = page_ranges(10, 3);
+        assert_eq!(p.len(), 3);
+        assert_eq!((p[0].from, p[0].to), (None, Some(3)));
+        assert_eq!((p[1].from, p[1].to), (Some(3), Some(6)));
+        assert_eq!((p[2].from, p[2].to), (Some(6), None));
+        assert_eq!(page_ranges(0, 2).len(), 2);
+        let one = page_ranges(5, 1);
+        assert_eq!((one[0].from, one[0].to), (None, None));
         let l = Split::locate("id", 1, 1_000_000);
         assert_eq!(l.ranges, MAX_RANGES);
     }

@@ -32,15 +32,7 @@ pub async fn open_end(
         .batch_execute(SESSION_PINS)
         .await
         .with_context(|| format!("pinning output settings ({purpose})"))?;
-    let version: i32 = client
-        .query_one(
-            "SELECT pg_catalog.current_setting('server_version_num')::int4",
-            &[],
-        )
-        .await
-        .with_context(|| format!("reading the server version ({purpose})"))?
-        .get(0);
-    if version >= crate::pg::PG11 {
+    if server_version(&client).await? >= crate::pg::PG11 {
         client
             .batch_execute(SESSION_PINS_11)
             .await
@@ -53,6 +45,18 @@ pub async fn open_end(
         client,
         is_target: snapshot.is_none(),
     })
+}
+
+/// The server's `server_version_num`.
+pub async fn server_version(client: &Client) -> anyhow::Result<i32> {
+    Ok(client
+        .query_one(
+            "SELECT pg_catalog.current_setting('server_version_num')::int4",
+            &[],
+        )
+        .await
+        .context("reading server_version_num")?
+        .get(0))
 }
 
 /// A target error that means "not there" (a difference to report) rather

@@ -187,7 +187,17 @@ fn pg15_to_15_equal_then_each_difference_found() {
 /// float8[] (arrays of domains need 11+).
 #[test]
 fn same_data_typed_into_10_and_15_is_equal() {
-    let (src, dst) = (cluster(10), cluster(15));
+    same_data_typed_into(10, 15);
+}
+
+/// The same, on the newest major: 10 and 18 print the same values alike.
+#[test]
+fn same_data_typed_into_10_and_18_is_equal() {
+    same_data_typed_into(10, 18);
+}
+
+fn same_data_typed_into(source_major: u32, target_major: u32) {
+    let (src, dst) = (cluster(source_major), cluster(target_major));
     let (sdb, tdb) = (fresh_db(src, "vsame"), fresh_db(dst, "vsame"));
     let extra = "CREATE DOMAIN public.ratio AS float8; CREATE DOMAIN public.ratios AS float8[]; \
         CREATE TABLE public.dom (id int PRIMARY KEY, r public.ratio, rs public.ratios); \
@@ -198,7 +208,7 @@ fn same_data_typed_into_10_and_15_is_equal() {
         c.psql(db, extra).expect("domain fixture");
     }
     let (s, d) = (src.uri(&sdb), dst.uri(&tdb));
-    expect(&s, &d, 0, None, "same inserts on 10 and 15");
+    expect(&s, &d, 0, None, "same inserts on both majors");
     dst.psql(
         &tdb,
         "UPDATE public.dom SET r = 0.1000000000000001 WHERE id = 1;",

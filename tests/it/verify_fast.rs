@@ -173,6 +173,26 @@ fn each_difference_found(source_major: u32, target_major: u32) {
     assert_eq!(different(&doc, "different_sequences"), ["public.counter"]);
 }
 
+/// The fixture typed into 10 and into 18 (no copy in between): equal,
+/// though 10 is read in key ranges and 18 in page ranges, and the floats
+/// inside the composite print alike on both.
+#[test]
+fn fixture_typed_into_10_and_18_is_equal() {
+    let (src, dst) = (cluster(10), cluster(18));
+    let (sdb, tdb) = (fresh_db(src, "vfsame"), fresh_db(dst, "vfsame"));
+    src.psql(&sdb, FIXTURE).expect("fixture on 10");
+    dst.psql(&tdb, FIXTURE).expect("fixture on 18");
+    let (s, d) = (src.uri(&sdb), dst.uri(&tdb));
+    let doc = equal(&s, &d, "same inserts on 10 and 18");
+    assert!(table(&doc, "public.items")["units"].as_i64().unwrap_or(0) >= 4);
+    dst.psql(
+        &tdb,
+        "UPDATE public.items SET moods[1] = 'ok' WHERE id = 3;",
+    )
+    .expect("update");
+    located(&s, &d, 3, "enum array element on 18");
+}
+
 #[test]
 fn pg10_to_15_each_difference_found_and_located() {
     each_difference_found(10, 15);
