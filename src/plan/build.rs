@@ -1,8 +1,7 @@
 //! Source model -> ordered plan.
 
 use super::{
-    dependents_closure, order_by_dependencies, FamilySteps, Phase, Plan, SequenceValue, Skipped,
-    Step, TableCopy,
+    order_by_dependencies, FamilySteps, Phase, Plan, SequenceValue, Skipped, Step, TableCopy,
 };
 use crate::catalog::{Catalog, Table};
 use crate::ddl;
@@ -193,7 +192,8 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 4]) 
         return;
     }
     let root_oids: Vec<i64> = roots.iter().map(|s| s.oid).collect();
-    let closure = dependents_closure(&root_oids, &cat.depends);
+    // With the indexes and constraints of skipped tables (see `reject`).
+    let closure = super::reject::closure_with_parts(&root_oids, cat);
     let because = roots
         .iter()
         .map(|r| r.object.clone())
