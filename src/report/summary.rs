@@ -61,6 +61,17 @@ pub fn migrate_table(r: &Report) -> String {
         skipped_text(&r.skipped)
     ) + &excluded_text(&r.excluded)
         + &rewritten_text(&r.rewritten)
+        + &r.schema_differences
+            .iter()
+            .map(|d| {
+                format!(
+                    "STRUCTURE {} {} {} (verify --schema shows both sides)\n",
+                    d.what.to_uppercase(),
+                    d.kind,
+                    d.object
+                )
+            })
+            .collect::<String>()
         + &r.renamed
             .iter()
             .map(|x| format!("renamed {x}\n"))

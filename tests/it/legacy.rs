@@ -208,6 +208,18 @@ fn case(source_major: u32, target_major: u32) {
             .collect()
     };
     let (skipped, rewritten) = (listed("skipped"), listed("rewritten"));
+    // The structure check migrate ends with: only the target's own table.
+    let structure: Vec<String> = report["schema_differences"]
+        .as_array()
+        .expect("schema_differences")
+        .iter()
+        .map(|d| format!("{} {} {}", d["what"], d["kind"], d["object"]))
+        .collect();
+    assert_eq!(
+        structure,
+        vec!["\"extra\" \"table\" \"public.already_here\"".to_string()],
+        "{pair}"
+    );
     assert_eq!(report["large_objects"], 2, "{pair}: large objects copied");
     let mapping = "user mapping FOR PUBLIC SERVER legacy_srv";
     assert!(
