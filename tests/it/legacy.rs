@@ -467,7 +467,10 @@ fn create_roles_for_keep_owners_10_to_17() {
              CREATE TABLE public.owned (id int PRIMARY KEY);
              ALTER TABLE public.owned OWNER TO {owner};
              GRANT SELECT ON public.owned TO {reader};
-             GRANT INSERT ON public.owned TO {group};"
+             GRANT INSERT ON public.owned TO {group};
+             SELECT pg_catalog.lo_from_bytea(777001, 'x');
+             ALTER LARGE OBJECT 777001 OWNER TO {owner};
+             GRANT SELECT ON LARGE OBJECT 777001 TO {reader};"
         ),
     )
     .expect("roles and objects");
@@ -497,6 +500,9 @@ fn create_roles_for_keep_owners_10_to_17() {
     let acl = "SELECT relowner::regrole::text || ' ' || relacl::text FROM pg_class \
                WHERE oid = 'public.owned'::regclass";
     assert_eq!(src.psql(&sdb, acl).unwrap(), dst.psql(&tdb, acl).unwrap());
+    let lo = "SELECT lomowner::regrole::text || ' ' || lomacl::text \
+              FROM pg_largeobject_metadata WHERE oid = 777001";
+    assert_eq!(src.psql(&sdb, lo).unwrap(), dst.psql(&tdb, lo).unwrap());
 }
 
 /// A function used by an index names another without its schema: it works
