@@ -60,6 +60,8 @@ pub struct Catalog {
     pub default_acls: Vec<owners::DefaultAcl>,
     /// The source's roles (`--create-roles`).
     pub roles: Vec<owners::Role>,
+    /// Owners and grantees of large objects (`--create-roles`).
+    pub large_object_roles: Vec<String>,
     pub event_triggers: Vec<extra::EventTrigger>,
     pub publications: Vec<extra::Publication>,
     pub conversions: Vec<extra::Conversion>,
@@ -130,6 +132,7 @@ impl Catalog {
         let owners = owners::read(client, &names).await?;
         let default_acls = owners::read_default_acls(client).await?;
         let roles = owners::read_roles(client).await?;
+        let large_object_roles = owners::read_large_object_roles(client).await?;
         let event_triggers = extra::read_event_triggers(client).await?;
         let publications = extra::read_publications(client, version_num).await?;
         let conversions = extra::read_conversions(client, &names).await?;
@@ -151,6 +154,7 @@ impl Catalog {
             owners,
             default_acls,
             roles,
+            large_object_roles,
             event_triggers,
             publications,
             conversions,

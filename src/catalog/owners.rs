@@ -62,6 +62,21 @@ pub struct Role {
     pub member_of: Vec<String>,
 }
 
+/// The roles that own large objects or are granted privileges on them.
+pub(super) async fn read_large_object_roles(client: &Client) -> anyhow::Result<Vec<String>> {
+    let rows = client
+        .query(
+            "SELECT pg_catalog.pg_get_userbyid(m.lomowner)::text FROM pg_catalog.pg_largeobject_metadata m \
+             UNION SELECT pg_catalog.pg_get_userbyid(x.grantee)::text \
+             FROM pg_catalog.pg_largeobject_metadata m, pg_catalog.aclexplode(m.lomacl) x \
+             WHERE x.grantee <> 0",
+            &[],
+        )
+        .await
+        .context("reading the roles of large objects")?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// Every role of the source but the built-in `pg_*` ones.
 pub(super) async fn read_roles(client: &Client) -> anyhow::Result<Vec<Role>> {
     let rows = client

@@ -1,6 +1,6 @@
 //! `--create-roles`: create on the target the roles the migrated objects
 //! name (owners, grantees and grantors, default privileges, user mappings,
-//! policies) that it lacks, with the source's attributes, so that
+//! policies, large objects) that it lacks, with the source's attributes, so that
 //! `--keep-owners` works on a fresh managed target.
 //!
 //! Never a password (managed sources do not expose them: each created role
@@ -41,6 +41,7 @@ pub fn named_roles(cat: &Catalog) -> BTreeSet<String> {
     for p in &cat.views.policies {
         out.extend(p.roles.iter().filter(|r| *r != "public").cloned());
     }
+    out.extend(cat.large_object_roles.iter().cloned());
     out
 }
 

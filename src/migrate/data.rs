@@ -329,14 +329,7 @@ pub(super) async fn large_objects(
         let roles = super::target_roles(target).await?;
         let sql: String = los
             .iter()
-            .filter(|lo| roles.contains(&lo.owner))
-            .map(|lo| {
-                format!(
-                    "ALTER LARGE OBJECT {} OWNER TO {};\n",
-                    lo.oid,
-                    crate::pg::quote_ident(&lo.owner)
-                )
-            })
+            .map(|lo| crate::copy::largeobjects::ownership_sql(lo, &roles))
             .collect();
         target
             .batch_execute(&sql)

@@ -122,6 +122,7 @@ pub(super) async fn resume(
         counts: plan.counts.clone(),
         large_objects: 0,
         rewritten: Vec::new(),
+        schema_differences: Vec::new(),
     }))
 }
 

@@ -122,6 +122,9 @@ pub struct Report {
     /// data was copied, from `pg_stat_database`: changes the target does not
     /// have. Should be 0: writes must stop during a full migration.
     pub source_writes_during_copy: i64,
+    /// `verify --schema` after the migration: differences of structure not
+    /// explained by the skipped list (renamed objects show up here too).
+    pub schema_differences: Vec<crate::verify::SchemaDifference>,
     pub phases: PhaseTimes,
 }
 
@@ -528,6 +531,39 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
         runner.run(&analyze_steps(&plan)).await.context("analyze")?;
         times.analyze = t.elapsed().as_secs_f64();
     }
+    // The structure of both ends compared (verify --schema); what the plan
+    // skipped is expected to be missing, so only the rest is listed.
+    let schema_differences = if opts.data_only {
+        Vec::new()
+    } else {
+        let gone: std::collections::HashSet<&str> = plan
+            .skipped
+            .iter()
+            .chain(&plan.excluded)
+            .map(|s| s.object.as_str())
+            .collect();
+        match crate::verify::compare_schema(ends, &opts.selection).await {
+            Ok(check) => check
+                .differences
+                .into_iter()
+                .filter(|d| {
+                    !(d.difference == "missing on target" && gone.contains(d.object.as_str()))
+                })
+                .collect(),
+            Err(e) => {
+                tracing::warn!("could not compare the structure of both ends: {e:#}");
+                Vec::new()
+            }
+        }
+    };
+    for d in &schema_differences {
+        tracing::warn!(
+            "structure differs: {} {}: {}",
+            d.kind,
+            d.object,
+            d.difference
+        );
+    }
     times.total = started.elapsed().as_secs_f64();
     let report = Report {
         source_version: cat.version_num,
@@ -550,6 +586,7 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
             .collect(),
         resumed: resuming,
         source_writes_during_copy: source_writes,
+        schema_differences,
         phases: times,
     };
     if let Some(t) = &task {

@@ -1,8 +1,7 @@
 //! Source model -> ordered plan.
 
 use super::{
-    dependents_closure, order_by_dependencies, FamilySteps, Phase, Plan, SequenceValue, Skipped,
-    Step, TableCopy,
+    order_by_dependencies, FamilySteps, Phase, Plan, SequenceValue, Skipped, Step, TableCopy,
 };
 use crate::catalog::{Catalog, Table};
 use crate::ddl;
@@ -194,7 +193,8 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 4]) 
         return;
     }
     let root_oids: Vec<i64> = roots.iter().map(|s| s.oid).collect();
-    let closure = dependents_closure(&root_oids, &cat.depends);
+    // With the indexes and constraints of skipped tables (see `reject`).
+    let closure = super::reject::closure_with_parts(&root_oids, cat);
     let because = blocking_roots(&roots, &cat.depends);
     let mut seen: HashSet<i64> = root_oids.iter().copied().collect();
     let mut skipped = roots;
@@ -232,7 +232,7 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 4]) 
 fn blocking_roots(roots: &[Skipped], depends: &[(i64, i64)]) -> HashMap<i64, String> {
     let mut by_object: HashMap<i64, Vec<&str>> = HashMap::new();
     for r in roots {
-        for oid in dependents_closure(&[r.oid], depends) {
+        for oid in crate::step::dependents_closure(&[r.oid], depends) {
             by_object.entry(oid).or_default().push(r.object.as_str());
         }
     }

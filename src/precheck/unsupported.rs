@@ -192,8 +192,8 @@ pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
     let mut out = vec![Finding::pass(
         "source.large_object",
         format!(
-            "{} large object(s) are copied after the tables, with their OIDs (and owners with \
-             --keep-owners; their GRANTs are not copied)",
+            "{} large object(s) are copied after the tables, with their OIDs (and owners and \
+             GRANTs with --keep-owners)",
             oids.len()
         ),
     )];

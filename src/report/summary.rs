@@ -59,6 +59,15 @@ pub fn migrate_table(r: &Report) -> String {
         skipped_text(&r.skipped)
     ) + &excluded_text(&r.excluded)
         + &rewritten_text(&r.rewritten)
+        + &r.schema_differences
+            .iter()
+            .map(|d| {
+                format!(
+                    "STRUCTURE {} {}: {} (verify --schema shows both sides)\n",
+                    d.kind, d.object, d.difference
+                )
+            })
+            .collect::<String>()
         + &r.renamed
             .iter()
             .map(|x| format!("renamed {x}\n"))

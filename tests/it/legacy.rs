@@ -208,6 +208,18 @@ fn case(source_major: u32, target_major: u32) {
             .collect()
     };
     let (skipped, rewritten) = (listed("skipped"), listed("rewritten"));
+    // The structure check migrate ends with: only the target's own table.
+    let structure: Vec<String> = report["schema_differences"]
+        .as_array()
+        .expect("schema_differences")
+        .iter()
+        .map(|d| format!("{} {} {}", d["difference"], d["kind"], d["object"]))
+        .collect();
+    assert_eq!(
+        structure,
+        vec!["\"only on target\" \"table\" \"public.already_here\"".to_string()],
+        "{pair}"
+    );
     assert_eq!(report["large_objects"], 2, "{pair}: large objects copied");
     let mapping = "user mapping FOR PUBLIC SERVER legacy_srv";
     assert!(
@@ -441,10 +453,11 @@ fn default_privileges_kept_10_to_17() {
 fn create_roles_for_keep_owners_10_to_17() {
     let (src, dst) = (cluster(10), cluster(17));
     let id = std::process::id();
-    let (owner, reader, group) = (
+    let (owner, reader, group, lo_reader) = (
         format!("legacy_cr_owner_{id}"),
         format!("legacy_cr_reader_{id}"),
         format!("legacy_cr_group_{id}"),
+        format!("legacy_cr_lo_reader_{id}"),
     );
     let sdb = fresh_db(src, "legacy_cr");
     let tdb = fresh_db(dst, "legacy_cr_t");
@@ -454,10 +467,14 @@ fn create_roles_for_keep_owners_10_to_17() {
             "CREATE ROLE {owner} LOGIN CONNECTION LIMIT 3 VALID UNTIL '2031-01-01 00:00:00+00';
              CREATE ROLE {group} NOLOGIN;
              CREATE ROLE {reader} NOLOGIN NOINHERIT IN ROLE {group};
+             CREATE ROLE {lo_reader} NOLOGIN;
              CREATE TABLE public.owned (id int PRIMARY KEY);
              ALTER TABLE public.owned OWNER TO {owner};
              GRANT SELECT ON public.owned TO {reader};
-             GRANT INSERT ON public.owned TO {group};"
+             GRANT INSERT ON public.owned TO {group};
+             SELECT pg_catalog.lo_from_bytea(777001, 'x');
+             ALTER LARGE OBJECT 777001 OWNER TO {owner};
+             GRANT SELECT ON LARGE OBJECT 777001 TO {reader}, {lo_reader};"
         ),
     )
     .expect("roles and objects");
@@ -471,7 +488,8 @@ fn create_roles_for_keep_owners_10_to_17() {
         .filter(|r| r["code"] == "target.created_role")
         .map(|r| r["object"].as_str().unwrap())
         .collect();
-    assert_eq!(created.len(), 3, "{created:?}");
+    // The fourth is named only by a large object's ACL.
+    assert_eq!(created.len(), 4, "{created:?}");
     let roles = format!(
         "SELECT string_agg(format('%s %s %s %s %s %s', r.rolname, r.rolcanlogin, r.rolinherit, \
          r.rolconnlimit, r.rolvaliduntil, ARRAY(SELECT g.rolname FROM pg_auth_members m \
@@ -487,6 +505,9 @@ fn create_roles_for_keep_owners_10_to_17() {
     let acl = "SELECT relowner::regrole::text || ' ' || relacl::text FROM pg_class \
                WHERE oid = 'public.owned'::regclass";
     assert_eq!(src.psql(&sdb, acl).unwrap(), dst.psql(&tdb, acl).unwrap());
+    let lo = "SELECT lomowner::regrole::text || ' ' || lomacl::text \
+              FROM pg_largeobject_metadata WHERE oid = 777001";
+    assert_eq!(src.psql(&sdb, lo).unwrap(), dst.psql(&tdb, lo).unwrap());
 }
 
 /// A function used by an index names another without its schema: it works

@@ -207,6 +207,7 @@ fn unmigratable_types_are_skipped_and_reported() {
         "type public.canon_range",
         "domain public.ctext_dom",
         "table public.uses_ctext",
+        "index uses_ctext_id on public.uses_ctext",
         "table public.uses_canon",
     ] {
         assert!(
