@@ -107,17 +107,16 @@ pub async fn plan(
             Some(k) => key_bounds(client, &name, k).await?,
             None => None,
         };
-        // Generated columns cannot be COPYed; they follow from the others.
+        // Generated columns too: `COPY (SELECT ...)` reads them (only the
+        // `COPY t (cols)` form refuses), and their values are compared.
         let mut columns: Vec<(String, ColumnKind)> = t
             .columns
             .iter()
-            .filter(|c| !c.is_generated())
             .map(|c| (quote_ident(&c.name), kind(c)))
             .collect();
         let mut target_columns: Vec<(String, ColumnKind)> = t
             .columns
             .iter()
-            .filter(|c| !c.is_generated())
             .map(|c| (quote_ident(&final_col(&c.name)), kind(c)))
             .collect();
         let (split, target_key) = match (key, bounds) {
