@@ -5,10 +5,8 @@
 //! migrated are left alone.
 
 use super::{Endpoints, SelectArgs};
-use crate::error::{usage, Exit};
-use crate::follow::{self, SourceObjects};
-use crate::pg::connect;
-use crate::state::State;
+use crate::error::Exit;
+use crate::follow;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -27,24 +25,17 @@ pub struct CleanupArgs {
 }
 
 pub async fn run(args: CleanupArgs) -> anyhow::Result<Exit> {
-    let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
-    let dir =
-        crate::migrate::follow_state_dir(&ends, args.state_dir.as_deref(), &sel, args.keep_owners);
-    let state = State::open_existing(&dir)?.ok_or_else(|| {
-        usage(format!(
-            "no task in {}: give the --state-dir of `migrate --follow`",
-            dir.display()
-        ))
-    })?;
-    let objs = SourceObjects::recorded(&state)?.ok_or_else(|| {
-        usage(format!(
-            "the task in {} created nothing on the source (not a --follow migration)",
-            dir.display()
-        ))
-    })?;
-    let src = connect(&ends.source, "cleanup").await?;
+    let super::cutover::FollowTask {
+        ends, dir, objs, ..
+    } = super::cutover::follow_task(
+        &args.endpoints,
+        &args.select,
+        args.state_dir.as_deref(),
+        args.keep_owners,
+    )?;
+    let src = crate::pg::connect_at_start(&ends.source, "cleanup").await?;
     let mut dropped = follow::drop_all(&src, &objs).await?;
-    let target = connect(&ends.target, "cleanup").await?;
+    let target = crate::pg::connect_at_start(&ends.target, "cleanup").await?;
     if follow::progress::drop(&target).await? {
         dropped.push(format!("schema {} on the target", follow::progress::SCHEMA));
     }

@@ -18,7 +18,6 @@
 use super::{Endpoints, OutputArgs, SelectArgs};
 use crate::error::{usage, Exit, ProblemFound};
 use crate::follow::{self, keys, SourceObjects, TableMap};
-use crate::pg::connect;
 use crate::state::{State, StateLock};
 use crate::verify::{ChecksumOptions, DEFAULT_SPLIT_BYTES};
 use anyhow::Context;
@@ -79,10 +78,25 @@ async fn writes_in_flight(
     }
 }
 
-pub async fn run(args: CutoverArgs) -> anyhow::Result<Exit> {
-    let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
-    let dir =
-        crate::migrate::follow_state_dir(&ends, args.state_dir.as_deref(), &sel, args.keep_owners);
+/// The `migrate --follow` task that `cutover` and `cleanup` name: its
+/// endpoints, selection, state directory, state and what it created on the
+/// source. Not one is a usage error (exit 2) that says which.
+pub(super) struct FollowTask {
+    pub ends: crate::config::Endpoints,
+    pub sel: crate::plan::Selection,
+    pub dir: PathBuf,
+    pub state: State,
+    pub objs: SourceObjects,
+}
+
+pub(super) fn follow_task(
+    endpoints: &Endpoints,
+    select: &SelectArgs,
+    state_dir: Option<&std::path::Path>,
+    keep_owners: bool,
+) -> anyhow::Result<FollowTask> {
+    let (ends, sel) = super::resolve_job(endpoints, select)?;
+    let dir = crate::migrate::follow_state_dir(&ends, state_dir, &sel, keep_owners);
     let state = State::open_existing(&dir)?.ok_or_else(|| {
         usage(format!(
             "no task in {}: give the --state-dir of `migrate --follow`",
@@ -91,10 +105,32 @@ pub async fn run(args: CutoverArgs) -> anyhow::Result<Exit> {
     })?;
     let objs = SourceObjects::recorded(&state)?.ok_or_else(|| {
         usage(format!(
-            "the task in {} is not a --follow migration",
+            "the task in {} is not a --follow migration (it created nothing on the source)",
             dir.display()
         ))
     })?;
+    Ok(FollowTask {
+        ends,
+        sel,
+        dir,
+        state,
+        objs,
+    })
+}
+
+pub async fn run(args: CutoverArgs) -> anyhow::Result<Exit> {
+    let FollowTask {
+        ends,
+        sel,
+        dir,
+        state,
+        objs,
+    } = follow_task(
+        &args.endpoints,
+        &args.select,
+        args.state_dir.as_deref(),
+        args.keep_owners,
+    )?;
     if state.is_finished()? {
         return Err(usage(format!(
             "the task in {} is already cut over",
@@ -107,8 +143,8 @@ pub async fn run(args: CutoverArgs) -> anyhow::Result<Exit> {
              `migrate --follow` says it is following",
         ));
     }
-    let src = connect(&ends.source, "cutover").await?;
-    let target = connect(&ends.target, "cutover").await?;
+    let src = crate::pg::connect_at_start(&ends.source, "cutover").await?;
+    let target = crate::pg::connect_at_start(&ends.target, "cutover").await?;
     let busy = writes_in_flight(&src, Duration::from_secs(args.wait)).await?;
     if !busy.is_empty() {
         return Err(usage(format!(
