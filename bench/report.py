@@ -154,8 +154,11 @@ def main():
     # run.sh describes the source shape; older results only had scale and wide_rows.
     shape = (meta.get("shape_desc")
              or f"pgbench scale {meta.get('scale')} + wide {meta.get('wide_rows')} rows")
+    profile = meta.get("profile", "local")
+    print(f"== profile {profile} ({meta.get('link', 'direct')}); {shape}")
     print(f"pgferry bench: {shape} "
           f"(source {int(meta.get('source_bytes', 0)) // 1048576} MB), jobs {meta.get('jobs')}, "
+          f"pgferry jobs {meta.get('pgferry_jobs', meta.get('jobs'))}, "
           f"fsync {meta.get('fsync')}, PostgreSQL {meta.get('postgres')}, "
           f"{meta.get('nproc')} CPUs")
     rows = []

@@ -26,6 +26,11 @@ KEEP=0
 VERIFY=1
 PG_BINDIR="${PG_BINDIR:-}"
 SERVER_USER_NAME="${PGFERRY_BENCH_USER:-pgferry}"
+PROFILES=local
+RTT_MS=40
+CONN_MB_S=12
+TOTAL_MB_S=60
+JOBS_GIVEN=0
 
 usage() {
     cat <<EOF
@@ -41,7 +46,16 @@ usage: bench/run.sh [options]
   --runs N         runs per tool, interleaved (default $RUNS)
   --warmup N       untimed pg_dump | psql runs first (default $WARMUP): a fresh
                    target cluster creates its WAL segments on the first run
-  --jobs N         parallelism given to every tool (default: nproc = $JOBS)
+  --jobs N         parallelism given to every tool (default: nproc = $JOBS for the
+                   peers; pgferry gets --jobs only when this option is given,
+                   otherwise it runs with its own default, as a user would)
+  --profile LIST   comma list among: local (every tool talks to both servers
+                   directly), wan (every tool reads the SOURCE through
+                   bench/wanproxy, a long-distance link; the target stays
+                   local). One table per profile. Default: $PROFILES
+  --rtt-ms N       profile wan: round-trip time added (default $RTT_MS)
+  --conn-mb-s X    profile wan: MB/s per connection and direction (default $CONN_MB_S)
+  --total-mb-s X   profile wan: MB/s per direction, all connections (default $TOTAL_MB_S)
   --fsync on|off   fsync on both servers (default $FSYNC)
   --tools LIST     comma list among: pgferry,pgdump_dir,pgdump_psql,pgcopydb
                    (default: all)
@@ -63,7 +77,11 @@ while [ $# -gt 0 ]; do
         --wide-rows) WIDE_ROWS="$2"; shift 2 ;;
         --runs) RUNS="$2"; shift 2 ;;
         --warmup) WARMUP="$2"; shift 2 ;;
-        --jobs|-j) JOBS="$2"; shift 2 ;;
+        --jobs|-j) JOBS="$2"; JOBS_GIVEN=1; shift 2 ;;
+        --profile) PROFILES="$2"; shift 2 ;;
+        --rtt-ms) RTT_MS="$2"; shift 2 ;;
+        --conn-mb-s) CONN_MB_S="$2"; shift 2 ;;
+        --total-mb-s) TOTAL_MB_S="$2"; shift 2 ;;
         --fsync) FSYNC="$2"; shift 2 ;;
         --tools) TOOLS="$2"; shift 2 ;;
         --quick) SCALE=2; WIDE_ROWS=10000; TABLES=50; RUNS=1; shift ;;
@@ -82,6 +100,10 @@ done
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || { echo "bench: WARMUP must be a non-negative integer" >&2; exit 2; }
 case "$FSYNC" in on|off) ;; *) echo "bench: --fsync takes on or off" >&2; exit 2 ;; esac
 IFS=',' read -r -a TOOL_LIST <<<"$TOOLS"
+IFS=',' read -r -a PROFILE_LIST <<<"$PROFILES"
+for p in "${PROFILE_LIST[@]}"; do
+    case "$p" in local|wan) ;; *) echo "bench: unknown profile $p (local, wan)" >&2; exit 2 ;; esac
+done
 # Shape many builds its source in one transaction (one DO block) and pgferry
 # creates all tables in one target transaction: about 6 lock-table entries per
 # table (table, its index, primary key, sequence, TOAST table and index). With
@@ -147,7 +169,8 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 # ---------------------------------------------------------------- build
-PGFERRY="$REPO/target/release/pgferry"
+# PGFERRY_BENCH_BIN: another pgferry binary (e.g. a build of main, for before/after).
+PGFERRY="${PGFERRY_BENCH_BIN:-$REPO/target/release/pgferry}"
 if [[ ",$TOOLS," == *",pgferry,"* ]]; then
     if [ "$BUILD" -eq 1 ]; then
         log "cargo build --release"
@@ -156,14 +179,35 @@ if [[ ",$TOOLS," == *",pgferry,"* ]]; then
     [ -x "$PGFERRY" ] || die "$PGFERRY not found (drop --no-build)"
 fi
 
+WANPROXY="$REPO/target/wanproxy/release/wanproxy"
+if [[ ",$PROFILES," == *",wan,"* ]]; then
+    if [ "$BUILD" -eq 1 ] || [ ! -x "$WANPROXY" ]; then
+        log "cargo build --release (bench/wanproxy)"
+        CARGO_TARGET_DIR="$REPO/target/wanproxy" cargo build --release --quiet \
+            --manifest-path "$BENCH/wanproxy/Cargo.toml" || die "building bench/wanproxy failed"
+    fi
+    [ -x "$WANPROXY" ] || die "$WANPROXY not found"
+fi
+PGFERRY_JOBS=()
+[ "$JOBS_GIVEN" -eq 1 ] && PGFERRY_JOBS=(--jobs "$JOBS")
+
 # ---------------------------------------------------------------- cleanup
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/pgferry-bench.XXXXXX")"
 chmod 755 "$WORK"
 CHILD=""
 CLUSTERS=()
+PROXY_PID=""
+stop_proxy() {
+    if [ -n "$PROXY_PID" ]; then
+        kill -TERM "$PROXY_PID" 2>/dev/null || true
+        wait "$PROXY_PID" 2>/dev/null || true
+        PROXY_PID=""
+    fi
+}
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
+    stop_proxy
     if [ -n "$CHILD" ]; then
         # The timed command runs in its own process group (setsid): end all of it.
         kill -TERM -- "-$CHILD" 2>/dev/null || kill -TERM "$CHILD" 2>/dev/null || true
@@ -367,11 +411,11 @@ tool_pgferry() {
     local rss="$OUT/pgferry-$run.rss" json="$OUT/pgferry-$run.json"
     if [ -x /usr/bin/time ]; then
         run_child /usr/bin/time -f '%M' -o "$rss" \
-            "$PGFERRY" migrate --source "$SRC_URI" --target "$DST_URI" --jobs "$JOBS" \
+            "$PGFERRY" migrate --source "$SRC_URI" --target "$DST_URI" "${PGFERRY_JOBS[@]}" \
             --state-dir "$SCRATCH/state" --json >"$json" 2>"$logf"
     else
         # Fallback: poll VmHWM from /proc while it runs.
-        setsid "$PGFERRY" migrate --source "$SRC_URI" --target "$DST_URI" --jobs "$JOBS" \
+        setsid "$PGFERRY" migrate --source "$SRC_URI" --target "$DST_URI" "${PGFERRY_JOBS[@]}" \
             --state-dir "$SCRATCH/state" --json >"$json" 2>"$logf" &
         CHILD=$!
         local hwm=0 v rc=0
@@ -413,7 +457,7 @@ time_verify() {
     local run="$1" rc=0 t0 t1 secs
     sync
     t0=$(date +%s%N)
-    run_child "$PGFERRY" verify --source "$SRC_URI" --target "$DST_URI" --jobs "$JOBS" --json \
+    run_child "$PGFERRY" verify --source "$SRC_URI" --target "$DST_URI" "${PGFERRY_JOBS[@]}" --json \
         >"$OUT/pgferry-verify-$run.json" 2>"$OUT/pgferry-verify-$run.log" || rc=$?
     t1=$(date +%s%N)
     secs="$(python3 -c "print(f'{($t1-$t0)/1e9:.3f}')")"
@@ -457,62 +501,94 @@ for w in $(seq 1 "$WARMUP"); do
     tool_pgdump_psql "$OUT/warmup-$w.log" || log "  warm-up run failed (ignored): see $OUT/warmup-$w.log"
 done
 
-NTOOLS="${#TOOL_LIST[@]}"
-for run in $(seq 1 "$RUNS"); do
-    # Rotate the order each run so that no tool always goes first (or after the same one).
-    for k in $(seq 0 $((NTOOLS - 1))); do
-        t="${TOOL_LIST[$(( (k + run - 1) % NTOOLS ))]}"
-        if [ "$t" = pgcopydb ] && [ "$HAVE_PGCOPYDB" -eq 0 ]; then
-            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$run" SKIPPED 0 "$(cut -d' ' -f1 /proc/loadavg)" "pgcopydb not installed" >>"$RUNS_TSV"
-            continue
-        fi
-        reset_target
-        logf="$OUT/$t-$run.log"
-        load="$(cut -d' ' -f1 /proc/loadavg)"
-        log "run $run/$RUNS: $t (load $load)"
-        rc=0
-        t0=$(date +%s%N)
-        "tool_$t" "$logf" "$run" || rc=$?
-        t1=$(date +%s%N)
-        secs="$(python3 -c "print(f'{($t1-$t0)/1e9:.3f}')")"
-        if [ "$rc" -ne 0 ]; then
-            status=FAILED
-            note="exit $rc: $(grep -v '^\s*$' "$logf" | grep -iE 'error|fatal|fail' | tail -3 | tr '\t\n' '  ' | cut -c1-400)"
-            [ "$note" = "exit $rc: " ] && note="exit $rc: $(tail -3 "$logf" | tr '\t\n' '  ' | cut -c1-400)"
-        else
-            note="$(check_target)"
-            if [ "$note" = ok ]; then status=OK; note=""; else status=FAILED; fi
-        fi
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$run" "$status" "$secs" "$load" "$note" >>"$RUNS_TSV"
-        if [ "$status" = OK ]; then
-            log "  $t: ${secs}s"
-            if [ "$t" = pgferry ] && [ "$VERIFY" -eq 1 ]; then time_verify "$run"; fi
-        else
-            log "  $t FAILED after ${secs}s: $note (log kept in bench/results/<stamp>-logs/$t-$run.log)"
-        fi
-    done
-done
-
 # ---------------------------------------------------------------- report
 RESULTS="$BENCH/results"
 mkdir -p "$RESULTS"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
-JSON="$RESULTS/$STAMP.json"
-# Logs of failed runs and pgferry's reports are worth keeping for the notes.
-LOGDIR="$RESULTS/$STAMP-logs"
-mkdir -p "$LOGDIR"
-cp "$OUT"/*.log "$OUT"/pgferry-*.json "$OUT"/pgferry-verify-*.tsv "$LOGDIR"/ 2>/dev/null || true
+DIRECT_SRC_URI="$SRC_URI"
+STATUS=0
 
-rc=0
-python3 "$BENCH/report.py" \
-    --runs-tsv "$RUNS_TSV" --out-dir "$OUT" --json "$JSON" \
-    --meta "shape=$SHAPE" "shape_desc=$SHAPE_DESC" "${SHAPE_META[@]}" \
-    "max_locks_per_transaction=$MAX_LOCKS" "runs=$RUNS" "jobs=$JOBS" "fsync=$FSYNC" \
-    "nproc=$(nproc)" "postgres=$("$PG_BINDIR/postgres" --version | awk '{print $3}')" \
-    "pgcopydb=$(pgcopydb --version 2>/dev/null | awk '/pgcopydb version/ {print $NF; exit}' || true)" \
-    "pgferry_commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    "source_bytes=$SRC_BYTES" \
-    "host=$(hostname)" "started=$STAMP" "load_at_start=$LOAD_AT_START" || rc=$?
-log "results: $JSON (logs in $LOGDIR)"
-[ "$rc" -eq 0 ] || log "some runs FAILED (see the table and the logs)"
-exit "$rc"
+# run_profile PROFILE: every tool, RUNS times, then the table of PROFILE.
+run_profile() {
+    local profile="$1" link_desc="direct" proxy_port rc
+    OUT="$WORK/out-$profile"
+    mkdir -p "$OUT"
+    RUNS_TSV="$OUT/runs.tsv"
+    : >"$RUNS_TSV"
+    SRC_URI="$DIRECT_SRC_URI"
+    if [ "$profile" = wan ]; then
+        proxy_port="$(free_port)"
+        "$WANPROXY" --listen "127.0.0.1:$proxy_port" --upstream "127.0.0.1:$PORT_src" \
+            --rtt-ms "$RTT_MS" --conn-mb-s "$CONN_MB_S" --total-mb-s "$TOTAL_MB_S" \
+            2>"$OUT/wanproxy.log" &
+        PROXY_PID=$!
+        for _ in $(seq 1 50); do
+            psql_at "$proxy_port" bench "SELECT 1" >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+        psql_at "$proxy_port" bench "SELECT 1" >/dev/null 2>&1 || die "wanproxy did not come up (see $OUT/wanproxy.log)"
+        SRC_URI="postgres://postgres@127.0.0.1:${proxy_port}/bench"
+        link_desc="source through wanproxy: RTT ${RTT_MS} ms, ${CONN_MB_S} MB/s per connection, ${TOTAL_MB_S} MB/s total"
+        log "profile wan: $link_desc ($SRC_URI)"
+    else
+        log "profile local: both servers direct"
+    fi
+    NTOOLS="${#TOOL_LIST[@]}"
+    for run in $(seq 1 "$RUNS"); do
+        # Rotate the order each run so that no tool always goes first (or after the same one).
+        for k in $(seq 0 $((NTOOLS - 1))); do
+            t="${TOOL_LIST[$(( (k + run - 1) % NTOOLS ))]}"
+            if [ "$t" = pgcopydb ] && [ "$HAVE_PGCOPYDB" -eq 0 ]; then
+                printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$run" SKIPPED 0 "$(cut -d' ' -f1 /proc/loadavg)" "pgcopydb not installed" >>"$RUNS_TSV"
+                continue
+            fi
+            reset_target
+            logf="$OUT/$t-$run.log"
+            load="$(cut -d' ' -f1 /proc/loadavg)"
+            log "run $run/$RUNS: $t (load $load)"
+            rc=0
+            t0=$(date +%s%N)
+            "tool_$t" "$logf" "$run" || rc=$?
+            t1=$(date +%s%N)
+            secs="$(python3 -c "print(f'{($t1-$t0)/1e9:.3f}')")"
+            if [ "$rc" -ne 0 ]; then
+                status=FAILED
+                note="exit $rc: $(grep -v '^\s*$' "$logf" | grep -iE 'error|fatal|fail' | tail -3 | tr '\t\n' '  ' | cut -c1-400)"
+                [ "$note" = "exit $rc: " ] && note="exit $rc: $(tail -3 "$logf" | tr '\t\n' '  ' | cut -c1-400)"
+            else
+                note="$(check_target)"
+                if [ "$note" = ok ]; then status=OK; note=""; else status=FAILED; fi
+            fi
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$run" "$status" "$secs" "$load" "$note" >>"$RUNS_TSV"
+            if [ "$status" = OK ]; then
+                log "  $t: ${secs}s"
+                if [ "$t" = pgferry ] && [ "$VERIFY" -eq 1 ]; then time_verify "$run"; fi
+            else
+                log "  $t FAILED after ${secs}s: $note (log kept in bench/results/<stamp>-logs/$t-$run.log)"
+            fi
+        done
+    done
+    stop_proxy
+
+    local json="$RESULTS/$STAMP-$profile.json" logdir="$RESULTS/$STAMP-$profile-logs"
+    # Logs of failed runs and pgferry's reports are worth keeping for the notes.
+    mkdir -p "$logdir"
+    cp "$OUT"/*.log "$OUT"/pgferry-*.json "$OUT"/pgferry-verify-*.tsv "$logdir"/ 2>/dev/null || true
+    python3 "$BENCH/report.py" \
+        --runs-tsv "$RUNS_TSV" --out-dir "$OUT" --json "$json" \
+        --meta "profile=$profile" "link=$link_desc" "shape=$SHAPE" "shape_desc=$SHAPE_DESC" "${SHAPE_META[@]}" \
+        "max_locks_per_transaction=$MAX_LOCKS" "runs=$RUNS" "jobs=$JOBS" \
+        "pgferry_jobs=$([ "$JOBS_GIVEN" -eq 1 ] && echo "$JOBS" || echo default)" "fsync=$FSYNC" \
+        "nproc=$(nproc)" "postgres=$("$PG_BINDIR/postgres" --version | awk '{print $3}')" \
+        "pgcopydb=$(pgcopydb --version 2>/dev/null | awk '/pgcopydb version/ {print $NF; exit}' || true)" \
+        "pgferry_commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+        "source_bytes=$SRC_BYTES" \
+        "host=$(hostname)" "started=$STAMP" "load_at_start=$LOAD_AT_START" || STATUS=1
+    log "results: $json (logs in $logdir)"
+}
+
+for profile in "${PROFILE_LIST[@]}"; do
+    run_profile "$profile"
+done
+[ "$STATUS" -eq 0 ] || log "some runs FAILED (see the tables and the logs)"
+exit "$STATUS"

@@ -2,6 +2,7 @@
 //! source to target with no parsing and no files between them.
 
 mod early;
+pub mod link;
 pub mod progress;
 mod pump;
 mod split;

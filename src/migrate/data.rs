@@ -4,6 +4,7 @@
 use super::{Options, Task};
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
+use crate::copy::link::{fewest_bytes, Link};
 use crate::copy::progress::{self, Counters};
 use crate::copy::{
     merge_ranges, range_json, redo_clear, run_copies, split_big_tables, unit_id, Clear, CopyJob,
@@ -51,18 +52,33 @@ pub async fn run(
         Some(t) if t.resuming => resume_units(t, plan, target, mode).await?,
         _ => None,
     };
+    // `jobs` 0: as many streams as the link to the source needs.
+    let link = Link::probe(holder.client()).await;
+    let jobs = match opts.jobs {
+        0 => link.default_jobs(std::thread::available_parallelism().map_or(2, |n| n.get())),
+        n => n,
+    };
+    tracing::info!(
+        jobs,
+        source_rtt_ms = link.rtt.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
+        "copy streams"
+    );
     let (units, mut finished) = match resumed {
         Some(r) => r,
         None => {
             if mode == LoadMode::Existing {
                 super::ensure_empty(target, plan).await?;
             }
+            let mut copies = plan.copies.clone();
+            if link.far() {
+                fewest_bytes(holder.client(), &mut copies).await;
+            }
             let copies = split_big_tables(
                 holder.client(),
-                plan.copies.clone(),
+                copies,
                 match opts.split_threshold {
                     Some(t) => SplitPolicy::Larger(t),
-                    None => SplitPolicy::Auto { jobs: opts.jobs },
+                    None => SplitPolicy::Auto { jobs },
                 },
                 cat.version_num,
             )
@@ -99,7 +115,7 @@ pub async fn run(
             source: &ends.source,
             target: &ends.target,
             snapshot: holder.id(),
-            jobs: opts.jobs,
+            jobs,
             mode,
             counters,
             state: task.map(|t| t.state.clone()),

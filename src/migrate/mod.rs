@@ -28,6 +28,8 @@ use tokio_postgres::Client;
 /// What the user asked `migrate` to do.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Copy streams; 0: decided by the round trip to the source
+    /// (`copy::link`).
     pub jobs: usize,
     pub index_jobs: usize,
     pub schema_only: bool,

@@ -219,10 +219,18 @@ pub async fn run(
     plan: &Plan,
     opts: &Options,
 ) -> anyhow::Result<Report> {
-    let source = connect(&ends.source, "precheck").await?;
-    let target = connect(&ends.target, "precheck").await?;
-    let src = servers::info(&source, &ends.source).await?;
-    let tgt = servers::info(&target, &ends.target).await?;
+    // Both ends at once, and every check at once: the checks only read, and
+    // concurrent queries on one session are pipelined by tokio-postgres, so
+    // a far source costs a few round trips for the whole precheck rather
+    // than two per query (about 4 s at 40 ms RTT, measured, before).
+    let (source, target) = tokio::try_join!(
+        connect(&ends.source, "precheck"),
+        connect(&ends.target, "precheck")
+    )?;
+    let (src, tgt) = tokio::try_join!(
+        servers::info(&source, &ends.source),
+        servers::info(&target, &ends.target)
+    )?;
     let cx = Context {
         source: &source,
         target: &target,
@@ -237,36 +245,54 @@ pub async fn run(
     findings.extend(servers::versions(&cx));
     findings.extend(selection::dependents(&cx));
     findings.extend(selection::function_bodies(&cx));
-    findings.extend(guard("source.privilege.usage", privileges::source(&cx)).await);
-    findings.extend(guard("target.privilege.create", privileges::target(&cx)).await);
-    if opts.keep_owners {
-        findings.extend(guard("target.privilege.owner", owners::check(&cx)).await);
-    }
-    findings.extend(guard("target.extension", extensions::check(&cx)).await);
-    findings.extend(guard("target.conflict", conflicts::check(&cx)).await);
-    findings.extend(
+    let owners_check = async {
+        if opts.keep_owners {
+            guard("target.privilege.owner", owners::check(&cx)).await
+        } else {
+            Vec::new()
+        }
+    };
+    let (usage, create, owner, ext, conflict, c_fn, lo, other, no_key, space, cdc) = tokio::join!(
+        guard("source.privilege.usage", privileges::source(&cx)),
+        guard("target.privilege.create", privileges::target(&cx)),
+        owners_check,
+        guard("target.extension", extensions::check(&cx)),
+        guard("target.conflict", conflicts::check(&cx)),
         guard(
             "source.unsupported.c_function",
             unsupported::c_functions(&cx),
-        )
-        .await,
-    );
-    findings.extend(unsupported::reg_columns(&cx));
-    findings.extend(
+        ),
         guard(
             "source.unsupported.large_object",
             unsupported::large_objects(&cx),
-        )
-        .await,
+        ),
+        guard("source.unsupported.other", unsupported::other_objects(&cx)),
+        guard("source.table.no_key", unsupported::no_key(&cx)),
+        guard("target.space", activity::space(&cx)),
+        guard("cdc.wal_level", activity::cdc(&cx)),
     );
-    findings.extend(guard("source.unsupported.other", unsupported::other_objects(&cx)).await);
+    // Alone, after the others: it counts the source's commits over a second,
+    // which the other checks' queries would add to.
+    let writes = if opts.skip_write_sample {
+        Vec::new()
+    } else {
+        guard("source.writes", activity::writes(&cx)).await
+    };
+    // The order of the report stays that of the list above.
+    findings.extend(usage);
+    findings.extend(create);
+    findings.extend(owner);
+    findings.extend(ext);
+    findings.extend(conflict);
+    findings.extend(c_fn);
+    findings.extend(unsupported::reg_columns(&cx));
+    findings.extend(lo);
+    findings.extend(other);
     findings.extend(servers::encoding(&cx));
-    findings.extend(guard("source.table.no_key", unsupported::no_key(&cx)).await);
-    findings.extend(guard("target.space", activity::space(&cx)).await);
-    if !opts.skip_write_sample {
-        findings.extend(guard("source.writes", activity::writes(&cx)).await);
-    }
-    findings.extend(guard("cdc.wal_level", activity::cdc(&cx)).await);
+    findings.extend(no_key);
+    findings.extend(space);
+    findings.extend(writes);
+    findings.extend(cdc);
     apply_ignore(&mut findings, &opts.ignore);
     scripts::render(&mut findings, opts.fix_dir.as_deref(), &src, &tgt)?;
     let ok = findings.iter().all(|f| f.severity != Severity::Failure);
