@@ -79,7 +79,9 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     }
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     if args.jobs == Some(0) || args.index_jobs == Some(0) {
-        return Err(crate::error::usage("--jobs and --index-jobs must be at least 1"));
+        return Err(crate::error::usage(
+            "--jobs and --index-jobs must be at least 1",
+        ));
     }
     // No --jobs: 0 lets the data phase size it from the link to the source.
     let jobs = args.jobs.unwrap_or(0);

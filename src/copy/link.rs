@@ -66,7 +66,10 @@ impl Link {
             let d = t.elapsed();
             best = Some(best.map_or(d, |b| b.min(d)));
         }
-        tracing::debug!(rtt_ms = best.map(|d| d.as_secs_f64() * 1e3), "source round trip");
+        tracing::debug!(
+            rtt_ms = best.map(|d| d.as_secs_f64() * 1e3),
+            "source round trip"
+        );
         Link { rtt: best }
     }
 

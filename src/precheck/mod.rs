@@ -219,6 +219,16 @@ pub async fn run(
     plan: &Plan,
     opts: &Options,
 ) -> anyhow::Result<Report> {
+    // The joined checks make a large future: on the heap, not in the caller's.
+    Box::pin(run_all(ends, cat, plan, opts)).await
+}
+
+async fn run_all(
+    ends: &Endpoints,
+    cat: &Catalog,
+    plan: &Plan,
+    opts: &Options,
+) -> anyhow::Result<Report> {
     // Both ends at once, and every check at once: the checks only read, and
     // concurrent queries on one session are pipelined by tokio-postgres, so
     // a far source costs a few round trips for the whole precheck rather
