@@ -158,7 +158,8 @@ def main():
     print(f"== profile {profile} ({meta.get('link', 'direct')}); {shape}")
     print(f"pgferry bench: {shape} "
           f"(source {int(meta.get('source_bytes', 0)) // 1048576} MB), jobs {meta.get('jobs')}, "
-          f"pgferry jobs {meta.get('pgferry_jobs', meta.get('jobs'))}, "
+          f"pgferry jobs {meta.get('pgferry_jobs', meta.get('jobs'))}"
+          + (f" {meta['pgferry_args']}" if meta.get("pgferry_args") else "") + ", "
           f"fsync {meta.get('fsync')}, PostgreSQL {meta.get('postgres')}, "
           f"{meta.get('nproc')} CPUs")
     rows = []

@@ -190,6 +190,9 @@ if [[ ",$PROFILES," == *",wan,"* ]]; then
 fi
 PGFERRY_JOBS=()
 [ "$JOBS_GIVEN" -eq 1 ] && PGFERRY_JOBS=(--jobs "$JOBS")
+# PGFERRY_BENCH_ARGS: extra options for pgferry migrate (experiments, e.g.
+# "--split-tables-larger-than 0"), split on spaces.
+read -r -a PGFERRY_EXTRA <<<"${PGFERRY_BENCH_ARGS:-}"
 
 # ---------------------------------------------------------------- cleanup
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/pgferry-bench.XXXXXX")"
@@ -411,11 +414,11 @@ tool_pgferry() {
     local rss="$OUT/pgferry-$run.rss" json="$OUT/pgferry-$run.json"
     if [ -x /usr/bin/time ]; then
         run_child /usr/bin/time -f '%M' -o "$rss" \
-            "$PGFERRY" migrate --source "$SRC_URI" --target "$DST_URI" "${PGFERRY_JOBS[@]}" \
+            "$PGFERRY" migrate --source "$SRC_URI" --target "$DST_URI" "${PGFERRY_JOBS[@]}" "${PGFERRY_EXTRA[@]}" \
             --state-dir "$SCRATCH/state" --json >"$json" 2>"$logf"
     else
         # Fallback: poll VmHWM from /proc while it runs.
-        setsid "$PGFERRY" migrate --source "$SRC_URI" --target "$DST_URI" "${PGFERRY_JOBS[@]}" \
+        setsid "$PGFERRY" migrate --source "$SRC_URI" --target "$DST_URI" "${PGFERRY_JOBS[@]}" "${PGFERRY_EXTRA[@]}" \
             --state-dir "$SCRATCH/state" --json >"$json" 2>"$logf" &
         CHILD=$!
         local hwm=0 v rc=0
@@ -578,7 +581,8 @@ run_profile() {
         --runs-tsv "$RUNS_TSV" --out-dir "$OUT" --json "$json" \
         --meta "profile=$profile" "link=$link_desc" "shape=$SHAPE" "shape_desc=$SHAPE_DESC" "${SHAPE_META[@]}" \
         "max_locks_per_transaction=$MAX_LOCKS" "runs=$RUNS" "jobs=$JOBS" \
-        "pgferry_jobs=$([ "$JOBS_GIVEN" -eq 1 ] && echo "$JOBS" || echo default)" "fsync=$FSYNC" \
+        "pgferry_jobs=$([ "$JOBS_GIVEN" -eq 1 ] && echo "$JOBS" || echo default)" \
+        "pgferry_args=${PGFERRY_BENCH_ARGS:-}" "fsync=$FSYNC" \
         "nproc=$(nproc)" "postgres=$("$PG_BINDIR/postgres" --version | awk '{print $3}')" \
         "pgcopydb=$(pgcopydb --version 2>/dev/null | awk '/pgcopydb version/ {print $NF; exit}' || true)" \
         "pgferry_commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
