@@ -17,6 +17,7 @@
 
 use crate::plan::TableCopy;
 use futures_util::TryStreamExt;
+use std::collections::HashSet;
 use std::pin::pin;
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
@@ -90,17 +91,19 @@ impl Link {
     }
 }
 
-/// Far from the source: switches each big table that would go in binary to
-/// text when a sample of its rows is smaller in text. Read under the
-/// snapshot on `source`; a table whose sample fails keeps its format.
-pub async fn fewest_bytes(source: &Client, copies: &mut [TableCopy]) {
+/// Far from the source: the big tables (source names) that would go in
+/// binary but are to go in text, a sample of their rows being smaller in
+/// text. Read under the snapshot on `source`; a table whose sample fails
+/// keeps its format.
+pub async fn fewest_bytes(source: &Client, copies: &[TableCopy]) -> HashSet<String> {
+    let mut text_tables = HashSet::new();
     for tc in copies
-        .iter_mut()
+        .iter()
         .filter(|c| c.binary && c.bytes >= SAMPLE_MIN_BYTES)
     {
-        let (bin, text) = match (
-            sample_bytes(source, tc, "binary").await,
-            sample_bytes(source, tc, "text").await,
+        let (bin, text) = match tokio::join!(
+            sample_bytes(source, tc, "binary"),
+            sample_bytes(source, tc, "text"),
         ) {
             (Ok(b), Ok(t)) => (b, t),
             (Err(e), _) | (_, Err(e)) => {
@@ -110,9 +113,10 @@ pub async fn fewest_bytes(source: &Client, copies: &mut [TableCopy]) {
         };
         if prefer_text(bin, text) {
             tracing::debug!(table = %tc.source_qualified(), bin, text, "text: fewer bytes");
-            tc.binary = false;
+            text_tables.insert(tc.source_qualified());
         }
     }
+    text_tables
 }
 
 /// Text when it is at least 5% smaller: binary costs less CPU at both ends,

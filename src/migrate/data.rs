@@ -69,20 +69,31 @@ pub async fn run(
             if mode == LoadMode::Existing {
                 super::ensure_empty(target, plan).await?;
             }
-            let mut copies = plan.copies.clone();
-            if link.far() {
-                fewest_bytes(holder.client(), &mut copies).await;
-            }
-            let copies = split_big_tables(
-                holder.client(),
-                copies,
-                match opts.split_threshold {
-                    Some(t) => SplitPolicy::Larger(t),
-                    None => SplitPolicy::Auto { jobs },
+            // Format samples and split points at once, pipelined on the
+            // snapshot session.
+            let (text, copies) = tokio::join!(
+                async {
+                    match link.far() {
+                        true => fewest_bytes(holder.client(), &plan.copies).await,
+                        false => HashSet::new(),
+                    }
                 },
-                cat.version_num,
-            )
-            .await?;
+                split_big_tables(
+                    holder.client(),
+                    plan.copies.clone(),
+                    match opts.split_threshold {
+                        Some(t) => SplitPolicy::Larger(t),
+                        None => SplitPolicy::Auto { jobs },
+                    },
+                    cat.version_num,
+                )
+            );
+            let mut copies = copies?;
+            for c in copies.iter_mut() {
+                if text.contains(&c.source_qualified()) {
+                    c.binary = false;
+                }
+            }
             let units: Vec<Unit> = copies.into_iter().map(|c| Unit::new(c, mode)).collect();
             if let Some(t) = task {
                 let rows: Vec<_> = units

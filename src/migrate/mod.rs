@@ -178,7 +178,6 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         .context("setting up the target DDL session")?;
     let target_version = crate::catalog::server_version_num(&target).await?;
     let holder = SnapshotHolder::open(src).await?;
-    let writes_before = source_row_changes(holder.client()).await;
     if resuming {
         tracing::warn!(
             "resuming: the interrupted run's snapshot is gone, so rows still to copy are read \
@@ -188,9 +187,13 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
         );
     }
     let t = Instant::now();
-    let mut cat = Catalog::read(holder.client())
-        .await
-        .context("reading the source catalog")?;
+    // Together, pipelined on the one session: a far source answers both in
+    // the round trips of one.
+    let (writes_before, cat) = tokio::join!(
+        source_row_changes(holder.client()),
+        Catalog::read(holder.client())
+    );
+    let mut cat = cat.context("reading the source catalog")?;
     let build = plan::BuildOptions {
         keep_owners: opts.keep_owners,
         target_roles: if opts.keep_owners {
