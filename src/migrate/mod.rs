@@ -189,9 +189,17 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
     let t = Instant::now();
     // Together, pipelined on the one session: a far source answers both in
     // the round trips of one.
-    let (writes_before, cat) = tokio::join!(
+    // Precheck's sessions open meanwhile (its handshakes are round trips too).
+    let precheck_sessions = async {
+        match resuming {
+            true => None,
+            false => Some(crate::precheck::connect_both(ends).await),
+        }
+    };
+    let (writes_before, cat, precheck_sessions) = tokio::join!(
         source_row_changes(holder.client()),
-        Catalog::read(holder.client())
+        Catalog::read(holder.client()),
+        precheck_sessions
     );
     let mut cat = cat.context("reading the source catalog")?;
     let build = plan::BuildOptions {
@@ -249,7 +257,13 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Report>
             skip_write_sample: true,
             fix_dir,
         };
-        if let Err(e) = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await {
+        let gate = match precheck_sessions.transpose() {
+            Ok(sessions) => {
+                crate::precheck::gate(ends, &cat, &plan, &checks, opts.json, sessions).await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = gate {
             // Nothing was done: do not leave a task to resume behind.
             if let Some(t) = &task {
                 t.state.clear()?;

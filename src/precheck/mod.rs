@@ -220,7 +220,15 @@ pub async fn run(
     opts: &Options,
 ) -> anyhow::Result<Report> {
     // The joined checks make a large future: on the heap, not in the caller's.
-    Box::pin(run_all(ends, cat, plan, opts)).await
+    Box::pin(run_all(ends, cat, plan, opts, None)).await
+}
+
+/// Precheck's sessions on the source and the target, opened at once.
+pub async fn connect_both(ends: &Endpoints) -> anyhow::Result<(Client, Client)> {
+    Ok(tokio::try_join!(
+        connect(&ends.source, "precheck"),
+        connect(&ends.target, "precheck")
+    )?)
 }
 
 async fn run_all(
@@ -228,15 +236,16 @@ async fn run_all(
     cat: &Catalog,
     plan: &Plan,
     opts: &Options,
+    sessions: Option<(Client, Client)>,
 ) -> anyhow::Result<Report> {
     // Both ends at once, and every check at once: the checks only read, and
     // concurrent queries on one session are pipelined by tokio-postgres, so
     // a far source costs a few round trips for the whole precheck rather
     // than two per query (about 4 s at 40 ms RTT, measured, before).
-    let (source, target) = tokio::try_join!(
-        connect(&ends.source, "precheck"),
-        connect(&ends.target, "precheck")
-    )?;
+    let (source, target) = match sessions {
+        Some(s) => s,
+        None => connect_both(ends).await?,
+    };
     let (src, tgt) = tokio::try_join!(
         servers::info(&source, &ends.source),
         servers::info(&target, &ends.target)
@@ -345,14 +354,18 @@ fn apply_ignore(findings: &mut [Finding], ignore: &[String]) {
 /// document on stdout with `json`, else the human table) and returns
 /// [`crate::error::ProblemFound`] so that nothing is written; warnings are
 /// logged and the migration goes on.
+/// `sessions`: precheck's own sessions on both ends, opened ahead by
+/// [`connect_both`] (a far source's connection handshake then overlaps the
+/// caller's catalog read), or `None` to open them here.
 pub async fn gate(
     ends: &Endpoints,
     cat: &Catalog,
     plan: &Plan,
     opts: &Options,
     json: bool,
+    sessions: Option<(Client, Client)>,
 ) -> anyhow::Result<Report> {
-    let report = run(ends, cat, plan, opts).await?;
+    let report = Box::pin(run_all(ends, cat, plan, opts, sessions)).await?;
     if !report.ok {
         if json {
             println!("{}", serde_json::to_string_pretty(&json_document(&report))?);
