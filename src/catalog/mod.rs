@@ -114,30 +114,52 @@ pub(crate) struct CatalogIndex {
 impl Catalog {
     /// Reads the whole model. Every query runs in the caller's transaction, so
     /// reading under the migration snapshot gives a model consistent with the data.
+    ///
+    /// One query per object family, never per object; and the families are
+    /// read concurrently on the one session, which tokio-postgres pipelines:
+    /// the requests go out back to back and the answers come back in order.
+    /// Across a long link that is a few round trips instead of two per
+    /// family (prepare, then execute): measured 40 ms RTT, about 1.1 s
+    /// sequential.
     pub async fn read(client: &Client) -> anyhow::Result<Catalog> {
-        let version_num = server_version_num(client).await?;
-        let schemas = read_schemas(client).await?;
+        // The joined futures are large: on the heap, not in every caller's.
+        Box::pin(Self::read_all(client)).await
+    }
+
+    async fn read_all(client: &Client) -> anyhow::Result<Catalog> {
+        let (version_num, schemas, depends, column_uses) = tokio::try_join!(
+            server_version_num(client),
+            read_schemas(client),
+            read_depends(client),
+            column_uses::read(client),
+        )?;
         let names: Vec<String> = schemas.iter().map(|s| s.name.clone()).collect();
-        let tables = relations::read_tables(client, &names).await?;
+        let (tables, sequences, types, routines, views, owners) = tokio::try_join!(
+            relations::read_tables(client, &names),
+            sequences::read(client, &names),
+            types::read(client, &names),
+            routines::read(client, &names),
+            views::read(client, &names),
+            owners::read(client, &names),
+        )?;
         let table_oids: Vec<i64> = tables.iter().map(|t| t.oid).collect();
-        let sequences = sequences::read(client, &names).await?;
-        let constraints = relations::read_constraints(client, &table_oids).await?;
-        let indexes = relations::read_indexes(client, &table_oids).await?;
-        let statistics = statistics::read(client, &table_oids).await?;
-        let types = types::read(client, &names).await?;
-        let routines = routines::read(client, &names).await?;
-        let views = views::read(client, &names).await?;
-        let depends = read_depends(client).await?;
-        let column_uses = column_uses::read(client).await?;
-        let owners = owners::read(client, &names).await?;
-        let default_acls = owners::read_default_acls(client).await?;
-        let roles = owners::read_roles(client).await?;
-        let large_object_roles = owners::read_large_object_roles(client).await?;
-        let event_triggers = extra::read_event_triggers(client).await?;
-        let publications = extra::read_publications(client, version_num).await?;
-        let conversions = extra::read_conversions(client, &names).await?;
-        let text_search = textsearch::read(client, &names).await?;
-        let foreign = foreign::read(client, &names).await?;
+        let (constraints, indexes, statistics) = tokio::try_join!(
+            relations::read_constraints(client, &table_oids),
+            relations::read_indexes(client, &table_oids),
+            statistics::read(client, &table_oids),
+        )?;
+        let (default_acls, roles, large_object_roles, event_triggers, publications) = tokio::try_join!(
+            owners::read_default_acls(client),
+            owners::read_roles(client),
+            owners::read_large_object_roles(client),
+            extra::read_event_triggers(client),
+            extra::read_publications(client, version_num),
+        )?;
+        let (conversions, text_search, foreign) = tokio::try_join!(
+            extra::read_conversions(client, &names),
+            textsearch::read(client, &names),
+            foreign::read(client, &names),
+        )?;
         let mut cat = Catalog {
             version_num,
             schemas,

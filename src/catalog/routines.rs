@@ -118,31 +118,40 @@ pub struct Cast {
 }
 
 /// Reads them from the schemas named in `schemas`.
+/// All families at once, pipelined on the session (see
+/// [`super::Catalog::read`]).
 pub async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Routines> {
-    let sql = include_str!("../../sql/catalog/functions.sql");
-    let functions = query(client, sql, schemas, "functions.sql")
-        .await?
-        .iter()
-        .map(function)
-        .collect();
-
-    let sql = include_str!("../../sql/catalog/aggregates.sql");
-    let aggregates = query(client, sql, schemas, "aggregates.sql")
-        .await?
-        .iter()
-        .map(aggregate)
-        .collect();
-
-    let sql = include_str!("../../sql/catalog/operators.sql");
-    let operators = query(client, sql, schemas, "operators.sql")
-        .await?
-        .iter()
-        .map(operator)
-        .collect();
-
-    let sql = include_str!("../../sql/catalog/casts.sql");
-    let casts = query(client, sql, schemas, "casts.sql")
-        .await?
+    let (functions, aggregates, operators, casts, (opfamilies, opclasses)) = tokio::try_join!(
+        query(
+            client,
+            include_str!("../../sql/catalog/functions.sql"),
+            schemas,
+            "functions.sql"
+        ),
+        query(
+            client,
+            include_str!("../../sql/catalog/aggregates.sql"),
+            schemas,
+            "aggregates.sql"
+        ),
+        query(
+            client,
+            include_str!("../../sql/catalog/operators.sql"),
+            schemas,
+            "operators.sql"
+        ),
+        query(
+            client,
+            include_str!("../../sql/catalog/casts.sql"),
+            schemas,
+            "casts.sql"
+        ),
+        opclass::read(client, schemas),
+    )?;
+    let functions = functions.iter().map(function).collect();
+    let aggregates = aggregates.iter().map(aggregate).collect();
+    let operators = operators.iter().map(operator).collect();
+    let casts = casts
         .iter()
         .map(|r| Cast {
             oid: r.get("oid"),
@@ -154,7 +163,6 @@ pub async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Routine
             comment: r.get("comment"),
         })
         .collect();
-    let (opfamilies, opclasses) = opclass::read(client, schemas).await?;
     Ok(Routines {
         functions,
         aggregates,

@@ -140,15 +140,25 @@ pub struct DomainConstraint {
 }
 
 /// Reads them from the schemas named in `schemas`.
+/// All at once: pipelined on the session (see [`super::Catalog::read`]).
 pub async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Types> {
+    let (extensions, collations, enums, composites, ranges, base_types, domains) = tokio::try_join!(
+        extensions::read_extensions(client),
+        extensions::read_collations(client, schemas),
+        read_enums(client, schemas),
+        read_composites(client, schemas),
+        read_ranges(client, schemas),
+        read_base_types(client, schemas),
+        read_domains(client, schemas),
+    )?;
     Ok(Types {
-        extensions: extensions::read_extensions(client).await?,
-        collations: extensions::read_collations(client, schemas).await?,
-        enums: read_enums(client, schemas).await?,
-        composites: read_composites(client, schemas).await?,
-        ranges: read_ranges(client, schemas).await?,
-        base_types: read_base_types(client, schemas).await?,
-        domains: read_domains(client, schemas).await?,
+        extensions,
+        collations,
+        enums,
+        composites,
+        ranges,
+        base_types,
+        domains,
     })
 }
 

@@ -87,21 +87,31 @@ impl Views {
 }
 
 /// Reads them from the schemas named in `schemas`.
+/// What does not depend on another answer is read at once, pipelined on the
+/// session (see [`super::Catalog::read`]).
 pub async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Views> {
-    let mut views = read_views(client, schemas).await?;
+    let (mut views, rules, triggers, policies) = tokio::try_join!(
+        read_views(client, schemas),
+        rules::read(client, schemas),
+        triggers::read(client, schemas),
+        policies::read(client, schemas),
+    )?;
     let oids: Vec<i64> = views.iter().map(|v| v.oid).collect();
-    read_columns(client, &oids, &mut views).await?;
     let mv_oids: Vec<i64> = views
         .iter()
         .filter(|v| v.is_materialized())
         .map(|v| v.oid)
         .collect();
+    let (_, matview_indexes) = tokio::try_join!(
+        read_columns(client, &oids, &mut views),
+        read_matview_indexes(client, &mv_oids),
+    )?;
     Ok(Views {
         views,
-        matview_indexes: read_matview_indexes(client, &mv_oids).await?,
-        rules: rules::read(client, schemas).await?,
-        triggers: triggers::read(client, schemas).await?,
-        policies: policies::read(client, schemas).await?,
+        matview_indexes,
+        rules,
+        triggers,
+        policies,
     })
 }
 

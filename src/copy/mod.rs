@@ -3,6 +3,7 @@
 
 mod early;
 pub mod largeobjects;
+pub mod link;
 pub mod progress;
 mod pump;
 mod split;

@@ -4,6 +4,7 @@
 use super::{Options, Task};
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
+use crate::copy::link::{fewest_bytes, Link};
 use crate::copy::progress::{self, Counters};
 use crate::copy::{
     merge_ranges, number_ranges, number_units, range_json, redo_clear, run_copies,
@@ -52,23 +53,43 @@ pub async fn run(
         Some(t) if t.resuming => resume_units(t, plan, target, mode).await?,
         _ => None,
     };
+    // `jobs` 0: as many streams as the link to the source needs.
+    let link = Link::probe(holder.client()).await;
+    let jobs = match opts.jobs {
+        0 => link.default_jobs(std::thread::available_parallelism().map_or(2, |n| n.get())),
+        n => n,
+    };
+    tracing::info!(
+        jobs,
+        source_rtt_ms = link.rtt.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
+        "copy streams"
+    );
     let (units, mut finished) = match resumed {
         Some(r) => r,
         None => {
             if mode == LoadMode::Existing {
                 super::ensure_empty(target, plan).await?;
             }
-            let copies = split_big_tables(
-                holder.client(),
-                plan.copies.clone(),
-                match opts.split_threshold {
-                    Some(t) => SplitPolicy::Larger(t),
-                    None => SplitPolicy::Auto { jobs: opts.jobs },
+            // Format samples and split points at once, pipelined on the
+            // snapshot session.
+            let (text, copies) = tokio::join!(
+                async {
+                    match link.far() {
+                        true => fewest_bytes(holder.client(), &plan.copies).await,
+                        false => HashSet::new(),
+                    }
                 },
-                cat.version_num,
-            )
-            .await
-            .map_err(|e| {
+                split_big_tables(
+                    holder.client(),
+                    plan.copies.clone(),
+                    match opts.split_threshold {
+                        Some(t) => SplitPolicy::Larger(t),
+                        None => SplitPolicy::Auto { jobs },
+                    },
+                    cat.version_num,
+                )
+            );
+            let mut copies = copies.map_err(|e| {
                 // Ranges are read under the snapshot: its session ended.
                 if holder.is_lost() {
                     anyhow::Error::new(SnapshotLost)
@@ -76,6 +97,11 @@ pub async fn run(
                     e
                 }
             })?;
+            for c in copies.iter_mut() {
+                if text.contains(&c.source_qualified()) {
+                    c.binary = false;
+                }
+            }
             let mut units: Vec<Unit> = copies.into_iter().map(|c| Unit::new(c, mode)).collect();
             number_units(&mut units);
             if let Some(t) = task {
@@ -112,7 +138,7 @@ pub async fn run(
             source: &ends.source,
             target: &ends.target,
             snapshot: holder.id(),
-            jobs: opts.jobs,
+            jobs,
             mode,
             counters,
             state: task.map(|t| t.state.clone()),

@@ -35,6 +35,8 @@ use tokio_postgres::Client;
 /// What the user asked `migrate` to do.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Copy streams; 0: decided by the round trip to the source
+    /// (`copy::link`).
     pub jobs: usize,
     pub index_jobs: usize,
     pub schema_only: bool,
@@ -185,7 +187,12 @@ async fn read_catalog(holder: &SnapshotHolder) -> anyhow::Result<Catalog> {
 /// The options that decide how many sessions a run opens.
 fn session_options(opts: &Options) -> SessionOptions {
     SessionOptions {
-        jobs: opts.jobs,
+        // No --jobs (0): the data phase sizes the streams from the link; the
+        // room is checked for one per CPU, what a near source gets.
+        jobs: match opts.jobs {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            n => n,
+        },
         index_jobs: opts.index_jobs,
         split_threshold: opts.split_threshold,
         schema_only: opts.schema_only,
@@ -251,7 +258,8 @@ pub async fn migrate(ends: &Endpoints, opts: &Options) -> anyhow::Result<Outcome
         }
         None => None,
     };
-    run(ends, opts, task)
+    // The run's joined futures are large: on the heap, not in every caller's.
+    Box::pin(run(ends, opts, task))
         .await
         .map(|r| Outcome::Migrated(Box::new(r)))
 }
@@ -279,7 +287,6 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
         .context("setting up the target DDL session")?;
     let target_version = crate::catalog::server_version_num(&target).await?;
     let mut holder = SnapshotHolder::open(src).await?;
-    let writes_before = source_row_changes(holder.client()).await;
     if resuming {
         tracing::warn!(
             "resuming: the interrupted run's snapshot is gone, so rows still to copy are read \
@@ -305,7 +312,21 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
             Err(e) => e,
         }
     };
-    let mut cat = read_catalog(&holder).await.map_err(forget)?;
+    // Together, pipelined on the one session: a far source answers both in
+    // the round trips of one. Precheck's sessions open meanwhile (their
+    // handshakes are round trips too).
+    let precheck_sessions = async {
+        match resuming {
+            true => None,
+            false => Some(crate::precheck::connect_both(ends).await),
+        }
+    };
+    let (writes_before, cat, precheck_sessions) = tokio::join!(
+        source_row_changes(holder.client()),
+        read_catalog(&holder),
+        precheck_sessions
+    );
+    let mut cat = cat.map_err(forget)?;
     let build = plan::BuildOptions {
         keep_owners: opts.keep_owners,
         // Also decides which user mappings can be created (their role exists).
@@ -406,7 +427,8 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
         };
         // A failure leaves the task state as it was: nothing recorded for a
         // new task, the previous task's record under --restart.
-        let report = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json).await?;
+        let sessions = precheck_sessions.transpose()?;
+        let report = crate::precheck::gate(ends, &cat, &plan, &checks, opts.json, sessions).await?;
         // `--ignore-check target.ddl`: what the target refuses is left out
         // with its dependents, each listed in the report.
         plan::drop_rejected(&mut plan, &cat, &report.rejected);

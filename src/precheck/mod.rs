@@ -251,10 +251,37 @@ pub async fn run(
     plan: &Plan,
     opts: &Options,
 ) -> anyhow::Result<Report> {
-    let source = connect_at_start(&ends.source, "precheck").await?;
-    let target = connect_at_start(&ends.target, "precheck").await?;
-    let src = servers::info(&source, &ends.source).await?;
-    let tgt = servers::info(&target, &ends.target).await?;
+    // The checks make a large future: on the heap, not in the caller's.
+    Box::pin(run_with(ends, cat, plan, opts, None)).await
+}
+
+/// Precheck's sessions on the source and the target, opened at once. They
+/// open as a command starts: a failure is a configuration error (exit 2).
+pub async fn connect_both(ends: &Endpoints) -> anyhow::Result<(Client, Client)> {
+    let (source, target) = tokio::join!(
+        connect_at_start(&ends.source, "precheck"),
+        connect_at_start(&ends.target, "precheck")
+    );
+    Ok((source?, target?))
+}
+
+/// [`run`] on sessions already open (`migrate` opens them while it reads the
+/// source catalog: across a long link each handshake is several round trips).
+pub async fn run_with(
+    ends: &Endpoints,
+    cat: &Catalog,
+    plan: &Plan,
+    opts: &Options,
+    sessions: Option<(Client, Client)>,
+) -> anyhow::Result<Report> {
+    let (source, target) = match sessions {
+        Some(s) => s,
+        None => connect_both(ends).await?,
+    };
+    let (src, tgt) = tokio::try_join!(
+        servers::info(&source, &ends.source),
+        servers::info(&target, &ends.target)
+    )?;
     let cx = Context {
         source: &source,
         target: &target,
@@ -373,14 +400,18 @@ fn apply_ignore(findings: &mut [Finding], ignore: &[String]) {
 /// document on stdout with `json`, else the human table) and returns
 /// [`crate::error::ProblemFound`] so that nothing is written; warnings are
 /// logged and the migration goes on.
+/// `sessions`: precheck's own sessions on both ends, opened ahead by
+/// [`connect_both`] (a far source's connection handshake then overlaps the
+/// caller's catalog read), or `None` to open them here.
 pub async fn gate(
     ends: &Endpoints,
     cat: &Catalog,
     plan: &Plan,
     opts: &Options,
     json: bool,
+    sessions: Option<(Client, Client)>,
 ) -> anyhow::Result<Report> {
-    let report = run(ends, cat, plan, opts).await?;
+    let report = Box::pin(run_with(ends, cat, plan, opts, sessions)).await?;
     crate::journal::precheck(serde_json::to_value(json_document(&report))?);
     if !report.ok {
         let failed: Vec<&str> = report

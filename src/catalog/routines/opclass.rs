@@ -61,10 +61,13 @@ pub(super) async fn read(
         anyhow::bail!("sql/catalog/opclasses.sql must hold three queries separated by ';;'");
     };
     let ctx = "reading operator families and classes (sql/catalog/opclasses.sql)";
-    let mut families: Vec<OpFamily> = client
-        .query(fam_sql, &[&schemas])
-        .await
-        .context(ctx)?
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&schemas];
+    let (fam_rows, class_rows) = tokio::try_join!(
+        client.query(fam_sql, &params),
+        client.query(class_sql, &params)
+    )
+    .context(ctx)?;
+    let mut families: Vec<OpFamily> = fam_rows
         .iter()
         .map(|r| OpFamily {
             oid: r.get("oid"),
@@ -75,10 +78,7 @@ pub(super) async fn read(
             comment: r.get("comment"),
         })
         .collect();
-    let mut classes: Vec<OpClass> = client
-        .query(class_sql, &[&schemas])
-        .await
-        .context(ctx)?
+    let mut classes: Vec<OpClass> = class_rows
         .iter()
         .map(|r| OpClass {
             oid: r.get("oid"),
