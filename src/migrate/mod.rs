@@ -180,8 +180,27 @@ async fn read_catalog(holder: &SnapshotHolder) -> anyhow::Result<Catalog> {
             Ok(cat)
         }
         Err(e) if crate::pg::is_lock_timeout(&e) => Err(holder.locked_tables(LOCK_TIMEOUT).await),
+        // The catalog queries are pipelined: the one that timed out on a
+        // lock may not be the first error seen, the others then fail with
+        // "current transaction is aborted". Ask which tables are held.
+        Err(e) if in_failed_transaction(&e) => {
+            let locked = holder.locked_tables(LOCK_TIMEOUT).await;
+            match locked.downcast_ref::<crate::pg::TablesLocked>() {
+                Some(t) if !t.tables.is_empty() => Err(locked),
+                _ => Err(e.context("reading the source catalog")),
+            }
+        }
         Err(e) => Err(e.context("reading the source catalog")),
     }
+}
+
+/// SQLSTATE 25P02: an earlier statement of the transaction failed.
+fn in_failed_transaction(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<tokio_postgres::Error>()
+            .and_then(|e| e.code())
+            .is_some_and(|code| *code == tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION)
+    })
 }
 
 /// The options that decide how many sessions a run opens.
