@@ -3,11 +3,14 @@
 //! values; recorded in the task state as it goes, so it can be resumed.
 
 mod data;
+mod finish;
 mod follow;
 mod identity;
+mod pre_data;
 mod renames;
 mod sequences;
 mod sessions;
+mod start;
 mod task;
 
 pub use follow::{cutover_sequences, follow_state_dir};
@@ -15,11 +18,16 @@ pub use identity::identity;
 pub use sessions::{sessions, SessionOptions};
 pub use task::{install_interrupt, state_dir, StartMode, Task};
 
+use finish::structure_differences;
+pub(crate) use pre_data::ensure_empty;
+use pre_data::pre_data;
+use start::{read_catalog, resume_room, session_options, source_row_changes, target_roles};
+
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
 use crate::copy::progress::Display;
 use crate::copy::TableResult;
-use crate::exec::{run_step, StepRunner};
+use crate::exec::StepRunner;
 use crate::pg::transient::{with_retries, RetryPolicy};
 use crate::pg::{connect_at_start, SnapshotHolder, TablesLocked};
 use crate::plan::{self, Counts, Phase, Plan, Skipped, Step};
@@ -30,7 +38,6 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio_postgres::Client;
 
 /// What the user asked `migrate` to do.
 #[derive(Debug, Clone)]
@@ -166,92 +173,6 @@ pub async fn plan_only(
     };
     let plan = plan::prepare_with(&mut cat, sel, &opts)?;
     Ok((cat, plan))
-}
-
-/// Reads the source catalog in the snapshot, waiting at most
-/// [`LOCK_TIMEOUT`] for a table another session holds in ACCESS EXCLUSIVE
-/// mode (the size functions lock each table), then failing with
-/// [`TablesLocked`] naming it.
-async fn read_catalog(holder: &SnapshotHolder) -> anyhow::Result<Catalog> {
-    holder.begin_lock_bound(LOCK_TIMEOUT).await?;
-    match Catalog::read(holder.client()).await {
-        Ok(cat) => {
-            holder.end_lock_bound().await?;
-            Ok(cat)
-        }
-        Err(e) if crate::pg::is_lock_timeout(&e) => Err(holder.locked_tables(LOCK_TIMEOUT).await),
-        // The catalog queries are pipelined: the one that timed out on a
-        // lock may not be the first error seen, the others then fail with
-        // "current transaction is aborted". Ask which tables are held.
-        Err(e) if in_failed_transaction(&e) => {
-            let locked = holder.locked_tables(LOCK_TIMEOUT).await;
-            match locked.downcast_ref::<crate::pg::TablesLocked>() {
-                Some(t) if !t.tables.is_empty() => Err(locked),
-                _ => Err(e.context("reading the source catalog")),
-            }
-        }
-        Err(e) => Err(e.context("reading the source catalog")),
-    }
-}
-
-/// SQLSTATE 25P02: an earlier statement of the transaction failed.
-fn in_failed_transaction(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<tokio_postgres::Error>()
-            .and_then(|e| e.code())
-            .is_some_and(|code| *code == tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION)
-    })
-}
-
-/// The options that decide how many sessions a run opens.
-fn session_options(opts: &Options) -> SessionOptions {
-    SessionOptions {
-        // No --jobs (0): the data phase sizes the streams from the link; the
-        // room is checked for one per CPU, what a near source gets.
-        jobs: match opts.jobs {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
-            n => n,
-        },
-        index_jobs: opts.index_jobs,
-        split_threshold: opts.split_threshold,
-        schema_only: opts.schema_only,
-        data_only: opts.data_only,
-        analyze: opts.analyze,
-    }
-}
-
-/// Fails a resume (exit 1, nothing written) whose sessions do not fit on
-/// one of the servers, with the numbers.
-async fn resume_room(
-    holder: &SnapshotHolder,
-    target: &Client,
-    plan: &Plan,
-    opts: &Options,
-    source_version: i32,
-    target_version: i32,
-) -> anyhow::Result<()> {
-    let need = sessions(plan, session_options(opts), (1, 1));
-    let findings = crate::precheck::room_findings(
-        (holder.client(), source_version),
-        (target, target_version),
-        &need,
-    )
-    .await?;
-    let failed: Vec<String> = findings
-        .iter()
-        .filter(|f| f.severity == crate::precheck::Severity::Failure)
-        .map(|f| format!("{} {}", f.code, f.message))
-        .collect();
-    if failed.is_empty() {
-        return Ok(());
-    }
-    Err(anyhow::Error::new(crate::error::ProblemFound {
-        message: format!(
-            "cannot resume: {}; lower --jobs or --index-jobs",
-            failed.join("; ")
-        ),
-        document_printed: false,
-    }))
 }
 
 /// What a run ended with.
@@ -572,39 +493,7 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
         runner.run(&analyze_steps(&plan)).await.context("analyze")?;
         times.analyze = t.elapsed().as_secs_f64();
     }
-    // The structure of both ends compared (verify --schema); what the plan
-    // skipped is expected to be missing, so only the rest is listed.
-    let schema_differences = if opts.data_only {
-        Vec::new()
-    } else {
-        let gone: std::collections::HashSet<&str> = plan
-            .skipped
-            .iter()
-            .chain(&plan.excluded)
-            .map(|s| s.object.as_str())
-            .collect();
-        match crate::verify::compare_schema(ends, &opts.selection).await {
-            Ok(check) => check
-                .differences
-                .into_iter()
-                .filter(|d| {
-                    !(d.difference == "missing on target" && gone.contains(d.object.as_str()))
-                })
-                .collect(),
-            Err(e) => {
-                tracing::warn!("could not compare the structure of both ends: {e:#}");
-                Vec::new()
-            }
-        }
-    };
-    for d in &schema_differences {
-        tracing::warn!(
-            "structure differs: {} {}: {}",
-            d.kind,
-            d.object,
-            d.difference
-        );
-    }
+    let schema_differences = structure_differences(ends, opts, &plan).await;
     times.total = started.elapsed().as_secs_f64();
     let report = Report {
         source_version: cat.version_num,
@@ -647,82 +536,6 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
     Ok(report)
 }
 
-/// Pre-data statements sent in one round trip.
-const PRE_DATA_BATCH: usize = 200;
-
-/// Pre-data in one target transaction, so a failure leaves the target as it
-/// was. Recorded as one step: on resume it is skipped when done. A run killed
-/// between the commit and the record finds the objects there: the first table
-/// of the plan existing means the transaction committed.
-async fn pre_data(
-    target: &Client,
-    plan: &Plan,
-    state: Option<&crate::state::State>,
-) -> anyhow::Result<()> {
-    const KEY: &str = "pre-data";
-    if let Some(st) = state {
-        if st.step_done(KEY)? {
-            return Ok(());
-        }
-        if let Some(first) = plan.copies.first() {
-            let row = target
-                .query_one(
-                    "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
-                    &[&first.target_qualified()],
-                )
-                .await
-                .context("checking the target for earlier pre-data")?;
-            if row.get::<_, bool>(0) && !st.is_empty()? && st.get("pre_data_started")?.is_some() {
-                st.mark_step(KEY, "pre-data", "pre-data", "all")?;
-                return Ok(());
-            }
-        }
-        st.set("pre_data_started", "yes")?;
-    }
-    // Statements go in batches (one round trip for many: thousands of tables
-    // make thousands of statements). When a batch fails, the transaction is
-    // rolled back and run again statement by statement, to name the one that
-    // fails.
-    target.batch_execute("BEGIN").await?;
-    let mut failed = false;
-    for batch in plan.pre_data.chunks(PRE_DATA_BATCH) {
-        let sql: String = batch.iter().map(|s| format!("{}\n", s.sql)).collect();
-        if target.batch_execute(&sql).await.is_err() {
-            failed = true;
-            break;
-        }
-    }
-    if failed {
-        target.batch_execute("ROLLBACK; BEGIN").await?;
-        for step in &plan.pre_data {
-            if let Err(e) = run_step(target, step).await {
-                target.batch_execute("ROLLBACK").await.ok();
-                return Err(e.context("pre-data failed; nothing was left on the target"));
-            }
-        }
-    }
-    // Flushed: the state records pre-data as done next (see copy::durable).
-    target
-        .batch_execute("SET LOCAL synchronous_commit = on; COMMIT")
-        .await
-        .context("committing pre-data")?;
-    if let Some(st) = state {
-        st.mark_step(KEY, "pre-data", "pre-data", "all")?;
-    }
-    tracing::info!(statements = plan.pre_data.len(), "pre-data created");
-    Ok(())
-}
-
-/// Every role of the target, so `--keep-owners` can leave out (and report)
-/// statements naming roles it lacks instead of failing on them.
-async fn target_roles(target: &Client) -> anyhow::Result<std::collections::HashSet<String>> {
-    let rows = target
-        .query("SELECT rolname::text FROM pg_catalog.pg_roles", &[])
-        .await
-        .context("reading the target's roles")?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
 /// `ANALYZE` of every loaded table, in parallel, under its final name.
 pub(crate) fn analyze_steps(plan: &Plan) -> Vec<Step> {
     plan.copies
@@ -739,40 +552,4 @@ pub(crate) fn analyze_steps(plan: &Plan) -> Vec<Step> {
             .concurrent()
         })
         .collect()
-}
-
-/// `--data-only` loads into existing tables and never deletes rows there: every
-/// target table must exist and be empty, or nothing is copied.
-pub(crate) async fn ensure_empty(
-    target: &tokio_postgres::Client,
-    plan: &Plan,
-) -> anyhow::Result<()> {
-    let mut problems = Vec::new();
-    for c in &plan.copies {
-        let name = c.target_qualified();
-        match target
-            .query_opt(&format!("SELECT 1 FROM ONLY {name} LIMIT 1"), &[])
-            .await
-        {
-            Ok(Some(_)) => problems.push(format!("{name} is not empty")),
-            Ok(None) => {}
-            Err(e) => problems.push(format!("{name}: {}", crate::pg::db_error(&e))),
-        }
-    }
-    if problems.is_empty() {
-        return Ok(());
-    }
-    Err(crate::error::usage(format!(
-        "--data-only needs every target table to exist and be empty: {}",
-        problems.join("; ")
-    )))
-}
-
-/// Rows changed in the source database so far, or `None` when the counters
-/// cannot be read (then nothing is reported).
-async fn source_row_changes(source: &Client) -> Option<i64> {
-    crate::precheck::write_counters(source)
-        .await
-        .ok()
-        .map(|(_, rows)| rows)
 }
