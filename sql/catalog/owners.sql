@@ -45,9 +45,10 @@ WITH ext AS (
          CASE k.prokind
            WHEN 'a' THEN pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
                          || '(' || COALESCE(NULLIF(pg_catalog.pg_get_function_identity_arguments(p.oid), ''), '*') || ')'
+           WHEN 'p' THEN proc.identity
            ELSE p.oid::pg_catalog.regprocedure::text END,
          CASE k.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
-         p.oid::pg_catalog.regprocedure::text,
+         CASE k.prokind WHEN 'p' THEN proc.identity ELSE p.oid::pg_catalog.regprocedure::text END,
          p.proowner, p.proacl, NULL
   FROM pg_catalog.pg_proc p
   JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
@@ -55,6 +56,11 @@ WITH ext AS (
                                CASE WHEN (j->>'proisagg')::bool THEN 'a'
                                     WHEN (j->>'proiswindow')::bool THEN 'w' ELSE 'f' END) AS prokind
                       FROM (SELECT pg_catalog.to_jsonb(p) AS j) x) k
+  -- A procedure is named with its argument modes: on 14+ its OUT arguments
+  -- are part of its identity, so the input types alone can match two.
+  CROSS JOIN LATERAL (SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
+                             || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'
+                             AS identity) proc
   WHERE n.nspname = ANY($1)
     AND p.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_proc'::regclass)
   UNION ALL
@@ -73,6 +79,9 @@ WITH ext AS (
   FROM pg_catalog.pg_operator o
   JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
   WHERE n.nspname = ANY($1)
+    -- A shell operator (named as another's commutator or negator, never
+    -- defined) is not created, as by pg_dump: the target makes its own shell.
+    AND o.oprcode <> 0
     AND o.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_operator'::regclass)
   UNION ALL
   SELECT 5, f.oid, 'OPERATOR FAMILY',

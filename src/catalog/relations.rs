@@ -145,7 +145,7 @@ pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::
             partition_bound: r.get("partition_bound"),
             partition_key: r.get("partition_key"),
             parent_oids: r.get("parent_oids"),
-            reloptions: r.get("reloptions"),
+            reloptions: crate::pg::lower_option_names(r.get("reloptions")),
             row_security: r.get("row_security"),
             force_row_security: r.get("force_row_security"),
             replica_identity: r.get("replica_identity"),
@@ -177,7 +177,9 @@ pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::
             type_name: r.get("type_name"),
             not_null: r.get("not_null"),
             binary_ok: r.get("binary_ok"),
-            default_sql: r.get("default_sql"),
+            default_sql: r
+                .get::<_, Option<String>>("default_sql")
+                .map(|d| crate::pg::plain_bit_literals(&d)),
             identity: r.get("identity"),
             generated: r.get("generated"),
             collation: r.get("collation"),
@@ -210,10 +212,12 @@ pub(super) async fn read_constraints(
             table_oid: r.get("table_oid"),
             name: r.get("name"),
             contype: r.get("contype"),
-            definition: r.get("definition"),
+            definition: crate::pg::plain_bit_literals(r.get("definition")),
             ref_table_oid: r.get("ref_table_oid"),
             index_oid: r.get("index_oid"),
-            index_definition: r.get("index_definition"),
+            index_definition: r
+                .get::<_, Option<String>>("index_definition")
+                .map(|d| crate::pg::plain_bit_literals(&d)),
             parent_oid: r.get("parent_oid"),
             key_columns: r.get("key_columns"),
             index_clustered: r.get("index_clustered"),
@@ -244,7 +248,7 @@ pub(super) async fn read_indexes(
             oid: r.get("oid"),
             table_oid: r.get("table_oid"),
             name: r.get("name"),
-            definition: r.get("definition"),
+            definition: crate::pg::plain_bit_literals(r.get("definition")),
             partitioned: r.get("partitioned"),
             parent_oid: r.get("parent_oid"),
             clustered: r.get("clustered"),

@@ -128,7 +128,7 @@ async fn read_views(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<V
             name: r.get("name"),
             relkind: r.get("relkind"),
             definition: r.get("definition"),
-            reloptions: r.get("reloptions"),
+            reloptions: crate::pg::lower_option_names(r.get("reloptions")),
             populated: r.get("populated"),
             needs_constraint: r.get("needs_constraint"),
             comment: r.get("comment"),

@@ -57,6 +57,7 @@ pub fn steps(cat: &Catalog, target: &HashSet<String>) -> (Vec<Step>, Vec<String>
     let created: Vec<String> = missing.iter().map(|r| r.name.clone()).collect();
     let exists = |n: &str| target.contains(n) || created.iter().any(|c| c == n);
     let (mut steps, mut notes) = (Vec::new(), Vec::new());
+    let mut memberships = Vec::new();
     for r in &missing {
         let name = quote_ident(&r.name);
         let flag = |on: bool, word: &str| format!("{}{word}", if on { "" } else { "NO" });
@@ -72,10 +73,23 @@ pub fn steps(cat: &Catalog, target: &HashSet<String>) -> (Vec<Step>, Vec<String>
             sql.push_str(&format!(" VALID UNTIL {}", quote_literal(v)));
         }
         sql.push(';');
-        for g in r.member_of.iter().filter(|g| exists(g)) {
-            sql.push_str(&format!("\nGRANT {} TO {name};", quote_ident(g)));
-        }
         steps.push(Step::new(Phase::PreData, StepKind::Role, name.clone(), sql));
+        // Memberships once every role exists: a role may be a member of
+        // another created role that sorts after it.
+        let grants: Vec<String> = r
+            .member_of
+            .iter()
+            .filter(|g| exists(g))
+            .map(|g| format!("GRANT {} TO {name};", quote_ident(g)))
+            .collect();
+        if !grants.is_empty() {
+            memberships.push(Step::new(
+                Phase::PreData,
+                StepKind::Role,
+                format!("{name} (memberships)"),
+                grants.join("\n"),
+            ));
+        }
         let left_out: Vec<&str> = [
             (r.superuser, "SUPERUSER"),
             (r.replication, "REPLICATION"),
@@ -100,5 +114,6 @@ pub fn steps(cat: &Catalog, target: &HashSet<String>) -> (Vec<Step>, Vec<String>
             code: "target.created_role",
         });
     }
+    steps.extend(memberships);
     (steps, created, notes)
 }

@@ -7,6 +7,7 @@
 mod connect;
 mod conninfo;
 mod db_error;
+mod deparse;
 pub mod ident;
 pub mod names;
 mod pgpass;
@@ -18,6 +19,7 @@ pub mod version;
 
 pub use connect::{connect, connect_at_start, AtStart, ConnError, End, SESSION_SETUP};
 pub use db_error::db_error;
+pub use deparse::{lower_option_names, plain_bit_literals};
 pub use ident::{qualified, quote_ident, quote_literal};
 pub use snapshot::{import_snapshot, is_lock_timeout, SnapshotHolder, SnapshotLost, TablesLocked};
 pub use spec::{ConnSpec, RootCert, SslMode};

@@ -64,10 +64,21 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         )
         .await
         .context("checking the target login's membership in the owner roles")?;
+    // Roles `--create-roles` creates first: their objects keep them.
+    let created: HashSet<&str> = cx
+        .plan
+        .pre_data
+        .iter()
+        .filter(|s| s.kind == crate::step::StepKind::Role)
+        .map(|s| s.object.as_str())
+        .collect();
     let mut missing = Vec::new();
     let mut not_member = Vec::new();
     for r in &rows {
         let name: String = r.get(0);
+        if created.contains(quote_ident(&name).as_str()) {
+            continue;
+        }
         if !r.get::<_, bool>(1) {
             missing.push(quote_ident(&name));
         } else if !r.get::<_, bool>(2) {

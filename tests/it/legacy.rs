@@ -456,7 +456,7 @@ fn create_roles_for_keep_owners_10_to_17() {
     let (owner, reader, group, lo_reader) = (
         format!("legacy_cr_owner_{id}"),
         format!("legacy_cr_reader_{id}"),
-        format!("legacy_cr_group_{id}"),
+        format!("legacy_cr_z_group_{id}"),
         format!("legacy_cr_lo_reader_{id}"),
     );
     let sdb = fresh_db(src, "legacy_cr");

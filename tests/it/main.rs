@@ -30,6 +30,7 @@ mod legacy;
 mod migrate_basic;
 mod owners;
 mod precheck;
+mod regression_lessons;
 mod replication;
 mod resume;
 mod selection;

@@ -1,0 +1,65 @@
+//! What migrating PostgreSQL's own regression database (the pg_upgrade test
+//! corpus) taught, one small case each: spellings an old server deparses that
+//! a new one reads back as something else, and names that stop being unique.
+
+use crate::support::{assert_verified_equal, cluster, fresh_db, Migrate};
+
+/// 10 -> 18: 10 prints a `bit varying` constant as `B'1001'::bit varying`,
+/// which 18 reads as a `bit` constant plus a cast, and keeps a relation
+/// option's name as written (`Fillfactor`), which 18 lowers. The target must
+/// store the source's expressions and options, and `verify --schema` must
+/// find both ends equal.
+#[test]
+fn old_deparsed_spellings_10_to_18() {
+    let (src, dst) = (cluster(10), cluster(18));
+    let sdb = fresh_db(src, "lesson_bits");
+    let tdb = fresh_db(dst, "lesson_bits_t");
+    src.psql(
+        &sdb,
+        r#"CREATE TABLE public.bits (
+               id int PRIMARY KEY,
+               b1 bit(4) DEFAULT '1001',
+               b3 bit varying(5) DEFAULT '1001' CHECK (b3 <> B'11'),
+               b4 bit varying(5) DEFAULT B'0101'
+           ) WITH ("Fillfactor" = 70);
+           CREATE INDEX bits_b3 ON public.bits (id) WHERE b3 <> B'111';
+           INSERT INTO public.bits (id) VALUES (1), (2);"#,
+    )
+    .expect("fixture");
+    Migrate::new(src, &sdb, dst, &tdb).ok();
+    let q = "SELECT string_agg(pg_get_expr(d.adbin, d.adrelid), ' | ' ORDER BY d.adnum) \
+             || ' / ' || (SELECT reloptions::text FROM pg_class WHERE oid = 'public.bits'::regclass) \
+             FROM pg_attrdef d WHERE d.adrelid = 'public.bits'::regclass";
+    assert_eq!(
+        dst.psql(&tdb, q).unwrap().trim(),
+        "'1001'::\"bit\" | '1001'::bit varying | '0101'::\"bit\" / {fillfactor=70}",
+        "defaults and options as 18 spells the source's"
+    );
+    assert_verified_equal(&src.uri(&sdb), &dst.uri(&tdb));
+}
+
+/// 15 -> 18 with `--keep-owners`: two procedures that differ only by an OUT
+/// argument (on 14+ `ptest(int, int, int)` names both), and an operator whose
+/// negator exists only as a shell. Both owners are kept, nothing is skipped.
+#[test]
+fn procedure_overloads_and_shell_operators_keep_owners_15_to_18() {
+    let (src, dst) = (cluster(15), cluster(18));
+    let sdb = fresh_db(src, "lesson_procs");
+    let tdb = fresh_db(dst, "lesson_procs_t");
+    let fixture = "CREATE PROCEDURE public.ptest(OUT a int, IN b int, IN c int) LANGUAGE sql AS $$ SELECT b - c $$;
+         CREATE PROCEDURE public.ptest(IN a int, IN b int, IN c int) LANGUAGE sql AS $$ SELECT b - c $$;
+         COMMENT ON PROCEDURE public.ptest(IN a int, IN b int, IN c int) IS 'the IN one';
+         CREATE FUNCTION public.same(boolean, boolean) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 = $2';
+         CREATE OPERATOR public.=== (LEFTARG = boolean, RIGHTARG = boolean, PROCEDURE = public.same,
+                                     COMMUTATOR = ===, NEGATOR = !==);";
+    src.psql(&sdb, fixture).expect("fixture");
+    let report = Migrate::new(src, &sdb, dst, &tdb)
+        .args(&["--keep-owners"])
+        .report();
+    assert_eq!(report["skipped"], serde_json::json!([]), "{report}");
+    let q = "SELECT string_agg(pg_get_function_identity_arguments(oid) || ' ' \
+             || COALESCE(obj_description(oid, 'pg_proc'), '-'), ' | ' ORDER BY 1) \
+             FROM pg_proc WHERE proname = 'ptest'";
+    assert_eq!(src.psql(&sdb, q).unwrap(), dst.psql(&tdb, q).unwrap());
+    assert_verified_equal(&src.uri(&sdb), &dst.uri(&tdb));
+}
