@@ -8,7 +8,8 @@
 //! with SIGKILL the n-th time it reaches `<point>`, which is exactly what
 //! `kill -9` at that moment would do, but deterministic.
 //!
-//! Points: `unit-done` (after a copy unit committed and was recorded),
+//! Points: `precheck` (while the precheck runs, before anything is written),
+//! `unit-done` (after a copy unit committed and was recorded),
 //! `fail-unit` (a copy unit fails with a permanent error instead of starting),
 //! `mid-unit` (while a unit streams rows, before its commit), `step-done`
 //! (after a post-data statement was recorded), `lost-barrier` and

@@ -74,10 +74,17 @@ pub fn open(dir: &Path, identity: &Identity, mode: StartMode) -> anyhow::Result<
              `pgferry migrate --resume`, or start over with --restart",
             dir.display()
         ))),
-        (StartMode::Resume, None) => Err(usage(format!(
-            "nothing to resume: no task is recorded in {}",
-            dir.display()
-        ))),
+        // A run stopped before its precheck passed wrote nothing, here or on
+        // the target: resuming it is starting it (whose precheck still
+        // refuses a target that already holds the objects).
+        (StartMode::Resume, None) => {
+            tracing::warn!(
+                "nothing to resume in {}: the previous run stopped before writing anything; \
+                 starting from the beginning",
+                dir.display()
+            );
+            Ok(task(false, false, false))
+        }
         (StartMode::Resume, Some(r)) => {
             let changes = match state.get("identity_parts")? {
                 Some(parts) => identity.changes_from(&parts),

@@ -292,6 +292,7 @@ pub async fn run_with(
         opts,
     };
     selection::rename_targets(&cx).await?;
+    crate::fault::point("precheck");
     let mut findings = Vec::new();
     findings.extend(servers::versions(&cx));
     findings.extend(selection::dependents(&cx));

@@ -329,3 +329,36 @@ fn ranges_are_numbered_in_status_and_all_counted_after_resume() {
     assert_eq!(big["rows"], 60000);
     assert_verified_equal(&su, &du);
 }
+
+/// Killed during its precheck, a run has written nothing and recorded no
+/// task: `--resume` (what a DBA types after any crash) starts it from the
+/// beginning instead of refusing, and the result verifies equal.
+#[test]
+fn killed_during_precheck_then_resumed() {
+    let (src, dst) = (cluster(10), cluster(17));
+    let (sdb, tdb) = (fresh_db(src, "resume_pre"), fresh_db(dst, "resume_pre"));
+    src.psql(&sdb, FIXTURE).expect("fixture");
+    let state = tempfile::tempdir().expect("state dir");
+    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
+    let st = state.path().to_string_lossy().to_string();
+    let args = migrate_args(&su, &du, &st);
+    let killed = pgferry_with_fault("precheck:1", &args);
+    assert_eq!(killed.status.code(), None, "killed by its fault point");
+    let tables = "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')";
+    assert_eq!(
+        dst.psql(&tdb, tables).unwrap().trim(),
+        "0",
+        "nothing written"
+    );
+    let mut resume = args.clone();
+    resume.push("--resume");
+    let out = pgferry(&resume);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to resume"));
+    assert_verified_equal(&su, &du);
+}
