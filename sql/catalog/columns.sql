@@ -1,11 +1,15 @@
 -- Columns of the given tables, in physical order, dropped columns left out.
 -- $1: int8[] of table oids. attgenerated exists on 12+ ('' before): read through
--- to_jsonb(a) so that one file runs on every version (sql/README.md).
+-- to_jsonb(a) so that one file runs on every version (sql/README.md); it is
+-- 's' (stored) or, on 18+, 'v' (virtual).
 SELECT a.attrelid::int8 AS table_oid, a.attnum::int4 AS num, a.attname::text AS name,
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type_sql,
        a.atttypid::int8 AS type_oid,
        t.typname::text AS type_name,
        a.attnotnull AS not_null,
+       -- 18+ names NOT NULL constraints (contype 'n'; no such rows before).
+       (SELECT nn.conname::text FROM pg_catalog.pg_constraint nn
+        WHERE nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum) AS not_null_name,
        -- reg* types are OIDs in binary form: only their text form (names) means
        -- the same thing on the target.
        (a.atttypid < 16384 AND t.typsend <> 0 AND t.typreceive <> 0 AND t.typname !~ '^_?reg')

@@ -1,5 +1,6 @@
 -- Columns of foreign tables, in physical order, as column definitions:
--- type, collation when not the type's, column OPTIONS, NOT NULL, DEFAULT.
+-- `head` is the name, type, column OPTIONS and collation when not the type's;
+-- NOT NULL (with its name on 18+) and DEFAULT come apart (ddl::foreign).
 -- $1: int8[] of foreign table oids.
 SELECT a.attrelid::int8 AS table_oid,
        pg_catalog.quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
@@ -8,9 +9,14 @@ SELECT a.attrelid::int8 AS table_oid,
              FROM pg_catalog.pg_options_to_table(a.attfdwoptions) o) || ')' END
        || CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
                THEN ' COLLATE ' || pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) ELSE '' END
-       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
-       || COALESCE(' DEFAULT ' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), '') AS definition,
-       a.attislocal AS is_local
+         AS head,
+       a.attname::text AS name,
+       (SELECT c.relname::text FROM pg_catalog.pg_class c WHERE c.oid = a.attrelid) AS table_name,
+       a.attnotnull AS not_null,
+       -- 18+ names NOT NULL constraints (contype 'n'; no such rows before).
+       (SELECT nn.conname::text FROM pg_catalog.pg_constraint nn
+        WHERE nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum) AS not_null_name,
+       pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_sql
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum

@@ -61,14 +61,29 @@ pub struct ForeignTable {
     pub schema: String,
     /// Quoted `schema.table`.
     pub qualified: String,
+    /// The table's own name, unquoted (set with its columns).
+    pub name: String,
     pub server: String,
     /// Quoted partition parent and bound, when a partition.
     pub parent: Option<String>,
     pub bound: Option<String>,
     pub options: Option<String>,
-    /// Column definitions of the table's own columns, in order.
-    pub columns: Vec<String>,
+    /// Every column, in order (a partition is created on its own, then
+    /// attached, as regular partitions are).
+    pub columns: Vec<ForeignColumn>,
     pub comment: Option<String>,
+}
+
+/// A column of a foreign table.
+#[derive(Debug, Clone)]
+pub struct ForeignColumn {
+    /// Name, type, column OPTIONS and collation, rendered.
+    pub head: String,
+    pub name: String,
+    pub not_null: bool,
+    /// The NOT NULL constraint's name (18+ sources).
+    pub not_null_name: Option<String>,
+    pub default_sql: Option<String>,
 }
 
 pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Foreign> {
@@ -116,6 +131,7 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
                     .cloned()
                     .unwrap_or_default(),
                 qualified: name,
+                name: String::new(),
                 server: a.unwrap_or_default(),
                 parent: b,
                 bound: c,
@@ -136,12 +152,17 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
             .context("reading foreign table columns (sql/catalog/foreign_columns.sql)")?;
         for r in &rows {
             let oid: i64 = r.get("table_oid");
-            let local: bool = r.get("is_local");
             if let Some(t) = out.tables.iter_mut().find(|t| t.oid == oid) {
-                // A partition takes its columns from the parent.
-                if t.parent.is_none() || local {
-                    t.columns.push(r.get("definition"));
-                }
+                t.name = r.get("table_name");
+                t.columns.push(ForeignColumn {
+                    head: r.get("head"),
+                    name: r.get("name"),
+                    not_null: r.get("not_null"),
+                    not_null_name: r.get("not_null_name"),
+                    default_sql: r
+                        .get::<_, Option<String>>("default_sql")
+                        .map(|d| crate::pg::plain_bit_literals(&d)),
+                });
             }
         }
     }

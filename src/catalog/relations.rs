@@ -50,12 +50,15 @@ pub struct Column {
     pub type_oid: i64,
     pub type_name: String,
     pub not_null: bool,
+    /// The NOT NULL constraint's name (18+ sources, which name them).
+    pub not_null_name: Option<String>,
     /// Built-in type with binary send/receive: safe for binary COPY between servers.
     pub binary_ok: bool,
     pub default_sql: Option<String>,
     /// `a` ALWAYS, `d` BY DEFAULT, empty when not an identity column.
     pub identity: String,
-    /// `s` for a stored generated column (12+), else empty.
+    /// `s` for a stored generated column (12+), `v` for a virtual one (18+),
+    /// else empty.
     pub generated: String,
     /// Qualified collation when it differs from the type's default.
     pub collation: Option<String>,
@@ -176,6 +179,7 @@ pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::
             type_oid: r.get("type_oid"),
             type_name: r.get("type_name"),
             not_null: r.get("not_null"),
+            not_null_name: r.get("not_null_name"),
             binary_ok: r.get("binary_ok"),
             default_sql: r
                 .get::<_, Option<String>>("default_sql")

@@ -10,6 +10,7 @@
 //! a target that refuses them is found by the precheck's DDL rehearsal.
 
 use super::comment;
+use super::tables::not_null_clause;
 use crate::catalog::foreign::{ForeignTable, Server, UserMapping, Wrapper};
 use crate::catalog::Catalog;
 use crate::pg::{quote_ident, quote_literal};
@@ -138,20 +139,40 @@ pub fn create_mapping(m: &UserMapping) -> String {
     )
 }
 
-/// `CREATE FOREIGN TABLE`, or a foreign partition of its parent.
+/// `CREATE FOREIGN TABLE`; a foreign partition is created on its own with
+/// every column, then attached, as pg_dump does: `PARTITION OF` would give it
+/// its parent's NOT NULL constraint names on 18.
 pub fn create_foreign_table(t: &ForeignTable) -> String {
-    let mut sql = format!("CREATE FOREIGN TABLE {}", t.qualified);
-    match (&t.parent, &t.bound) {
-        (Some(p), Some(b)) => {
-            if !t.columns.is_empty() {
-                sql.push_str(&format!(" (\n    {}\n)", t.columns.join(",\n    ")));
+    let columns: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| {
+            let mut d = c.head.clone();
+            if c.not_null {
+                d.push_str(&not_null_clause(
+                    &t.name,
+                    &c.name,
+                    c.not_null_name.as_deref(),
+                ));
             }
-            sql.push_str(&format!("\nPARTITION OF {p} {b}"));
-        }
-        _ => sql.push_str(&format!(" (\n    {}\n)", t.columns.join(",\n    "))),
+            if let Some(def) = &c.default_sql {
+                d.push_str(&format!(" DEFAULT {def}"));
+            }
+            d
+        })
+        .collect();
+    let mut sql = format!(
+        "CREATE FOREIGN TABLE {} (\n    {}\n)\nSERVER {}{};",
+        t.qualified,
+        columns.join(",\n    "),
+        t.server,
+        options(&t.options)
+    );
+    if let (Some(p), Some(b)) = (&t.parent, &t.bound) {
+        sql.push_str(&format!(
+            "\nALTER TABLE ONLY {p} ATTACH PARTITION {} {b};",
+            t.qualified
+        ));
     }
-    sql.push_str(&format!("\nSERVER {}", t.server));
-    sql.push_str(&options(&t.options));
-    sql.push(';');
     sql
 }

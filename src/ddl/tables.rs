@@ -14,7 +14,12 @@ fn column_def(t: &Table, c: &Column, cat: &Catalog) -> String {
     }
     if c.is_generated() {
         if let Some(expr) = c.default_sql.as_ref().filter(|_| !c.inherit_generation) {
-            d.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
+            let kind = if c.generated == "v" {
+                "VIRTUAL"
+            } else {
+                "STORED"
+            };
+            d.push_str(&format!(" GENERATED ALWAYS AS ({expr}) {kind}"));
         }
     } else if let Some(def) = &c.default_sql {
         d.push_str(&format!(" DEFAULT {def}"));
@@ -38,9 +43,49 @@ fn column_def(t: &Table, c: &Column, cat: &Catalog) -> String {
         }
     }
     if c.not_null {
-        d.push_str(" NOT NULL");
+        d.push_str(&not_null_clause(
+            &t.name,
+            &c.name,
+            c.not_null_name.as_deref(),
+        ));
     }
     d
+}
+
+/// ` NOT NULL`, named as on the source when its name is not the one the
+/// server would choose: 18 names NOT NULL constraints, and a partition's or
+/// a child's carries its parent's name (`CONSTRAINT events_id_not_null`).
+/// Servers before 18 accept the name and ignore it.
+pub fn not_null_clause(table: &str, column: &str, name: Option<&str>) -> String {
+    match name {
+        Some(n) if n != default_not_null_name(table, column) => {
+            format!(" CONSTRAINT {} NOT NULL", quote_ident(n))
+        }
+        _ => " NOT NULL".to_string(),
+    }
+}
+
+/// The name 18 gives a column's NOT NULL constraint: `table_column_not_null`,
+/// the longer of the two names cut until it fits in 63 bytes (makeObjectName).
+fn default_not_null_name(table: &str, column: &str) -> String {
+    const LABEL: &str = "not_null";
+    let avail = crate::pg::names::MAX_NAME_BYTES - LABEL.len() - 2;
+    let (mut t, mut c) = (table, column);
+    while t.len() + c.len() > avail {
+        let cut = |s: &str| {
+            let mut end = s.len() - 1;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            s[..end].to_string()
+        };
+        if t.len() > c.len() {
+            t = &table[..cut(t).len()];
+        } else {
+            c = &column[..cut(c).len()];
+        }
+    }
+    format!("{t}_{c}_{LABEL}")
 }
 
 /// Whether a column is written in this table's `CREATE TABLE`. Partitions are
@@ -250,6 +295,24 @@ pub fn option_name(option: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn not_null_names_are_written_only_when_not_the_default() {
+        assert_eq!(
+            not_null_clause("ev_2020", "id", Some("ev_2020_id_not_null")),
+            " NOT NULL"
+        );
+        assert_eq!(
+            not_null_clause("ev_2020", "id", Some("ev_id_not_null")),
+            " CONSTRAINT ev_id_not_null NOT NULL"
+        );
+        assert_eq!(not_null_clause("t", "a", None), " NOT NULL");
+        // makeObjectName: the longer name is cut until the whole fits 63 bytes.
+        let long = "x".repeat(60);
+        let name = default_not_null_name(&long, "col");
+        assert_eq!(name, format!("{}_col_not_null", "x".repeat(50)));
+        assert_eq!(name.len(), 63);
+    }
 
     #[test]
     fn only_postgresql_column_options_are_carried() {

@@ -2,7 +2,8 @@
 //! corpus) taught, one small case each: spellings an old server deparses that
 //! a new one reads back as something else, and names that stop being unique.
 
-use crate::support::{assert_verified_equal, cluster, fresh_db, Migrate};
+use crate::support::compare::assert_same_schema;
+use crate::support::{assert_verified_equal, cluster, fresh_db, pg_dump_schema, Migrate};
 
 /// 10 -> 18: 10 prints a `bit varying` constant as `B'1001'::bit varying`,
 /// which 18 reads as a `bit` constant plus a cast, and keeps a relation
@@ -61,5 +62,38 @@ fn procedure_overloads_and_shell_operators_keep_owners_15_to_18() {
              || COALESCE(obj_description(oid, 'pg_proc'), '-'), ' | ' ORDER BY 1) \
              FROM pg_proc WHERE proname = 'ptest'";
     assert_eq!(src.psql(&sdb, q).unwrap(), dst.psql(&tdb, q).unwrap());
+    assert_verified_equal(&src.uri(&sdb), &dst.uri(&tdb));
+}
+
+/// 18 -> 18: 18 names NOT NULL constraints (a partition carries its parent's
+/// names, a column may have its own) and has virtual generated columns; a
+/// foreign table partition too. `pg_dump --schema-only` of both ends is the
+/// same.
+#[test]
+fn not_null_names_virtual_columns_and_foreign_partitions_18_to_18() {
+    let (src, dst) = (cluster(18), cluster(18));
+    let sdb = fresh_db(src, "lesson_nn");
+    let tdb = fresh_db(dst, "lesson_nn_t");
+    src.psql(
+        &sdb,
+        "CREATE TABLE public.ev (id int NOT NULL, at date NOT NULL, what text) PARTITION BY RANGE (at);
+         CREATE TABLE public.ev_2020 PARTITION OF public.ev FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+         CREATE TABLE public.plain (a int CONSTRAINT my_nn NOT NULL, b int NOT NULL,
+                                    c int GENERATED ALWAYS AS (a * 2) VIRTUAL,
+                                    d int GENERATED ALWAYS AS (a * 3) STORED);
+         CREATE FOREIGN DATA WRAPPER lesson_fdw;
+         CREATE SERVER lesson_srv FOREIGN DATA WRAPPER lesson_fdw;
+         CREATE FOREIGN TABLE public.ev_2019 PARTITION OF public.ev
+             FOR VALUES FROM ('2019-01-01') TO ('2020-01-01') SERVER lesson_srv;
+         INSERT INTO public.ev_2020 VALUES (1, '2020-05-05', 'x');
+         INSERT INTO public.plain (a, b) VALUES (1, 2), (3, 4);",
+    )
+    .expect("fixture");
+    Migrate::new(src, &sdb, dst, &tdb).ok();
+    assert_same_schema(
+        &pg_dump_schema(src, &sdb),
+        &pg_dump_schema(dst, &tdb),
+        "18 -> 18",
+    );
     assert_verified_equal(&src.uri(&sdb), &dst.uri(&tdb));
 }
