@@ -171,15 +171,16 @@ fn early_steps(plan: &Plan, cat: &Catalog, analyze: bool) -> HashMap<String, Vec
     let copied: HashSet<String> = plan.copies.iter().map(|c| c.target_qualified()).collect();
     let mut out: HashMap<String, Vec<Step>> = HashMap::new();
 
-    for s in plan
+    for (s, oid) in plan
         .post_data
         .iter()
-        .filter(|s| s.parallel == Parallel::Concurrent && s.oid != 0 && s.kind.is_index_build())
+        .filter(|s| s.parallel == Parallel::Concurrent && s.kind.is_index_build())
+        .filter_map(|s| Some((s, s.oid?)))
     {
         let table_oid = cat
-            .index(s.oid)
+            .index(oid)
             .map(|i| i.table_oid)
-            .or_else(|| cat.constraint(s.oid).map(|c| c.table_oid));
+            .or_else(|| cat.constraint(oid).map(|c| c.table_oid));
         let Some(t) = table_oid.and_then(|o| cat.table(o)) else {
             continue;
         };

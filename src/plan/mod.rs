@@ -158,7 +158,8 @@ pub struct Counts {
 impl Counts {
     /// The counts of `plan`, built from `cat` (after selection).
     pub fn of(plan: &Plan, cat: &crate::catalog::Catalog) -> Counts {
-        let skipped: std::collections::HashSet<i64> = plan.skipped.iter().map(|s| s.oid).collect();
+        let skipped: std::collections::HashSet<crate::pg::Oid> =
+            plan.skipped.iter().filter_map(|s| s.oid).collect();
         let kept: Vec<_> = cat
             .tables
             .iter()

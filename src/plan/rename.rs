@@ -11,6 +11,7 @@
 
 use super::{Phase, Plan, Step};
 use crate::catalog::Catalog;
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident};
 use crate::step::StepKind;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -260,7 +261,7 @@ fn relation_collisions(cat: &Catalog, map: &NameMap, errors: &mut Vec<String>) {
             .iter()
             .map(|s| (s.schema.clone(), s.name.clone())),
     );
-    let schema_of = |oid: i64| cat.table(oid).map(|t| t.schema.clone());
+    let schema_of = |oid: Oid| cat.table(oid).map(|t| t.schema.clone());
     rels.extend(
         cat.indexes
             .iter()

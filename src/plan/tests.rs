@@ -7,13 +7,14 @@ use super::rename::{RenameEntry, Renames};
 use super::{prepare, Plan, Selection, StepKind};
 use crate::catalog::{Catalog, Column, Constraint, Schema, Table};
 use crate::pg::names::Pattern;
+use crate::pg::Oid;
 
 fn column(num: i32, name: &str, ty: &str) -> Column {
     Column {
         num,
         name: name.into(),
         type_sql: ty.into(),
-        type_oid: 23,
+        type_oid: Oid::new(23),
         type_name: ty.into(),
         not_null: num == 1,
         binary_ok: true,
@@ -32,9 +33,9 @@ fn column(num: i32, name: &str, ty: &str) -> Column {
     }
 }
 
-fn table(oid: i64, schema: &str, name: &str, cols: &[&str]) -> Table {
+fn table(oid: u32, schema: &str, name: &str, cols: &[&str]) -> Table {
     Table {
-        oid,
+        oid: Oid::new(oid),
         schema: schema.into(),
         name: name.into(),
         relkind: "r".into(),
@@ -49,17 +50,17 @@ fn table(oid: i64, schema: &str, name: &str, cols: &[&str]) -> Table {
     }
 }
 
-fn constraint(oid: i64, table_oid: i64, name: &str, contype: &str, def: &str) -> Constraint {
+fn constraint(oid: u32, table_oid: u32, name: &str, contype: &str, def: &str) -> Constraint {
     Constraint {
-        oid,
-        table_oid,
+        oid: Oid::new(oid),
+        table_oid: Oid::new(table_oid),
         name: name.into(),
         contype: contype.into(),
         definition: def.into(),
-        ref_table_oid: 0,
-        index_oid: 0,
+        ref_table_oid: None,
+        index_oid: None,
         index_definition: None,
-        parent_oid: 0,
+        parent_oid: None,
         key_columns: Vec::new(),
         index_clustered: false,
         index_replica_identity: false,
@@ -80,17 +81,17 @@ fn catalog() -> Catalog {
         "f",
         "FOREIGN KEY (a_id) REFERENCES public.a(id)",
     );
-    fk.ref_table_oid = 11;
+    fk.ref_table_oid = Some(Oid::new(11));
     let mut cat = Catalog {
         version_num: crate::pg::PG15,
         schemas: vec![
             Schema {
-                oid: 1,
+                oid: Oid::new(1),
                 name: "public".into(),
                 comment: None,
             },
             Schema {
-                oid: 2,
+                oid: Oid::new(2),
                 name: "sales".into(),
                 comment: None,
             },
@@ -101,7 +102,9 @@ fn catalog() -> Catalog {
             table(13, "sales", "c", &["id"]),
         ],
         constraints: vec![fk],
-        depends: vec![(31, 11), (31, 12), (11, 1), (12, 1), (13, 2)],
+        depends: [(31, 11), (31, 12), (11, 1), (12, 1), (13, 2)]
+            .map(|(a, b)| (Oid::new(a), Oid::new(b)))
+            .to_vec(),
         ..Default::default()
     };
     cat.reindex();
