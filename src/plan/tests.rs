@@ -242,3 +242,60 @@ fn a_table_rename_runs_last_and_maps_the_name() {
     assert_eq!(copied(&p), ["public.a", "public.b", "sales.c"]);
     assert!(p.renames.iter().all(|s| s.phase == super::Phase::Rename));
 }
+
+fn rename(entry: &str, from: &[&str], to: &[&str]) -> RenameEntry {
+    RenameEntry {
+        entry: entry.into(),
+        from: from.iter().map(|s| s.to_string()).collect(),
+        to: to.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[test]
+fn every_rename_problem_is_listed_in_kind_order() {
+    let r = Renames {
+        schemas: vec![
+            rename("nosuch = x", &["nosuch"], &["x"]),
+            rename("sales = public", &["sales"], &["public"]),
+        ],
+        tables: vec![
+            rename("public.zz = y", &["public", "zz"], &["y"]),
+            rename("public.a = sales.a", &["public", "a"], &["sales", "a"]),
+            rename("public.b = a", &["public", "b"], &["a"]),
+        ],
+        columns: vec![
+            rename("public.q.id = k", &["public", "q", "id"], &["k"]),
+            rename("public.a.nope = k", &["public", "a", "nope"], &["k"]),
+            rename("public.a.id = v", &["public", "a", "id"], &["v"]),
+        ],
+    };
+    let errors = super::rename::resolve(&catalog(), &r).unwrap_err();
+    assert_eq!(
+        errors,
+        [
+            "rename `nosuch = x`: schema nosuch does not exist on the source or is not selected",
+            "renames collide: schemas public, sales would all be named public",
+            "rename `public.zz = y`: table public.zz does not exist on the source or is not selected",
+            "rename `public.a = sales.a`: moving a table to another schema is not supported; \
+             rename the schema, or keep the table in public",
+            "renames collide: public.a, public.b would all be named public.a",
+            "rename `public.q.id = k`: table public.q does not exist on the source or is not selected",
+            "rename `public.a.nope = k`: table public.a has no (selected) column nope",
+            "renames collide: columns id and v of public.a would both be named v",
+        ]
+    );
+}
+
+#[test]
+fn renames_that_fit_give_the_name_map() {
+    let r = Renames {
+        schemas: vec![rename("sales = shop", &["sales"], &["shop"])],
+        tables: vec![rename("sales.c = c2", &["sales", "c"], &["c2"])],
+        columns: vec![rename("public.a.v = w", &["public", "a", "v"], &["w"])],
+    };
+    let map = super::rename::resolve(&catalog(), &r).unwrap();
+    assert_eq!(map.schema("sales"), "shop");
+    assert_eq!(map.table("sales", "c"), ("shop".into(), "c2".into()));
+    assert_eq!(map.column("public", "a", "v"), "w");
+    assert_eq!(map.column("public", "a", "id"), "id");
+}
