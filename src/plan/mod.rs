@@ -5,6 +5,7 @@
 //! persisted for resume.
 
 mod build;
+mod columns;
 pub mod compat;
 pub mod reject;
 pub mod rename;

@@ -187,6 +187,22 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
     }
     let names = names(cat);
     // 1. What the patterns leave out.
+    rep.unselected = unselected(cat, sel);
+    // 2. Column subsets, and the objects that use a left-out column.
+    let dropped_cols = super::columns::select_columns(cat, sel, &rep.unselected)?;
+    let roots = super::columns::users_of_columns(cat, &dropped_cols);
+    // 3. Dependents, by pg_depend, and the children of left-out tables.
+    rep.dependents = dependents(cat, &rep.unselected, roots, &names);
+    inheritors(cat, &mut rep, &names);
+    remove_left_out(cat, &mut rep, &names);
+    rep.no_data = no_data(cat, sel);
+    Ok(rep)
+}
+
+/// What the patterns themselves leave out: schemas (not those of
+/// extensions), relations, and every family object of a left-out schema.
+fn unselected(cat: &Catalog, sel: &Selection) -> HashSet<Oid> {
+    let mut out = HashSet::new();
     let ext_schemas: HashSet<&str> = cat
         .types
         .extensions
@@ -195,7 +211,7 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
         .collect();
     for s in &cat.schemas {
         if !sel.schema_selected(&s.name) && !ext_schemas.contains(s.name.as_str()) {
-            rep.unselected.insert(s.oid);
+            out.insert(s.oid);
         }
     }
     let mut tables_selected = HashSet::new();
@@ -203,12 +219,12 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
         if sel.relation_selected(&t.schema, &t.name) {
             tables_selected.insert(t.oid);
         } else {
-            rep.unselected.insert(t.oid);
+            out.insert(t.oid);
         }
     }
     for v in &cat.views.views {
         if !sel.relation_selected(&v.schema, &v.name) {
-            rep.unselected.insert(v.oid);
+            out.insert(v.oid);
         }
     }
     // A selected table brings along the standalone sequences its defaults
@@ -227,29 +243,27 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
             && sel.schema_selected(&s.schema)
             && !sel.relation_excluded(&s.schema, &s.name);
         if !sel.relation_selected(&s.schema, &s.name) && !brought {
-            rep.unselected.insert(s.oid);
+            out.insert(s.oid);
         }
     }
     for (oid, schema) in family_objects(cat) {
         if !sel.schema_selected(schema) {
-            rep.unselected.insert(oid);
+            out.insert(oid);
         }
     }
-    // 2. Column subsets, and the objects that use a left-out column.
-    let mut roots: HashMap<Oid, String> = HashMap::new();
-    let dropped_cols = select_columns(cat, sel, &rep.unselected)?;
-    for u in &cat.column_uses {
-        if let Some(col) = dropped_cols.get(&(u.table_oid, u.attnum)) {
-            if u.kind != "default" {
-                roots
-                    .entry(u.obj)
-                    .or_insert_with(|| format!("uses left-out column {col}"));
-            }
-        }
-    }
-    // 3. Dependents, by pg_depend. Table-to-table links are foreign keys and
-    // inheritance folded into the table: handled below, never a reason to
-    // leave a whole table out.
+    out
+}
+
+/// Everything that depends (`pg_depend`, transitively) on an unselected
+/// object or on one of `roots`, with the reason; `roots` are included.
+/// Table-to-table links are foreign keys and inheritance folded into the
+/// table: handled apart, never a reason to leave a whole table out.
+fn dependents(
+    cat: &Catalog,
+    unselected: &HashSet<Oid>,
+    roots: HashMap<Oid, String>,
+    names: &HashMap<Oid, String>,
+) -> HashMap<Oid, String> {
     let tables: HashSet<Oid> = cat.tables.iter().map(|t| t.oid).collect();
     let edges: Vec<(Oid, Oid)> = cat
         .depends
@@ -261,19 +275,19 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
     for (obj, refd) in &edges {
         by_ref.entry(*refd).or_default().push(*obj);
     }
-    let mut stack: Vec<Oid> = rep.unselected.iter().copied().collect();
+    let mut stack: Vec<Oid> = unselected.iter().copied().collect();
     stack.extend(roots.keys().copied());
     let mut dependents = roots;
     while let Some(x) = stack.pop() {
         for &d in by_ref.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
-            if rep.unselected.contains(&d) || dependents.contains_key(&d) {
+            if unselected.contains(&d) || dependents.contains_key(&d) {
                 continue;
             }
             let what = names
                 .get(&x)
                 .cloned()
                 .unwrap_or_else(|| format!("object {x}"));
-            let why = if rep.unselected.contains(&x) {
+            let why = if unselected.contains(&x) {
                 format!("depends on {what}, which is not selected")
             } else {
                 format!("depends on {what}, which is left out")
@@ -282,8 +296,11 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
             stack.push(d);
         }
     }
-    rep.dependents = dependents;
-    // Inheritance and partition children of a left-out table go with it.
+    dependents
+}
+
+/// Inheritance and partition children of a left-out table go with it.
+fn inheritors(cat: &Catalog, rep: &mut SelectionReport, names: &HashMap<Oid, String>) {
     loop {
         let more: Vec<(Oid, String)> = cat
             .tables
@@ -300,111 +317,6 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
         }
         rep.dependents.extend(more);
     }
-    remove_left_out(cat, &mut rep, &names);
-    rep.no_data = no_data(cat, sel);
-    Ok(rep)
-}
-
-/// Drops the columns the patterns leave out; returns them by (table, attnum)
-/// with a readable name. Generated columns computed from a left-out column
-/// are left out too.
-fn select_columns(
-    cat: &mut Catalog,
-    sel: &Selection,
-    unselected: &HashSet<Oid>,
-) -> Result<HashMap<(Oid, i32), String>, SelectError> {
-    let mut errors = Vec::new();
-    let mut drop: HashMap<(Oid, i32), String> = HashMap::new();
-    for t in cat.tables.iter().filter(|t| !unselected.contains(&t.oid)) {
-        let exact = |p: &Pattern| {
-            p.schema.exact().as_deref() == Some(t.schema.as_str())
-                && p.table.as_ref().and_then(|x| x.exact()).as_deref() == Some(t.name.as_str())
-        };
-        let mut keep: Option<HashSet<&str>> = None;
-        let mut gone: HashSet<&str> = HashSet::new();
-        for (p, is_include) in sel
-            .include
-            .iter()
-            .map(|p| (p, true))
-            .chain(sel.exclude.iter().map(|p| (p, false)))
-        {
-            let (Some(cols), true) = (&p.columns, exact(p)) else {
-                continue;
-            };
-            for c in cols {
-                if !t.columns.iter().any(|x| &x.name == c) {
-                    errors.push(format!(
-                        "`{}`: table {} has no column {}",
-                        p.text,
-                        qualified(&t.schema, &t.name),
-                        crate::pg::quote_ident(c)
-                    ));
-                }
-            }
-            if is_include {
-                keep.get_or_insert_with(HashSet::new)
-                    .extend(cols.iter().map(String::as_str));
-            } else {
-                gone.extend(cols.iter().map(String::as_str));
-            }
-        }
-        for c in &t.columns {
-            let out = gone.contains(c.name.as_str())
-                || keep.as_ref().is_some_and(|k| !k.contains(c.name.as_str()));
-            if out {
-                let name = format!("{}.{}", qualified(&t.schema, &t.name), c.name);
-                drop.insert((t.oid, c.num), name);
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(SelectError(errors));
-    }
-    // Generated columns over a left-out column, and inherited copies of it.
-    loop {
-        let mut more = Vec::new();
-        for u in cat.column_uses.iter().filter(|u| u.kind == "default") {
-            let owner = (u.table_oid, u.owner_attnum);
-            if drop.contains_key(&(u.table_oid, u.attnum)) && !drop.contains_key(&owner) {
-                more.push(owner);
-            }
-        }
-        for t in &cat.tables {
-            for p in &t.parent_oids {
-                let Some(parent) = cat.table(*p) else {
-                    continue;
-                };
-                for pc in parent.columns.iter() {
-                    if !drop.contains_key(&(parent.oid, pc.num)) {
-                        continue;
-                    }
-                    if let Some(c) = t.columns.iter().find(|c| c.name == pc.name && !c.is_local) {
-                        if !drop.contains_key(&(t.oid, c.num)) {
-                            more.push((t.oid, c.num));
-                        }
-                    }
-                }
-            }
-        }
-        if more.is_empty() {
-            break;
-        }
-        for (toid, num) in more {
-            let name = cat
-                .table(toid)
-                .and_then(|t| {
-                    let c = t.columns.iter().find(|c| c.num == num)?;
-                    Some(format!("{}.{}", qualified(&t.schema, &t.name), c.name))
-                })
-                .unwrap_or_default();
-            drop.insert((toid, num), name);
-        }
-    }
-    for t in cat.tables.iter_mut() {
-        let oid = t.oid;
-        t.columns.retain(|c| !drop.contains_key(&(oid, c.num)));
-    }
-    Ok(drop)
 }
 
 /// Removes left-out objects from the catalog's core lists, reporting the
@@ -587,3 +499,7 @@ pub fn keep_keys_to_empty_tables(plan: &mut Plan, cat: &Catalog, rep: &Selection
         }
     }
 }
+
+#[cfg(test)]
+#[path = "select_tests.rs"]
+mod tests;
