@@ -4,6 +4,7 @@
 //! creation order but loses the column: column selection needs to know that
 //! an index, a constraint, a view or a trigger uses one particular column.
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
@@ -11,10 +12,10 @@ use tokio_postgres::Client;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnUse {
     /// The using object (a view's oid for its query).
-    pub obj: i64,
+    pub obj: Oid,
     /// `constraint`, `index`, `view or rule`, `trigger`, `policy`, `default`, `sequence`...
     pub kind: String,
-    pub table_oid: i64,
+    pub table_oid: Oid,
     pub attnum: i32,
     /// For a default or generation expression, the column it belongs to; else 0.
     pub owner_attnum: i32,

@@ -3,13 +3,14 @@
 //! conversions. Read here so that they are migrated instead of listed as
 //! left behind.
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
 /// `CREATE EVENT TRIGGER`.
 #[derive(Debug, Clone)]
 pub struct EventTrigger {
-    pub oid: i64,
+    pub oid: Oid,
     pub name: String,
     /// `ddl_command_start`, `ddl_command_end`, `sql_drop`, `table_rewrite`, `login` (17+).
     pub event: String,
@@ -25,7 +26,7 @@ pub struct EventTrigger {
 /// `CREATE PUBLICATION`: which tables, which changes.
 #[derive(Debug, Clone)]
 pub struct Publication {
-    pub oid: i64,
+    pub oid: Oid,
     pub name: String,
     pub all_tables: bool,
     pub insert: bool,
@@ -34,7 +35,7 @@ pub struct Publication {
     pub truncate: bool,
     pub via_root: bool,
     /// Oids of the published tables, in the order of `tables`.
-    pub table_oids: Vec<i64>,
+    pub table_oids: Vec<Oid>,
     /// `schema.table [(columns)] [WHERE (filter)]`, quoted.
     pub tables: Vec<String>,
     /// Schemas published whole (`TABLES IN SCHEMA`, 15+), quoted.
@@ -45,7 +46,7 @@ pub struct Publication {
 /// `CREATE [DEFAULT] CONVERSION`.
 #[derive(Debug, Clone)]
 pub struct Conversion {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     pub from_encoding: String,

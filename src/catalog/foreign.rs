@@ -4,6 +4,7 @@
 //! option, which is never read back: the plan reports it so that the user
 //! enters it again on the target.
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
@@ -19,7 +20,7 @@ pub struct Foreign {
 /// `CREATE FOREIGN DATA WRAPPER`.
 #[derive(Debug, Clone)]
 pub struct Wrapper {
-    pub oid: i64,
+    pub oid: Oid,
     pub name: String,
     pub handler: Option<String>,
     pub validator: Option<String>,
@@ -31,7 +32,7 @@ pub struct Wrapper {
 /// `CREATE SERVER`.
 #[derive(Debug, Clone)]
 pub struct Server {
-    pub oid: i64,
+    pub oid: Oid,
     pub name: String,
     /// Quoted wrapper name.
     pub wrapper: String,
@@ -44,7 +45,7 @@ pub struct Server {
 /// `CREATE USER MAPPING`, its password left out.
 #[derive(Debug, Clone)]
 pub struct UserMapping {
-    pub oid: i64,
+    pub oid: Oid,
     /// The role, or `public`.
     pub role: String,
     /// Quoted server name.
@@ -57,7 +58,7 @@ pub struct UserMapping {
 /// `CREATE FOREIGN TABLE` (no rows are copied).
 #[derive(Debug, Clone)]
 pub struct ForeignTable {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     /// Quoted `schema.table`.
     pub qualified: String,
@@ -94,7 +95,7 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
     let mut out = Foreign::default();
     for r in &rows {
         let kind: String = r.get("kind");
-        let (oid, name): (i64, String) = (r.get("oid"), r.get("name"));
+        let (oid, name): (Oid, String) = (r.get("oid"), r.get("name"));
         let (a, b, c): (Option<String>, Option<String>, Option<String>) =
             (r.get("a"), r.get("b"), r.get("c"));
         let (options, comment) = (r.get("options"), r.get("comment"));
@@ -141,7 +142,7 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
             }),
         }
     }
-    let oids: Vec<i64> = out.tables.iter().map(|t| t.oid).collect();
+    let oids: Vec<Oid> = out.tables.iter().map(|t| t.oid).collect();
     if !oids.is_empty() {
         let rows = client
             .query(
@@ -151,7 +152,7 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
             .await
             .context("reading foreign table columns (sql/catalog/foreign_columns.sql)")?;
         for r in &rows {
-            let oid: i64 = r.get("table_oid");
+            let oid: Oid = r.get("table_oid");
             if let Some(t) = out.tables.iter_mut().find(|t| t.oid == oid) {
                 t.name = r.get("table_name");
                 t.columns.push(ForeignColumn {

@@ -22,6 +22,7 @@ pub use column_uses::ColumnUse;
 pub use relations::{Column, Constraint, Index, Table};
 pub use sequences::Sequence;
 
+use crate::pg::Oid;
 use anyhow::Context;
 use std::collections::HashMap;
 use tokio_postgres::Client;
@@ -29,7 +30,7 @@ use tokio_postgres::Client;
 /// A user schema.
 #[derive(Debug, Clone)]
 pub struct Schema {
-    pub oid: i64,
+    pub oid: Oid,
     pub name: String,
     pub comment: Option<String>,
 }
@@ -51,7 +52,7 @@ pub struct Catalog {
     pub views: views::Views,
     /// (object, referenced object) pairs from `pg_depend`, sub-objects folded
     /// into their owners (sql/catalog/depends.sql).
-    pub depends: Vec<(i64, i64)>,
+    pub depends: Vec<(Oid, Oid)>,
     /// Column-level uses (indexes, constraints, views, triggers...), for column selection.
     pub column_uses: Vec<ColumnUse>,
     /// Owner and ACL of every object, replayed only with `--keep-owners`.
@@ -80,19 +81,19 @@ pub struct Catalog {
 /// falls back to a scan, so it is never wrong, only slower.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OidIndex {
-    pos: HashMap<i64, usize>,
+    pos: HashMap<Oid, usize>,
     len: usize,
 }
 
 impl OidIndex {
-    fn build<T>(items: &[T], oid: impl Fn(&T) -> i64) -> OidIndex {
+    fn build<T>(items: &[T], oid: impl Fn(&T) -> Oid) -> OidIndex {
         OidIndex {
             pos: items.iter().enumerate().map(|(i, x)| (oid(x), i)).collect(),
             len: items.len(),
         }
     }
 
-    fn find<'a, T>(&self, items: &'a [T], oid: i64, key: impl Fn(&T) -> i64) -> Option<&'a T> {
+    fn find<'a, T>(&self, items: &'a [T], oid: Oid, key: impl Fn(&T) -> Oid) -> Option<&'a T> {
         if self.len == items.len() && self.len > 0 {
             match self.pos.get(&oid).and_then(|&i| items.get(i)) {
                 Some(x) if key(x) == oid => return Some(x),
@@ -142,7 +143,7 @@ impl Catalog {
             views::read(client, &names),
             owners::read(client, &names),
         )?;
-        let table_oids: Vec<i64> = tables.iter().map(|t| t.oid).collect();
+        let table_oids: Vec<Oid> = tables.iter().map(|t| t.oid).collect();
         let (constraints, indexes, statistics) = tokio::try_join!(
             relations::read_constraints(client, &table_oids),
             relations::read_indexes(client, &table_oids),
@@ -198,17 +199,17 @@ impl Catalog {
     }
 
     /// The table with this oid.
-    pub fn table(&self, oid: i64) -> Option<&Table> {
+    pub fn table(&self, oid: Oid) -> Option<&Table> {
         self.index.tables.find(&self.tables, oid, |t| t.oid)
     }
 
     /// The index (not behind a constraint) with this oid.
-    pub fn index(&self, oid: i64) -> Option<&Index> {
+    pub fn index(&self, oid: Oid) -> Option<&Index> {
         self.index.indexes.find(&self.indexes, oid, |i| i.oid)
     }
 
     /// The constraint with this oid.
-    pub fn constraint(&self, oid: i64) -> Option<&Constraint> {
+    pub fn constraint(&self, oid: Oid) -> Option<&Constraint> {
         self.index
             .constraints
             .find(&self.constraints, oid, |c| c.oid)
@@ -242,7 +243,7 @@ async fn read_schemas(client: &Client) -> anyhow::Result<Vec<Schema>> {
         .collect())
 }
 
-async fn read_depends(client: &Client) -> anyhow::Result<Vec<(i64, i64)>> {
+async fn read_depends(client: &Client) -> anyhow::Result<Vec<(Oid, Oid)>> {
     let rows = client
         .query(include_str!("../../sql/catalog/depends.sql"), &[])
         .await
@@ -254,9 +255,9 @@ async fn read_depends(client: &Client) -> anyhow::Result<Vec<(i64, i64)>> {
 mod tests {
     use super::*;
 
-    fn table(oid: i64) -> Table {
+    fn table(oid: u32) -> Table {
         Table {
-            oid,
+            oid: Oid::new(oid),
             ..Default::default()
         }
     }
@@ -268,16 +269,16 @@ mod tests {
             ..Default::default()
         };
         // Not indexed yet: found by a scan.
-        assert_eq!(cat.table(3).map(|t| t.oid), Some(3));
+        assert_eq!(cat.table(Oid::new(3)).map(|t| t.oid), Some(Oid::new(3)));
         cat.reindex();
-        assert_eq!(cat.table(5).map(|t| t.oid), Some(5));
-        assert!(cat.table(9).is_none());
+        assert_eq!(cat.table(Oid::new(5)).map(|t| t.oid), Some(Oid::new(5)));
+        assert!(cat.table(Oid::new(9)).is_none());
         // Changed after indexing, not reindexed: still right.
-        cat.tables.retain(|t| t.oid != 2);
-        assert_eq!(cat.table(5).map(|t| t.oid), Some(5));
-        assert!(cat.table(2).is_none());
+        cat.tables.retain(|t| t.oid != Oid::new(2));
+        assert_eq!(cat.table(Oid::new(5)).map(|t| t.oid), Some(Oid::new(5)));
+        assert!(cat.table(Oid::new(2)).is_none());
         cat.tables.reverse();
         cat.reindex();
-        assert_eq!(cat.table(1).map(|t| t.oid), Some(1));
+        assert_eq!(cat.table(Oid::new(1)).map(|t| t.oid), Some(Oid::new(1)));
     }
 }

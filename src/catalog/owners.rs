@@ -3,6 +3,7 @@
 //! (`aclexplode()`: grantor, grantee, privilege, grantable) so the renderer
 //! replays it with plain GRANTs and never parses `aclitem` text.
 
+use crate::pg::Oid;
 use anyhow::Context;
 use serde::Deserialize;
 use tokio_postgres::Client;
@@ -30,7 +31,7 @@ pub struct ColumnGrant {
 #[derive(Debug, Clone)]
 pub struct Owned {
     /// Catalog oid of the object (plan steps are tied to it).
-    pub oid: i64,
+    pub oid: Oid,
     /// Keyword of `ALTER <kind> ... OWNER TO` (`TABLE`, `AGGREGATE`, `OPERATOR CLASS`...).
     pub alter_kind: String,
     /// Quoted, qualified name as `ALTER` wants it (with argument types, `USING am`).
@@ -104,7 +105,7 @@ pub(super) async fn read_roles(client: &Client) -> anyhow::Result<Vec<Role>> {
 /// One `pg_default_acl` entry (`ALTER DEFAULT PRIVILEGES`).
 #[derive(Debug, Clone)]
 pub struct DefaultAcl {
-    pub oid: i64,
+    pub oid: Oid,
     /// The role whose new objects get these privileges.
     pub role: String,
     /// `None`: the role's global defaults; else grants added in this schema.

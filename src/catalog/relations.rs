@@ -1,12 +1,13 @@
 //! Tables, their columns, constraints and indexes.
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
 /// A table (ordinary or partitioned), with its columns in physical order.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     /// `r` ordinary, `p` partitioned.
@@ -18,7 +19,7 @@ pub struct Table {
     /// `RANGE (a)` etc. of a partitioned table.
     pub partition_key: Option<String>,
     /// Inheritance (or partition) parents, in `inhseqno` order.
-    pub parent_oids: Vec<i64>,
+    pub parent_oids: Vec<Oid>,
     pub reloptions: Vec<String>,
     pub row_security: bool,
     pub force_row_security: bool,
@@ -47,7 +48,7 @@ pub struct Column {
     pub name: String,
     /// `format_type()` rendering, schema-qualified where needed.
     pub type_sql: String,
-    pub type_oid: i64,
+    pub type_oid: Oid,
     pub type_name: String,
     pub not_null: bool,
     /// The NOT NULL constraint's name (18+ sources, which name them).
@@ -85,20 +86,21 @@ impl Column {
 /// A primary key, unique, check, exclusion or foreign-key constraint.
 #[derive(Debug, Clone)]
 pub struct Constraint {
-    pub oid: i64,
-    pub table_oid: i64,
+    pub oid: Oid,
+    pub table_oid: Oid,
     pub name: String,
     /// `p`, `u`, `c`, `x` or `f`.
     pub contype: String,
     /// `pg_get_constraintdef()`.
     pub definition: String,
-    pub ref_table_oid: i64,
+    /// The referenced table of a foreign key.
+    pub ref_table_oid: Option<Oid>,
     /// The index behind a primary key or unique constraint.
-    pub index_oid: i64,
+    pub index_oid: Option<Oid>,
     /// `pg_get_indexdef()` of that index, for building it before attaching.
     pub index_definition: Option<String>,
     /// The parent's constraint when a partitioned table's constraint made this one (11+).
-    pub parent_oid: i64,
+    pub parent_oid: Option<Oid>,
     /// The constrained columns, in key order.
     pub key_columns: Vec<String>,
     /// The constraint's index is the table's CLUSTER index.
@@ -116,15 +118,15 @@ pub struct Constraint {
 /// An index that does not implement a constraint.
 #[derive(Debug, Clone)]
 pub struct Index {
-    pub oid: i64,
-    pub table_oid: i64,
+    pub oid: Oid,
+    pub table_oid: Oid,
     pub name: String,
     /// `pg_get_indexdef()`: a complete `CREATE INDEX` statement.
     pub definition: String,
     /// The index of a partitioned table (created `ON ONLY`, then partitions attached).
     pub partitioned: bool,
-    /// The partitioned index this partition's index is attached to, or 0.
-    pub parent_oid: i64,
+    /// The partitioned index this partition's index is attached to.
+    pub parent_oid: Option<Oid>,
     pub clustered: bool,
     pub replica_identity: bool,
     pub comment: Option<String>,
@@ -159,16 +161,16 @@ pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::
             columns: Vec::new(),
         })
         .collect();
-    let oids: Vec<i64> = tables.iter().map(|t| t.oid).collect();
+    let oids: Vec<Oid> = tables.iter().map(|t| t.oid).collect();
     let sql = include_str!("../../sql/catalog/columns.sql");
     let rows = client
         .query(sql, &[&oids])
         .await
         .context("reading columns (sql/catalog/columns.sql)")?;
-    let index: std::collections::HashMap<i64, usize> =
+    let index: std::collections::HashMap<Oid, usize> =
         oids.iter().enumerate().map(|(i, o)| (*o, i)).collect();
     for r in rows {
-        let table_oid: i64 = r.get("table_oid");
+        let table_oid: Oid = r.get("table_oid");
         let Some(&i) = index.get(&table_oid) else {
             continue;
         };
@@ -202,7 +204,7 @@ pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::
 
 pub(super) async fn read_constraints(
     client: &Client,
-    table_oids: &[i64],
+    table_oids: &[Oid],
 ) -> anyhow::Result<Vec<Constraint>> {
     let sql = include_str!("../../sql/catalog/constraints.sql");
     let rows = client
@@ -217,12 +219,12 @@ pub(super) async fn read_constraints(
             name: r.get("name"),
             contype: r.get("contype"),
             definition: crate::pg::plain_bit_literals(r.get("definition")),
-            ref_table_oid: r.get("ref_table_oid"),
-            index_oid: r.get("index_oid"),
+            ref_table_oid: r.get::<_, Oid>("ref_table_oid").nonzero(),
+            index_oid: r.get::<_, Oid>("index_oid").nonzero(),
             index_definition: r
                 .get::<_, Option<String>>("index_definition")
                 .map(|d| crate::pg::plain_bit_literals(&d)),
-            parent_oid: r.get("parent_oid"),
+            parent_oid: r.get::<_, Oid>("parent_oid").nonzero(),
             key_columns: r.get("key_columns"),
             index_clustered: r.get("index_clustered"),
             index_replica_identity: r.get("index_replica_identity"),
@@ -237,7 +239,7 @@ pub(super) async fn read_constraints(
 
 pub(super) async fn read_indexes(
     client: &Client,
-    table_oids: &[i64],
+    table_oids: &[Oid],
 ) -> anyhow::Result<Vec<Index>> {
     let rows = client
         .query(
@@ -254,7 +256,7 @@ pub(super) async fn read_indexes(
             name: r.get("name"),
             definition: crate::pg::plain_bit_literals(r.get("definition")),
             partitioned: r.get("partitioned"),
-            parent_oid: r.get("parent_oid"),
+            parent_oid: r.get::<_, Oid>("parent_oid").nonzero(),
             clustered: r.get("clustered"),
             replica_identity: r.get("replica_identity"),
             comment: r.get("comment"),

@@ -9,6 +9,7 @@ mod opclass;
 
 pub use opclass::{OpClass, OpFamily, OpMember};
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::{Client, Row};
 
@@ -26,7 +27,7 @@ pub struct Routines {
 /// A function, procedure or window function (not an aggregate).
 #[derive(Debug, Clone)]
 pub struct Function {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     /// `f` function, `p` procedure, `w` window function.
@@ -46,7 +47,7 @@ pub struct Function {
 /// An aggregate, as the pieces of `CREATE AGGREGATE`.
 #[derive(Debug, Clone)]
 pub struct Aggregate {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     /// `pg_get_function_arguments()`, with `ORDER BY` for ordered-set kinds.
@@ -84,7 +85,7 @@ pub struct Aggregate {
 /// An operator (shell operators are left out: COMMUTATOR/NEGATOR recreate them).
 #[derive(Debug, Clone)]
 pub struct Operator {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     /// `b` infix, `l` prefix, `r` postfix (PostgreSQL 13 and older).
@@ -105,7 +106,7 @@ pub struct Operator {
 /// A user-created cast.
 #[derive(Debug, Clone)]
 pub struct Cast {
-    pub oid: i64,
+    pub oid: Oid,
     pub source: String,
     pub target: String,
     /// `schema.name(identity arguments)` when `method` is `f`.

@@ -1,12 +1,13 @@
 //! Sequences (PostgreSQL 10+ catalog `pg_sequence`).
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
 /// A sequence that is not an identity column's (those come with their column).
 #[derive(Debug, Clone)]
 pub struct Sequence {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     pub type_sql: String,
@@ -20,7 +21,7 @@ pub struct Sequence {
     /// The hidden sequence of an identity column.
     pub is_identity: bool,
     /// Table oid and column name of `OWNED BY`.
-    pub owned_by: Option<(i64, String)>,
+    pub owned_by: Option<(Oid, String)>,
     pub comment: Option<String>,
 }
 
@@ -32,7 +33,7 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
     Ok(rows
         .iter()
         .map(|r| {
-            let owner: Option<i64> = r.get("owned_by_table");
+            let owner: Option<Oid> = r.get("owned_by_table");
             let col: Option<String> = r.get("owned_by_column");
             Sequence {
                 oid: r.get("oid"),

@@ -1,13 +1,14 @@
 //! Extended statistics objects (`CREATE STATISTICS`, PostgreSQL 10+).
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
 /// One statistics object; `definition` is the server's own rendering.
 #[derive(Debug, Clone)]
 pub struct StatisticsObject {
-    pub oid: i64,
-    pub table_oid: i64,
+    pub oid: Oid,
+    pub table_oid: Oid,
     pub schema: String,
     pub name: String,
     /// `pg_get_statisticsobjdef()`: a complete `CREATE STATISTICS` statement.
@@ -17,7 +18,7 @@ pub struct StatisticsObject {
 
 pub(super) async fn read(
     client: &Client,
-    table_oids: &[i64],
+    table_oids: &[Oid],
 ) -> anyhow::Result<Vec<StatisticsObject>> {
     let rows = client
         .query(

@@ -3,6 +3,7 @@
 //! `pg_catalog` (every server has them); one over a C function of a user
 //! schema is skipped with that function.
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
@@ -18,7 +19,7 @@ pub struct TextSearch {
 /// `CREATE TEXT SEARCH TEMPLATE` or `PARSER`: named support functions.
 #[derive(Debug, Clone)]
 pub struct Template {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     /// Template: INIT, LEXIZE. Parser: START, GETTOKEN, END, LEXTYPES,
@@ -30,7 +31,7 @@ pub struct Template {
 /// `CREATE TEXT SEARCH DICTIONARY`.
 #[derive(Debug, Clone)]
 pub struct Dictionary {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     /// Quoted, qualified template name.
@@ -43,7 +44,7 @@ pub struct Dictionary {
 /// `CREATE TEXT SEARCH CONFIGURATION` and its mappings.
 #[derive(Debug, Clone)]
 pub struct Configuration {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     /// Quoted, qualified parser name.

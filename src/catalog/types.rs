@@ -8,6 +8,7 @@ mod extensions;
 
 pub use extensions::{Collation, Extension};
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::{Client, Row};
 
@@ -26,7 +27,7 @@ pub struct Types {
 /// `CREATE TYPE ... AS ENUM`.
 #[derive(Debug, Clone)]
 pub struct EnumType {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     /// Labels in `enumsortorder` order.
@@ -37,9 +38,9 @@ pub struct EnumType {
 /// `CREATE TYPE ... AS (...)`.
 #[derive(Debug, Clone)]
 pub struct CompositeType {
-    pub oid: i64,
+    pub oid: Oid,
     /// The `pg_class` entry behind the type; dependencies are folded into it.
-    pub rel_oid: i64,
+    pub rel_oid: Oid,
     pub schema: String,
     pub name: String,
     /// Attributes in order, dropped ones left out.
@@ -61,7 +62,7 @@ pub struct Attribute {
 /// `CREATE TYPE ... AS RANGE`.
 #[derive(Debug, Clone)]
 pub struct RangeType {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     pub subtype: String,
@@ -81,7 +82,7 @@ pub struct RangeType {
 /// A C-language base type outside any extension (reported, never created).
 #[derive(Debug, Clone)]
 pub struct BaseType {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     pub input: String,
@@ -104,7 +105,7 @@ pub struct BaseType {
     pub delimiter: String,
     pub collatable: bool,
     /// The I/O and support functions (created with the type, see `ddl::types`).
-    pub io_oids: Vec<i64>,
+    pub io_oids: Vec<Oid>,
     /// Some function is not LANGUAGE internal (C): the type cannot be migrated.
     pub c_io: bool,
     pub comment: Option<String>,
@@ -113,7 +114,7 @@ pub struct BaseType {
 /// `CREATE DOMAIN`.
 #[derive(Debug, Clone)]
 pub struct Domain {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     /// `format_type()` of the base type with the domain's typmod.
@@ -131,7 +132,7 @@ pub struct Domain {
 /// A CHECK constraint of a domain.
 #[derive(Debug, Clone)]
 pub struct DomainConstraint {
-    pub oid: i64,
+    pub oid: Oid,
     pub name: String,
     /// `pg_get_constraintdef()`; ends in `NOT VALID` when not validated.
     pub definition: String,
@@ -207,11 +208,11 @@ async fn read_composites(
             comment: r.get("comment"),
         })
         .collect();
-    let rel_oids: Vec<i64> = types.iter().map(|t| t.rel_oid).collect();
+    let rel_oids: Vec<Oid> = types.iter().map(|t| t.rel_oid).collect();
     let sql = include_str!("../../sql/catalog/types_composite_attrs.sql");
     let rows = query(client, sql, "types_composite_attrs.sql", &[&rel_oids]).await?;
     for r in rows {
-        let rel_oid: i64 = r.get("rel_oid");
+        let rel_oid: Oid = r.get("rel_oid");
         if let Some(t) = types.iter_mut().find(|t| t.rel_oid == rel_oid) {
             t.attributes.push(Attribute {
                 name: r.get("name"),
@@ -299,11 +300,11 @@ async fn read_domains(client: &Client, schemas: &[String]) -> anyhow::Result<Vec
             comment: r.get("comment"),
         })
         .collect();
-    let oids: Vec<i64> = domains.iter().map(|d| d.oid).collect();
+    let oids: Vec<Oid> = domains.iter().map(|d| d.oid).collect();
     let sql = include_str!("../../sql/catalog/domains_constraints.sql");
     let rows = query(client, sql, "domains_constraints.sql", &[&oids]).await?;
     for r in rows {
-        let domain_oid: i64 = r.get("domain_oid");
+        let domain_oid: Oid = r.get("domain_oid");
         if let Some(d) = domains.iter_mut().find(|d| d.oid == domain_oid) {
             d.constraints.push(DomainConstraint {
                 oid: r.get("oid"),

@@ -13,13 +13,14 @@ pub use policies::Policy;
 pub use rules::Rule;
 pub use triggers::Trigger;
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
 /// A view (`relkind` `v`) or materialized view (`m`).
 #[derive(Debug, Clone)]
 pub struct View {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     pub relkind: String,
@@ -59,8 +60,8 @@ pub struct ViewColumn {
 /// An index of a materialized view.
 #[derive(Debug, Clone)]
 pub struct MatviewIndex {
-    pub oid: i64,
-    pub matview_oid: i64,
+    pub oid: Oid,
+    pub matview_oid: Oid,
     pub name: String,
     /// `pg_get_indexdef()`: a complete `CREATE INDEX` statement.
     pub definition: String,
@@ -81,7 +82,7 @@ pub struct Views {
 
 impl Views {
     /// The view or materialized view with this oid.
-    pub fn view(&self, oid: i64) -> Option<&View> {
+    pub fn view(&self, oid: Oid) -> Option<&View> {
         self.views.iter().find(|v| v.oid == oid)
     }
 }
@@ -96,8 +97,8 @@ pub async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Views> 
         triggers::read(client, schemas),
         policies::read(client, schemas),
     )?;
-    let oids: Vec<i64> = views.iter().map(|v| v.oid).collect();
-    let mv_oids: Vec<i64> = views
+    let oids: Vec<Oid> = views.iter().map(|v| v.oid).collect();
+    let mv_oids: Vec<Oid> = views
         .iter()
         .filter(|v| v.is_materialized())
         .map(|v| v.oid)
@@ -137,15 +138,15 @@ async fn read_views(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<V
         .collect())
 }
 
-async fn read_columns(client: &Client, oids: &[i64], views: &mut [View]) -> anyhow::Result<()> {
+async fn read_columns(client: &Client, oids: &[Oid], views: &mut [View]) -> anyhow::Result<()> {
     let rows = client
         .query(include_str!("../../sql/catalog/view_columns.sql"), &[&oids])
         .await
         .context("reading view columns (sql/catalog/view_columns.sql)")?;
-    let index: std::collections::HashMap<i64, usize> =
+    let index: std::collections::HashMap<Oid, usize> =
         oids.iter().enumerate().map(|(i, o)| (*o, i)).collect();
     for r in rows {
-        let Some(&i) = index.get(&r.get::<_, i64>("view_oid")) else {
+        let Some(&i) = index.get(&r.get::<_, Oid>("view_oid")) else {
             continue;
         };
         views[i].columns.push(ViewColumn {
@@ -158,7 +159,7 @@ async fn read_columns(client: &Client, oids: &[i64], views: &mut [View]) -> anyh
     Ok(())
 }
 
-async fn read_matview_indexes(client: &Client, oids: &[i64]) -> anyhow::Result<Vec<MatviewIndex>> {
+async fn read_matview_indexes(client: &Client, oids: &[Oid]) -> anyhow::Result<Vec<MatviewIndex>> {
     let rows = client
         .query(include_str!("../../sql/catalog/matviews.sql"), &[&oids])
         .await

@@ -9,22 +9,23 @@
 //! added `NOT VALID` (instant) and then validated in parallel.
 
 use crate::catalog::{Catalog, Constraint};
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident};
 use crate::step::{Phase, Step, StepKind};
 
-fn table_name(cat: &Catalog, oid: i64) -> String {
+fn table_name(cat: &Catalog, oid: Oid) -> String {
     cat.table(oid)
         .map(|t| qualified(&t.schema, &t.name))
         .unwrap_or_else(|| format!("<table {oid}>"))
 }
 
-fn schema_of(cat: &Catalog, table_oid: i64) -> &str {
+fn schema_of(cat: &Catalog, table_oid: Oid) -> &str {
     cat.table(table_oid)
         .map(|t| t.schema.as_str())
         .unwrap_or("")
 }
 
-fn on_partitioned(cat: &Catalog, table_oid: i64) -> bool {
+fn on_partitioned(cat: &Catalog, table_oid: Oid) -> bool {
     cat.table(table_oid).is_some_and(|t| t.is_partitioned())
 }
 
@@ -37,7 +38,7 @@ fn add_constraint(cat: &Catalog, c: &Constraint, suffix: &str) -> String {
     )
 }
 
-fn display(cat: &Catalog, table_oid: i64, name: &str) -> String {
+fn display(cat: &Catalog, table_oid: Oid, name: &str) -> String {
     format!("{} on {}", quote_ident(name), table_name(cat, table_oid))
 }
 
@@ -74,13 +75,13 @@ pub fn index_steps(cat: &Catalog) -> Vec<Step> {
 
 /// The qualified name of the index with `oid`, whether it is a plain index
 /// or the one behind a key constraint.
-fn index_name(cat: &Catalog, oid: i64) -> Option<String> {
+fn index_name(cat: &Catalog, oid: Oid) -> Option<String> {
     if let Some(i) = cat.index(oid) {
         return Some(qualified(schema_of(cat, i.table_oid), &i.name));
     }
     cat.constraints
         .iter()
-        .find(|c| c.index_oid == oid && matches!(c.contype.as_str(), "p" | "u" | "x"))
+        .find(|c| c.index_oid == Some(oid) && matches!(c.contype.as_str(), "p" | "u" | "x"))
         .map(|c| qualified(schema_of(cat, c.table_oid), &c.name))
 }
 
@@ -88,11 +89,11 @@ fn index_name(cat: &Catalog, oid: i64) -> Option<String> {
 fn attach_partition_index(
     cat: &Catalog,
     obj: String,
-    parent: i64,
-    child: i64,
-    oid: i64,
+    parent: Option<Oid>,
+    child: Option<Oid>,
+    oid: Oid,
 ) -> Option<Step> {
-    let (pi, ci) = (index_name(cat, parent)?, index_name(cat, child)?);
+    let (pi, ci) = (index_name(cat, parent?)?, index_name(cat, child?)?);
     Some(
         Step::new(
             Phase::PostData,
@@ -153,8 +154,8 @@ fn key_constraint_steps(cat: &Catalog, out: &mut IndexSteps) {
             c.oid,
             &mut out.attach,
         );
-        if c.parent_oid != 0 {
-            if let Some(parent) = cat.constraint(c.parent_oid) {
+        if let Some(parent_oid) = c.parent_oid {
+            if let Some(parent) = cat.constraint(parent_oid) {
                 out.attach_parts.extend(attach_partition_index(
                     cat,
                     obj,
@@ -184,9 +185,14 @@ fn plain_index_steps(cat: &Catalog, out: &mut IndexSteps) {
         } else {
             out.builds.push(step.concurrent());
         }
-        if i.parent_oid != 0 {
-            out.attach_parts
-                .extend(attach_partition_index(cat, obj, i.parent_oid, i.oid, i.oid));
+        if i.parent_oid.is_some() {
+            out.attach_parts.extend(attach_partition_index(
+                cat,
+                obj,
+                i.parent_oid,
+                Some(i.oid),
+                i.oid,
+            ));
         }
         index_markers(
             cat,
@@ -229,10 +235,10 @@ pub fn using_index_sql(
 /// one or a constraint's), once it exists.
 fn index_markers(
     cat: &Catalog,
-    table_oid: i64,
+    table_oid: Oid,
     name: &str,
     (clustered, replica_identity): (bool, bool),
-    oid: i64,
+    oid: Oid,
     out: &mut Vec<Step>,
 ) {
     let t = table_name(cat, table_oid);
@@ -302,7 +308,7 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
     for c in cat
         .constraints
         .iter()
-        .filter(|c| c.contype == "f" && c.parent_oid == 0)
+        .filter(|c| c.contype == "f" && c.parent_oid.is_none())
     {
         let obj = display(cat, c.table_oid, &c.name);
         if on_partitioned(cat, c.table_oid) {

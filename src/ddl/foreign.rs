@@ -55,7 +55,7 @@ pub fn steps(cat: &Catalog, roles: Option<&HashSet<String>>) -> (FamilySteps, Ve
                      (CREATE USER MAPPING ...)",
                     quote_ident(&m.role)
                 ),
-                oid: m.oid,
+                oid: Some(m.oid),
             });
             continue;
         }

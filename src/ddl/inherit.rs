@@ -12,11 +12,12 @@
 
 use super::tables::{add_checks, add_column, create_table_with};
 use crate::catalog::{Catalog, Table};
+use crate::pg::Oid;
 use crate::step::StepKind;
 
 /// One statement of a replay: the object it belongs to and the SQL.
 pub struct ReplayStep {
-    pub oid: i64,
+    pub oid: Oid,
     pub kind: StepKind,
     pub sql: String,
 }

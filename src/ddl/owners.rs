@@ -13,6 +13,7 @@
 use crate::catalog::owners::{Grant, Owned};
 use crate::catalog::Catalog;
 use crate::pg::quote_ident;
+use crate::pg::Oid;
 use crate::step::{Phase, Skipped, Step, StepKind};
 use std::collections::HashSet;
 
@@ -134,7 +135,7 @@ pub fn default_privilege_steps(
     (steps, skipped)
 }
 
-fn missing(kind: &'static str, what: &str, role: &str, oid: i64) -> Skipped {
+fn missing(kind: &'static str, what: &str, role: &str, oid: Oid) -> Skipped {
     let reason = if kind == "owner" {
         format!(
             "role {} does not exist on the target; {what} stays owned by the target login",
@@ -150,7 +151,7 @@ fn missing(kind: &'static str, what: &str, role: &str, oid: i64) -> Skipped {
         kind,
         object: what.to_string(),
         reason,
-        oid,
+        oid: Some(oid),
     }
 }
 
@@ -249,7 +250,7 @@ mod tests {
     fn table(acl: Option<Vec<Grant>>, column_acl: Vec<ColumnGrant>) -> Catalog {
         Catalog {
             owners: vec![Owned {
-                oid: 7,
+                oid: Oid::new(7),
                 alter_kind: "TABLE".into(),
                 identity: "public.t".into(),
                 grant_kind: Some("TABLE".into()),

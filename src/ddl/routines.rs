@@ -19,6 +19,7 @@ use crate::catalog::routines::Function;
 use crate::catalog::Catalog;
 use crate::ddl::comment;
 use crate::pg::qualified;
+use crate::pg::Oid;
 use crate::step::{FamilySteps, Phase, Skipped, Step, StepKind};
 
 pub use aggregate::create_aggregate;
@@ -29,7 +30,7 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
     let r = &cat.routines;
     let mut out = FamilySteps::default();
     // Internal I/O functions of base types are created with their type.
-    let with_type: std::collections::HashSet<i64> = cat
+    let with_type: std::collections::HashSet<Oid> = cat
         .types
         .base_types
         .iter()
@@ -58,7 +59,7 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
                 reason: "postfix operator: PostgreSQL 14 and later have none; \
                          rewrite it as a prefix operator or a function, or exclude it"
                     .into(),
-                oid: o.oid,
+                oid: Some(o.oid),
             });
             continue;
         }
@@ -149,7 +150,7 @@ fn function_steps(f: &Function, out: &mut FamilySteps) {
                 f.source,
                 f.library.as_deref().unwrap_or("?")
             ),
-            oid: f.oid,
+            oid: Some(f.oid),
         });
         return;
     }

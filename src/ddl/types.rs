@@ -17,6 +17,7 @@ pub use extensions::{create_collation, create_extension, extension_comment};
 use super::comment;
 use crate::catalog::types::{CompositeType, Domain, EnumType, RangeType};
 use crate::catalog::Catalog;
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident, quote_literal};
 use crate::step::{FamilySteps, Phase, Skipped, Step, StepKind};
 
@@ -68,7 +69,7 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
                     "range type with a canonical function ({f}), which must be written in C \
                      over a shell type; create it on the target by hand"
                 ),
-                oid: r.oid,
+                oid: Some(r.oid),
             }),
             None => push_type(
                 &mut out,
@@ -110,7 +111,7 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
                  extension; install it on the target by hand or package it as an extension",
                 b.input, b.output
             ),
-            oid: b.oid,
+            oid: Some(b.oid),
         });
     }
     for d in &t.domains {
@@ -122,7 +123,7 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
 /// `CREATE TYPE` and its comment, both tied to `oid`.
 fn push_type(
     out: &mut FamilySteps,
-    oid: i64,
+    oid: Oid,
     schema: &str,
     name: &str,
     sql: String,

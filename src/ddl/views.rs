@@ -16,6 +16,7 @@ mod triggers;
 use super::comment;
 use crate::catalog::views::View;
 use crate::catalog::Catalog;
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident, quote_literal};
 use crate::step::{dependents_closure, order_by_dependencies, FamilySteps, Phase, Step, StepKind};
 use std::collections::HashSet;
@@ -47,8 +48,8 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
 
 /// Views that rely on a constraint (created in post-data, after constraints,
 /// as pg_dump does), and every view that depends on one of them.
-fn late_views(cat: &Catalog) -> HashSet<i64> {
-    let roots: Vec<i64> = cat
+fn late_views(cat: &Catalog) -> HashSet<Oid> {
+    let roots: Vec<Oid> = cat
         .views
         .views
         .iter()
@@ -157,7 +158,7 @@ pub fn create_view(v: &View) -> String {
 /// Whether the plan creates this relation (a table or a view of the model):
 /// rules, triggers and policies of anything else (a foreign table, say) would
 /// fail on the target.
-fn creates_relation(cat: &Catalog, oid: i64) -> bool {
+fn creates_relation(cat: &Catalog, oid: Oid) -> bool {
     cat.table(oid).is_some() || cat.views.view(oid).is_some()
 }
 
@@ -179,7 +180,7 @@ mod tests {
 
     fn view(relkind: &str, opts: &[&str]) -> View {
         View {
-            oid: 1,
+            oid: Oid::new(1),
             schema: "S".into(),
             name: "v".into(),
             relkind: relkind.into(),

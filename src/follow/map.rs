@@ -15,6 +15,7 @@
 //! stops with a clear message instead of diverging silently.
 
 use crate::catalog::Catalog;
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident};
 use crate::plan::Plan;
 use crate::repl::{Relation, ReplicaIdentity, Value};
@@ -42,8 +43,19 @@ pub struct TableMap {
 
 /// Type oids without a default equality operator (json, xml, point, line,
 /// path, polygon and their arrays): matched through their text form.
-const NO_EQUALITY: &[i64] = &[
-    114, 199, 142, 143, 600, 1017, 628, 629, 602, 1019, 604, 1027,
+const NO_EQUALITY: &[Oid] = &[
+    Oid::new(114),
+    Oid::new(199),
+    Oid::new(142),
+    Oid::new(143),
+    Oid::new(600),
+    Oid::new(1017),
+    Oid::new(628),
+    Oid::new(629),
+    Oid::new(602),
+    Oid::new(1019),
+    Oid::new(604),
+    Oid::new(1027),
 ];
 
 /// Why a change cannot be applied.
@@ -95,7 +107,7 @@ impl TableMap {
                     .columns
                     .iter()
                     .filter(|x| !x.is_generated())
-                    .map(|x| (x.name.clone(), u32::try_from(x.type_oid).unwrap_or(0)))
+                    .map(|x| (x.name.clone(), x.type_oid.get()))
                     .collect(),
             };
             let selected = c

@@ -1,5 +1,6 @@
 //! The data phase of a migration: which units to copy (all of them, or on
-//! resume the unfinished ones, cleared first), then the parallel copy.
+//! resume the unfinished ones, cleared first: see `resume`), then the
+//! parallel copy.
 
 use super::{Options, Task};
 use crate::catalog::Catalog;
@@ -7,13 +8,11 @@ use crate::config::Endpoints;
 use crate::copy::link::{fewest_bytes, Link};
 use crate::copy::progress::{self, Counters};
 use crate::copy::{
-    merge_ranges, number_ranges, number_units, range_json, redo_clear, run_copies,
-    split_big_tables, unit_id, Clear, CopyJob, CopyStats, EarlySteps, LoadMode, SplitPolicy,
-    TableResult, Unit,
+    merge_ranges, number_units, range_json, run_copies, split_big_tables, CopyJob, EarlySteps,
+    LoadMode, SplitPolicy, TableResult, Unit,
 };
 use crate::pg::{SnapshotHolder, SnapshotLost};
-use crate::plan::{CopyRange, Parallel, Plan, Step, TableCopy};
-use crate::state::UnitStatus;
+use crate::plan::{Parallel, Plan, Step};
 use anyhow::Context;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
@@ -50,7 +49,7 @@ pub async fn run(
         LoadMode::Fresh
     };
     let resumed = match task {
-        Some(t) if t.resuming => resume_units(t, plan, target, mode).await?,
+        Some(t) if t.resuming => super::resume::resume_units(t, plan, target, mode).await?,
         _ => None,
     };
     // `jobs` 0: as many streams as the link to the source needs.
@@ -171,15 +170,16 @@ fn early_steps(plan: &Plan, cat: &Catalog, analyze: bool) -> HashMap<String, Vec
     let copied: HashSet<String> = plan.copies.iter().map(|c| c.target_qualified()).collect();
     let mut out: HashMap<String, Vec<Step>> = HashMap::new();
 
-    for s in plan
+    for (s, oid) in plan
         .post_data
         .iter()
-        .filter(|s| s.parallel == Parallel::Concurrent && s.oid != 0 && s.kind.is_index_build())
+        .filter(|s| s.parallel == Parallel::Concurrent && s.kind.is_index_build())
+        .filter_map(|s| Some((s, s.oid?)))
     {
         let table_oid = cat
-            .index(s.oid)
+            .index(oid)
             .map(|i| i.table_oid)
-            .or_else(|| cat.constraint(s.oid).map(|c| c.table_oid));
+            .or_else(|| cat.constraint(oid).map(|c| c.table_oid));
         let Some(t) = table_oid.and_then(|o| cat.table(o)) else {
             continue;
         };
@@ -197,137 +197,6 @@ fn early_steps(plan: &Plan, cat: &Catalog, analyze: bool) -> HashMap<String, Vec
         }
     }
     out
-}
-
-/// On resume: the units recorded by the interrupted run (never re-split, so
-/// ranges stay exactly as they were), those done reported as such, the
-/// others made safe to redo. `None` when the run stopped before recording
-/// its units.
-async fn resume_units(
-    task: &Task,
-    plan: &Plan,
-    target: &Client,
-    mode: LoadMode,
-) -> anyhow::Result<Option<(Vec<Unit>, Vec<TableResult>)>> {
-    let records = task.state.units()?;
-    if records.is_empty() {
-        return Ok(None);
-    }
-    let mut units = Vec::new();
-    let mut done = Vec::new();
-    let mut reset_tables: HashSet<String> = HashSet::new();
-    // Ranges numbered among all of their table's recorded ranges.
-    let parsed: Vec<Option<CopyRange>> = records
-        .iter()
-        .map(|r| {
-            r.range
-                .as_deref()
-                .and_then(|j| serde_json::from_str(j).ok())
-        })
-        .collect();
-    let parts = number_ranges(
-        &records
-            .iter()
-            .zip(&parsed)
-            .map(|(r, p)| (r.table.as_str(), p.as_ref()))
-            .collect::<Vec<_>>(),
-    );
-    let part_of: HashMap<&str, (usize, usize)> = records
-        .iter()
-        .zip(&parts)
-        .filter_map(|(r, p)| p.map(|p| (r.id.as_str(), p)))
-        .collect();
-    for r in &records {
-        let Some(base) = plan.copies.iter().find(|c| c.target_qualified() == r.table) else {
-            anyhow::bail!(
-                "the interrupted run copied {}, which the source no longer has; \
-                 use --restart",
-                r.table
-            );
-        };
-        let range: Option<CopyRange> = match &r.range {
-            Some(j) => Some(
-                serde_json::from_str(j)
-                    .with_context(|| format!("reading the recorded range of {}", r.table))?,
-            ),
-            None => None,
-        };
-        let copy = TableCopy {
-            range: range.clone(),
-            ..base.clone()
-        };
-        if r.status == "done" {
-            done.push(TableResult {
-                table: r.table.clone(),
-                format: if copy.binary { "binary" } else { "text" },
-                ranges: 1,
-                stats: CopyStats {
-                    rows: r.rows.unwrap_or(0).max(0) as u64,
-                    bytes: r.bytes.unwrap_or(0).max(0) as u64,
-                    seconds: 0.0,
-                },
-                span: None,
-            });
-            continue;
-        }
-        let clear = match redo_clear(range.as_ref(), mode) {
-            Some(c) => c,
-            // A page range: its whole table is cleared and redone below.
-            None => {
-                reset_tables.insert(r.table.clone());
-                Clear::Nothing
-            }
-        };
-        units.push(Unit {
-            id: unit_id(&copy),
-            copy,
-            clear,
-            part: part_of.get(r.id.as_str()).copied(),
-        });
-    }
-    for table in &reset_tables {
-        target
-            .batch_execute(&format!("DELETE FROM ONLY {table}"))
-            .await
-            .with_context(|| format!("clearing {table} on the target to redo it"))?;
-        // Its finished ranges are gone too: copy them again.
-        for r in records
-            .iter()
-            .filter(|r| &r.table == table && r.status == "done")
-        {
-            task.state.mark_unit(
-                &r.id,
-                &r.table,
-                r.range.as_deref(),
-                UnitStatus::Pending,
-                None,
-            )?;
-            let range = r
-                .range
-                .as_deref()
-                .and_then(|j| serde_json::from_str::<CopyRange>(j).ok());
-            if let Some(base) = plan.copies.iter().find(|c| &c.target_qualified() == table) {
-                let copy = TableCopy {
-                    range,
-                    ..base.clone()
-                };
-                units.push(Unit {
-                    id: unit_id(&copy),
-                    copy,
-                    clear: Clear::Nothing,
-                    part: part_of.get(r.id.as_str()).copied(),
-                });
-            }
-        }
-        done.retain(|d| &d.table != table);
-    }
-    units.sort_by_key(|u| std::cmp::Reverse(u.copy.bytes));
-    tracing::info!(
-        left = units.len(),
-        done = records.len() - units.len(),
-        "resuming the data phase"
-    );
-    Ok(Some((units, done)))
 }
 
 /// Copies every large object (see `copy::largeobjects`), then, with

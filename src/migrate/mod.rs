@@ -8,6 +8,7 @@ mod follow;
 mod identity;
 mod pre_data;
 mod renames;
+mod resume;
 mod sequences;
 mod sessions;
 mod start;

@@ -12,6 +12,7 @@
 //! so records the rename as done without running it. Names alone would not
 //! do: another object may have taken the old or the new name.
 
+use crate::pg::Oid;
 use crate::plan::rename::{targets, RenameTarget};
 use crate::plan::Plan;
 use crate::state::State;
@@ -23,12 +24,14 @@ use tokio_postgres::Client;
 /// The task attribute holding the oids, by step key.
 const KEY: &str = "rename_oids";
 
-/// Where a renamed object lives on the target.
+/// Where a renamed object lives on the target. Persisted in the task state
+/// (`{"Table":16385}`, `{"Column":[16385,2]}`): the variant names and shapes
+/// must stay as they are.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-enum Oid {
-    Schema(i64),
-    Table(i64),
-    Column(i64, i32),
+enum Located {
+    Schema(Oid),
+    Table(Oid),
+    Column(Oid, i32),
 }
 
 /// Records the target oids of the renamed objects on the first run, and on a
@@ -45,7 +48,7 @@ pub(super) async fn prepare(
     if list.is_empty() {
         return Ok(());
     }
-    let oids: BTreeMap<String, Oid> = match st.get(KEY)? {
+    let oids: BTreeMap<String, Located> = match st.get(KEY)? {
         Some(json) => serde_json::from_str(&json).context("reading the recorded rename oids")?,
         None => {
             // No rename has run yet (none runs before this is recorded): every
@@ -81,7 +84,7 @@ pub(super) async fn prepare(
 }
 
 /// The oid of the object a rename works on, found by its source name.
-async fn lookup(target: &Client, t: &RenameTarget) -> anyhow::Result<Option<Oid>> {
+async fn lookup(target: &Client, t: &RenameTarget) -> anyhow::Result<Option<Located>> {
     let f = &t.from;
     let rel = |s: &str, n: &str| crate::pg::qualified(s, n);
     let row = match f.as_slice() {
@@ -91,14 +94,14 @@ async fn lookup(target: &Client, t: &RenameTarget) -> anyhow::Result<Option<Oid>
                 &[s],
             )
             .await?
-            .map(|r| Oid::Schema(r.get(0))),
+            .map(|r| Located::Schema(r.get(0))),
         [s, n] => target
             .query_opt(
                 "SELECT pg_catalog.to_regclass($1)::oid::int8 WHERE pg_catalog.to_regclass($1) IS NOT NULL",
                 &[&rel(s, n)],
             )
             .await?
-            .map(|r| Oid::Table(r.get(0))),
+            .map(|r| Located::Table(r.get(0))),
         [s, n, c] => target
             .query_opt(
                 "SELECT attrelid::int8, attnum::int4 FROM pg_catalog.pg_attribute \
@@ -106,23 +109,23 @@ async fn lookup(target: &Client, t: &RenameTarget) -> anyhow::Result<Option<Oid>
                 &[&rel(s, n), c],
             )
             .await?
-            .map(|r| Oid::Column(r.get(0), r.get(1))),
+            .map(|r| Located::Column(r.get(0), r.get(1))),
         _ => None,
     };
     Ok(row)
 }
 
 /// Whether the object with this oid now carries the name `to`.
-async fn carries(target: &Client, oid: Oid, to: &str) -> anyhow::Result<bool> {
+async fn carries(target: &Client, oid: Located, to: &str) -> anyhow::Result<bool> {
     let row =
         match oid {
-            Oid::Schema(o) => target
+            Located::Schema(o) => target
                 .query_opt(
                     "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE oid = $1::int8::oid",
                     &[&o],
                 )
                 .await?,
-            Oid::Table(o) => {
+            Located::Table(o) => {
                 target
                     .query_opt(
                         "SELECT relname::text FROM pg_catalog.pg_class WHERE oid = $1::int8::oid",
@@ -130,7 +133,7 @@ async fn carries(target: &Client, oid: Oid, to: &str) -> anyhow::Result<bool> {
                     )
                     .await?
             }
-            Oid::Column(o, n) => {
+            Located::Column(o, n) => {
                 target
                     .query_opt(
                         "SELECT attname::text FROM pg_catalog.pg_attribute \
@@ -141,4 +144,20 @@ async fn carries(target: &Client, oid: Oid, to: &str) -> anyhow::Result<bool> {
             }
         };
     Ok(row.is_some_and(|r| r.get::<_, String>(0) == to))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_locations_read_as_earlier_builds_wrote_them() {
+        // Written by builds that kept oids as i64: must still resume.
+        let json = r#"{"a":{"Schema":2200},"b":{"Table":16385},"c":{"Column":[16385,2]}}"#;
+        let m: BTreeMap<String, Located> = serde_json::from_str(json).unwrap();
+        assert_eq!(m["a"], Located::Schema(Oid::new(2200)));
+        assert_eq!(m["b"], Located::Table(Oid::new(16385)));
+        assert_eq!(m["c"], Located::Column(Oid::new(16385), 2));
+        assert_eq!(serde_json::to_string(&m).unwrap(), json);
+    }
 }

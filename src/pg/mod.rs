@@ -10,6 +10,7 @@ mod db_error;
 mod deparse;
 pub mod ident;
 pub mod names;
+pub mod oid;
 mod pgpass;
 mod snapshot;
 mod spec;
@@ -21,6 +22,7 @@ pub use connect::{connect, connect_at_start, AtStart, ConnError, End, SESSION_SE
 pub use db_error::db_error;
 pub use deparse::{lower_option_names, plain_bit_literals};
 pub use ident::{qualified, quote_ident, quote_literal};
+pub use oid::Oid;
 pub use snapshot::{import_snapshot, is_lock_timeout, SnapshotHolder, SnapshotLost, TablesLocked};
 pub use spec::{ConnSpec, RootCert, SslMode};
 pub use tls::install_crypto_provider;

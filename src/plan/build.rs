@@ -5,6 +5,7 @@ use super::{
 };
 use crate::catalog::{Catalog, Table};
 use crate::ddl;
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident};
 use crate::step::StepKind;
 use std::collections::{HashMap, HashSet};
@@ -79,7 +80,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
             .push(Step::new(pre, StepKind::Sequence, name, ddl::create_sequence(s)).of(s.oid));
     }
     let ordered = parents_first(cat);
-    let mut replayed: HashSet<i64> = HashSet::new();
+    let mut replayed: HashSet<Oid> = HashSet::new();
     for t in &ordered {
         let name = qualified(&t.schema, &t.name);
         if !replayed.contains(&t.oid) {
@@ -125,15 +126,15 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     }
     for s in cat.sequences.iter().filter(|s| !s.is_identity) {
         if let Some(sql) = ddl::sequence_owned_by(s, cat) {
-            plan.pre_data.push(
-                Step::new(
+            plan.pre_data.push(Step {
+                oid: s.owned_by.as_ref().map(|o| o.0),
+                ..Step::new(
                     pre,
                     StepKind::SequenceOwnedBy,
                     qualified(&s.schema, &s.name),
                     sql,
                 )
-                .of(s.owned_by.as_ref().map_or(0, |o| o.0)),
-            );
+            });
         }
     }
     table_comments(cat, &ordered, &mut plan.pre_data);
@@ -177,7 +178,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     plan.post_data.extend(ddl::extra::event_trigger_steps(cat));
     skip_unsupported(&mut plan, cat, [types, routines, views, foreign]);
     // Objects not migrated at all are already reported once.
-    let gone: HashSet<i64> = plan.skipped.iter().map(|s| s.oid).collect();
+    let gone: HashSet<Option<Oid>> = plan.skipped.iter().map(|s| s.oid).collect();
     plan.skipped
         .extend(role_skips.into_iter().filter(|s| !gone.contains(&s.oid)));
     plan.counts = super::Counts::of(&plan, cat);
@@ -192,24 +193,24 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 4]) 
     if roots.is_empty() {
         return;
     }
-    let root_oids: Vec<i64> = roots.iter().map(|s| s.oid).collect();
+    let root_oids: Vec<Oid> = roots.iter().filter_map(|s| s.oid).collect();
     // With the indexes and constraints of skipped tables (see `reject`).
     let closure = super::reject::closure_with_parts(&root_oids, cat);
     let because = blocking_roots(&roots, &cat.depends);
-    let mut seen: HashSet<i64> = root_oids.iter().copied().collect();
+    let mut seen: HashSet<Oid> = root_oids.iter().copied().collect();
     let mut skipped = roots;
     for steps in [&mut plan.pre_data, &mut plan.post_data] {
         steps.retain(|s| {
-            if s.oid == 0 || !closure.contains(&s.oid) {
+            let Some(oid) = s.oid.filter(|o| closure.contains(o)) else {
                 return true;
-            }
-            if seen.insert(s.oid) {
+            };
+            if seen.insert(oid) {
                 skipped.push(Skipped {
                     kind: s.kind.label(),
                     object: s.object.clone(),
                     reason: format!(
                         "depends on an object that cannot be migrated ({})",
-                        because.get(&s.oid).map_or("", String::as_str)
+                        because.get(&oid).map_or("", String::as_str)
                     ),
                     oid: s.oid,
                 });
@@ -229,10 +230,10 @@ fn skip_unsupported(plan: &mut Plan, cat: &Catalog, families: [FamilySteps; 4]) 
 /// (directly or not), as the reason names them: at most three, then how many
 /// more. One closure per root: there are few roots, and naming every root for
 /// every dependent made reasons thousands of characters long.
-fn blocking_roots(roots: &[Skipped], depends: &[(i64, i64)]) -> HashMap<i64, String> {
-    let mut by_object: HashMap<i64, Vec<&str>> = HashMap::new();
-    for r in roots {
-        for oid in crate::step::dependents_closure(&[r.oid], depends) {
+fn blocking_roots(roots: &[Skipped], depends: &[(Oid, Oid)]) -> HashMap<Oid, String> {
+    let mut by_object: HashMap<Oid, Vec<&str>> = HashMap::new();
+    for (r, root) in roots.iter().filter_map(|r| Some((r, r.oid?))) {
+        for oid in crate::step::dependents_closure(&[root], depends) {
             by_object.entry(oid).or_default().push(r.object.as_str());
         }
     }
@@ -254,12 +255,12 @@ fn blocking_roots(roots: &[Skipped], depends: &[(i64, i64)]) -> HashMap<i64, Str
 /// Tables ordered so that every inheritance or partition parent comes before
 /// its children (the catalog gives them by name).
 fn parents_first(cat: &Catalog) -> Vec<&Table> {
-    let mut done: HashSet<i64> = HashSet::new();
+    let mut done: HashSet<Oid> = HashSet::new();
     let mut out = Vec::with_capacity(cat.tables.len());
     fn visit<'a>(
         t: &'a Table,
         cat: &'a Catalog,
-        done: &mut HashSet<i64>,
+        done: &mut HashSet<Oid>,
         out: &mut Vec<&'a Table>,
     ) {
         if !done.insert(t.oid) {
@@ -337,28 +338,32 @@ fn table_comments(cat: &Catalog, tables: &[&Table], out: &mut Vec<Step>) {
 mod tests {
     use super::*;
 
-    fn root(oid: i64, name: &str) -> Skipped {
+    fn root(oid: u32, name: &str) -> Skipped {
         Skipped {
             kind: "function",
             object: name.into(),
             reason: String::new(),
-            oid,
+            oid: Some(Oid::new(oid)),
         }
+    }
+
+    fn pairs(p: &[(u32, u32)]) -> Vec<(Oid, Oid)> {
+        p.iter().map(|&(a, b)| (Oid::new(a), Oid::new(b))).collect()
     }
 
     #[test]
     fn a_dependent_names_only_the_roots_it_depends_on() {
         let roots = [root(1, "a()"), root(2, "b()"), root(3, "c()")];
         // 10 uses a; 11 uses 10 and b; 12 uses c only.
-        let depends = [(10, 1), (11, 10), (11, 2), (12, 3)];
+        let depends = pairs(&[(10, 1), (11, 10), (11, 2), (12, 3)]);
         let r = blocking_roots(&roots, &depends);
-        assert_eq!(r[&10], "a()");
-        assert_eq!(r[&11], "a(), b()");
-        assert_eq!(r[&12], "c()");
+        assert_eq!(r[&Oid::new(10)], "a()");
+        assert_eq!(r[&Oid::new(11)], "a(), b()");
+        assert_eq!(r[&Oid::new(12)], "c()");
         let many: Vec<Skipped> = (1..=5).map(|i| root(i, &format!("f{i}()"))).collect();
-        let deps: Vec<(i64, i64)> = (1..=5).map(|i| (99, i)).collect();
+        let deps: Vec<(Oid, Oid)> = (1..=5).map(|i| (Oid::new(99), Oid::new(i))).collect();
         assert_eq!(
-            blocking_roots(&many, &deps)[&99],
+            blocking_roots(&many, &deps)[&Oid::new(99)],
             "f1(), f2(), f3() and 2 more"
         );
     }

@@ -219,7 +219,7 @@ fn polymorphic(cat: &mut Catalog, out: &mut Vec<Rewritten>) {
 
 fn generated_children(cat: &mut Catalog, out: &mut Vec<Rewritten>) {
     // (table oid, column name, generation expression) of every generated column.
-    let generated: Vec<(i64, String, Option<String>)> = cat
+    let generated: Vec<(crate::pg::Oid, String, Option<String>)> = cat
         .tables
         .iter()
         .flat_map(|t| {

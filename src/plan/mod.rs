@@ -5,6 +5,7 @@
 //! persisted for resume.
 
 mod build;
+mod columns;
 pub mod compat;
 pub mod reject;
 pub mod rename;
@@ -158,7 +159,8 @@ pub struct Counts {
 impl Counts {
     /// The counts of `plan`, built from `cat` (after selection).
     pub fn of(plan: &Plan, cat: &crate::catalog::Catalog) -> Counts {
-        let skipped: std::collections::HashSet<i64> = plan.skipped.iter().map(|s| s.oid).collect();
+        let skipped: std::collections::HashSet<crate::pg::Oid> =
+            plan.skipped.iter().filter_map(|s| s.oid).collect();
         let kept: Vec<_> = cat
             .tables
             .iter()

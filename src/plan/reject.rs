@@ -9,27 +9,24 @@
 use super::{dependents_closure, Plan, Rejection, Skipped, Step, StepKind};
 use crate::catalog::Catalog;
 use crate::pg::qualified;
+use crate::pg::Oid;
 use std::collections::{HashMap, HashSet};
 
 /// Every oid that is rejected or depends on a rejected object.
-pub fn rejected_closure(rejections: &[Rejection], cat: &Catalog) -> HashSet<i64> {
-    let roots: Vec<i64> = rejections
-        .iter()
-        .map(|r| r.oid)
-        .filter(|o| *o != 0)
-        .collect();
+pub fn rejected_closure(rejections: &[Rejection], cat: &Catalog) -> HashSet<Oid> {
+    let roots: Vec<Oid> = rejections.iter().filter_map(|r| r.oid).collect();
     closure_with_parts(&roots, cat)
 }
 
 /// [`dependents_closure`] plus the indexes and constraints of every table in
 /// it: `pg_depend` ties an index to its table's columns only, which the
 /// catalog's dependency list leaves out (see sql/catalog/depends.sql).
-pub fn closure_with_parts(roots: &[i64], cat: &Catalog) -> HashSet<i64> {
+pub fn closure_with_parts(roots: &[Oid], cat: &Catalog) -> HashSet<Oid> {
     if roots.is_empty() {
         return HashSet::new();
     }
     let mut closure = dependents_closure(roots, &cat.depends);
-    let parts: Vec<i64> = cat
+    let parts: Vec<Oid> = cat
         .indexes
         .iter()
         .filter(|i| closure.contains(&i.table_oid))
@@ -43,7 +40,7 @@ pub fn closure_with_parts(roots: &[i64], cat: &Catalog) -> HashSet<i64> {
         .filter(|o| !closure.contains(o))
         .collect();
     if !parts.is_empty() {
-        let mut all: Vec<i64> = closure.iter().copied().collect();
+        let mut all: Vec<Oid> = closure.iter().copied().collect();
         all.extend(parts);
         closure = dependents_closure(&all, &cat.depends);
     }
@@ -58,10 +55,10 @@ pub fn drop_rejected(plan: &mut Plan, cat: &Catalog, rejections: &[Rejection]) {
     }
     let closure = rejected_closure(rejections, cat);
     let keys: HashSet<&str> = rejections.iter().map(|r| r.key.as_str()).collect();
-    let mut seen: HashSet<i64> = HashSet::new();
+    let mut seen: HashSet<Oid> = HashSet::new();
     let mut skipped: Vec<Skipped> = Vec::new();
     for r in rejections {
-        if r.oid == 0 || seen.insert(r.oid) {
+        if r.oid.is_none_or(|o| seen.insert(o)) {
             skipped.push(Skipped {
                 kind: StepKind::ALL
                     .iter()
@@ -80,12 +77,13 @@ pub fn drop_rejected(plan: &mut Plan, cat: &Catalog, rejections: &[Rejection]) {
     let because = roots_of(rejections, cat);
     let mut drop = |steps: &mut Vec<Step>| {
         steps.retain(|s| {
-            let gone = keys.contains(s.key().as_str()) || (s.oid != 0 && closure.contains(&s.oid));
-            if gone && s.oid != 0 && seen.insert(s.oid) {
+            let gone =
+                keys.contains(s.key().as_str()) || s.oid.is_some_and(|o| closure.contains(&o));
+            if let Some(oid) = s.oid.filter(|o| gone && seen.insert(*o)) {
                 skipped.push(Skipped {
                     kind: s.kind.label(),
                     object: s.object.clone(),
-                    reason: dependent_reason(because.get(&s.oid)),
+                    reason: dependent_reason(because.get(&oid)),
                     oid: s.oid,
                 });
             }
@@ -117,11 +115,11 @@ pub fn drop_rejected(plan: &mut Plan, cat: &Catalog, rejections: &[Rejection]) {
 }
 
 /// For each dependent oid, the rejected objects it depends on.
-pub fn roots_of(rejections: &[Rejection], cat: &Catalog) -> HashMap<i64, Vec<String>> {
-    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-    for r in rejections.iter().filter(|r| r.oid != 0) {
-        for d in closure_with_parts(&[r.oid], cat) {
-            if d != r.oid {
+pub fn roots_of(rejections: &[Rejection], cat: &Catalog) -> HashMap<Oid, Vec<String>> {
+    let mut out: HashMap<Oid, Vec<String>> = HashMap::new();
+    for (r, oid) in rejections.iter().filter_map(|r| Some((r, r.oid?))) {
+        for d in closure_with_parts(&[oid], cat) {
+            if d != oid {
                 out.entry(d).or_default().push(r.object.clone());
             }
         }

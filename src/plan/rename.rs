@@ -10,7 +10,8 @@
 //! those that mention a renamed object.
 
 use super::{Phase, Plan, Step};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Table};
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident};
 use crate::step::StepKind;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -124,12 +125,33 @@ impl NameMap {
 }
 
 /// Checks the renames against the (selected) source model and returns the
-/// name map. Every problem is listed, each naming its entry.
+/// name map. Every problem is listed, each naming its entry, in the order:
+/// schemas, tables, columns (each kind's own errors, then its collisions).
 pub fn resolve(cat: &Catalog, r: &Renames) -> Result<NameMap, Vec<String>> {
     let mut errors = Vec::new();
     let mut map = NameMap::default();
+    resolve_schemas(cat, &r.schemas, &mut map, &mut errors);
+    schema_collisions(cat, &map, &mut errors);
+    resolve_tables(cat, &r.tables, &mut map, &mut errors);
+    relation_collisions(cat, &map, &mut errors);
+    resolve_columns(cat, &r.columns, &mut map, &mut errors);
+    column_collisions(cat, &map, &mut errors);
+    if errors.is_empty() {
+        Ok(map)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Schema renames: the schema must exist (and be selected), once.
+fn resolve_schemas(
+    cat: &Catalog,
+    entries: &[RenameEntry],
+    map: &mut NameMap,
+    errors: &mut Vec<String>,
+) {
     let schemas: HashSet<&str> = cat.schemas.iter().map(|s| s.name.as_str()).collect();
-    for e in &r.schemas {
+    for e in entries {
         let (from, to) = (&e.from[0], &e.to[0]);
         if !schemas.contains(from.as_str()) {
             errors.push(format!(
@@ -144,6 +166,10 @@ pub fn resolve(cat: &Catalog, r: &Renames) -> Result<NameMap, Vec<String>> {
             ));
         }
     }
+}
+
+/// No two schemas may end up with the same final name.
+fn schema_collisions(cat: &Catalog, map: &NameMap, errors: &mut Vec<String>) {
     let mut finals: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for s in &cat.schemas {
         finals
@@ -158,15 +184,39 @@ pub fn resolve(cat: &Catalog, r: &Renames) -> Result<NameMap, Vec<String>> {
             quote_ident(fin)
         ));
     }
-    for e in &r.tables {
-        let (s, t) = (&e.from[0], &e.from[1]);
-        let Some(table) = cat.tables.iter().find(|x| &x.schema == s && &x.name == t) else {
-            errors.push(format!(
+}
+
+/// The (selected) source table an entry names by its first two parts, or the
+/// error that says it is not there.
+fn entry_table<'a>(cat: &'a Catalog, e: &RenameEntry) -> Result<&'a Table, String> {
+    let (s, t) = (&e.from[0], &e.from[1]);
+    cat.tables
+        .iter()
+        .find(|x| &x.schema == s && &x.name == t)
+        .ok_or_else(|| {
+            format!(
                 "rename `{}`: table {} does not exist on the source or is not selected",
                 e.entry,
                 qualified(s, t)
-            ));
-            continue;
+            )
+        })
+}
+
+/// Table renames: the table must exist, stay in its schema, and be renamed once.
+fn resolve_tables(
+    cat: &Catalog,
+    entries: &[RenameEntry],
+    map: &mut NameMap,
+    errors: &mut Vec<String>,
+) {
+    for e in entries {
+        let (s, t) = (&e.from[0], &e.from[1]);
+        let table = match entry_table(cat, e) {
+            Ok(table) => table,
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
         };
         if e.to.len() == 2 && e.to[0] != *s && e.to[0] != map.schema(s) {
             errors.push(format!(
@@ -185,16 +235,24 @@ pub fn resolve(cat: &Catalog, r: &Renames) -> Result<NameMap, Vec<String>> {
             ));
         }
     }
-    relation_collisions(cat, &map, &mut errors);
-    for e in &r.columns {
+}
+
+/// Column renames: the column must exist (and be selected), be the table's
+/// own (an inherited one is renamed on the parent), and be renamed once.
+fn resolve_columns(
+    cat: &Catalog,
+    entries: &[RenameEntry],
+    map: &mut NameMap,
+    errors: &mut Vec<String>,
+) {
+    for e in entries {
         let (s, t, c) = (&e.from[0], &e.from[1], &e.from[2]);
-        let Some(table) = cat.tables.iter().find(|x| &x.schema == s && &x.name == t) else {
-            errors.push(format!(
-                "rename `{}`: table {} does not exist on the source or is not selected",
-                e.entry,
-                qualified(s, t)
-            ));
-            continue;
+        let table = match entry_table(cat, e) {
+            Ok(table) => table,
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
         };
         let Some(col) = table.columns.iter().find(|x| &x.name == c) else {
             errors.push(format!(
@@ -218,6 +276,10 @@ pub fn resolve(cat: &Catalog, r: &Renames) -> Result<NameMap, Vec<String>> {
             errors.push(format!("rename `{}`: column {c} is renamed twice", e.entry));
         }
     }
+}
+
+/// No two columns of a table may end up with the same final name.
+fn column_collisions(cat: &Catalog, map: &NameMap, errors: &mut Vec<String>) {
     for t in &cat.tables {
         let mut seen: HashMap<String, &str> = HashMap::new();
         for c in &t.columns {
@@ -232,11 +294,6 @@ pub fn resolve(cat: &Catalog, r: &Renames) -> Result<NameMap, Vec<String>> {
                 ));
             }
         }
-    }
-    if errors.is_empty() {
-        Ok(map)
-    } else {
-        Err(errors)
     }
 }
 
@@ -260,7 +317,7 @@ fn relation_collisions(cat: &Catalog, map: &NameMap, errors: &mut Vec<String>) {
             .iter()
             .map(|s| (s.schema.clone(), s.name.clone())),
     );
-    let schema_of = |oid: i64| cat.table(oid).map(|t| t.schema.clone());
+    let schema_of = |oid: Oid| cat.table(oid).map(|t| t.schema.clone());
     rels.extend(
         cat.indexes
             .iter()

@@ -17,6 +17,7 @@ use super::{Plan, Skipped};
 use crate::catalog::Catalog;
 use crate::pg::names::Pattern;
 use crate::pg::qualified;
+use crate::pg::Oid;
 use crate::step::StepKind;
 use std::collections::{HashMap, HashSet};
 
@@ -86,9 +87,9 @@ impl std::error::Error for SelectError {}
 #[derive(Debug, Clone, Default)]
 pub struct SelectionReport {
     /// Objects not selected by the patterns themselves (not reported one by one).
-    pub unselected: HashSet<i64>,
+    pub unselected: HashSet<Oid>,
     /// Objects left out because of something left out, with the reason.
-    pub dependents: HashMap<i64, String>,
+    pub dependents: HashMap<Oid, String>,
     /// Core objects (tables, constraints, indexes, columns) left out with a reason.
     pub left_out: Vec<Skipped>,
     /// `schema.table` (quoted) of tables whose rows are not copied.
@@ -96,13 +97,13 @@ pub struct SelectionReport {
 }
 
 impl SelectionReport {
-    fn gone(&self, oid: i64) -> bool {
+    fn gone(&self, oid: Oid) -> bool {
         self.unselected.contains(&oid) || self.dependents.contains_key(&oid)
     }
 }
 
 /// Readable names of the catalog objects that reasons refer to.
-fn names(cat: &Catalog) -> HashMap<i64, String> {
+fn names(cat: &Catalog) -> HashMap<Oid, String> {
     let mut m = HashMap::new();
     for s in &cat.schemas {
         m.insert(s.oid, format!("schema {}", crate::pg::quote_ident(&s.name)));
@@ -143,9 +144,9 @@ fn names(cat: &Catalog) -> HashMap<i64, String> {
 
 /// Every schema-contained object of the families, with its schema, so that
 /// schema selection reaches all of them from one place.
-fn family_objects(cat: &Catalog) -> Vec<(i64, &str)> {
+fn family_objects(cat: &Catalog) -> Vec<(Oid, &str)> {
     let (ty, r, v) = (&cat.types, &cat.routines, &cat.views);
-    let mut out: Vec<(i64, &str)> = Vec::new();
+    let mut out: Vec<(Oid, &str)> = Vec::new();
     out.extend(ty.collations.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(ty.enums.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(ty.composites.iter().map(|x| (x.oid, x.schema.as_str())));
@@ -186,6 +187,22 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
     }
     let names = names(cat);
     // 1. What the patterns leave out.
+    rep.unselected = unselected(cat, sel);
+    // 2. Column subsets, and the objects that use a left-out column.
+    let dropped_cols = super::columns::select_columns(cat, sel, &rep.unselected)?;
+    let roots = super::columns::users_of_columns(cat, &dropped_cols);
+    // 3. Dependents, by pg_depend, and the children of left-out tables.
+    rep.dependents = dependents(cat, &rep.unselected, roots, &names);
+    inheritors(cat, &mut rep, &names);
+    remove_left_out(cat, &mut rep, &names);
+    rep.no_data = no_data(cat, sel);
+    Ok(rep)
+}
+
+/// What the patterns themselves leave out: schemas (not those of
+/// extensions), relations, and every family object of a left-out schema.
+fn unselected(cat: &Catalog, sel: &Selection) -> HashSet<Oid> {
+    let mut out = HashSet::new();
     let ext_schemas: HashSet<&str> = cat
         .types
         .extensions
@@ -194,7 +211,7 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
         .collect();
     for s in &cat.schemas {
         if !sel.schema_selected(&s.name) && !ext_schemas.contains(s.name.as_str()) {
-            rep.unselected.insert(s.oid);
+            out.insert(s.oid);
         }
     }
     let mut tables_selected = HashSet::new();
@@ -202,12 +219,12 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
         if sel.relation_selected(&t.schema, &t.name) {
             tables_selected.insert(t.oid);
         } else {
-            rep.unselected.insert(t.oid);
+            out.insert(t.oid);
         }
     }
     for v in &cat.views.views {
         if !sel.relation_selected(&v.schema, &v.name) {
-            rep.unselected.insert(v.oid);
+            out.insert(v.oid);
         }
     }
     // A selected table brings along the standalone sequences its defaults
@@ -215,7 +232,7 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
     // owned ones: without them the table could not be created. Only an
     // explicit exclusion of the sequence (or its schema) leaves it out, and
     // the table with it, reported.
-    let used_by_selected: HashSet<i64> = cat
+    let used_by_selected: HashSet<Oid> = cat
         .depends
         .iter()
         .filter(|(obj, _)| tables_selected.contains(obj))
@@ -226,53 +243,51 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
             && sel.schema_selected(&s.schema)
             && !sel.relation_excluded(&s.schema, &s.name);
         if !sel.relation_selected(&s.schema, &s.name) && !brought {
-            rep.unselected.insert(s.oid);
+            out.insert(s.oid);
         }
     }
     for (oid, schema) in family_objects(cat) {
         if !sel.schema_selected(schema) {
-            rep.unselected.insert(oid);
+            out.insert(oid);
         }
     }
-    // 2. Column subsets, and the objects that use a left-out column.
-    let mut roots: HashMap<i64, String> = HashMap::new();
-    let dropped_cols = select_columns(cat, sel, &rep.unselected)?;
-    for u in &cat.column_uses {
-        if let Some(col) = dropped_cols.get(&(u.table_oid, u.attnum)) {
-            if u.kind != "default" {
-                roots
-                    .entry(u.obj)
-                    .or_insert_with(|| format!("uses left-out column {col}"));
-            }
-        }
-    }
-    // 3. Dependents, by pg_depend. Table-to-table links are foreign keys and
-    // inheritance folded into the table: handled below, never a reason to
-    // leave a whole table out.
-    let tables: HashSet<i64> = cat.tables.iter().map(|t| t.oid).collect();
-    let edges: Vec<(i64, i64)> = cat
+    out
+}
+
+/// Everything that depends (`pg_depend`, transitively) on an unselected
+/// object or on one of `roots`, with the reason; `roots` are included.
+/// Table-to-table links are foreign keys and inheritance folded into the
+/// table: handled apart, never a reason to leave a whole table out.
+fn dependents(
+    cat: &Catalog,
+    unselected: &HashSet<Oid>,
+    roots: HashMap<Oid, String>,
+    names: &HashMap<Oid, String>,
+) -> HashMap<Oid, String> {
+    let tables: HashSet<Oid> = cat.tables.iter().map(|t| t.oid).collect();
+    let edges: Vec<(Oid, Oid)> = cat
         .depends
         .iter()
         .copied()
         .filter(|(a, b)| !(tables.contains(a) && tables.contains(b)))
         .collect();
-    let mut by_ref: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut by_ref: HashMap<Oid, Vec<Oid>> = HashMap::new();
     for (obj, refd) in &edges {
         by_ref.entry(*refd).or_default().push(*obj);
     }
-    let mut stack: Vec<i64> = rep.unselected.iter().copied().collect();
+    let mut stack: Vec<Oid> = unselected.iter().copied().collect();
     stack.extend(roots.keys().copied());
     let mut dependents = roots;
     while let Some(x) = stack.pop() {
         for &d in by_ref.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
-            if rep.unselected.contains(&d) || dependents.contains_key(&d) {
+            if unselected.contains(&d) || dependents.contains_key(&d) {
                 continue;
             }
             let what = names
                 .get(&x)
                 .cloned()
                 .unwrap_or_else(|| format!("object {x}"));
-            let why = if rep.unselected.contains(&x) {
+            let why = if unselected.contains(&x) {
                 format!("depends on {what}, which is not selected")
             } else {
                 format!("depends on {what}, which is left out")
@@ -281,10 +296,13 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
             stack.push(d);
         }
     }
-    rep.dependents = dependents;
-    // Inheritance and partition children of a left-out table go with it.
+    dependents
+}
+
+/// Inheritance and partition children of a left-out table go with it.
+fn inheritors(cat: &Catalog, rep: &mut SelectionReport, names: &HashMap<Oid, String>) {
     loop {
-        let more: Vec<(i64, String)> = cat
+        let more: Vec<(Oid, String)> = cat
             .tables
             .iter()
             .filter(|t| !rep.gone(t.oid))
@@ -299,118 +317,13 @@ pub fn apply(cat: &mut Catalog, sel: &Selection) -> Result<SelectionReport, Sele
         }
         rep.dependents.extend(more);
     }
-    remove_left_out(cat, &mut rep, &names);
-    rep.no_data = no_data(cat, sel);
-    Ok(rep)
-}
-
-/// Drops the columns the patterns leave out; returns them by (table, attnum)
-/// with a readable name. Generated columns computed from a left-out column
-/// are left out too.
-fn select_columns(
-    cat: &mut Catalog,
-    sel: &Selection,
-    unselected: &HashSet<i64>,
-) -> Result<HashMap<(i64, i32), String>, SelectError> {
-    let mut errors = Vec::new();
-    let mut drop: HashMap<(i64, i32), String> = HashMap::new();
-    for t in cat.tables.iter().filter(|t| !unselected.contains(&t.oid)) {
-        let exact = |p: &Pattern| {
-            p.schema.exact().as_deref() == Some(t.schema.as_str())
-                && p.table.as_ref().and_then(|x| x.exact()).as_deref() == Some(t.name.as_str())
-        };
-        let mut keep: Option<HashSet<&str>> = None;
-        let mut gone: HashSet<&str> = HashSet::new();
-        for (p, is_include) in sel
-            .include
-            .iter()
-            .map(|p| (p, true))
-            .chain(sel.exclude.iter().map(|p| (p, false)))
-        {
-            let (Some(cols), true) = (&p.columns, exact(p)) else {
-                continue;
-            };
-            for c in cols {
-                if !t.columns.iter().any(|x| &x.name == c) {
-                    errors.push(format!(
-                        "`{}`: table {} has no column {}",
-                        p.text,
-                        qualified(&t.schema, &t.name),
-                        crate::pg::quote_ident(c)
-                    ));
-                }
-            }
-            if is_include {
-                keep.get_or_insert_with(HashSet::new)
-                    .extend(cols.iter().map(String::as_str));
-            } else {
-                gone.extend(cols.iter().map(String::as_str));
-            }
-        }
-        for c in &t.columns {
-            let out = gone.contains(c.name.as_str())
-                || keep.as_ref().is_some_and(|k| !k.contains(c.name.as_str()));
-            if out {
-                let name = format!("{}.{}", qualified(&t.schema, &t.name), c.name);
-                drop.insert((t.oid, c.num), name);
-            }
-        }
-    }
-    if !errors.is_empty() {
-        return Err(SelectError(errors));
-    }
-    // Generated columns over a left-out column, and inherited copies of it.
-    loop {
-        let mut more = Vec::new();
-        for u in cat.column_uses.iter().filter(|u| u.kind == "default") {
-            let owner = (u.table_oid, u.owner_attnum);
-            if drop.contains_key(&(u.table_oid, u.attnum)) && !drop.contains_key(&owner) {
-                more.push(owner);
-            }
-        }
-        for t in &cat.tables {
-            for p in &t.parent_oids {
-                let Some(parent) = cat.table(*p) else {
-                    continue;
-                };
-                for pc in parent.columns.iter() {
-                    if !drop.contains_key(&(parent.oid, pc.num)) {
-                        continue;
-                    }
-                    if let Some(c) = t.columns.iter().find(|c| c.name == pc.name && !c.is_local) {
-                        if !drop.contains_key(&(t.oid, c.num)) {
-                            more.push((t.oid, c.num));
-                        }
-                    }
-                }
-            }
-        }
-        if more.is_empty() {
-            break;
-        }
-        for (toid, num) in more {
-            let name = cat
-                .table(toid)
-                .and_then(|t| {
-                    let c = t.columns.iter().find(|c| c.num == num)?;
-                    Some(format!("{}.{}", qualified(&t.schema, &t.name), c.name))
-                })
-                .unwrap_or_default();
-            drop.insert((toid, num), name);
-        }
-    }
-    for t in cat.tables.iter_mut() {
-        let oid = t.oid;
-        t.columns.retain(|c| !drop.contains_key(&(oid, c.num)));
-    }
-    Ok(drop)
 }
 
 /// Removes left-out objects from the catalog's core lists, reporting the
 /// surprising ones (dependents, foreign keys to left-out tables).
-fn remove_left_out(cat: &mut Catalog, rep: &mut SelectionReport, names: &HashMap<i64, String>) {
+fn remove_left_out(cat: &mut Catalog, rep: &mut SelectionReport, names: &HashMap<Oid, String>) {
     let mut left_out = Vec::new();
-    let mut note = |kind: &'static str, oid: i64, reason: &str| {
+    let mut note = |kind: &'static str, oid: Oid, reason: &str| {
         let name = names.get(&oid).cloned().unwrap_or_else(|| oid.to_string());
         // The names say their kind ("table x"); the kind is said apart.
         let object = match name.split_once(' ') {
@@ -423,7 +336,7 @@ fn remove_left_out(cat: &mut Catalog, rep: &mut SelectionReport, names: &HashMap
             kind,
             object,
             reason: reason.to_string(),
-            oid,
+            oid: Some(oid),
         });
     };
     cat.schemas.retain(|s| !rep.unselected.contains(&s.oid));
@@ -432,7 +345,7 @@ fn remove_left_out(cat: &mut Catalog, rep: &mut SelectionReport, names: &HashMap
             note("table", t.oid, why);
         }
     }
-    let gone_tables: HashSet<i64> = cat
+    let gone_tables: HashSet<Oid> = cat
         .tables
         .iter()
         .filter(|t| rep.gone(t.oid))
@@ -447,8 +360,12 @@ fn remove_left_out(cat: &mut Catalog, rep: &mut SelectionReport, names: &HashMap
         }
         if let Some(why) = rep.dependents.get(&c.oid) {
             note("constraint", c.oid, why);
-        } else if c.contype == "f" && gone_tables.contains(&c.ref_table_oid) {
-            let what = names.get(&c.ref_table_oid).cloned().unwrap_or_default();
+        } else if c.contype == "f" && c.ref_table_oid.is_some_and(|r| gone_tables.contains(&r)) {
+            let what = c
+                .ref_table_oid
+                .and_then(|r| names.get(&r))
+                .cloned()
+                .unwrap_or_default();
             let why = format!("foreign key to {what}, which is not migrated");
             note("foreign key", c.oid, &why);
             fk_drops.push((c.oid, why));
@@ -478,7 +395,7 @@ fn remove_left_out(cat: &mut Catalog, rep: &mut SelectionReport, names: &HashMap
 /// Tables whose rows are not copied (`exclude_data`), partitions of a
 /// matched partitioned table included.
 fn no_data(cat: &Catalog, sel: &Selection) -> HashSet<String> {
-    let mut oids: HashSet<i64> = cat
+    let mut oids: HashSet<Oid> = cat
         .tables
         .iter()
         .filter(|t| {
@@ -489,7 +406,7 @@ fn no_data(cat: &Catalog, sel: &Selection) -> HashSet<String> {
         .map(|t| t.oid)
         .collect();
     loop {
-        let more: Vec<i64> = cat
+        let more: Vec<Oid> = cat
             .tables
             .iter()
             .filter(|t| !oids.contains(&t.oid) && t.parent_oids.iter().any(|p| oids.contains(p)))
@@ -513,14 +430,14 @@ fn no_data(cat: &Catalog, sel: &Selection) -> HashSet<String> {
 /// `plan.excluded` with the reason.
 pub fn prune(plan: &mut Plan, rep: &SelectionReport) {
     let mut excluded = rep.left_out.clone();
-    let mut seen: HashSet<i64> = excluded.iter().map(|s| s.oid).collect();
+    let mut seen: HashSet<Oid> = excluded.iter().filter_map(|s| s.oid).collect();
     for steps in [&mut plan.pre_data, &mut plan.post_data] {
         steps.retain(|s| {
-            if s.oid == 0 || !rep.gone(s.oid) {
+            let Some(oid) = s.oid.filter(|o| rep.gone(*o)) else {
                 return true;
-            }
-            if let Some(why) = rep.dependents.get(&s.oid) {
-                if seen.insert(s.oid) {
+            };
+            if let Some(why) = rep.dependents.get(&oid) {
+                if seen.insert(oid) {
                     excluded.push(Skipped {
                         kind: s.kind.label(),
                         object: s.object.clone(),
@@ -532,7 +449,7 @@ pub fn prune(plan: &mut Plan, rep: &SelectionReport) {
             false
         });
     }
-    plan.skipped.retain(|s| !rep.gone(s.oid));
+    plan.skipped.retain(|s| !s.oid.is_some_and(|o| rep.gone(o)));
     plan.copies
         .retain(|c| !rep.no_data.contains(&c.source_qualified()));
     plan.excluded = excluded;
@@ -550,12 +467,13 @@ pub fn keep_keys_to_empty_tables(plan: &mut Plan, cat: &Catalog, rep: &Selection
     if rep.no_data.is_empty() {
         return;
     }
-    let qualified = |oid: i64| {
+    let qualified = |oid: Oid| {
         cat.table(oid)
             .map(|t| crate::pg::qualified(&t.schema, &t.name))
     };
     for c in cat.constraints.iter().filter(|c| c.contype == "f") {
-        let (Some(referenced), Some(own)) = (qualified(c.ref_table_oid), qualified(c.table_oid))
+        let (Some(referenced), Some(own)) =
+            (c.ref_table_oid.and_then(qualified), qualified(c.table_oid))
         else {
             continue;
         };
@@ -565,7 +483,7 @@ pub fn keep_keys_to_empty_tables(plan: &mut Plan, cat: &Catalog, rep: &Selection
         let partitioned = cat.table(c.table_oid).is_some_and(|t| t.is_partitioned());
         let before = plan.post_data.len();
         plan.post_data.retain(|s| {
-            !(s.oid == c.oid && (partitioned || s.kind == StepKind::ForeignKeyValidation))
+            !(s.oid == Some(c.oid) && (partitioned || s.kind == StepKind::ForeignKeyValidation))
         });
         if plan.post_data.len() != before {
             plan.excluded.push(Skipped {
@@ -576,8 +494,12 @@ pub fn keep_keys_to_empty_tables(plan: &mut Plan, cat: &Catalog, rep: &Selection
                 } else {
                     format!("references {referenced}, whose rows are not copied; created NOT VALID")
                 },
-                oid: c.oid,
+                oid: Some(c.oid),
             });
         }
     }
 }
+
+#[cfg(test)]
+#[path = "select_tests.rs"]
+mod tests;

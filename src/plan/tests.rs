@@ -7,13 +7,14 @@ use super::rename::{RenameEntry, Renames};
 use super::{prepare, Plan, Selection, StepKind};
 use crate::catalog::{Catalog, Column, Constraint, Schema, Table};
 use crate::pg::names::Pattern;
+use crate::pg::Oid;
 
 fn column(num: i32, name: &str, ty: &str) -> Column {
     Column {
         num,
         name: name.into(),
         type_sql: ty.into(),
-        type_oid: 23,
+        type_oid: Oid::new(23),
         type_name: ty.into(),
         not_null: num == 1,
         not_null_name: None,
@@ -33,9 +34,9 @@ fn column(num: i32, name: &str, ty: &str) -> Column {
     }
 }
 
-fn table(oid: i64, schema: &str, name: &str, cols: &[&str]) -> Table {
+fn table(oid: u32, schema: &str, name: &str, cols: &[&str]) -> Table {
     Table {
-        oid,
+        oid: Oid::new(oid),
         schema: schema.into(),
         name: name.into(),
         relkind: "r".into(),
@@ -50,17 +51,17 @@ fn table(oid: i64, schema: &str, name: &str, cols: &[&str]) -> Table {
     }
 }
 
-fn constraint(oid: i64, table_oid: i64, name: &str, contype: &str, def: &str) -> Constraint {
+fn constraint(oid: u32, table_oid: u32, name: &str, contype: &str, def: &str) -> Constraint {
     Constraint {
-        oid,
-        table_oid,
+        oid: Oid::new(oid),
+        table_oid: Oid::new(table_oid),
         name: name.into(),
         contype: contype.into(),
         definition: def.into(),
-        ref_table_oid: 0,
-        index_oid: 0,
+        ref_table_oid: None,
+        index_oid: None,
         index_definition: None,
-        parent_oid: 0,
+        parent_oid: None,
         key_columns: Vec::new(),
         index_clustered: false,
         index_replica_identity: false,
@@ -81,17 +82,17 @@ fn catalog() -> Catalog {
         "f",
         "FOREIGN KEY (a_id) REFERENCES public.a(id)",
     );
-    fk.ref_table_oid = 11;
+    fk.ref_table_oid = Some(Oid::new(11));
     let mut cat = Catalog {
         version_num: crate::pg::PG15,
         schemas: vec![
             Schema {
-                oid: 1,
+                oid: Oid::new(1),
                 name: "public".into(),
                 comment: None,
             },
             Schema {
-                oid: 2,
+                oid: Oid::new(2),
                 name: "sales".into(),
                 comment: None,
             },
@@ -102,7 +103,9 @@ fn catalog() -> Catalog {
             table(13, "sales", "c", &["id"]),
         ],
         constraints: vec![fk],
-        depends: vec![(31, 11), (31, 12), (11, 1), (12, 1), (13, 2)],
+        depends: [(31, 11), (31, 12), (11, 1), (12, 1), (13, 2)]
+            .map(|(a, b)| (Oid::new(a), Oid::new(b)))
+            .to_vec(),
         ..Default::default()
     };
     cat.reindex();
@@ -239,4 +242,61 @@ fn a_table_rename_runs_last_and_maps_the_name() {
     // Created and copied under the source name, renamed at the end.
     assert_eq!(copied(&p), ["public.a", "public.b", "sales.c"]);
     assert!(p.renames.iter().all(|s| s.phase == super::Phase::Rename));
+}
+
+fn rename(entry: &str, from: &[&str], to: &[&str]) -> RenameEntry {
+    RenameEntry {
+        entry: entry.into(),
+        from: from.iter().map(|s| s.to_string()).collect(),
+        to: to.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[test]
+fn every_rename_problem_is_listed_in_kind_order() {
+    let r = Renames {
+        schemas: vec![
+            rename("nosuch = x", &["nosuch"], &["x"]),
+            rename("sales = public", &["sales"], &["public"]),
+        ],
+        tables: vec![
+            rename("public.zz = y", &["public", "zz"], &["y"]),
+            rename("public.a = sales.a", &["public", "a"], &["sales", "a"]),
+            rename("public.b = a", &["public", "b"], &["a"]),
+        ],
+        columns: vec![
+            rename("public.q.id = k", &["public", "q", "id"], &["k"]),
+            rename("public.a.nope = k", &["public", "a", "nope"], &["k"]),
+            rename("public.a.id = v", &["public", "a", "id"], &["v"]),
+        ],
+    };
+    let errors = super::rename::resolve(&catalog(), &r).unwrap_err();
+    assert_eq!(
+        errors,
+        [
+            "rename `nosuch = x`: schema nosuch does not exist on the source or is not selected",
+            "renames collide: schemas public, sales would all be named public",
+            "rename `public.zz = y`: table public.zz does not exist on the source or is not selected",
+            "rename `public.a = sales.a`: moving a table to another schema is not supported; \
+             rename the schema, or keep the table in public",
+            "renames collide: public.a, public.b would all be named public.a",
+            "rename `public.q.id = k`: table public.q does not exist on the source or is not selected",
+            "rename `public.a.nope = k`: table public.a has no (selected) column nope",
+            "renames collide: columns id and v of public.a would both be named v",
+        ]
+    );
+}
+
+#[test]
+fn renames_that_fit_give_the_name_map() {
+    let r = Renames {
+        schemas: vec![rename("sales = shop", &["sales"], &["shop"])],
+        tables: vec![rename("sales.c = c2", &["sales", "c"], &["c2"])],
+        columns: vec![rename("public.a.v = w", &["public", "a", "v"], &["w"])],
+    };
+    let map = super::rename::resolve(&catalog(), &r).unwrap();
+    assert_eq!(map.schema("sales"), "shop");
+    assert_eq!(map.table("sales", "c"), ("shop".into(), "c2".into()));
+    assert_eq!(map.column("public", "a", "v"), "w");
+    assert_eq!(map.column("public", "a", "id"), "id");
 }

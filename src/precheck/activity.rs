@@ -2,6 +2,7 @@
 //! being written to, and whether it could feed incremental migration later.
 
 use super::{Context, Finding, Severity};
+use crate::pg::Oid;
 use anyhow::Context as _;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ pub(super) fn human_bytes(n: i64) -> String {
 /// server we can rely on (managed services hide the file system), so this is
 /// a warning with the number the user must check.
 pub(super) async fn space(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
-    let oids: Vec<i64> = cx.cat.tables.iter().map(|t| t.oid).collect();
+    let oids: Vec<Oid> = cx.cat.tables.iter().map(|t| t.oid).collect();
     let src: i64 = cx
         .source
         .query_one(

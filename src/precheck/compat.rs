@@ -3,6 +3,7 @@
 //! `plan::compat`), what it skips, and what needs the user's decision.
 
 use super::{Context, Finding};
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident, PG12, PG14};
 use crate::plan::compat::removed_type;
 use crate::plan::Rewritten;
@@ -43,7 +44,7 @@ pub(super) fn check(cx: &Context<'_>) -> Vec<Finding> {
     out.push(if postfix.is_empty() {
         Finding::pass("source.incompatible.postfix_operator", "no postfix operator")
     } else {
-        let roots: Vec<i64> = cx
+        let roots: Vec<Oid> = cx
             .cat
             .routines
             .operators
@@ -56,7 +57,7 @@ pub(super) fn check(cx: &Context<'_>) -> Vec<Finding> {
             .plan
             .skipped
             .iter()
-            .filter(|s| closure.contains(&s.oid) && !roots.contains(&s.oid))
+            .filter(|s| s.oid.is_some_and(|o| closure.contains(&o) && !roots.contains(&o)))
             .map(|s| format!("{} {}", s.kind, s.object))
             .collect();
         let deps = if deps.is_empty() {

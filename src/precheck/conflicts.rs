@@ -5,6 +5,7 @@
 
 use super::drop_order::{self, Relation};
 use super::{Context, End, Finding, SQL};
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident};
 use crate::step::StepKind;
 use anyhow::Context as _;
@@ -135,8 +136,8 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         let (kind, schema, name): (String, String, String) = (r.get(0), r.get(1), r.get(2));
         let args: Option<String> = r.get(3);
         let existing: String = r.get(4);
-        classes.push(r.get::<_, i64>(5));
-        oids.push(r.get::<_, i64>(6));
+        classes.push(r.get::<_, Oid>(5));
+        oids.push(r.get::<_, Oid>(6));
         let mut label = match (kind.as_str(), &args) {
             ("cast", _) => format!("cast {name}"),
             // Operator names are symbols, never quoted.

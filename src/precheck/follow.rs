@@ -7,6 +7,7 @@
 //! publishes updates"), which would break the application.
 
 use super::{Context, Finding};
+use crate::pg::Oid;
 use anyhow::Context as _;
 
 pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
@@ -36,7 +37,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
             "ALTER ROLE <login> REPLICATION (Aurora/RDS: GRANT rds_replication TO <login>)",
         )
     }];
-    let mut oids: Vec<i64> = Vec::new();
+    let mut oids: Vec<Oid> = Vec::new();
     for c in &cx.plan.copies {
         if let Some(t) = cx
             .cat

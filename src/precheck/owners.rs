@@ -5,6 +5,7 @@
 //! target lacks are only a warning: their statements are skipped and reported.
 
 use super::{Context, End, Finding, SQL};
+use crate::pg::Oid;
 use crate::pg::{quote_ident, quote_literal};
 use anyhow::Context as _;
 use std::collections::{BTreeSet, HashSet};
@@ -20,12 +21,12 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     }
     // Owners, and grantors other than the owner (their grants run under SET
     // ROLE), of the objects the plan keeps (the selection may leave some out).
-    let planned: HashSet<i64> = cx
+    let planned: HashSet<Oid> = cx
         .plan
         .post_data
         .iter()
         .filter(|s| s.kind.is_ownership())
-        .map(|s| s.oid)
+        .filter_map(|s| s.oid)
         .collect();
     let mut roles: BTreeSet<String> = BTreeSet::new();
     for o in cx.cat.owners.iter().filter(|o| planned.contains(&o.oid)) {

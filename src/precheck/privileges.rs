@@ -3,6 +3,7 @@
 //! membership count exactly as they will when the migration runs.
 
 use super::{Context, End, Finding, SQL};
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident};
 use anyhow::Context as _;
 
@@ -52,8 +53,8 @@ pub(super) async fn source(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         )
     });
 
-    let table_oids: Vec<i64> = cx.cat.tables.iter().map(|t| t.oid).collect();
-    let seq_oids: Vec<i64> = cx.cat.sequences.iter().map(|s| s.oid).collect();
+    let table_oids: Vec<Oid> = cx.cat.tables.iter().map(|t| t.oid).collect();
+    let seq_oids: Vec<Oid> = cx.cat.sequences.iter().map(|s| s.oid).collect();
     let row = cx
         .source
         .query_one(
@@ -65,8 +66,8 @@ pub(super) async fn source(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         )
         .await
         .context("checking SELECT on source tables and sequences")?;
-    let bad_tables: Vec<i64> = row.get(0);
-    let bad_seqs: Vec<i64> = row.get(1);
+    let bad_tables: Vec<Oid> = row.get(0);
+    let bad_seqs: Vec<Oid> = row.get(1);
     let tables: Vec<String> = cx
         .cat
         .tables

@@ -32,6 +32,7 @@
 
 use super::{Context, Finding};
 use crate::catalog::Catalog;
+use crate::pg::Oid;
 use crate::plan::{closure_with_parts, dependent_reason, roots_of, Rejection, Skipped, Step};
 use std::collections::HashSet;
 use tokio_postgres::Client;
@@ -64,16 +65,16 @@ pub async fn rehearse(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow
 
 async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Result<Outcome> {
     let mut out = Outcome::default();
-    let mut rejected_oids: Vec<i64> = Vec::new();
-    let mut closure: HashSet<i64> = HashSet::new();
-    let mut dependent_seen: HashSet<i64> = HashSet::new();
+    let mut rejected_oids: Vec<Oid> = Vec::new();
+    let mut closure: HashSet<Oid> = HashSet::new();
+    let mut dependent_seen: HashSet<Oid> = HashSet::new();
     for chunk in steps.chunks(BATCH) {
         let runnable: Vec<&Step> = chunk
             .iter()
             .copied()
             .filter(|s| {
-                if s.oid != 0 && closure.contains(&s.oid) {
-                    note_dependent(&mut out, &mut dependent_seen, s);
+                if let Some(oid) = s.oid.filter(|o| closure.contains(o)) {
+                    note_dependent(&mut out, &mut dependent_seen, s, oid);
                     return false;
                 }
                 true
@@ -96,8 +97,8 @@ async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Res
             .batch_execute("ROLLBACK TO SAVEPOINT pgferry_batch; RELEASE SAVEPOINT pgferry_batch")
             .await?;
         for s in runnable {
-            if s.oid != 0 && closure.contains(&s.oid) {
-                note_dependent(&mut out, &mut dependent_seen, s);
+            if let Some(oid) = s.oid.filter(|o| closure.contains(o)) {
+                note_dependent(&mut out, &mut dependent_seen, s, oid);
                 continue;
             }
             target.batch_execute("SAVEPOINT pgferry_one").await?;
@@ -121,9 +122,9 @@ async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Res
                 oid: s.oid,
                 key: s.key(),
             });
-            if s.oid != 0 {
-                rejected_oids.push(s.oid);
-                dependent_seen.insert(s.oid);
+            if let Some(oid) = s.oid {
+                rejected_oids.push(oid);
+                dependent_seen.insert(oid);
                 closure = closure_with_parts(&rejected_oids, cat);
             }
         }
@@ -131,15 +132,15 @@ async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Res
     Ok(out)
 }
 
-fn note_dependent(out: &mut Outcome, seen: &mut HashSet<i64>, s: &Step) {
-    if !seen.insert(s.oid) {
+fn note_dependent(out: &mut Outcome, seen: &mut HashSet<Oid>, s: &Step, oid: Oid) {
+    if !seen.insert(oid) {
         return;
     }
     out.dependents.push(Skipped {
         kind: s.kind.label(),
         object: s.object.clone(),
         reason: "depends on an object the target rejects".into(),
-        oid: s.oid,
+        oid: Some(oid),
     });
 }
 
@@ -165,7 +166,7 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<(Vec<Finding>, Vec
     let mut o = rehearse(cx.target, &steps, cx.cat).await?;
     let because = roots_of(&o.rejected, cx.cat);
     for d in &mut o.dependents {
-        d.reason = dependent_reason(because.get(&d.oid));
+        d.reason = dependent_reason(d.oid.and_then(|o| because.get(&o)));
     }
     if o.rejected.is_empty() {
         return Ok((

@@ -8,6 +8,7 @@
 //! could repeat on another machine; the three together do not).
 
 use super::{Context, Finding};
+use crate::pg::Oid;
 use anyhow::Context as _;
 use tokio_postgres::Client;
 
@@ -24,7 +25,7 @@ async fn system_identifier(client: &Client) -> Option<String> {
         .map(|r| r.get(0))
 }
 
-async fn database_oid(client: &Client) -> anyhow::Result<i64> {
+async fn database_oid(client: &Client) -> anyhow::Result<Oid> {
     let r = client
         .query_one(
             "SELECT oid::int8 FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()",

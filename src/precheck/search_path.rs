@@ -10,12 +10,13 @@
 
 use super::{Context, Finding};
 use crate::pg::qualified;
+use crate::pg::Oid;
 use std::collections::HashSet;
 
 /// Objects whose maintenance or loading evaluates the functions they use.
-fn users(cx: &Context<'_>) -> HashSet<i64> {
+fn users(cx: &Context<'_>) -> HashSet<Oid> {
     let cat = cx.cat;
-    let mut out: HashSet<i64> = HashSet::new();
+    let mut out: HashSet<Oid> = HashSet::new();
     out.extend(cat.indexes.iter().map(|i| i.oid));
     out.extend(cat.tables.iter().map(|t| t.oid));
     out.extend(cat.types.domains.iter().map(|d| d.oid));
@@ -74,7 +75,7 @@ fn unqualified<'a>(body: &str, names: &HashSet<&'a str>) -> Option<&'a str> {
 pub(super) fn check(cx: &Context<'_>) -> Vec<Finding> {
     let code = "source.function.search_path";
     let users = users(cx);
-    let used: HashSet<i64> = cx
+    let used: HashSet<Oid> = cx
         .cat
         .depends
         .iter()

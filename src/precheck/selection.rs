@@ -12,6 +12,7 @@
 //!   is a configuration error (exit 2).
 
 use super::{Context, Finding};
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident};
 use anyhow::Context as _;
 use std::collections::HashSet;
@@ -55,7 +56,7 @@ pub(super) fn function_bodies(cx: &Context<'_>) -> Vec<Finding> {
     if renamed.is_empty() {
         return Vec::new();
     }
-    let planned: HashSet<i64> = cx.plan.pre_data.iter().map(|s| s.oid).collect();
+    let planned: HashSet<Oid> = cx.plan.pre_data.iter().filter_map(|s| s.oid).collect();
     let old_names: Vec<String> = cx
         .plan
         .names

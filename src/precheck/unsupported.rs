@@ -4,6 +4,7 @@
 //! no key to identify a row by.
 
 use super::{Context, Finding};
+use crate::pg::Oid;
 use crate::plan::dependents_closure;
 use anyhow::Context as _;
 use std::collections::BTreeSet;
@@ -41,7 +42,7 @@ pub(super) async fn c_functions(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>
             "no C-language function outside extensions",
         )]);
     }
-    let oids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    let oids: Vec<Oid> = rows.iter().map(|r| r.get(0)).collect();
     let funcs: Vec<String> = rows
         .iter()
         .map(|r| {
@@ -53,7 +54,7 @@ pub(super) async fn c_functions(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>
         })
         .collect();
     let closure = dependents_closure(&oids, &cx.cat.depends);
-    let others: Vec<i64> = closure.into_iter().filter(|o| !oids.contains(o)).collect();
+    let others: Vec<Oid> = closure.into_iter().filter(|o| !oids.contains(o)).collect();
     let dependents: BTreeSet<String> = cx
         .source
         .query(include_str!("../../sql/precheck/describe.sql"), &[&others])
@@ -292,7 +293,7 @@ pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
 
 /// Tables with no primary key and no unique index over NOT NULL columns.
 pub(super) async fn no_key(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
-    let oids: Vec<i64> = cx.cat.tables.iter().map(|t| t.oid).collect();
+    let oids: Vec<Oid> = cx.cat.tables.iter().map(|t| t.oid).collect();
     let rows = cx
         .source
         .query(include_str!("../../sql/precheck/no_key.sql"), &[&oids])

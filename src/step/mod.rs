@@ -11,6 +11,7 @@ mod order;
 pub use kind::StepKind;
 pub use order::{dependents_closure, order_by_dependencies};
 
+use crate::pg::Oid;
 use serde::Serialize;
 
 /// The seed's order: structure first, then data, then what needs the data.
@@ -59,9 +60,11 @@ pub struct Step {
     pub object: String,
     pub sql: String,
     pub parallel: Parallel,
-    /// Catalog oid of the object this statement creates or alters (0 when none);
-    /// dependency ordering and skipping work on it.
-    pub oid: i64,
+    /// Catalog oid of the object this statement creates or alters, if any;
+    /// dependency ordering and skipping work on it. Printed as 0 when none
+    /// (`--dry-run --json`), as it always was.
+    #[serde(with = "crate::pg::oid::zero_is_none")]
+    pub oid: Option<Oid>,
 }
 
 impl Step {
@@ -72,13 +75,13 @@ impl Step {
             object,
             sql,
             parallel: Parallel::Serial,
-            oid: 0,
+            oid: None,
         }
     }
 
     /// Ties the step to the catalog object it belongs to.
-    pub fn of(mut self, oid: i64) -> Step {
-        self.oid = oid;
+    pub fn of(mut self, oid: Oid) -> Step {
+        self.oid = Some(oid);
         self
     }
 
@@ -106,7 +109,7 @@ pub struct Skipped {
     pub object: String,
     pub reason: String,
     #[serde(skip)]
-    pub oid: i64,
+    pub oid: Option<Oid>,
 }
 
 /// A plan statement the target refused when the precheck rehearsed the DDL
@@ -122,8 +125,10 @@ pub struct Rejection {
     pub error: String,
     /// The statement's first line, to find it in `--dry-run`.
     pub statement: String,
-    /// Source oid of the object (0 when the statement has none).
-    pub oid: i64,
+    /// Source oid of the object, if the statement has one. Persisted in the
+    /// task state (`rejected`), where none is 0, as written by earlier builds.
+    #[serde(with = "crate::pg::oid::zero_is_none")]
+    pub oid: Option<Oid>,
     /// [`Step::key`] of the refused statement.
     pub key: String,
 }

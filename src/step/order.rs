@@ -8,21 +8,22 @@
 //! kind of thing), with a warning naming the objects.
 
 use super::Step;
+use crate::pg::Oid;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Reorders `steps` so that each object comes after the objects it depends on.
 /// `depends` holds (object, referenced object) oid pairs.
-pub fn order_by_dependencies(steps: Vec<Step>, depends: &[(i64, i64)]) -> Vec<Step> {
+pub fn order_by_dependencies(steps: Vec<Step>, depends: &[(Oid, Oid)]) -> Vec<Step> {
     // Group statements by object; statements without an object are their own group.
     let mut groups: Vec<Vec<Step>> = Vec::new();
-    let mut group_of: HashMap<i64, usize> = HashMap::new();
+    let mut group_of: HashMap<Oid, usize> = HashMap::new();
     for s in steps {
-        if s.oid != 0 {
-            if let Some(&g) = group_of.get(&s.oid) {
+        if let Some(oid) = s.oid {
+            if let Some(&g) = group_of.get(&oid) {
                 groups[g].push(s);
                 continue;
             }
-            group_of.insert(s.oid, groups.len());
+            group_of.insert(oid, groups.len());
         }
         groups.push(vec![s]);
     }
@@ -82,13 +83,13 @@ pub fn order_by_dependencies(steps: Vec<Step>, depends: &[(i64, i64)]) -> Vec<St
 }
 
 /// Every oid that depends, directly or not, on one of `roots`.
-pub fn dependents_closure(roots: &[i64], depends: &[(i64, i64)]) -> HashSet<i64> {
-    let mut by_ref: HashMap<i64, Vec<i64>> = HashMap::new();
+pub fn dependents_closure(roots: &[Oid], depends: &[(Oid, Oid)]) -> HashSet<Oid> {
+    let mut by_ref: HashMap<Oid, Vec<Oid>> = HashMap::new();
     for (obj, refd) in depends {
         by_ref.entry(*refd).or_default().push(*obj);
     }
-    let mut seen: HashSet<i64> = roots.iter().copied().collect();
-    let mut stack: Vec<i64> = roots.to_vec();
+    let mut seen: HashSet<Oid> = roots.iter().copied().collect();
+    let mut stack: Vec<Oid> = roots.to_vec();
     while let Some(x) = stack.pop() {
         for &d in by_ref.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
             if seen.insert(d) {
@@ -104,15 +105,19 @@ mod tests {
     use super::*;
     use crate::step::{Phase, StepKind};
 
-    fn step(oid: i64, name: &str) -> Step {
-        Step::new(Phase::PreData, StepKind::Table, name.into(), String::new()).of(oid)
+    fn step(oid: u32, name: &str) -> Step {
+        Step::new(Phase::PreData, StepKind::Table, name.into(), String::new()).of(Oid::new(oid))
+    }
+
+    fn pairs(p: &[(u32, u32)]) -> Vec<(Oid, Oid)> {
+        p.iter().map(|&(a, b)| (Oid::new(a), Oid::new(b))).collect()
     }
 
     #[test]
     fn moves_only_what_must_move_and_keeps_groups_together() {
         let steps = vec![step(1, "a"), step(2, "b"), step(3, "c"), step(1, "a2")];
         // a depends on c
-        let out = order_by_dependencies(steps, &[(1, 3)]);
+        let out = order_by_dependencies(steps, &pairs(&[(1, 3)]));
         let names: Vec<_> = out.iter().map(|s| s.object.as_str()).collect();
         assert_eq!(names, ["b", "c", "a", "a2"]);
     }
@@ -120,13 +125,14 @@ mod tests {
     #[test]
     fn cycles_are_broken_not_lost() {
         let steps = vec![step(1, "a"), step(2, "b")];
-        let out = order_by_dependencies(steps, &[(1, 2), (2, 1)]);
+        let out = order_by_dependencies(steps, &pairs(&[(1, 2), (2, 1)]));
         assert_eq!(out.len(), 2);
     }
 
     #[test]
     fn closure_follows_chains() {
-        let c = dependents_closure(&[1], &[(2, 1), (3, 2), (4, 9)]);
-        assert!(c.contains(&1) && c.contains(&2) && c.contains(&3) && !c.contains(&4));
+        let c = dependents_closure(&[Oid::new(1)], &pairs(&[(2, 1), (3, 2), (4, 9)]));
+        let has = |n| c.contains(&Oid::new(n));
+        assert!(has(1) && has(2) && has(3) && !has(4));
     }
 }

@@ -41,6 +41,7 @@
 //! accounts, 3M rows: the same server CPU within noise).
 
 use crate::pg::quote_ident;
+use crate::pg::Oid;
 
 /// Settings for every verify session, on top of `SESSION_SETUP`: they make
 /// the text output of every type the same on both servers (see the module
@@ -70,14 +71,14 @@ pub enum ColumnKind {
     Money,
 }
 
-const FLOAT4: i64 = 700;
-const FLOAT8: i64 = 701;
-const MONEY: i64 = 790;
+const FLOAT4: Oid = Oid::new(700);
+const FLOAT8: Oid = Oid::new(701);
+const MONEY: Oid = Oid::new(790);
 
 impl ColumnKind {
     /// The kind of a column whose type, with domains removed, is `base_oid`;
     /// `elem_base_oid` is the de-domained element type when it is an array.
-    pub fn from_oids(base_oid: i64, elem_base_oid: Option<i64>) -> ColumnKind {
+    pub fn from_oids(base_oid: Oid, elem_base_oid: Option<Oid>) -> ColumnKind {
         match (base_oid, elem_base_oid) {
             (FLOAT4, _) => ColumnKind::Float4,
             (FLOAT8, _) => ColumnKind::Float8,
@@ -214,19 +215,31 @@ mod tests {
 
     #[test]
     fn kinds_follow_base_types() {
-        assert_eq!(ColumnKind::from_oids(701, None), ColumnKind::Float8);
-        assert_eq!(ColumnKind::from_oids(700, None), ColumnKind::Float4);
         assert_eq!(
-            ColumnKind::from_oids(1022, Some(701)),
+            ColumnKind::from_oids(Oid::new(701), None),
+            ColumnKind::Float8
+        );
+        assert_eq!(
+            ColumnKind::from_oids(Oid::new(700), None),
+            ColumnKind::Float4
+        );
+        assert_eq!(
+            ColumnKind::from_oids(Oid::new(1022), Some(Oid::new(701))),
             ColumnKind::Float8Array
         );
         assert_eq!(
-            ColumnKind::from_oids(1021, Some(700)),
+            ColumnKind::from_oids(Oid::new(1021), Some(Oid::new(700))),
             ColumnKind::Float4Array
         );
-        assert_eq!(ColumnKind::from_oids(790, None), ColumnKind::Money);
-        assert_eq!(ColumnKind::from_oids(25, None), ColumnKind::Text);
-        assert_eq!(ColumnKind::from_oids(1009, Some(25)), ColumnKind::Text);
+        assert_eq!(
+            ColumnKind::from_oids(Oid::new(790), None),
+            ColumnKind::Money
+        );
+        assert_eq!(ColumnKind::from_oids(Oid::new(25), None), ColumnKind::Text);
+        assert_eq!(
+            ColumnKind::from_oids(Oid::new(1009), Some(Oid::new(25))),
+            ColumnKind::Text
+        );
     }
 
     #[test]

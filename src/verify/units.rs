@@ -17,6 +17,7 @@
 use super::ranges::{page_ranges, unit_ranges, Split, MAX_UNITS};
 use super::rowhash::{key_first, ColumnKind, Part};
 use crate::catalog::{Catalog, Column, Table};
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident};
 use anyhow::Context;
 use std::collections::HashMap;
@@ -77,13 +78,13 @@ pub async fn plan(
         .filter(|t| !t.is_partitioned())
         .filter(|t| !plan.no_data.contains(&qualified(&t.schema, &t.name)))
         .collect();
-    let type_oids: Vec<i64> = tables
+    let type_oids: Vec<Oid> = tables
         .iter()
         .flat_map(|t| t.columns.iter().map(|c| c.type_oid))
         .collect();
     let kinds = column_kinds(client, &type_oids).await?;
-    let oids: Vec<i64> = tables.iter().map(|t| t.oid).collect();
-    let keys: HashMap<i64, String> = client
+    let oids: Vec<Oid> = tables.iter().map(|t| t.oid).collect();
+    let keys: HashMap<Oid, String> = client
         .query(include_str!("../../sql/verify/int_keys.sql"), &[&oids])
         .await
         .context("reading integer primary keys (sql/verify/int_keys.sql)")?
@@ -243,29 +244,32 @@ async fn key_bounds(client: &Client, table: &str, key: &str) -> anyhow::Result<O
 /// resolved on the source with `sql/verify/column_bases.sql`.
 async fn column_kinds(
     client: &Client,
-    type_oids: &[i64],
-) -> anyhow::Result<HashMap<i64, ColumnKind>> {
+    type_oids: &[Oid],
+) -> anyhow::Result<HashMap<Oid, ColumnKind>> {
     let mut oids = type_oids.to_vec();
     oids.sort_unstable();
     oids.dedup();
-    let bases = |oids: Vec<i64>| async move {
+    let bases = |oids: Vec<Oid>| async move {
         let rows = client
             .query(include_str!("../../sql/verify/column_bases.sql"), &[&oids])
             .await
             .context("resolving column base types (sql/verify/column_bases.sql)")?;
         anyhow::Ok(
             rows.iter()
-                .map(|r| (r.get::<_, i64>(0), (r.get::<_, i64>(1), r.get::<_, i64>(2))))
-                .collect::<HashMap<i64, (i64, i64)>>(),
+                .map(|r| {
+                    let elem = r.get::<_, Oid>(2).nonzero();
+                    (r.get::<_, Oid>(0), (r.get::<_, Oid>(1), elem))
+                })
+                .collect::<HashMap<Oid, (Oid, Option<Oid>)>>(),
         )
     };
     let types = bases(oids).await?;
-    let elems: Vec<i64> = types.values().map(|v| v.1).filter(|e| *e != 0).collect();
+    let elems: Vec<Oid> = types.values().filter_map(|v| v.1).collect();
     let elem_bases = bases(elems).await?;
     Ok(types
         .iter()
         .map(|(oid, (base, elem))| {
-            let elem_base = (*elem != 0).then(|| elem_bases.get(elem).map_or(*elem, |e| e.0));
+            let elem_base = elem.map(|e| elem_bases.get(&e).map_or(e, |b| b.0));
             (*oid, ColumnKind::from_oids(*base, elem_base))
         })
         .collect())

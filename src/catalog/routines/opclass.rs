@@ -1,5 +1,6 @@
 //! Operator families and classes, with their members (sql/catalog/opclasses.sql).
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
@@ -7,7 +8,7 @@ use tokio_postgres::Client;
 /// `ALTER OPERATOR FAMILY ... ADD`, not by one of its classes).
 #[derive(Debug, Clone)]
 pub struct OpFamily {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     /// Access method name (`btree`, `hash`, `gist`, ...).
@@ -19,14 +20,14 @@ pub struct OpFamily {
 /// An operator class, with its own members.
 #[derive(Debug, Clone)]
 pub struct OpClass {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     pub am: String,
     pub is_default: bool,
     /// `format_type()` of the indexed type.
     pub for_type: String,
-    pub family_oid: i64,
+    pub family_oid: Oid,
     /// Qualified, quoted family name.
     pub family: String,
     /// `STORAGE` type, when it differs from the indexed type.
@@ -94,7 +95,7 @@ pub(super) async fn read(
             comment: r.get("comment"),
         })
         .collect();
-    let owners: Vec<i64> = families
+    let owners: Vec<Oid> = families
         .iter()
         .map(|f| f.oid)
         .chain(classes.iter().map(|c| c.oid))
@@ -103,7 +104,7 @@ pub(super) async fn read(
         return Ok((families, classes));
     }
     for r in client.query(member_sql, &[&owners]).await.context(ctx)? {
-        let owner: i64 = r.get("owner");
+        let owner: Oid = r.get("owner");
         let m = OpMember {
             kind: r.get("kind"),
             num: r.get("num"),

@@ -2,12 +2,13 @@
 //! and columns build on.
 
 use super::query;
+use crate::pg::Oid;
 use tokio_postgres::Client;
 
 /// An installed extension (not plpgsql).
 #[derive(Debug, Clone)]
 pub struct Extension {
-    pub oid: i64,
+    pub oid: Oid,
     pub name: String,
     pub schema: String,
     /// `extversion` on the source.
@@ -18,7 +19,7 @@ pub struct Extension {
 /// A user-created collation.
 #[derive(Debug, Clone)]
 pub struct Collation {
-    pub oid: i64,
+    pub oid: Oid,
     pub schema: String,
     pub name: String,
     /// `c` libc, `i` ICU, `b` builtin (17+), `d` default.

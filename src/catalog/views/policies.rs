@@ -1,14 +1,15 @@
 //! Row-level security policies. (Whether RLS is enabled and forced is on
 //! [`crate::catalog::Table`].)
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
 /// A row-level security policy.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    pub oid: i64,
-    pub table_oid: i64,
+    pub oid: Oid,
+    pub table_oid: Oid,
     pub schema: String,
     pub table_name: String,
     pub name: String,

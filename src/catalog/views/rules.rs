@@ -1,13 +1,14 @@
 //! Rewrite rules other than views' own `_RETURN` rules.
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
 /// A rule on a table or view.
 #[derive(Debug, Clone)]
 pub struct Rule {
-    pub oid: i64,
-    pub table_oid: i64,
+    pub oid: Oid,
+    pub table_oid: Oid,
     pub schema: String,
     pub table_name: String,
     pub name: String,

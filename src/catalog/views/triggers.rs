@@ -1,13 +1,14 @@
 //! User triggers on tables, partitioned tables and views.
 
+use crate::pg::Oid;
 use anyhow::Context;
 use tokio_postgres::Client;
 
 /// A trigger, or (13+) a partition's clone of its partitioned table's trigger.
 #[derive(Debug, Clone)]
 pub struct Trigger {
-    pub oid: i64,
-    pub table_oid: i64,
+    pub oid: Oid,
+    pub table_oid: Oid,
     pub schema: String,
     pub table_name: String,
     pub name: String,

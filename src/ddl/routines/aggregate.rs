@@ -97,10 +97,11 @@ fn modify(code: &str, default: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pg::Oid;
 
     fn agg() -> Aggregate {
         Aggregate {
-            oid: 1,
+            oid: Oid::new(1),
             schema: "public".into(),
             name: "Sum it".into(),
             args: "integer".into(),

@@ -80,17 +80,18 @@ fn member(m: &OpMember) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pg::Oid;
 
     #[test]
     fn class_with_members() {
         let c = OpClass {
-            oid: 1,
+            oid: Oid::new(1),
             schema: "public".into(),
             name: "mod10_ops".into(),
             am: "btree".into(),
             is_default: false,
             for_type: "integer".into(),
-            family_oid: 2,
+            family_oid: Oid::new(2),
             family: "public.mod10_ops".into(),
             storage: None,
             members: vec![

@@ -80,11 +80,12 @@ pub fn create_cast(c: &Cast) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pg::Oid;
 
     #[test]
     fn operators() {
         let o = Operator {
-            oid: 1,
+            oid: Oid::new(1),
             schema: "My Schema".into(),
             name: "===".into(),
             kind: "b".into(),
@@ -117,7 +118,7 @@ mod tests {
     #[test]
     fn casts() {
         let mut c = Cast {
-            oid: 1,
+            oid: Oid::new(1),
             source: "public.a".into(),
             target: "text".into(),
             function: Some("public.f(public.a)".into()),

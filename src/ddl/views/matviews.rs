@@ -6,6 +6,7 @@
 use crate::catalog::views::View;
 use crate::catalog::Catalog;
 use crate::ddl::comment;
+use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident};
 use crate::step::{order_by_dependencies, Phase, Step, StepKind};
 use std::collections::{HashMap, HashSet};
@@ -79,20 +80,20 @@ fn refreshes(cat: &Catalog) -> Vec<Step> {
             .of(v.oid)
         })
         .collect();
-    let oids: HashSet<i64> = mvs.iter().map(|v| v.oid).collect();
+    let oids: HashSet<Oid> = mvs.iter().map(|v| v.oid).collect();
     order_by_dependencies(steps, &matview_edges(&oids, &cat.depends))
 }
 
 /// (materialized view, materialized view it reads from) pairs, following
 /// dependencies through anything in between (views, functions).
-fn matview_edges(mvs: &HashSet<i64>, depends: &[(i64, i64)]) -> Vec<(i64, i64)> {
-    let mut refs: HashMap<i64, Vec<i64>> = HashMap::new();
+fn matview_edges(mvs: &HashSet<Oid>, depends: &[(Oid, Oid)]) -> Vec<(Oid, Oid)> {
+    let mut refs: HashMap<Oid, Vec<Oid>> = HashMap::new();
     for (obj, r) in depends {
         refs.entry(*obj).or_default().push(*r);
     }
     let mut edges = Vec::new();
     for &m in mvs {
-        let mut seen: HashSet<i64> = HashSet::from([m]);
+        let mut seen: HashSet<Oid> = HashSet::from([m]);
         let mut stack = vec![m];
         while let Some(x) = stack.pop() {
             for &r in refs.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
@@ -117,9 +118,15 @@ mod tests {
     #[test]
     fn edges_go_through_views_and_stop_at_materialized_views() {
         // 1 reads view 5, which reads matview 2; 2 reads matview 3.
-        let mvs = HashSet::from([1, 2, 3]);
-        let mut e = matview_edges(&mvs, &[(1, 5), (5, 2), (2, 3), (3, 9)]);
+        let o = |pairs: &[(u32, u32)]| -> Vec<(Oid, Oid)> {
+            pairs
+                .iter()
+                .map(|&(a, b)| (Oid::new(a), Oid::new(b)))
+                .collect()
+        };
+        let mvs = HashSet::from([1, 2, 3].map(Oid::new));
+        let mut e = matview_edges(&mvs, &o(&[(1, 5), (5, 2), (2, 3), (3, 9)]));
         e.sort();
-        assert_eq!(e, vec![(1, 2), (2, 3)]);
+        assert_eq!(e, o(&[(1, 2), (2, 3)]));
     }
 }

@@ -88,12 +88,13 @@ pub fn create_policy(p: &Policy) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pg::Oid;
 
     #[test]
     fn restrictive_policy_for_named_roles() {
         let p = Policy {
-            oid: 1,
-            table_oid: 2,
+            oid: Oid::new(1),
+            table_oid: Oid::new(2),
             schema: "s".into(),
             table_name: "T".into(),
             name: "p".into(),
