@@ -17,6 +17,8 @@ SELECT a.attrelid::int8 AS table_oid, a.attnum::int4 AS num, a.attname::text AS 
        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_sql,
        a.attidentity::text AS identity,
        COALESCE(pg_catalog.to_jsonb(a)->>'attgenerated', '') AS generated,
+       -- 14+: 'p' pglz, 'l' lz4 when set on the column ('' or absent: the default).
+       COALESCE(pg_catalog.to_jsonb(a)->>'attcompression', '') AS compression,
        CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0
             THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END AS collation,
        a.attislocal AS is_local, a.attinhcount::int4 AS inh_count,

@@ -61,6 +61,8 @@ pub struct Column {
     /// `s` for a stored generated column (12+), `v` for a virtual one (18+),
     /// else empty.
     pub generated: String,
+    /// `pglz` or `lz4` when set on the column (14+), else empty.
+    pub compression: String,
     /// Qualified collation when it differs from the type's default.
     pub collation: Option<String>,
     pub is_local: bool,
@@ -189,6 +191,11 @@ pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::
             identity: r.get("identity"),
             generated: r.get("generated"),
             collation: r.get("collation"),
+            compression: match r.get::<_, &str>("compression") {
+                "p" => "pglz".to_string(),
+                "l" => "lz4".to_string(),
+                _ => String::new(),
+            },
             is_local: r.get("is_local"),
             inh_count: r.get("inh_count"),
             storage: r.get("storage"),

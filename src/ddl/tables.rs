@@ -9,6 +9,9 @@ use crate::pg::{qualified, quote_ident};
 /// Renders one column definition.
 fn column_def(t: &Table, c: &Column, cat: &Catalog) -> String {
     let mut d = format!("{} {}", quote_ident(&c.name), c.type_sql);
+    if !c.compression.is_empty() {
+        d.push_str(&format!(" COMPRESSION {}", c.compression));
+    }
     if let Some(coll) = &c.collation {
         d.push_str(&format!(" COLLATE {coll}"));
     }

@@ -26,7 +26,7 @@
 
 use super::Rewritten;
 use crate::catalog::Catalog;
-use crate::pg::{qualified, PG12, PG14, PG16};
+use crate::pg::{qualified, quote_ident, PG12, PG14, PG16};
 
 /// The array functions whose polymorphic arguments changed in 14.
 pub const CHANGED_ARRAY_FUNCTIONS: &[&str] = &[
@@ -86,7 +86,30 @@ pub fn apply(cat: &mut Catalog, target: Target) -> Vec<Rewritten> {
     if !target.at_least(PG16) {
         generated_children(cat, &mut out);
     }
+    if !target.at_least(PG14) {
+        default_compression(cat, &mut out);
+    }
     out
+}
+
+/// Targets before 14 have one TOAST compression (pglz) and no per-column
+/// setting: a column set to one is created with the default.
+fn default_compression(cat: &mut Catalog, out: &mut Vec<Rewritten>) {
+    for t in cat.tables.iter_mut() {
+        for c in t.columns.iter_mut().filter(|c| !c.compression.is_empty()) {
+            out.push(Rewritten {
+                kind: "column",
+                object: format!("{}.{}", qualified(&t.schema, &t.name), quote_ident(&c.name)),
+                change: format!(
+                    "created without COMPRESSION {} (the target, before 14, compresses \
+                     with pglz only)",
+                    c.compression
+                ),
+                code: "source.incompatible.compression",
+            });
+            c.compression.clear();
+        }
+    }
 }
 
 /// The removed type a column is of (`abstime`, or its array `_abstime`).

@@ -18,6 +18,7 @@ fn column(num: i32, name: &str, ty: &str) -> Column {
         type_name: ty.into(),
         not_null: num == 1,
         not_null_name: None,
+        compression: String::new(),
         binary_ok: true,
         default_sql: None,
         identity: String::new(),
