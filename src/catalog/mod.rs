@@ -11,9 +11,11 @@ pub mod foreign;
 pub mod owners;
 mod relations;
 pub mod routines;
+pub mod seclabels;
 mod sequences;
 mod statistics;
 pub mod textsearch;
+pub mod transforms;
 pub use statistics::StatisticsObject;
 pub mod types;
 pub mod views;
@@ -69,6 +71,10 @@ pub struct Catalog {
     pub text_search: textsearch::TextSearch,
     /// Foreign-data wrappers, servers, user mappings, foreign tables.
     pub foreign: foreign::Foreign,
+    /// `CREATE TRANSFORM`s outside extensions.
+    pub transforms: Vec<transforms::Transform>,
+    /// Security labels (the plan keeps those of the objects it creates).
+    pub security_labels: Vec<seclabels::SecurityLabel>,
     /// Positions of tables, indexes and constraints by oid (see [`OidIndex`]).
     #[doc(hidden)]
     pub(crate) index: CatalogIndex,
@@ -156,10 +162,12 @@ impl Catalog {
             extra::read_event_triggers(client),
             extra::read_publications(client, version_num),
         )?;
-        let (conversions, text_search, foreign) = tokio::try_join!(
+        let (conversions, text_search, foreign, transforms, security_labels) = tokio::try_join!(
             extra::read_conversions(client, &names),
             textsearch::read(client, &names),
             foreign::read(client, &names),
+            transforms::read(client),
+            seclabels::read(client, &names),
         )?;
         let mut cat = Catalog {
             version_num,
@@ -183,6 +191,8 @@ impl Catalog {
             conversions,
             text_search,
             foreign,
+            transforms,
+            security_labels,
             index: CatalogIndex::default(),
         };
         cat.reindex();

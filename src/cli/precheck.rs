@@ -54,8 +54,10 @@ pub async fn run(args: PrecheckArgs) -> anyhow::Result<Exit> {
         .iter()
         .map(|r| r.get(0))
         .collect();
+    let providers = crate::catalog::seclabels::loaded_for(&tgt, &cat.security_labels).await?;
     let build = crate::plan::BuildOptions {
         target_roles: Some(roles),
+        label_providers: Some(providers),
         target: crate::plan::compat::Target {
             version: Some(crate::catalog::server_version_num(&tgt).await?),
             map_removed_types: args.map_removed_types,

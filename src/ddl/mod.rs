@@ -11,10 +11,12 @@ mod inherit;
 pub mod owners;
 pub mod roles;
 pub mod routines;
+pub mod seclabels;
 mod sequences;
 mod statistics;
 mod tables;
 pub mod textsearch;
+pub mod transforms;
 pub mod types;
 pub mod views;
 

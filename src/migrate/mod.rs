@@ -167,6 +167,7 @@ pub async fn plan_only(
         keep_owners,
         target_roles: None,
         create_roles: false,
+        label_providers: None,
         target: plan::compat::Target {
             version: None,
             map_removed_types,
@@ -273,6 +274,11 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
         // Also decides which user mappings can be created (their role exists).
         target_roles: Some(target_roles(&target).await?),
         create_roles: opts.create_roles,
+        // Labels of a provider the target lacks are left out (precheck
+        // target.seclabel_provider says so).
+        label_providers: Some(
+            crate::catalog::seclabels::loaded_for(&target, &cat.security_labels).await?,
+        ),
         target: plan::compat::Target {
             version: Some(target_version),
             map_removed_types: opts.map_removed_types,

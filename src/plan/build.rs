@@ -24,6 +24,10 @@ pub struct BuildOptions {
     /// `--create-roles`: create the named roles the target lacks (needs
     /// `target_roles`).
     pub create_roles: bool,
+    /// The security label providers the target has loaded: labels of any
+    /// other provider are left out and listed in `plan.skipped`. `None`:
+    /// not asked (dry run), every label is kept.
+    pub label_providers: Option<HashSet<String>>,
 }
 
 /// Builds the plan for migrating everything in `cat`.
@@ -69,6 +73,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     let views = ddl::views::steps(cat);
     plan.pre_data.extend(types.pre.iter().cloned());
     plan.pre_data.extend(routines.pre.iter().cloned());
+    plan.pre_data.extend(ddl::transforms::steps(cat));
     plan.pre_data.extend(ddl::textsearch::steps(cat).pre);
     plan.pre_data.extend(ddl::extra::conversion_steps(cat));
     let (foreign, password_notes) = ddl::foreign::steps(cat, opts.target_roles.as_ref());

@@ -232,6 +232,14 @@ pub fn prepare_with(
     let mut plan = build(cat, opts);
     plan.rewritten.splice(0..0, rewritten);
     select::prune(&mut plan, &rep);
+    // Once the plan holds exactly the objects it creates: each one's labels.
+    let label_skips = crate::ddl::seclabels::place(
+        &mut plan.pre_data,
+        &mut plan.post_data,
+        cat,
+        opts.label_providers.as_ref(),
+    );
+    plan.skipped.extend(label_skips);
     select::keep_keys_to_empty_tables(&mut plan, cat, &rep);
     rename::finish(&mut plan, cat, &names);
     plan.names = names;

@@ -77,9 +77,12 @@ pub fn drop_rejected(plan: &mut Plan, cat: &Catalog, rejections: &[Rejection]) {
     let because = roots_of(rejections, cat);
     let mut drop = |steps: &mut Vec<Step>| {
         steps.retain(|s| {
-            let gone =
-                keys.contains(s.key().as_str()) || s.oid.is_some_and(|o| closure.contains(&o));
-            if let Some(oid) = s.oid.filter(|o| gone && seen.insert(*o)) {
+            let refused = keys.contains(s.key().as_str());
+            let gone = refused || s.oid.is_some_and(|o| closure.contains(&o));
+            // A refused statement is listed above, as rejected; one refused
+            // alone (a security label, tied to its object but rejected
+            // without its oid) must not be listed again as a dependent.
+            if let Some(oid) = s.oid.filter(|o| gone && !refused && seen.insert(*o)) {
                 skipped.push(Skipped {
                     kind: s.kind.label(),
                     object: s.object.clone(),
@@ -134,5 +137,50 @@ pub fn dependent_reason(roots: Option<&Vec<String>>) -> String {
             format!("depends on an object the target rejects ({})", r.join(", "))
         }
         _ => "depends on an object the target rejects".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::step::Phase;
+
+    #[test]
+    fn a_statement_refused_alone_goes_alone_and_is_listed_once() {
+        let pre = Phase::PreData;
+        let table = Step::new(
+            pre,
+            StepKind::Table,
+            "s.t".into(),
+            "CREATE TABLE s.t ();".into(),
+        );
+        let label = Step::new(
+            pre,
+            StepKind::SecurityLabel,
+            "TABLE s.t".into(),
+            "SECURITY LABEL FOR dummy ON TABLE s.t IS 'secret';".into(),
+        );
+        let mut plan = Plan {
+            pre_data: vec![table.of(Oid::new(10)), label.clone().of(Oid::new(10))],
+            ..Default::default()
+        };
+        let refused = Rejection {
+            kind: "security label".into(),
+            object: "TABLE s.t".into(),
+            sqlstate: "42501".into(),
+            error: "only superuser can set 'secret' label".into(),
+            statement: label.sql.clone(),
+            oid: None,
+            key: label.key(),
+        };
+        drop_rejected(&mut plan, &Catalog::default(), &[refused]);
+        let kinds: Vec<StepKind> = plan.pre_data.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [StepKind::Table]);
+        let listed: Vec<(&str, &str)> = plan
+            .skipped
+            .iter()
+            .map(|s| (s.kind, s.object.as_str()))
+            .collect();
+        assert_eq!(listed, [("security label", "TABLE s.t")]);
     }
 }

@@ -167,6 +167,14 @@ fn family_objects(cat: &Catalog) -> Vec<(Oid, &str)> {
     out.extend(ts.dictionaries.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(ts.configurations.iter().map(|x| (x.oid, x.schema.as_str())));
     out.extend(cat.conversions.iter().map(|x| (x.oid, x.schema.as_str())));
+    // A transform follows its type's schema: one of a built-in type goes
+    // with `pg_catalog`, kept unless the selection names schemas to include
+    // (as pg_dump keeps it only when dumping everything).
+    out.extend(
+        cat.transforms
+            .iter()
+            .map(|x| (x.oid, x.type_schema.as_str())),
+    );
     let acls = cat.default_acls.iter();
     out.extend(acls.filter_map(|x| Some((x.oid, x.schema.as_deref()?))));
     let ft = &cat.foreign.tables;

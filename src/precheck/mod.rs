@@ -22,6 +22,7 @@ mod render;
 mod same;
 mod scripts;
 mod search_path;
+mod seclabels;
 mod selection;
 mod servers;
 mod sessions;
@@ -164,6 +165,7 @@ pub const CODES: &[&str] = &[
     "target.generated_inheritance",
     "source.user_mapping.password",
     "source.function.search_path",
+    "target.seclabel_provider",
 ];
 
 /// What the caller is about to do; some checks depend on it.
@@ -333,6 +335,7 @@ pub async fn run_with(
     findings.extend(guard("source.large_object", unsupported::large_objects(&cx)).await);
     findings.extend(guard("source.unsupported.other", unsupported::other_objects(&cx)).await);
     findings.extend(compat::check(&cx));
+    findings.extend(guard("target.seclabel_provider", seclabels::check(&cx)).await);
     findings.extend(search_path::check(&cx));
     findings.extend(servers::encoding(&cx));
     findings.extend(guard("source.table.no_key", unsupported::no_key(&cx)).await);

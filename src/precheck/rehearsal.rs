@@ -33,7 +33,9 @@
 use super::{Context, Finding};
 use crate::catalog::Catalog;
 use crate::pg::Oid;
-use crate::plan::{closure_with_parts, dependent_reason, roots_of, Rejection, Skipped, Step};
+use crate::plan::{
+    closure_with_parts, dependent_reason, roots_of, Rejection, Skipped, Step, StepKind,
+};
 use std::collections::HashSet;
 use tokio_postgres::Client;
 
@@ -113,16 +115,22 @@ async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Res
             target
                 .batch_execute("ROLLBACK TO SAVEPOINT pgferry_one; RELEASE SAVEPOINT pgferry_one")
                 .await?;
+            // A refused label leaves its object be: only the statement is
+            // rejected (by its key), not the object and its dependents.
+            let oid = match s.kind {
+                StepKind::SecurityLabel => None,
+                _ => s.oid,
+            };
             out.rejected.push(Rejection {
                 kind: s.kind.label().to_string(),
                 object: s.object.clone(),
                 sqlstate: e.code().map(|c| c.code().to_string()).unwrap_or_default(),
                 error: crate::pg::db_error(&e),
                 statement: s.sql.lines().next().unwrap_or("").to_string(),
-                oid: s.oid,
+                oid,
                 key: s.key(),
             });
-            if let Some(oid) = s.oid {
+            if let Some(oid) = oid {
                 rejected_oids.push(oid);
                 dependent_seen.insert(oid);
                 closure = closure_with_parts(&rejected_oids, cat);

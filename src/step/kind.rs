@@ -54,6 +54,7 @@ pub enum StepKind {
     Rule,
     RuleState,
     Schema,
+    SecurityLabel,
     Sequence,
     SequenceOwnedBy,
     Statistics,
@@ -63,6 +64,7 @@ pub enum StepKind {
     TextSearchDictionary,
     TextSearchParser,
     TextSearchTemplate,
+    Transform,
     Trigger,
     TriggerState,
     Type,
@@ -121,6 +123,7 @@ impl StepKind {
         StepKind::Rule,
         StepKind::RuleState,
         StepKind::Schema,
+        StepKind::SecurityLabel,
         StepKind::Sequence,
         StepKind::SequenceOwnedBy,
         StepKind::Statistics,
@@ -130,6 +133,7 @@ impl StepKind {
         StepKind::TextSearchDictionary,
         StepKind::TextSearchParser,
         StepKind::TextSearchTemplate,
+        StepKind::Transform,
         StepKind::Trigger,
         StepKind::TriggerState,
         StepKind::Type,
@@ -188,6 +192,7 @@ impl StepKind {
             StepKind::Rule => "rule",
             StepKind::RuleState => "rule state",
             StepKind::Schema => "schema",
+            StepKind::SecurityLabel => "security label",
             StepKind::Sequence => "sequence",
             StepKind::SequenceOwnedBy => "sequence owned by",
             StepKind::Statistics => "statistics",
@@ -197,6 +202,7 @@ impl StepKind {
             StepKind::TextSearchDictionary => "text search dictionary",
             StepKind::TextSearchParser => "text search parser",
             StepKind::TextSearchTemplate => "text search template",
+            StepKind::Transform => "transform",
             StepKind::Trigger => "trigger",
             StepKind::TriggerState => "trigger state",
             StepKind::Type => "type",
@@ -253,7 +259,7 @@ mod tests {
     fn labels_are_unique_and_every_kind_is_listed() {
         let labels: HashSet<&str> = StepKind::ALL.iter().map(|k| k.label()).collect();
         assert_eq!(labels.len(), StepKind::ALL.len());
-        assert_eq!(StepKind::ALL.len(), 62);
+        assert_eq!(StepKind::ALL.len(), 64);
         assert!(StepKind::ALL
             .iter()
             .filter(|k| k.is_rename())

@@ -64,11 +64,16 @@ pub async fn compare_schema(ends: &Endpoints, sel: &Selection) -> anyhow::Result
     let (mut scat, mut tcat) = tokio::try_join!(Catalog::read(&src), Catalog::read(&tgt))?;
     // Both rendered for the target's version: the version rules' rewrites
     // (`anyarray` to `anycompatiblearray`, removed types...) are expected.
+    // Labels of a provider the target lacks cannot be there: the plans
+    // leave them out, and the migration reports them skipped.
+    let mut labels = scat.security_labels.clone();
+    labels.extend(tcat.security_labels.iter().cloned());
     let opts = crate::plan::BuildOptions {
         target: crate::plan::compat::Target {
             version: Some(tcat.version_num),
             map_removed_types: true,
         },
+        label_providers: Some(crate::catalog::seclabels::loaded_for(&tgt, &labels).await?),
         ..Default::default()
     };
     let expected = crate::plan::prepare_with(&mut scat, sel, &opts)?;

@@ -26,6 +26,7 @@ mod hardening;
 mod hardening_plan;
 mod harness;
 mod keywords;
+mod labels_transforms;
 mod legacy;
 mod migrate_basic;
 mod owners;
