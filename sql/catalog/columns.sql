@@ -6,7 +6,10 @@ SELECT a.attrelid::int8 AS table_oid, a.attnum::int4 AS num, a.attname::text AS 
        pg_catalog.format_type(a.atttypid, a.atttypmod) AS type_sql,
        a.atttypid::int8 AS type_oid,
        t.typname::text AS type_name,
-       a.attnotnull AS not_null,
+       -- A NOT VALID NOT NULL (18+) may have NULLs: added after the data.
+       a.attnotnull AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint nv
+                                    WHERE nv.conrelid = a.attrelid AND nv.contype = 'n'
+                                      AND nv.conkey[1] = a.attnum AND NOT nv.convalidated) AS not_null,
        -- 18+ names NOT NULL constraints (contype 'n'; no such rows before).
        (SELECT nn.conname::text FROM pg_catalog.pg_constraint nn
         WHERE nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum) AS not_null_name,

@@ -1,5 +1,6 @@
 -- Table constraints (primary key, unique, check, exclusion, foreign key); NOT NULL
--- lives on columns. parent_oid is con.conparentid on 11+ and 0 on 10 (read through
+-- lives on columns, except a NOT VALID one (18+), added after the data like a
+-- NOT VALID check. parent_oid is con.conparentid on 11+ and 0 on 10 (read through
 -- to_jsonb(con), see sql/README.md): a partition's constraint made by its parent's
 -- is attached to it rather than made on its own.
 SELECT con.oid::int8 AS oid, con.conrelid::int8 AS table_oid, con.conname::text AS name,
@@ -18,5 +19,6 @@ SELECT con.oid::int8 AS oid, con.conrelid::int8 AS table_oid, con.conname::text 
        con.condeferrable AS deferrable, con.condeferred AS deferred,
        pg_catalog.obj_description(con.oid, 'pg_constraint') AS comment
 FROM pg_catalog.pg_constraint con
-WHERE con.conrelid = ANY($1::int8[]::oid[]) AND con.contype IN ('p', 'u', 'c', 'x', 'f')
+WHERE con.conrelid = ANY($1::int8[]::oid[])
+  AND (con.contype IN ('p', 'u', 'c', 'x', 'f') OR (con.contype = 'n' AND NOT con.convalidated))
 ORDER BY con.conrelid, con.conname

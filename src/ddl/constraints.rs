@@ -270,8 +270,8 @@ fn index_markers(
     }
 }
 
-/// NOT VALID check constraints and foreign keys, after every index exists
-/// (a foreign key needs the referenced table's unique index).
+/// NOT VALID check and NOT NULL (18+) constraints and foreign keys, after
+/// every index exists (a foreign key needs the referenced table's unique index).
 pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
     let post = Phase::PostData;
     let mut out = Vec::new();
@@ -279,7 +279,7 @@ pub fn constraint_steps(cat: &Catalog) -> Vec<Step> {
     for c in cat
         .constraints
         .iter()
-        .filter(|c| c.contype == "c" && !c.validated && c.is_local)
+        .filter(|c| (c.contype == "c" || c.contype == "n") && !c.validated && c.is_local)
     {
         // An inheritable check on a table with inheritance children must
         // reach them (PostgreSQL refuses `ONLY` there: "constraint must be

@@ -66,8 +66,8 @@ fn procedure_overloads_and_shell_operators_keep_owners_15_to_18() {
 }
 
 /// 18 -> 18: 18 names NOT NULL constraints (a partition carries its parent's
-/// names, a column may have its own) and has virtual generated columns; a
-/// foreign table partition too. `pg_dump --schema-only` of both ends is the
+/// names, a column may have its own), has NOT VALID ones (over rows that
+/// are NULL) and virtual generated columns; a foreign table partition too. `pg_dump --schema-only` of both ends is the
 /// same.
 #[test]
 fn not_null_names_virtual_columns_and_foreign_partitions_18_to_18() {
@@ -85,6 +85,9 @@ fn not_null_names_virtual_columns_and_foreign_partitions_18_to_18() {
          CREATE SERVER lesson_srv FOREIGN DATA WRAPPER lesson_fdw;
          CREATE FOREIGN TABLE public.ev_2019 PARTITION OF public.ev
              FOR VALUES FROM ('2019-01-01') TO ('2020-01-01') SERVER lesson_srv;
+         CREATE TABLE public.nv (a int, b int);
+         INSERT INTO public.nv VALUES (NULL, 1), (2, 2);
+         ALTER TABLE public.nv ADD CONSTRAINT nv_a_nn NOT NULL a NOT VALID;
          INSERT INTO public.ev_2020 VALUES (1, '2020-05-05', 'x');
          INSERT INTO public.plain (a, b) VALUES (1, 2), (3, 4);",
     )
