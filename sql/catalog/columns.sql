@@ -13,6 +13,9 @@ SELECT a.attrelid::int8 AS table_oid, a.attnum::int4 AS num, a.attname::text AS 
        -- 18+ names NOT NULL constraints (contype 'n'; no such rows before).
        (SELECT nn.conname::text FROM pg_catalog.pg_constraint nn
         WHERE nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum) AS not_null_name,
+       COALESCE((SELECT nn.connoinherit FROM pg_catalog.pg_constraint nn
+                 WHERE nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum), false)
+         AS not_null_no_inherit,
        -- reg* types are OIDs in binary form: only their text form (names) means
        -- the same thing on the target.
        (a.atttypid < 16384 AND t.typsend <> 0 AND t.typreceive <> 0 AND t.typname !~ '^_?reg')

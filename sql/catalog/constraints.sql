@@ -16,6 +16,8 @@ SELECT con.oid::int8 AS oid, con.conrelid::int8 AS table_oid, con.conname::text 
        COALESCE((SELECT i.indisreplident FROM pg_catalog.pg_index i WHERE i.indexrelid = con.conindid
                  AND con.contype IN ('p', 'u', 'x')), false) AS index_replica_identity,
        con.convalidated AS validated, con.conislocal AS is_local,
+       -- 18+: a key WITHOUT OVERLAPS (a GiST index, which cannot be built unique alone).
+       COALESCE((pg_catalog.to_jsonb(con)->>'conperiod')::bool, false) AS period,
        con.condeferrable AS deferrable, con.condeferred AS deferred,
        pg_catalog.obj_description(con.oid, 'pg_constraint') AS comment
 FROM pg_catalog.pg_constraint con

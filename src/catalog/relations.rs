@@ -53,6 +53,8 @@ pub struct Column {
     pub not_null: bool,
     /// The NOT NULL constraint's name (18+ sources, which name them).
     pub not_null_name: Option<String>,
+    /// `NOT NULL NO INHERIT` (18+).
+    pub not_null_no_inherit: bool,
     /// Built-in type with binary send/receive: safe for binary COPY between servers.
     pub binary_ok: bool,
     pub default_sql: Option<String>,
@@ -110,6 +112,8 @@ pub struct Constraint {
     /// The constraint's index is the table's replica identity.
     pub index_replica_identity: bool,
     pub validated: bool,
+    /// A primary key or unique constraint `WITHOUT OVERLAPS` (18+).
+    pub period: bool,
     /// `condeferrable` and `condeferred`.
     pub deferrable: bool,
     pub deferred: bool,
@@ -184,6 +188,7 @@ pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::
             type_name: r.get("type_name"),
             not_null: r.get("not_null"),
             not_null_name: r.get("not_null_name"),
+            not_null_no_inherit: r.get("not_null_no_inherit"),
             binary_ok: r.get("binary_ok"),
             default_sql: r
                 .get::<_, Option<String>>("default_sql")
@@ -235,6 +240,7 @@ pub(super) async fn read_constraints(
             key_columns: r.get("key_columns"),
             index_clustered: r.get("index_clustered"),
             index_replica_identity: r.get("index_replica_identity"),
+            period: r.get("period"),
             validated: r.get("validated"),
             deferrable: r.get("deferrable"),
             deferred: r.get("deferred"),

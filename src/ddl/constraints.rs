@@ -107,7 +107,8 @@ fn attach_partition_index(
 
 /// Primary keys and unique constraints are built as unique indexes (in
 /// parallel, on loaded tables), then attached with `USING INDEX`; exclusion
-/// constraints and keys of partitioned tables are added whole.
+/// constraints, keys `WITHOUT OVERLAPS` (their GiST index cannot be built
+/// unique on its own) and keys of partitioned tables are added whole.
 fn key_constraint_steps(cat: &Catalog, out: &mut IndexSteps) {
     let post = Phase::PostData;
     for c in cat
@@ -124,7 +125,7 @@ fn key_constraint_steps(cat: &Catalog, out: &mut IndexSteps) {
         if on_partitioned(cat, c.table_oid) {
             out.parents
                 .push(Step::new(post, kind, obj.clone(), add_constraint(cat, c, "")).of(c.oid));
-        } else if let (Some(def), true) = (&c.index_definition, c.contype != "x") {
+        } else if let (Some(def), true) = (&c.index_definition, c.contype != "x" && !c.period) {
             out.builds.push(
                 Step::new(post, StepKind::Index, obj.clone(), format!("{def};"))
                     .of(c.oid)

@@ -27,7 +27,8 @@ fn column_def(t: &Table, c: &Column, cat: &Catalog) -> String {
     } else if let Some(def) = &c.default_sql {
         d.push_str(&format!(" DEFAULT {def}"));
     }
-    if !c.identity.is_empty() {
+    // A partition's identity is its parent's (17+ refuse one of its own).
+    if !c.identity.is_empty() && !parent_identity(t, c, cat) {
         let kind = if c.identity == "a" {
             "ALWAYS"
         } else {
@@ -51,8 +52,24 @@ fn column_def(t: &Table, c: &Column, cat: &Catalog) -> String {
             &c.name,
             c.not_null_name.as_deref(),
         ));
+        if c.not_null_no_inherit {
+            d.push_str(" NO INHERIT");
+        }
     }
     d
+}
+
+/// Whether `c` is a partition's column whose parent column is an identity.
+fn parent_identity(t: &Table, c: &Column, cat: &Catalog) -> bool {
+    t.is_partition
+        && t.parent_oids
+            .first()
+            .and_then(|p| cat.table(*p))
+            .is_some_and(|p| {
+                p.columns
+                    .iter()
+                    .any(|pc| pc.name == c.name && !pc.identity.is_empty())
+            })
 }
 
 /// ` NOT NULL`, named as on the source when its name is not the one the

@@ -26,7 +26,7 @@
 
 use super::Rewritten;
 use crate::catalog::Catalog;
-use crate::pg::{qualified, quote_ident, PG12, PG14, PG16};
+use crate::pg::{qualified, quote_ident, PG12, PG14, PG16, PG18};
 
 /// The array functions whose polymorphic arguments changed in 14.
 pub const CHANGED_ARRAY_FUNCTIONS: &[&str] = &[
@@ -89,7 +89,28 @@ pub fn apply(cat: &mut Catalog, target: Target) -> Vec<Rewritten> {
     if !target.at_least(PG14) {
         default_compression(cat, &mut out);
     }
+    if !target.at_least(PG18) {
+        inheritable_not_null(cat, &mut out);
+    }
     out
+}
+
+/// `NOT NULL NO INHERIT` is 18's: older targets get a plain NOT NULL, which
+/// their inheritance children inherit.
+fn inheritable_not_null(cat: &mut Catalog, out: &mut Vec<Rewritten>) {
+    for t in cat.tables.iter_mut() {
+        for c in t.columns.iter_mut().filter(|c| c.not_null_no_inherit) {
+            out.push(Rewritten {
+                kind: "column",
+                object: format!("{}.{}", qualified(&t.schema, &t.name), quote_ident(&c.name)),
+                change: "NOT NULL without NO INHERIT (the target, before 18, has no \
+                         NO INHERIT for NOT NULL)"
+                    .into(),
+                code: "source.incompatible.not_null_no_inherit",
+            });
+            c.not_null_no_inherit = false;
+        }
+    }
 }
 
 /// Targets before 14 have one TOAST compression (pglz) and no per-column

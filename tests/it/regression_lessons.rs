@@ -66,11 +66,13 @@ fn procedure_overloads_and_shell_operators_keep_owners_15_to_18() {
 }
 
 /// 18 -> 18: 18 names NOT NULL constraints (a partition carries its parent's
-/// names, a column may have its own), has NOT VALID ones (over rows that
-/// are NULL) and virtual generated columns; a foreign table partition too. `pg_dump --schema-only` of both ends is the
+/// names, a column may have its own), has NOT VALID and NO INHERIT ones,
+/// virtual generated columns, keys WITHOUT OVERLAPS and foreign keys with
+/// PERIOD, NOT ENFORCED constraints; 17+ identities on partitioned tables; a
+/// foreign table partition too. `pg_dump --schema-only` of both ends is the
 /// same.
 #[test]
-fn not_null_names_virtual_columns_and_foreign_partitions_18_to_18() {
+fn what_17_and_18_added_18_to_18() {
     let (src, dst) = (cluster(18), cluster(18));
     let sdb = fresh_db(src, "lesson_nn");
     let tdb = fresh_db(dst, "lesson_nn_t");
@@ -88,6 +90,22 @@ fn not_null_names_virtual_columns_and_foreign_partitions_18_to_18() {
          CREATE TABLE public.nv (a int, b int);
          INSERT INTO public.nv VALUES (NULL, 1), (2, 2);
          ALTER TABLE public.nv ADD CONSTRAINT nv_a_nn NOT NULL a NOT VALID;
+         CREATE TABLE public.nni (a int NOT NULL NO INHERIT, b int);
+         CREATE EXTENSION btree_gist;
+         CREATE TABLE public.rooms (id int, valid_at daterange, name text,
+                                    PRIMARY KEY (id, valid_at WITHOUT OVERLAPS));
+         CREATE TABLE public.bookings (id int PRIMARY KEY, room_id int, valid_at daterange,
+             FOREIGN KEY (room_id, PERIOD valid_at) REFERENCES public.rooms (id, PERIOD valid_at));
+         INSERT INTO public.rooms VALUES (1, '[2020-01-01,2021-01-01)', 'a');
+         INSERT INTO public.bookings VALUES (1, 1, '[2020-02-01,2020-03-01)');
+         CREATE TABLE public.ne (a int CHECK (a > 0) NOT ENFORCED, b int);
+         CREATE TABLE public.ne_ref (id int PRIMARY KEY);
+         CREATE TABLE public.ne_fk (r int REFERENCES public.ne_ref NOT ENFORCED);
+         INSERT INTO public.ne VALUES (-1, 20);
+         INSERT INTO public.ne_fk VALUES (5);
+         CREATE TABLE public.idp (id int GENERATED ALWAYS AS IDENTITY, p int) PARTITION BY RANGE (p);
+         CREATE TABLE public.idp1 PARTITION OF public.idp FOR VALUES FROM (0) TO (10);
+         INSERT INTO public.idp (p) VALUES (1), (2);
          INSERT INTO public.ev_2020 VALUES (1, '2020-05-05', 'x');
          INSERT INTO public.plain (a, b) VALUES (1, 2), (3, 4);",
     )
