@@ -7,7 +7,7 @@ use crate::error::usage;
 use crate::pg::names::{exact_name, Pattern};
 use crate::pg::{ConnSpec, End};
 use crate::plan::rename::RenameEntry;
-use crate::plan::{Renames, Selection};
+use crate::plan::{Renames, Selection, TablespaceMap};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,6 +22,10 @@ pub struct TaskFile {
     pub select: SelectSection,
     #[serde(default)]
     pub rename: RenameSection,
+    /// `[tablespaces]`: source tablespace -> target tablespace (`""` or
+    /// `"pg_default"`: the target's default), as `--tablespace-map`.
+    #[serde(default)]
+    pub tablespaces: BTreeMap<String, String>,
 }
 
 /// `[select]`: patterns as in docs/selection.md.
@@ -48,12 +52,15 @@ pub struct RenameSection {
     pub columns: BTreeMap<String, String>,
 }
 
-/// Selection given as flags (`--include`, `--exclude`, `--exclude-data`).
+/// Selection given as flags (`--include`, `--exclude`, `--exclude-data`,
+/// `--tablespace-map`).
 #[derive(Debug, Default, Clone)]
 pub struct SelectFlags {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     pub exclude_data: Vec<String>,
+    /// `OLD=NEW` entries.
+    pub tablespace_map: Vec<String>,
 }
 
 /// Merges the task file's `[select]`/`[rename]` with the flags and parses
@@ -117,6 +124,7 @@ pub fn selection(task: Option<&TaskFile>, flags: &SelectFlags) -> anyhow::Result
         tables: entries(&r.tables, "tables", 2, 2),
         columns: entries(&r.columns, "columns", 3, 1),
     };
+    let tablespaces = tablespace_map(&task.tablespaces, &flags.tablespace_map, &mut errors);
     if !errors.is_empty() {
         return Err(usage(errors.join("; ")));
     }
@@ -125,7 +133,72 @@ pub fn selection(task: Option<&TaskFile>, flags: &SelectFlags) -> anyhow::Result
         exclude,
         exclude_data,
         renames,
+        tablespaces,
     })
+}
+
+/// `[tablespaces]` entries, then `--tablespace-map OLD=NEW` flags (a flag
+/// wins over the file's entry for the same `OLD`). Names follow the rules of
+/// every other name (unquoted fold to lower case); `NEW` empty or
+/// `pg_default` is the target's default.
+fn tablespace_map(
+    file: &BTreeMap<String, String>,
+    flags: &[String],
+    errors: &mut Vec<String>,
+) -> TablespaceMap {
+    let mut map = TablespaceMap::default();
+    let one = |text: &str| -> Result<String, String> {
+        exact_name(text, 1, 1)
+            .map(|mut v| v.remove(0))
+            .map_err(|e| {
+                let e = e.to_string();
+                if e.starts_with("expected") {
+                    "a tablespace name is one name (quote one that contains dots)".to_string()
+                } else {
+                    e
+                }
+            })
+    };
+    let entry = |old: &str, new: &str| -> Result<(String, Option<String>), String> {
+        let old = one(old)?;
+        let new = match new.trim() {
+            "" => None,
+            n => Some(one(n)?).filter(|n| n != "pg_default"),
+        };
+        if new.as_deref() == Some("pg_global") {
+            return Err("pg_global holds only shared system catalogs".into());
+        }
+        Ok((old, new))
+    };
+    for (old, new) in file {
+        match entry(old, new) {
+            Ok((o, n)) => {
+                map.entries.insert(o, n);
+            }
+            Err(e) => errors.push(format!("[tablespaces] entry `{old} = {new:?}`: {e}")),
+        }
+    }
+    let mut from_flags: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for f in flags {
+        let parsed = match f.split_once('=') {
+            Some((old, new)) => entry(old, new),
+            None => Err("expected OLD=NEW (NEW empty for the target's default)".into()),
+        };
+        match parsed {
+            Ok((o, n)) => match from_flags.get(&o) {
+                Some(prev) if *prev != n => errors.push(format!(
+                    "--tablespace-map `{f}`: {o} is already mapped to {}",
+                    prev.as_deref().unwrap_or("the default")
+                )),
+                _ => {
+                    from_flags.insert(o, n);
+                }
+            },
+            Err(e) => errors.push(format!("--tablespace-map `{f}`: {e}")),
+        }
+    }
+    map.entries.extend(from_flags);
+    map
 }
 
 impl TaskFile {
@@ -218,6 +291,7 @@ mod tests {
             include: vec!["b".into()],
             exclude: vec!["b.y".into()],
             exclude_data: vec![],
+            tablespace_map: vec![],
         };
         let s = selection(Some(&t), &flags).unwrap();
         assert_eq!(s.include.len(), 1);
@@ -233,5 +307,35 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("`a.b.c`") && msg.contains("`x = y`"), "{msg}");
         assert!(toml::from_str::<TaskFile>("[select]\nincludes = []\n").is_err());
+    }
+
+    #[test]
+    fn tablespace_map_from_file_and_flags() {
+        let t =
+            task("[tablespaces]\nts_a = \"ts_b\"\nOld = \"\"\n'\"Keep Me\"' = \"pg_default\"\n");
+        let flags = SelectFlags {
+            tablespace_map: vec!["ts_a=\"Fast Disk\"".into(), "ts_c=ts_d".into()],
+            ..Default::default()
+        };
+        let s = selection(Some(&t), &flags).unwrap();
+        let e = &s.tablespaces.entries;
+        assert_eq!(e["ts_a"].as_deref(), Some("Fast Disk"), "the flag wins");
+        assert_eq!(e["old"], None);
+        assert_eq!(e["Keep Me"], None);
+        assert_eq!(e["ts_c"].as_deref(), Some("ts_d"));
+        for bad in ["ts_a", "=ts_b", "a.b=c", "a=pg_global"] {
+            let flags = SelectFlags {
+                tablespace_map: vec![bad.into()],
+                ..Default::default()
+            };
+            let e = selection(None, &flags).unwrap_err();
+            assert_eq!(crate::error::exit_for(&e), crate::error::Exit::Usage);
+            assert!(e.to_string().contains(&format!("`{bad}`")), "{e}");
+        }
+        let flags = SelectFlags {
+            tablespace_map: vec!["a=b".into(), "a=c".into()],
+            ..Default::default()
+        };
+        assert!(selection(None, &flags).is_err());
     }
 }

@@ -14,6 +14,7 @@ pub mod routines;
 pub mod seclabels;
 mod sequences;
 mod statistics;
+pub mod tablespaces;
 pub mod textsearch;
 pub mod transforms;
 pub use statistics::StatisticsObject;
@@ -75,6 +76,8 @@ pub struct Catalog {
     pub transforms: Vec<transforms::Transform>,
     /// Security labels (the plan keeps those of the objects it creates).
     pub security_labels: Vec<seclabels::SecurityLabel>,
+    /// Tablespaces of relations outside the database's default one.
+    pub tablespaces: tablespaces::Tablespaces,
     /// Positions of tables, indexes and constraints by oid (see [`OidIndex`]).
     #[doc(hidden)]
     pub(crate) index: CatalogIndex,
@@ -162,12 +165,13 @@ impl Catalog {
             extra::read_event_triggers(client),
             extra::read_publications(client, version_num),
         )?;
-        let (conversions, text_search, foreign, transforms, security_labels) = tokio::try_join!(
+        let (conversions, text_search, foreign, transforms, security_labels, tablespaces) = tokio::try_join!(
             extra::read_conversions(client, &names),
             textsearch::read(client, &names),
             foreign::read(client, &names),
             transforms::read(client),
             seclabels::read(client, &names),
+            tablespaces::read(client, &names),
         )?;
         let mut cat = Catalog {
             version_num,
@@ -193,6 +197,7 @@ impl Catalog {
             foreign,
             transforms,
             security_labels,
+            tablespaces,
             index: CatalogIndex::default(),
         };
         cat.reindex();

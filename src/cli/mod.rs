@@ -138,6 +138,12 @@ pub struct SelectArgs {
     /// creates it empty, verify skips it. Repeatable.
     #[arg(long, value_name = "PATTERN")]
     pub exclude_data: Vec<String>,
+    /// Create the tables, indexes and materialized views of the source's
+    /// tablespace OLD in the target's tablespace NEW (`OLD=` or
+    /// `OLD=pg_default`: the target's default, where those of tablespaces not
+    /// mapped go). Also `[tablespaces]` in the task file. Repeatable.
+    #[arg(long, value_name = "OLD=NEW")]
+    pub tablespace_map: Vec<String>,
 }
 
 /// `--json`, shared by the commands that print a report.
@@ -213,6 +219,7 @@ pub(crate) fn resolve_job(
         include: s.include.clone(),
         exclude: s.exclude.clone(),
         exclude_data: s.exclude_data.clone(),
+        tablespace_map: s.tablespace_map.clone(),
     };
     let sel = crate::config::selection(task.as_ref(), &flags)?;
     let ends = crate::config::endpoints(e.source.as_deref(), e.target.as_deref(), task.as_ref())?;

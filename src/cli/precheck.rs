@@ -62,6 +62,7 @@ pub async fn run(args: PrecheckArgs) -> anyhow::Result<Exit> {
             version: Some(crate::catalog::server_version_num(&tgt).await?),
             map_removed_types: args.map_removed_types,
         },
+        target_default_tablespace: Some(crate::catalog::tablespaces::database_default(&tgt).await?),
         ..Default::default()
     };
     drop(tgt);

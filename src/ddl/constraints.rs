@@ -8,6 +8,7 @@
 //! attached to their parents' indexes; (5) NOT VALID checks; (6) foreign keys
 //! added `NOT VALID` (instant) and then validated in parallel.
 
+use super::tablespace::{constraint_in, index_in};
 use crate::catalog::{Catalog, Constraint};
 use crate::pg::Oid;
 use crate::pg::{qualified, quote_ident};
@@ -35,6 +36,20 @@ fn add_constraint(cat: &Catalog, c: &Constraint, suffix: &str) -> String {
         table_name(cat, c.table_oid),
         quote_ident(&c.name),
         c.definition
+    )
+}
+
+/// A primary key, unique or exclusion constraint added whole, its index in
+/// its tablespace (`USING INDEX TABLESPACE`).
+fn add_key_constraint(cat: &Catalog, c: &Constraint) -> String {
+    format!(
+        "ALTER TABLE ONLY {} ADD CONSTRAINT {} {};",
+        table_name(cat, c.table_oid),
+        quote_ident(&c.name),
+        constraint_in(
+            &c.definition,
+            c.index_oid.and_then(|o| cat.tablespaces.create_in(o))
+        )
     )
 }
 
@@ -124,8 +139,9 @@ fn key_constraint_steps(cat: &Catalog, out: &mut IndexSteps) {
         };
         if on_partitioned(cat, c.table_oid) {
             out.parents
-                .push(Step::new(post, kind, obj.clone(), add_constraint(cat, c, "")).of(c.oid));
+                .push(Step::new(post, kind, obj.clone(), add_key_constraint(cat, c)).of(c.oid));
         } else if let (Some(def), true) = (&c.index_definition, c.contype != "x" && !c.period) {
+            let def = index_in(def, c.index_oid.and_then(|o| cat.tablespaces.create_in(o)));
             out.builds.push(
                 Step::new(post, StepKind::Index, obj.clone(), format!("{def};"))
                     .of(c.oid)
@@ -142,7 +158,7 @@ fn key_constraint_steps(cat: &Catalog, out: &mut IndexSteps) {
                 .push(Step::new(post, kind, obj.clone(), using).of(c.oid));
         } else {
             out.builds.push(
-                Step::new(post, kind, obj.clone(), add_constraint(cat, c, ""))
+                Step::new(post, kind, obj.clone(), add_key_constraint(cat, c))
                     .of(c.oid)
                     .concurrent(),
             );
@@ -178,7 +194,10 @@ fn plain_index_steps(cat: &Catalog, out: &mut IndexSteps) {
             Phase::PostData,
             StepKind::Index,
             obj.clone(),
-            format!("{};", i.definition),
+            format!(
+                "{};",
+                index_in(&i.definition, cat.tablespaces.create_in(i.oid))
+            ),
         )
         .of(i.oid);
         if i.partitioned {

@@ -15,6 +15,7 @@ pub mod seclabels;
 mod sequences;
 mod statistics;
 mod tables;
+pub mod tablespace;
 pub mod textsearch;
 pub mod transforms;
 pub mod types;

@@ -117,7 +117,7 @@ fn listed(t: &Table, c: &Column) -> bool {
 }
 
 /// `CREATE TABLE` with columns, inline validated CHECK constraints, `INHERITS`,
-/// `PARTITION BY` and storage options.
+/// `PARTITION BY`, storage options and tablespace.
 pub fn create_table(t: &Table, cat: &Catalog) -> String {
     create_table_with(t, cat, t.columns.len(), true)
 }
@@ -197,6 +197,9 @@ pub(super) fn create_table_with(t: &Table, cat: &Catalog, ncols: usize, checks: 
     }
     if !t.reloptions.is_empty() {
         sql.push_str(&format!("\nWITH ({})", t.reloptions.join(", ")));
+    }
+    if let Some(ts) = cat.tablespaces.create_in(t.oid) {
+        sql.push_str(&format!("\nTABLESPACE {}", quote_ident(ts)));
     }
     sql.push(';');
     sql

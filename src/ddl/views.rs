@@ -32,7 +32,7 @@ pub fn steps(cat: &Catalog) -> FamilySteps {
         } else {
             (Phase::PreData, &mut pre)
         };
-        out.extend(view_steps(v, phase));
+        out.extend(view_steps(v, phase, cat.tablespaces.create_in(v.oid)));
     }
     let mut post = order_by_dependencies(late_steps, &cat.depends);
     post.extend(matviews::steps(cat));
@@ -78,14 +78,15 @@ fn kind_word(v: &View) -> &'static str {
 }
 
 /// The view's statements: CREATE, column defaults, statistics targets, comments.
-fn view_steps(v: &View, phase: Phase) -> Vec<Step> {
+/// `tablespace`: a materialized view's, `None` for the target's default.
+fn view_steps(v: &View, phase: Phase, tablespace: Option<&str>) -> Vec<Step> {
     let name = qualified(&v.schema, &v.name);
     let kind = if v.is_materialized() {
         StepKind::MaterializedView
     } else {
         StepKind::View
     };
-    let mut out = vec![Step::new(phase, kind, name.clone(), create_view(v)).of(v.oid)];
+    let mut out = vec![Step::new(phase, kind, name.clone(), create_view(v, tablespace)).of(v.oid)];
     let word = kind_word(v);
     for c in &v.columns {
         let col = quote_ident(&c.name);
@@ -128,8 +129,9 @@ fn view_steps(v: &View, phase: Phase) -> Vec<Step> {
 }
 
 /// `CREATE VIEW` (with its options and check option) or `CREATE MATERIALIZED
-/// VIEW ... WITH NO DATA` (filled by a post-data refresh).
-pub fn create_view(v: &View) -> String {
+/// VIEW ... WITH NO DATA` (filled by a post-data refresh), in `tablespace`
+/// (`None`: the target's default; views have none).
+pub fn create_view(v: &View, tablespace: Option<&str>) -> String {
     let mut check_option = None;
     let mut options = Vec::new();
     for o in &v.reloptions {
@@ -143,6 +145,9 @@ pub fn create_view(v: &View) -> String {
     let mut sql = format!("CREATE {} {}", kind_word(v), qualified(&v.schema, &v.name));
     if !options.is_empty() {
         sql.push_str(&format!(" WITH ({})", options.join(", ")));
+    }
+    if let Some(ts) = tablespace.filter(|_| v.is_materialized()) {
+        sql.push_str(&format!(" TABLESPACE {}", quote_ident(ts)));
     }
     sql.push_str(" AS\n");
     sql.push_str(v.definition.trim_end().trim_end_matches(';'));
@@ -195,7 +200,10 @@ mod tests {
 
     #[test]
     fn check_option_is_a_clause_and_other_options_are_quoted() {
-        let sql = create_view(&view("v", &["check_option=local", "security_barrier=true"]));
+        let sql = create_view(
+            &view("v", &["check_option=local", "security_barrier=true"]),
+            Some("ignored"),
+        );
         assert_eq!(
             sql,
             "CREATE VIEW \"S\".v WITH (security_barrier='true') AS\n SELECT 1 AS one\n  WITH LOCAL CHECK OPTION;"
@@ -204,10 +212,15 @@ mod tests {
 
     #[test]
     fn materialized_views_are_created_empty() {
-        let sql = create_view(&view("m", &["fillfactor=50"]));
+        let sql = create_view(&view("m", &["fillfactor=50"]), None);
         assert_eq!(
             sql,
             "CREATE MATERIALIZED VIEW \"S\".v WITH (fillfactor='50') AS\n SELECT 1 AS one\n  WITH NO DATA;"
+        );
+        let sql = create_view(&view("m", &[]), Some("Fast"));
+        assert_eq!(
+            sql,
+            "CREATE MATERIALIZED VIEW \"S\".v TABLESPACE \"Fast\" AS\n SELECT 1 AS one\n  WITH NO DATA;"
         );
     }
 }

@@ -73,6 +73,7 @@ pub fn identity(ends: &Endpoints, opts: &Options) -> Identity {
         ("[rename] schemas", renames(&sel.renames.schemas)),
         ("[rename] tables", renames(&sel.renames.tables)),
         ("[rename] columns", renames(&sel.renames.columns)),
+        ("--tablespace-map", sel.tablespaces.listing()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

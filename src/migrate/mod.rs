@@ -172,6 +172,8 @@ pub async fn plan_only(
             version: None,
             map_removed_types,
         },
+        target_default_tablespace: None,
+        tablespaces_as_read: false,
     };
     let plan = plan::prepare_with(&mut cat, sel, &opts)?;
     Ok((cat, plan))
@@ -283,6 +285,10 @@ async fn run(ends: &Endpoints, opts: &Options, task: Option<Task>) -> anyhow::Re
             version: Some(target_version),
             map_removed_types: opts.map_removed_types,
         },
+        target_default_tablespace: Some(
+            crate::catalog::tablespaces::database_default(&target).await?,
+        ),
+        tablespaces_as_read: false,
     };
     let read_secs = t.elapsed().as_secs_f64();
     let mut plan = plan::prepare_with(&mut cat, &opts.selection, &build)?;

@@ -28,6 +28,13 @@ pub struct BuildOptions {
     /// other provider are left out and listed in `plan.skipped`. `None`:
     /// not asked (dry run), every label is kept.
     pub label_providers: Option<HashSet<String>>,
+    /// The target database's default tablespace, for the tablespace rule
+    /// (`plan::tablespaces`); `None`: not asked (dry run).
+    pub target_default_tablespace: Option<String>,
+    /// Create relations in the tablespaces they were read in instead of
+    /// applying the tablespace map: `verify --schema`'s picture of the target
+    /// as it is.
+    pub tablespaces_as_read: bool,
 }
 
 /// Builds the plan for migrating everything in `cat`.

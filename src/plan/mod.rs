@@ -10,6 +10,7 @@ pub mod compat;
 pub mod reject;
 pub mod rename;
 pub mod select;
+pub mod tablespaces;
 #[cfg(test)]
 mod tests;
 mod unmatched;
@@ -22,6 +23,7 @@ pub use build::{build, BuildOptions};
 pub use reject::{closure_with_parts, dependent_reason, drop_rejected, rejected_closure, roots_of};
 pub use rename::{NameMap, Renames};
 pub use select::{SelectError, Selection};
+pub use tablespaces::TablespaceMap;
 
 use serde::Serialize;
 
@@ -228,7 +230,14 @@ pub fn prepare_with(
         select::apply(cat, sel).map_err(|e| crate::error::usage(format!("selection: {e}")))?;
     let names =
         rename::resolve(cat, &sel.renames).map_err(|e| crate::error::usage(e.join("; ")))?;
-    let rewritten = compat::apply(cat, opts.target);
+    let mut rewritten = compat::apply(cat, opts.target);
+    if !opts.tablespaces_as_read {
+        rewritten.extend(tablespaces::apply(
+            cat,
+            &sel.tablespaces,
+            opts.target_default_tablespace.as_deref(),
+        ));
+    }
     let mut plan = build(cat, opts);
     plan.rewritten.splice(0..0, rewritten);
     select::prune(&mut plan, &rep);

@@ -28,6 +28,9 @@ pub struct Selection {
     pub exclude: Vec<Pattern>,
     pub exclude_data: Vec<Pattern>,
     pub renames: super::rename::Renames,
+    /// Where relations of the source's non-default tablespaces go
+    /// (`--tablespace-map`, `[tablespaces]`; see `plan::tablespaces`).
+    pub tablespaces: super::tablespaces::TablespaceMap,
 }
 
 impl Selection {

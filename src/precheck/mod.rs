@@ -26,6 +26,7 @@ mod seclabels;
 mod selection;
 mod servers;
 mod sessions;
+mod tablespaces;
 mod unsupported;
 
 pub(crate) use activity::write_counters;
@@ -166,6 +167,8 @@ pub const CODES: &[&str] = &[
     "source.user_mapping.password",
     "source.function.search_path",
     "target.seclabel_provider",
+    "source.tablespace",
+    "target.tablespace",
 ];
 
 /// What the caller is about to do; some checks depend on it.
@@ -334,6 +337,8 @@ pub async fn run_with(
     findings.extend(unsupported::column_options(&cx));
     findings.extend(guard("source.large_object", unsupported::large_objects(&cx)).await);
     findings.extend(guard("source.unsupported.other", unsupported::other_objects(&cx)).await);
+    findings.extend(tablespaces::source(&cx));
+    findings.extend(guard("target.tablespace", tablespaces::target(&cx)).await);
     findings.extend(compat::check(&cx));
     findings.extend(guard("target.seclabel_provider", seclabels::check(&cx)).await);
     findings.extend(search_path::check(&cx));

@@ -232,17 +232,13 @@ pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
     Ok(out)
 }
 
-/// Objects of kinds the plan does not migrate (tables in other tablespaces,
-/// which are created in the target's default one, and default privileges
-/// without `--keep-owners`): named, so that nothing is left behind silently.
+/// Objects of kinds the plan does not migrate (default privileges without
+/// `--keep-owners`): named, so that nothing is left behind silently.
+/// Relations in other tablespaces are `tablespaces.rs`'s.
 pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
-    let schemas: Vec<String> = cx.cat.schemas.iter().map(|s| s.name.clone()).collect();
     let rows = cx
         .source
-        .query(
-            include_str!("../../sql/precheck/other_objects.sql"),
-            &[&schemas],
-        )
+        .query(include_str!("../../sql/precheck/other_objects.sql"), &[])
         .await
         .context("listing objects pgferry does not migrate (sql/precheck/other_objects.sql)")?;
     let replayed = |r: &tokio_postgres::Row| {
@@ -251,7 +247,7 @@ pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
     if rows.iter().all(replayed) {
         return Ok(vec![Finding::pass(
             "source.unsupported.other",
-            "no tables in other tablespaces, and no default privileges to leave behind",
+            "no default privileges to leave behind",
         )]);
     }
     let mut by_kind: Vec<(String, Vec<String>)> = Vec::new();
@@ -284,10 +280,8 @@ pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
             "objects of kinds pgferry does not migrate: {}",
             listed.join("; ")
         ),
-        "tables in other tablespaces are created in the target's default tablespace (move \
-         them afterwards with ALTER TABLE ... SET TABLESPACE if needed); default privileges \
-         are replayed with --keep-owners, or recreate them by hand (pg_dump --schema-only \
-         shows them)",
+        "default privileges are replayed with --keep-owners, or recreate them by hand \
+         (pg_dump --schema-only shows them)",
     )])
 }
 

@@ -14,6 +14,11 @@
 //! back to the source's, token by token, outside literals and function bodies
 //! (which renames do not touch).
 //!
+//! Tablespaces: the source's relations are expected where the tablespace
+//! map of the selection puts them (`plan::tablespaces`: those of unmapped
+//! tablespaces in the target's default, as the migration reports them); the
+//! target's are rendered where they are.
+//!
 //! Data-dependent statements (ANALYZE, refreshes, sequence values) and, since
 //! they depend on the target's roles, owners and grants are not compared.
 
@@ -68,16 +73,23 @@ pub async fn compare_schema(ends: &Endpoints, sel: &Selection) -> anyhow::Result
     // leave them out, and the migration reports them skipped.
     let mut labels = scat.security_labels.clone();
     labels.extend(tcat.security_labels.iter().cloned());
+    // The source's relations go where the tablespace map (`sel`) puts them;
+    // the target's stay where they are.
     let opts = crate::plan::BuildOptions {
         target: crate::plan::compat::Target {
             version: Some(tcat.version_num),
             map_removed_types: true,
         },
         label_providers: Some(crate::catalog::seclabels::loaded_for(&tgt, &labels).await?),
+        target_default_tablespace: Some(tcat.tablespaces.database_default.clone()),
         ..Default::default()
     };
     let expected = crate::plan::prepare_with(&mut scat, sel, &opts)?;
-    let actual = crate::plan::prepare_with(&mut tcat, &Selection::default(), &opts)?;
+    let as_is = crate::plan::BuildOptions {
+        tablespaces_as_read: true,
+        ..opts
+    };
+    let actual = crate::plan::prepare_with(&mut tcat, &Selection::default(), &as_is)?;
     Ok(compare_plans(&expected, &actual))
 }
 

@@ -39,6 +39,7 @@ mod structure_routines;
 mod structure_tables;
 mod structure_types;
 mod structure_views;
+mod tablespaces;
 mod vendor_builds;
 mod verify_checksum;
 mod verify_fast;

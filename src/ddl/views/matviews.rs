@@ -28,7 +28,13 @@ pub(super) fn steps(cat: &Catalog) -> Vec<Step> {
                 post,
                 StepKind::Index,
                 obj.clone(),
-                format!("{};", i.definition),
+                format!(
+                    "{};",
+                    crate::ddl::tablespace::index_in(
+                        &i.definition,
+                        cat.tablespaces.create_in(i.oid)
+                    )
+                ),
             )
             .of(mv.oid)
             .concurrent(),
