@@ -101,56 +101,10 @@ pub(super) async fn read_event_triggers(client: &Client) -> anyhow::Result<Vec<E
         .collect())
 }
 
-/// The published tables of a publication, as a subquery over `p`; `what` is
-/// either the oid or the rendering.
-fn tables_subquery(version_num: i32, what: &str) -> String {
-    let render = if what == "oid" {
-        "c.oid::int8".to_string()
-    } else {
-        let mut r = "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
-            .to_string();
-        if version_num >= crate::pg::PG15 {
-            r.push_str(
-                " || CASE WHEN r.prattrs IS NULL THEN '' ELSE ' (' || (SELECT \
-                 pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) \
-                 FROM pg_catalog.pg_attribute a WHERE a.attrelid = r.prrelid \
-                 AND a.attnum = ANY (r.prattrs::int2[])) || ')' END \
-                 || CASE WHEN r.prqual IS NULL THEN '' ELSE ' WHERE (' || \
-                 pg_catalog.pg_get_expr(r.prqual, r.prrelid) || ')' END",
-            );
-        }
-        r
-    };
-    format!(
-        "ARRAY(SELECT {render} FROM pg_catalog.pg_publication_rel r \
-         JOIN pg_catalog.pg_class c ON c.oid = r.prrelid \
-         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-         WHERE r.prpubid = p.oid ORDER BY n.nspname, c.relname)"
-    )
-}
-
-pub(super) async fn read_publications(
-    client: &Client,
-    version_num: i32,
-) -> anyhow::Result<Vec<Publication>> {
-    use crate::pg::{PG11, PG13, PG15};
-    let pick = |v: i32, new: &str, old: &str| -> String {
-        if version_num >= v { new } else { old }.to_string()
-    };
-    let schemas = pick(
-        PG15,
-        "ARRAY(SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_publication_namespace pn \
-         JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid WHERE pn.pnpubid = p.oid ORDER BY 1)",
-        "'{}'::text[]",
-    );
-    let sql = include_str!("../../sql/catalog/publications.sql")
-        .replace("{truncate}", &pick(PG11, "p.pubtruncate", "false"))
-        .replace("{viaroot}", &pick(PG13, "p.pubviaroot", "false"))
-        .replace("{tables}", &tables_subquery(version_num, "text"))
-        .replace("{table_oids}", &tables_subquery(version_num, "oid"))
-        .replace("{schemas}", &schemas);
+pub(super) async fn read_publications(client: &Client) -> anyhow::Result<Vec<Publication>> {
+    let sql = include_str!("../../sql/catalog/publications.sql");
     let rows = client
-        .query(&sql, &[])
+        .query(sql, &[])
         .await
         .context("reading publications (sql/catalog/publications.sql)")?;
     Ok(rows

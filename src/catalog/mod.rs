@@ -163,7 +163,7 @@ impl Catalog {
             owners::read_roles(client),
             owners::read_large_object_roles(client),
             extra::read_event_triggers(client),
-            extra::read_publications(client, version_num),
+            extra::read_publications(client),
         )?;
         let (conversions, text_search, foreign, transforms, security_labels, tablespaces) = tokio::try_join!(
             extra::read_conversions(client, &names),

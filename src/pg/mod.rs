@@ -1,5 +1,6 @@
 //! Connections to PostgreSQL: connection strings, the libpq environment,
-//! `.pgpass`, TLS, session settings, and identifier quoting.
+//! `.pgpass`, TLS, session settings, identifier quoting, and `Oid`, the type
+//! of catalog object identities.
 //!
 //! Everything a user can write for psql should work here too, so parsing and
 //! defaults follow libpq; see `spec.rs` for where and why we differ.

@@ -39,7 +39,6 @@ pub struct BuildOptions {
 
 /// Builds the plan for migrating everything in `cat`.
 pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
-    let pre = Phase::PreData;
     let mut plan = Plan::default();
     // Roles first: everything after may name them.
     let mut roles = opts.target_roles.clone();
@@ -53,28 +52,7 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
         target_roles: roles,
         ..opts.clone()
     };
-    for s in &cat.schemas {
-        let name = quote_ident(&s.name);
-        plan.pre_data.push(
-            Step::new(
-                pre,
-                StepKind::Schema,
-                name.clone(),
-                format!("CREATE SCHEMA IF NOT EXISTS {name};"),
-            )
-            .of(s.oid),
-        );
-        // Every database's `public` carries this comment from initdb; setting it
-        // again would need ownership of `public`, which managed targets keep.
-        let default_public =
-            s.name == "public" && s.comment.as_deref() == Some("standard public schema");
-        if let Some(c) =
-            ddl::comment(&format!("SCHEMA {name}"), &s.comment).filter(|_| !default_public)
-        {
-            plan.pre_data
-                .push(Step::new(pre, StepKind::Comment, name, c).of(s.oid));
-        }
-    }
+    plan.pre_data.extend(schema_steps(cat));
     let types = ddl::types::steps(cat);
     let routines = ddl::routines::steps(cat);
     let views = ddl::views::steps(cat);
@@ -86,69 +64,10 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
     let (foreign, password_notes) = ddl::foreign::steps(cat, opts.target_roles.as_ref());
     plan.pre_data.extend(foreign.pre.iter().cloned());
     plan.rewritten.extend(password_notes);
-    for s in cat.sequences.iter().filter(|s| !s.is_identity) {
-        let name = qualified(&s.schema, &s.name);
-        plan.pre_data
-            .push(Step::new(pre, StepKind::Sequence, name, ddl::create_sequence(s)).of(s.oid));
-    }
+    plan.pre_data.extend(sequence_steps(cat));
     let ordered = parents_first(cat);
-    let mut replayed: HashSet<Oid> = HashSet::new();
-    for t in &ordered {
-        let name = qualified(&t.schema, &t.name);
-        if !replayed.contains(&t.oid) {
-            match ddl::inheritance_replay(t, cat) {
-                Some(steps) => {
-                    replayed.extend(
-                        cat.tables
-                            .iter()
-                            .filter(|c| c.parent_oids.contains(&t.oid))
-                            .map(|c| c.oid),
-                    );
-                    for r in steps {
-                        plan.pre_data
-                            .push(Step::new(pre, r.kind, name.clone(), r.sql).of(r.oid));
-                    }
-                }
-                None => plan.pre_data.push(
-                    Step::new(
-                        pre,
-                        StepKind::Table,
-                        name.clone(),
-                        ddl::create_table(t, cat),
-                    )
-                    .of(t.oid),
-                ),
-            }
-        }
-        for sql in ddl::table_settings(t) {
-            plan.pre_data
-                .push(Step::new(pre, StepKind::TableSetting, name.clone(), sql).of(t.oid));
-        }
-        for sql in ddl::inherited_column_fixups(t, cat) {
-            plan.pre_data
-                .push(Step::new(pre, StepKind::ColumnDefault, name.clone(), sql).of(t.oid));
-        }
-    }
-    for t in &ordered {
-        if let Some(sql) = ddl::attach_partition(t, cat) {
-            let name = qualified(&t.schema, &t.name);
-            plan.pre_data
-                .push(Step::new(pre, StepKind::PartitionAttach, name, sql).of(t.oid));
-        }
-    }
-    for s in cat.sequences.iter().filter(|s| !s.is_identity) {
-        if let Some(sql) = ddl::sequence_owned_by(s, cat) {
-            plan.pre_data.push(Step {
-                oid: s.owned_by.as_ref().map(|o| o.0),
-                ..Step::new(
-                    pre,
-                    StepKind::SequenceOwnedBy,
-                    qualified(&s.schema, &s.name),
-                    sql,
-                )
-            });
-        }
-    }
+    plan.pre_data.extend(table_steps(cat, &ordered));
+    plan.pre_data.extend(owned_by_steps(cat));
     table_comments(cat, &ordered, &mut plan.pre_data);
     plan.pre_data.extend(views.pre.iter().cloned());
     plan.pre_data = order_by_dependencies(std::mem::take(&mut plan.pre_data), &cat.depends);
@@ -176,16 +95,14 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
         .extend(ddl::extra::publication_steps(cat).post);
     // Last in post-data: triggers and policies are created by the target
     // login, and ownership must not change before everything is built.
-    let mut role_skips = Vec::new();
-    if opts.keep_owners {
-        let (steps, skipped) = ddl::owners::steps(cat, opts.target_roles.as_ref());
-        plan.post_data.extend(steps);
-        role_skips = skipped;
-        let (steps, skipped) =
-            ddl::owners::default_privilege_steps(cat, opts.target_roles.as_ref());
-        plan.post_data.extend(steps);
-        role_skips.extend(skipped);
-    }
+    let role_skips = match opts.keep_owners {
+        true => {
+            let (steps, skipped) = owner_steps(cat, opts);
+            plan.post_data.extend(steps);
+            skipped
+        }
+        false => Vec::new(),
+    };
     // After everything, so that none fires on the migration's own DDL.
     plan.post_data.extend(ddl::extra::event_trigger_steps(cat));
     skip_unsupported(&mut plan, cat, [types, routines, views, foreign]);
@@ -195,6 +112,125 @@ pub fn build(cat: &Catalog, opts: &BuildOptions) -> Plan {
         .extend(role_skips.into_iter().filter(|s| !gone.contains(&s.oid)));
     plan.counts = super::Counts::of(&plan, cat);
     plan
+}
+
+/// `CREATE SCHEMA` of every schema, and its comment.
+fn schema_steps(cat: &Catalog) -> Vec<Step> {
+    let pre = Phase::PreData;
+    let mut out = Vec::new();
+    for s in &cat.schemas {
+        let name = quote_ident(&s.name);
+        out.push(
+            Step::new(
+                pre,
+                StepKind::Schema,
+                name.clone(),
+                format!("CREATE SCHEMA IF NOT EXISTS {name};"),
+            )
+            .of(s.oid),
+        );
+        // Every database's `public` carries this comment from initdb; setting it
+        // again would need ownership of `public`, which managed targets keep.
+        let default_public =
+            s.name == "public" && s.comment.as_deref() == Some("standard public schema");
+        if let Some(c) =
+            ddl::comment(&format!("SCHEMA {name}"), &s.comment).filter(|_| !default_public)
+        {
+            out.push(Step::new(pre, StepKind::Comment, name, c).of(s.oid));
+        }
+    }
+    out
+}
+
+/// Every table (parents first, inheritance trees replayed where that keeps
+/// their columns as the source has them), its settings and inherited-column
+/// fixes, then the partitions' `ATTACH`.
+fn table_steps(cat: &Catalog, ordered: &[&Table]) -> Vec<Step> {
+    let pre = Phase::PreData;
+    let mut out = Vec::new();
+    let mut replayed: HashSet<Oid> = HashSet::new();
+    for t in ordered {
+        let name = qualified(&t.schema, &t.name);
+        if !replayed.contains(&t.oid) {
+            match ddl::inheritance_replay(t, cat) {
+                Some(steps) => {
+                    replayed.extend(
+                        cat.tables
+                            .iter()
+                            .filter(|c| c.parent_oids.contains(&t.oid))
+                            .map(|c| c.oid),
+                    );
+                    for r in steps {
+                        out.push(Step::new(pre, r.kind, name.clone(), r.sql).of(r.oid));
+                    }
+                }
+                None => out.push(
+                    Step::new(
+                        pre,
+                        StepKind::Table,
+                        name.clone(),
+                        ddl::create_table(t, cat),
+                    )
+                    .of(t.oid),
+                ),
+            }
+        }
+        for sql in ddl::table_settings(t) {
+            out.push(Step::new(pre, StepKind::TableSetting, name.clone(), sql).of(t.oid));
+        }
+        for sql in ddl::inherited_column_fixups(t, cat) {
+            out.push(Step::new(pre, StepKind::ColumnDefault, name.clone(), sql).of(t.oid));
+        }
+    }
+    for t in ordered {
+        if let Some(sql) = ddl::attach_partition(t, cat) {
+            let name = qualified(&t.schema, &t.name);
+            out.push(Step::new(pre, StepKind::PartitionAttach, name, sql).of(t.oid));
+        }
+    }
+    out
+}
+
+/// `CREATE SEQUENCE` of every sequence but identity columns' (those come
+/// with their column).
+fn sequence_steps(cat: &Catalog) -> Vec<Step> {
+    let pre = Phase::PreData;
+    let mut out = Vec::new();
+    for s in cat.sequences.iter().filter(|s| !s.is_identity) {
+        let name = qualified(&s.schema, &s.name);
+        out.push(Step::new(pre, StepKind::Sequence, name, ddl::create_sequence(s)).of(s.oid));
+    }
+    out
+}
+
+/// `ALTER SEQUENCE ... OWNED BY`, once the owning tables exist.
+fn owned_by_steps(cat: &Catalog) -> Vec<Step> {
+    let pre = Phase::PreData;
+    let mut out = Vec::new();
+    for s in cat.sequences.iter().filter(|s| !s.is_identity) {
+        if let Some(sql) = ddl::sequence_owned_by(s, cat) {
+            out.push(Step {
+                oid: s.owned_by.as_ref().map(|o| o.0),
+                ..Step::new(
+                    pre,
+                    StepKind::SequenceOwnedBy,
+                    qualified(&s.schema, &s.name),
+                    sql,
+                )
+            });
+        }
+    }
+    out
+}
+
+/// `--keep-owners`: owners and grants of every object, then default
+/// privileges; what names a role the target lacks is skipped.
+fn owner_steps(cat: &Catalog, opts: &BuildOptions) -> (Vec<Step>, Vec<Skipped>) {
+    let (mut steps, mut role_skips) = ddl::owners::steps(cat, opts.target_roles.as_ref());
+    let (more, skipped) = ddl::owners::default_privilege_steps(cat, opts.target_roles.as_ref());
+    steps.extend(more);
+    role_skips.extend(skipped);
+    (steps, role_skips)
 }
 
 /// Drops every statement and copy of an object that cannot be migrated, or

@@ -303,3 +303,49 @@ fn renames_that_fit_give_the_name_map() {
     assert_eq!(map.column("public", "a", "v"), "w");
     assert_eq!(map.column("public", "a", "id"), "id");
 }
+
+#[test]
+fn every_statement_in_plan_order() {
+    let mut cat = catalog();
+    cat.sequences.push(crate::catalog::Sequence {
+        oid: Oid::new(40),
+        schema: "public".into(),
+        name: "a_id_seq".into(),
+        type_sql: "integer".into(),
+        start: 1,
+        increment: 1,
+        min: 1,
+        max: 2147483647,
+        cache: 1,
+        cycle: false,
+        unlogged: false,
+        is_identity: false,
+        owned_by: Some((Oid::new(11), "id".into())),
+        comment: Some("ids of a".into()),
+    });
+    cat.schemas[1].comment = Some("the shop".into());
+    let p = prepare(&mut cat, &Selection::default()).unwrap();
+    let all: Vec<String> = p
+        .pre_data
+        .iter()
+        .chain(&p.post_data)
+        .chain(&p.renames)
+        .map(|s| format!("{} {:?} {}", s.kind.label(), s.oid.map(|o| o.get()), s.sql))
+        .collect();
+    // Pinned from the plan builder before it was split into schema, sequence,
+    // table and owner steps: the split moved code, not statements.
+    let expected = [
+        "schema Some(1) CREATE SCHEMA IF NOT EXISTS public;",
+        "schema Some(2) CREATE SCHEMA IF NOT EXISTS sales;",
+        "comment Some(2) COMMENT ON SCHEMA sales IS 'the shop';",
+        "sequence Some(40) CREATE SEQUENCE public.a_id_seq AS integer START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1;",
+        "comment Some(40) COMMENT ON SEQUENCE public.a_id_seq IS 'ids of a';",
+        "table Some(11) CREATE TABLE public.a (\n    id integer NOT NULL,\n    v integer\n);",
+        "sequence owned by Some(11) ALTER SEQUENCE public.a_id_seq OWNED BY public.a.id;",
+        "table Some(12) CREATE TABLE public.b (\n    id integer NOT NULL,\n    a_id integer\n);",
+        "table Some(13) CREATE TABLE sales.c (\n    id integer NOT NULL\n);",
+        "foreign key Some(31) ALTER TABLE ONLY public.b ADD CONSTRAINT b_a_fk FOREIGN KEY (a_id) REFERENCES public.a(id) NOT VALID;",
+        "foreign key validation Some(31) ALTER TABLE public.b VALIDATE CONSTRAINT b_a_fk;",
+    ];
+    assert_eq!(all, expected, "{all:#?}");
+}
