@@ -15,12 +15,8 @@ pub struct MigrateArgs {
     pub endpoints: Endpoints,
     #[command(flatten)]
     pub select: super::SelectArgs,
-    /// Structure only, no rows.
-    #[arg(long, conflicts_with = "data_only", help_heading = "Migration")]
-    pub schema_only: bool,
-    /// Rows only, into a target whose structure already exists.
-    #[arg(long, help_heading = "Migration")]
-    pub data_only: bool,
+    #[command(flatten)]
+    pub run: super::RunArgs,
     /// Continue an interrupted task where it stopped (same source, target and options).
     #[arg(long, conflicts_with = "restart", help_heading = "Migration")]
     pub resume: bool,
@@ -36,37 +32,6 @@ pub struct MigrateArgs {
     /// still reported, as a warning.
     #[arg(long, value_name = "CODE", help_heading = "Migration")]
     pub ignore_check: Vec<String>,
-    /// Keep the source's owners and privileges (GRANTs) where the roles exist
-    /// on the target; statements naming a missing role are skipped and
-    /// reported. The target login must be a member of every owner role.
-    /// Default: the target login owns everything and no GRANT is copied.
-    #[arg(long, help_heading = "Migration")]
-    pub keep_owners: bool,
-    /// After the full load, keep applying the source's changes (logical
-    /// replication) until `pgferry cutover`; writes may go on meanwhile.
-    /// Needs wal_level = logical and a login with REPLICATION on the source.
-    #[arg(long, conflicts_with_all = ["schema_only", "data_only"], help_heading = "Migration")]
-    pub follow: bool,
-    /// Skip ANALYZE of the loaded tables at the end.
-    #[arg(long, help_heading = "Migration")]
-    pub no_analyze: bool,
-    /// Parallel copy workers. Default: the number of CPUs (at least 2) when
-    /// the source is near; when its round trip is 4 ms or more, 8 per CPU
-    /// (16 to 32), since a stream across a long link mostly waits.
-    #[arg(long, short = 'j', value_name = "N", value_parser = super::parse_jobs,
-          help_heading = super::PERFORMANCE)]
-    pub jobs: Option<usize>,
-    /// Parallel index builds (default: --jobs if given, else the number of
-    /// CPUs, at least 2).
-    #[arg(long, value_name = "N", value_parser = super::parse_jobs,
-          help_heading = super::PERFORMANCE)]
-    pub index_jobs: Option<usize>,
-    /// Copy tables bigger than SIZE in ranges (e.g. 128MB, 1GB; 0 = never).
-    /// Default: only a table that would otherwise keep one worker busy long
-    /// after the others are done, cut into about one worker's share each.
-    #[arg(long, value_name = "SIZE", value_parser = super::parse_size,
-          help_heading = super::PERFORMANCE)]
-    pub split_tables_larger_than: Option<i64>,
     /// Print the plan (every statement, in order, with its phase) and stop.
     #[arg(long, help_heading = super::OUTPUT)]
     pub dry_run: bool,
@@ -83,19 +48,6 @@ pub struct MigrateArgs {
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration,
           help_heading = super::PERFORMANCE)]
     pub retry_for: Duration,
-    /// Create columns of the types PostgreSQL 12 removed as their nearest
-    /// successor: abstime as timestamptz, reltime as interval, tinterval as
-    /// text (each reported). Without it such columns fail the precheck
-    /// (source.incompatible.removed_type) on a 12+ target.
-    #[arg(long, help_heading = "Migration")]
-    pub map_removed_types: bool,
-    /// Create on the target the roles the migrated objects name (owners,
-    /// grantees, default privileges, user mappings, policies) that it lacks,
-    /// with the source's attributes but never a password (nor SUPERUSER,
-    /// REPLICATION, BYPASSRLS); each is listed in the report. Needs
-    /// CREATEROLE on the target.
-    #[arg(long, help_heading = "Migration")]
-    pub create_roles: bool,
 }
 
 /// `90`, `90s`, `5m`, `1h`: a duration in whole seconds, minutes or hours.
@@ -121,9 +73,13 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
     crate::precheck::validate_ignore(&args.ignore_check)?;
     let (ends, sel) = super::resolve_job(&args.endpoints, &args.select)?;
     if args.dry_run {
-        let (_, plan) =
-            crate::migrate::plan_only(&ends, &sel, args.keep_owners, args.map_removed_types)
-                .await?;
+        let (_, plan) = crate::migrate::plan_only(
+            &ends,
+            &sel,
+            args.run.keep_owners,
+            args.run.map_removed_types,
+        )
+        .await?;
         if args.output.json {
             print_out(&format!("{}\n", serde_json::to_string_pretty(&plan)?))?;
         } else {
@@ -131,19 +87,8 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
-    // No --jobs: 0 lets the data phase size it from the link to the source.
-    let jobs = args.jobs.unwrap_or(0);
     let opts = Options {
-        jobs,
-        index_jobs: args
-            .index_jobs
-            .or(args.jobs)
-            .unwrap_or_else(super::default_jobs),
-        schema_only: args.schema_only,
-        data_only: args.data_only,
         progress: Display::detect(quiet || args.output.json),
-        split_threshold: args.split_tables_larger_than,
-        analyze: !args.no_analyze,
         task: Some(TaskOptions {
             state_dir: args.state_dir.clone(),
             mode: if args.resume {
@@ -155,16 +100,13 @@ pub async fn run(args: MigrateArgs, quiet: bool) -> anyhow::Result<Exit> {
             },
         }),
         ignore_checks: args.ignore_check,
-        selection: sel,
         json: args.output.json,
-        keep_owners: args.keep_owners,
         retry: RetryPolicy {
             window: args.retry_for,
         },
-        map_removed_types: args.map_removed_types,
-        create_roles: args.create_roles,
-        follow: args.follow,
+        ..args.run.options(sel)
     };
+    let jobs = opts.jobs;
     tracing::debug!(source = %ends.source, target = %ends.target, jobs, "migrating");
     let dir = crate::migrate::state_dir(
         args.state_dir.as_deref(),

@@ -146,6 +146,89 @@ pub struct SelectArgs {
     pub tablespace_map: Vec<String>,
 }
 
+/// What shapes a run: its plan (version rules, owners, roles) and its
+/// sessions. Shared by `migrate` and `precheck`, so that precheck checks the
+/// very run migrate would make with the same options.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    /// Structure only, no rows.
+    #[arg(long, conflicts_with = "data_only", help_heading = "Migration")]
+    pub schema_only: bool,
+    /// Rows only, into a target whose structure already exists.
+    #[arg(long, help_heading = "Migration")]
+    pub data_only: bool,
+    /// Keep the source's owners and privileges (GRANTs) where the roles exist
+    /// on the target; statements naming a missing role are skipped and
+    /// reported. The target login must be a member of every owner role.
+    /// Default: the target login owns everything and no GRANT is copied.
+    #[arg(long, help_heading = "Migration")]
+    pub keep_owners: bool,
+    /// After the full load, keep applying the source's changes (logical
+    /// replication) until `pgferry cutover`; writes may go on meanwhile.
+    /// Needs wal_level = logical and a login with REPLICATION on the source.
+    #[arg(long, conflicts_with_all = ["schema_only", "data_only"], help_heading = "Migration")]
+    pub follow: bool,
+    /// Skip ANALYZE of the loaded tables at the end.
+    #[arg(long, help_heading = "Migration")]
+    pub no_analyze: bool,
+    /// Parallel copy workers. Default: the number of CPUs (at least 2) when
+    /// the source is near; when its round trip is 4 ms or more, 8 per CPU
+    /// (16 to 32), since a stream across a long link mostly waits.
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs,
+          help_heading = PERFORMANCE)]
+    pub jobs: Option<usize>,
+    /// Parallel index builds (default: --jobs if given, else the number of
+    /// CPUs, at least 2).
+    #[arg(long, value_name = "N", value_parser = parse_jobs,
+          help_heading = PERFORMANCE)]
+    pub index_jobs: Option<usize>,
+    /// Copy tables bigger than SIZE in ranges (e.g. 128MB, 1GB; 0 = never).
+    /// Default: only a table that would otherwise keep one worker busy long
+    /// after the others are done, cut into about one worker's share each.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size,
+          help_heading = PERFORMANCE)]
+    pub split_tables_larger_than: Option<i64>,
+    /// Create columns of the types PostgreSQL 12 removed as their nearest
+    /// successor: abstime as timestamptz, reltime as interval, tinterval as
+    /// text (each reported). Without it such columns fail the precheck
+    /// (source.incompatible.removed_type) on a 12+ target.
+    #[arg(long, help_heading = "Migration")]
+    pub map_removed_types: bool,
+    /// Create on the target the roles the migrated objects name (owners,
+    /// grantees, default privileges, user mappings, policies) that it lacks,
+    /// with the source's attributes but never a password (nor SUPERUSER,
+    /// REPLICATION, BYPASSRLS); each is listed in the report. Needs
+    /// CREATEROLE on the target.
+    #[arg(long, help_heading = "Migration")]
+    pub create_roles: bool,
+}
+
+impl RunArgs {
+    /// The run these options ask for, with `selection`; what only `migrate`
+    /// decides (task, progress, ignored checks) at its defaults.
+    pub fn options(&self, selection: crate::plan::Selection) -> crate::migrate::Options {
+        crate::migrate::Options {
+            // No --jobs: 0 lets the run size it from the link to the source.
+            jobs: self.jobs.unwrap_or(0),
+            index_jobs: self.index_jobs.or(self.jobs).unwrap_or_else(default_jobs),
+            schema_only: self.schema_only,
+            data_only: self.data_only,
+            progress: crate::copy::progress::Display::Off,
+            split_threshold: self.split_tables_larger_than,
+            analyze: !self.no_analyze,
+            task: None,
+            ignore_checks: Vec::new(),
+            json: false,
+            keep_owners: self.keep_owners,
+            selection,
+            retry: crate::pg::transient::RetryPolicy::default(),
+            map_removed_types: self.map_removed_types,
+            create_roles: self.create_roles,
+            follow: self.follow,
+        }
+    }
+}
+
 /// `--json`, shared by the commands that print a report.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = OUTPUT)]

@@ -2,6 +2,7 @@
 //! create pre-data objects, copy rows, then post-data objects and sequence
 //! values; recorded in the task state as it goes, so it can be resumed.
 
+mod check;
 mod data;
 mod finish;
 mod follow;
@@ -15,6 +16,7 @@ mod sessions;
 mod start;
 mod task;
 
+pub use check::precheck_only;
 pub use follow::{cutover_sequences, follow_state_dir};
 pub use identity::identity;
 pub use sessions::{sessions, SessionOptions};

@@ -30,12 +30,13 @@ pub(super) async fn run(
     opts: &Options,
     task: Option<Task>,
 ) -> anyhow::Result<Report> {
-    let run = Run::new(ends, opts, task);
+    let mut run = Run::new(ends, opts, task);
     let mut times = PhaseTimes::default();
     if let Some(report) = run.resume_follow().await? {
         return Ok(report);
     }
     let (mut holder, target, target_version) = run.connect().await?;
+    run.size_jobs(&holder).await;
     let planned = run
         .read_and_plan(&holder, &target, target_version, &mut times)
         .await?;
@@ -79,10 +80,13 @@ pub(super) async fn run(
 }
 
 /// What every phase of a run reads.
-struct Run<'a> {
+pub(super) struct Run<'a> {
     started: Instant,
     ends: &'a Endpoints,
-    opts: &'a Options,
+    /// As given, with `--jobs` sized from the link once connected.
+    pub(super) opts: Options,
+    /// `pgferry precheck`: the plan is built, nothing is locked or written.
+    checking_only: bool,
     task: Option<Task>,
     /// This run continues an interrupted one (`--resume`).
     resuming: bool,
@@ -91,13 +95,13 @@ struct Run<'a> {
 }
 
 /// The catalog read and the plan built from it.
-struct Planned {
-    cat: Catalog,
-    plan: Plan,
+pub(super) struct Planned {
+    pub(super) cat: Catalog,
+    pub(super) plan: Plan,
     /// The source's write counters before the copy (see `source_row_changes`).
     writes_before: Option<i64>,
     /// The precheck's sessions, opened during the catalog read (none on resume).
-    precheck_sessions: Option<anyhow::Result<(Client, Client)>>,
+    pub(super) precheck_sessions: Option<anyhow::Result<(Client, Client)>>,
 }
 
 /// What the data phase did.
@@ -110,7 +114,7 @@ struct Copied {
 }
 
 impl<'a> Run<'a> {
-    fn new(ends: &'a Endpoints, opts: &'a Options, task: Option<Task>) -> Run<'a> {
+    pub(super) fn new(ends: &'a Endpoints, opts: &Options, task: Option<Task>) -> Run<'a> {
         let started = Instant::now();
         let resuming = task.as_ref().is_some_and(|t| t.resuming);
         let stop = if task.is_some() {
@@ -121,11 +125,37 @@ impl<'a> Run<'a> {
         Run {
             started,
             ends,
-            opts,
+            opts: opts.clone(),
+            checking_only: false,
             task,
             resuming,
             stop,
         }
+    }
+
+    /// A run for `pgferry precheck`: no task, no lock, nothing written.
+    pub(super) fn checking_only(ends: &'a Endpoints, opts: &Options) -> Run<'a> {
+        Run {
+            checking_only: true,
+            ..Run::new(ends, opts, None)
+        }
+    }
+
+    /// No `--jobs` (0): as many copy streams as the link to the source
+    /// needs (see `copy::link`), decided once so that the precheck checks
+    /// the room for the sessions the copy will open.
+    pub(super) async fn size_jobs(&mut self, holder: &SnapshotHolder) {
+        if self.opts.jobs != 0 {
+            return;
+        }
+        let link = crate::copy::link::Link::probe(holder.client()).await;
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        self.opts.jobs = link.default_jobs(cpus);
+        tracing::info!(
+            jobs = self.opts.jobs,
+            source_rtt_ms = link.rtt.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
+            "copy streams"
+        );
     }
 
     fn state(&self) -> Option<&State> {
@@ -135,14 +165,14 @@ impl<'a> Run<'a> {
     /// A resumed follow task past its load goes straight back to following.
     async fn resume_follow(&self) -> anyhow::Result<Option<Report>> {
         match self.task.as_ref().filter(|_| self.opts.follow) {
-            Some(t) => follow::resume(self.ends, self.opts, t, Arc::clone(&self.stop)).await,
+            Some(t) => follow::resume(self.ends, &self.opts, t, Arc::clone(&self.stop)).await,
             None => Ok(None),
         }
     }
 
     /// The snapshot holder on the source and the DDL session on the target,
     /// with the target's version.
-    async fn connect(&self) -> anyhow::Result<(SnapshotHolder, Client, i32)> {
+    pub(super) async fn connect(&self) -> anyhow::Result<(SnapshotHolder, Client, i32)> {
         let src = connect_at_start(&self.ends.source, "snapshot holder").await?;
         let target = connect_at_start(&self.ends.target, "ddl").await?;
         target
@@ -164,14 +194,14 @@ impl<'a> Run<'a> {
 
     /// Reads the catalog under the snapshot and builds the plan; locks the
     /// tables to copy on the source.
-    async fn read_and_plan(
+    pub(super) async fn read_and_plan(
         &self,
         holder: &SnapshotHolder,
         target: &Client,
         target_version: i32,
         times: &mut PhaseTimes,
     ) -> anyhow::Result<Planned> {
-        let (opts, resuming) = (self.opts, self.resuming);
+        let (opts, resuming) = (&self.opts, self.resuming);
         let t = Instant::now();
         let forget = |e| self.forget(e);
         // Together, pipelined on the one session: a far source answers both in
@@ -212,7 +242,7 @@ impl<'a> Run<'a> {
         let mut plan = plan::prepare_with(&mut cat, &opts.selection, &build)?;
         // Now that the tables to copy are known: no DDL or TRUNCATE may change
         // them on the source until the snapshot is closed.
-        if !opts.schema_only {
+        if !opts.schema_only && !self.checking_only {
             let tables: Vec<String> = cat
                 .tables
                 .iter()
@@ -307,7 +337,7 @@ impl<'a> Run<'a> {
         cat: &Catalog,
         precheck_sessions: Option<anyhow::Result<(Client, Client)>>,
     ) -> anyhow::Result<Option<Vec<plan::Rejection>>> {
-        let (ends, opts) = (self.ends, self.opts);
+        let (ends, opts) = (self.ends, &self.opts);
         if self.resuming {
             let recorded = self.state().map(|st| st.get("rejected")).transpose()?;
             if let Some(json) = recorded.flatten() {
@@ -369,7 +399,7 @@ impl<'a> Run<'a> {
         if self.resuming {
             // The one check a resume runs. Open now: the snapshot holder and
             // the DDL session.
-            resume_room(holder, target, plan, self.opts, versions.0, versions.1).await?;
+            resume_room(holder, target, plan, &self.opts, versions.0, versions.1).await?;
         }
         Ok(())
     }
@@ -405,7 +435,7 @@ impl<'a> Run<'a> {
         slot_holder: &mut Option<crate::repl::SnapshotHolder>,
         times: &mut PhaseTimes,
     ) -> anyhow::Result<Copied> {
-        let opts = self.opts;
+        let opts = &self.opts;
         let mut out = Copied::default();
         if opts.schema_only {
             return Ok(out);
@@ -487,7 +517,7 @@ impl<'a> Run<'a> {
         plan: &Plan,
         times: &mut PhaseTimes,
     ) -> anyhow::Result<usize> {
-        let opts = self.opts;
+        let opts = &self.opts;
         let t = Instant::now();
         let sequences_set = if opts.schema_only {
             0
@@ -516,7 +546,7 @@ impl<'a> Run<'a> {
         sequences_set: usize,
         mut times: PhaseTimes,
     ) -> Report {
-        let schema_differences = structure_differences(self.ends, self.opts, plan).await;
+        let schema_differences = structure_differences(self.ends, &self.opts, plan).await;
         times.total = self.started.elapsed().as_secs_f64();
         Report {
             source_version: cat.version_num,

@@ -246,20 +246,6 @@ pub fn validate_ignore(codes: &[String]) -> anyhow::Result<()> {
     )))
 }
 
-/// Runs every check with its own sessions on both ends (never inside a
-/// caller's snapshot transaction: `pg_stat_*` would be frozen there).
-/// Connection failures are returned as errors (exit 2), everything else
-/// becomes findings.
-pub async fn run(
-    ends: &Endpoints,
-    cat: &Catalog,
-    plan: &Plan,
-    opts: &Options,
-) -> anyhow::Result<Report> {
-    // The checks make a large future: on the heap, not in the caller's.
-    Box::pin(run_with(ends, cat, plan, opts, None)).await
-}
-
 /// Precheck's sessions on the source and the target, opened at once. They
 /// open as a command starts: a failure is a configuration error (exit 2).
 pub async fn connect_both(ends: &Endpoints) -> anyhow::Result<(Client, Client)> {
@@ -270,8 +256,12 @@ pub async fn connect_both(ends: &Endpoints) -> anyhow::Result<(Client, Client)> 
     Ok((source?, target?))
 }
 
-/// [`run`] on sessions already open (`migrate` opens them while it reads the
+/// Runs every check on its own sessions on both ends (never inside a
+/// caller's snapshot transaction: `pg_stat_*` would be frozen there), opened
+/// by [`connect_both`] when not given (`migrate` opens them while it reads the
 /// source catalog: across a long link each handshake is several round trips).
+/// Connection failures are returned as errors (exit 2), everything else
+/// becomes findings.
 pub async fn run_with(
     ends: &Endpoints,
     cat: &Catalog,

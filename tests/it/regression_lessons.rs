@@ -118,3 +118,46 @@ fn what_17_and_18_added_18_to_18() {
     );
     assert_verified_equal(&src.uri(&sdb), &dst.uri(&tdb));
 }
+
+/// `pgferry precheck` checks the run `migrate` would make with the same
+/// options: a policy naming a role the target lacks is refused by the DDL
+/// rehearsal, unless `--create-roles` will create it first, with a member
+/// role whose group sorts after it.
+#[test]
+fn precheck_takes_migrates_options_15_to_17() {
+    let (src, dst) = (cluster(15), cluster(17));
+    let sdb = fresh_db(src, "lesson_pre");
+    let tdb = fresh_db(dst, "lesson_pre_t");
+    let id = std::process::id();
+    let (member, group) = (format!("lesson_a_member_{id}"), format!("lesson_z_group_{id}"));
+    src.psql(
+        &sdb,
+        &format!(
+            "CREATE ROLE {group} NOLOGIN; CREATE ROLE {member} NOLOGIN IN ROLE {group};
+             CREATE TABLE public.docs (id int PRIMARY KEY, owner text);
+             ALTER TABLE public.docs ENABLE ROW LEVEL SECURITY;
+             CREATE POLICY mine ON public.docs TO {member} USING (owner = current_user);"
+        ),
+    )
+    .expect("fixture");
+    let (s, t) = (src.uri(&sdb), dst.uri(&tdb));
+    let precheck = |extra: &[&str]| {
+        let mut args = vec!["precheck", "--source", &s, "--target", &t, "--json"];
+        args.extend_from_slice(extra);
+        let out = crate::support::pgferry(&args);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), doc)
+    };
+    let (code, doc) = precheck(&[]);
+    assert_eq!(code, Some(1), "{doc}");
+    assert!(doc.to_string().contains("target.ddl"), "{doc}");
+    let (code, doc) = precheck(&["--create-roles", "--keep-owners"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["rejected"], serde_json::json!([]), "{doc}");
+    let report = Migrate::new(src, &sdb, dst, &tdb)
+        .args(&["--create-roles", "--keep-owners"])
+        .report();
+    assert_eq!(report["skipped"], serde_json::json!([]), "{report}");
+    assert_verified_equal(&s, &t);
+}
