@@ -359,3 +359,71 @@ fn large_objects_are_read_under_the_snapshot_10() {
 fn large_objects_are_read_under_the_snapshot_15() {
     snapshot_case(15);
 }
+
+/// `verify` hashes large objects the same way on both ends whatever the
+/// login may read: a superuser on the source and, on the target, a login
+/// that may read the objects but not `pg_largeobject` find them equal; a
+/// changed byte (and an object with a hole) is still found.
+#[test]
+fn verify_compares_large_objects_as_a_login_without_pg_largeobject_15_to_17() {
+    let (src, dst) = (cluster(15), cluster(17));
+    let (sdb, tdb) = (fresh_db(src, "lo_verify"), fresh_db(dst, "lo_verify"));
+    src.psql(
+        &sdb,
+        "SELECT pg_catalog.lo_from_bytea(710001, 'small');
+         SELECT pg_catalog.lo_from_bytea(710002,
+             (SELECT string_agg(decode(md5(i::text), 'hex'), ''::bytea)
+              FROM generate_series(1, 150000) i));
+         SELECT pg_catalog.lo_create(710003);
+         SELECT pg_catalog.lo_put(710003, 3000000, 'after a hole');",
+    )
+    .unwrap();
+    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
+    let out = pgferry(&["migrate", "--source", &su, "--target", &du]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let role = format!("lo_verifier_{}", std::process::id());
+    dst.psql(
+        &tdb,
+        &format!(
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+                 CREATE ROLE {role} LOGIN PASSWORD 'pw';
+               END IF;
+             END $$;
+             DO $$ DECLARE o oid; BEGIN
+               FOR o IN SELECT oid FROM pg_largeobject_metadata LOOP
+                 EXECUTE format('GRANT SELECT ON LARGE OBJECT %s TO {role}', o);
+               END LOOP;
+             END $$;"
+        ),
+    )
+    .unwrap();
+    let denied = dst.psql(
+        &tdb,
+        &format!("SET ROLE {role}; SELECT count(*) FROM pg_largeobject;"),
+    );
+    assert!(denied.is_err(), "the login must not read pg_largeobject");
+    let limited = format!("postgres://{role}:pw@127.0.0.1:{}/{tdb}", dst.port());
+    let verify = |target: &str| pgferry(&["verify", "--source", &su, "--target", target, "--json"]);
+    let out = verify(&limited);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dst.psql(&tdb, "SELECT pg_catalog.lo_put(710002, 1234567, 'x');")
+        .unwrap();
+    let out = verify(&limited);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["large_objects"]["different"],
+        serde_json::json!([710002])
+    );
+}
