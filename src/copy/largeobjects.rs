@@ -38,7 +38,7 @@ pub const BATCH_BYTES: u64 = 64 << 20;
 /// Objects up to this size are moved whole; bigger ones in slices of it.
 const CHUNK: u64 = 1 << 20;
 /// Small objects read (and written) per round trip: up to this many bytes...
-const GROUP_BYTES: u64 = 4 << 20;
+const GROUP_BYTES: u64 = 1 << 20;
 /// ...or this many objects.
 const GROUP_OBJECTS: usize = 500;
 
@@ -290,13 +290,10 @@ async fn copy_small(
     let read = |group: Vec<u32>| {
         let get = &get;
         async move {
-            let rows = source
+            source
                 .query(get, &[&group])
                 .await
-                .context("reading large objects")?;
-            let oids: Vec<u32> = rows.iter().map(|r| r.get(0)).collect();
-            let data: Vec<Vec<u8>> = rows.iter().map(|r| r.get(1)).collect();
-            anyhow::Ok((oids, data))
+                .context("reading large objects")
         }
     };
     let mut groups = small_groups(objects).into_iter();
@@ -305,7 +302,10 @@ async fn copy_small(
         Some(g) => Some(read(g).await?),
         None => None,
     };
-    while let Some((oids, data)) = next.take() {
+    while let Some(rows) = next.take() {
+        // The contents stay in the rows read: written from there, not copied.
+        let oids: Vec<u32> = rows.iter().map(|r| r.get(0)).collect();
+        let data: Vec<&[u8]> = rows.iter().map(|r| r.get(1)).collect();
         let n: u64 = data.iter().map(|d| d.len() as u64).sum();
         let write = async {
             tx.execute(&put, &[&oids, &data])
@@ -366,28 +366,34 @@ async fn stream_big(
     let len = CHUNK as i32;
     let read = |offset: i64| {
         let get = &get;
-        async move {
-            let row = source.query_one(get, &[&oid, &offset, &len]).await?;
-            anyhow::Ok(row.get::<_, Vec<u8>>(0))
-        }
+        async move { source.query_one(get, &[&oid, &offset, &len]).await }
     };
     let mut offset: i64 = 0;
-    let mut chunk = read(0).await?;
-    while !chunk.is_empty() {
+    let mut row = read(0).await?;
+    loop {
+        // Written from the row read, not copied.
+        let chunk: &[u8] = row.get(0);
         let n = chunk.len();
-        let write = async { tx.execute(&put, &[&oid, &offset, &chunk]).await };
+        if n == 0 {
+            break;
+        }
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&oid, &offset, &chunk];
+        let write = tx.execute(&put, &params);
         let next = if (n as u64) < CHUNK {
             write.await?;
-            Vec::new()
+            None
         } else {
             let (w, r) = tokio::join!(write, read(offset + n as i64));
             w?;
-            r?
+            Some(r?)
         };
         offset += n as i64;
         bytes_done.fetch_add(n as u64, Ordering::Relaxed);
         crate::fault::point("mid-lo-batch");
-        chunk = next;
+        match next {
+            Some(r) => row = r,
+            None => break,
+        }
     }
     Ok(offset as u64)
 }
@@ -483,9 +489,9 @@ mod tests {
         let objs: Vec<(u32, u64)> = (0..1200).map(|i| (i, 10)).collect();
         let g = small_groups(&objs);
         assert_eq!(g.iter().map(Vec::len).collect::<Vec<_>>(), [500, 500, 200]);
-        let objs: Vec<(u32, u64)> = (0..9).map(|i| (i, 1 << 20)).collect();
+        let objs: Vec<(u32, u64)> = (0..10).map(|i| (i, 300 << 10)).collect();
         let g = small_groups(&objs);
-        assert_eq!(g.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 1]);
+        assert_eq!(g.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 3, 1]);
     }
 
     #[test]
