@@ -11,7 +11,8 @@
 //! Points: `precheck` (while the precheck runs, before anything is written),
 //! `unit-done` (after a copy unit committed and was recorded),
 //! `fail-unit` (a copy unit fails with a permanent error instead of starting),
-//! `mid-unit` (while a unit streams rows, before its commit), `step-done`
+//! `mid-unit` (while a unit streams rows, before its commit), `mid-lo-batch`
+//! (after each write of a batch of large objects, before its commit), `step-done`
 //! (after a post-data statement was recorded), `lost-barrier` and
 //! `lost-step-barrier` (the durability barrier after copy units or after
 //! post-data statements fails as if the target connection broke),

@@ -15,6 +15,6 @@ pub use pump::{copy_table, Clear, CopyStats};
 pub use split::{split_big_tables, SplitPolicy};
 pub use units::{
     merge_ranges, number_ranges, number_units, range_json, redo_clear, unit_id, unit_label,
-    LoadMode, TableResult, Unit,
+    LoadMode, TableResult, Unit, Work,
 };
 pub use workers::{run_copies, CopyJob};

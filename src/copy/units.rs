@@ -8,6 +8,7 @@
 //! exceed the whole data phase). Its ranges are named `table [range k/n]`,
 //! numbered in key or page order, in logs and in `pgferry status`.
 
+use super::largeobjects::{LoBatch, LARGE_OBJECTS};
 use super::Clear;
 use crate::plan::{CopyRange, TableCopy};
 use std::collections::HashMap;
@@ -33,15 +34,26 @@ pub enum LoadMode {
 /// Tables smaller than this are loaded without TRUNCATE + FREEZE.
 const FREEZE_MIN_BYTES: i64 = 8 << 20;
 
-/// One unit of work: a table or a range of one.
+/// What a unit copies.
+#[derive(Debug, Clone)]
+pub enum Work {
+    /// A table or a range of one.
+    Table(TableCopy),
+    /// A batch of large objects (see [`super::largeobjects`]).
+    LargeObjects(LoBatch),
+}
+
+/// One unit of work: a table, a range of one, or a batch of large objects.
 #[derive(Debug, Clone)]
 pub struct Unit {
-    pub copy: TableCopy,
+    pub work: Work,
     /// Stable identity in the task state.
     pub id: String,
-    /// What to clear on the target before loading.
+    /// What to clear on the target before loading (a batch of large objects
+    /// always removes what it may have left itself).
     pub clear: Clear,
-    /// For a range: its number among its table's ranges, and their count.
+    /// For a range or a batch: its number among its table's ranges (or
+    /// among the batches), and their count.
     pub part: Option<(usize, usize)>,
 }
 
@@ -61,15 +73,61 @@ impl Unit {
             };
         Unit {
             id: unit_id(&copy),
-            copy,
+            work: Work::Table(copy),
             clear,
             part: None,
         }
     }
 
-    /// `schema.table`, or `schema.table [range k/n]`.
+    /// A batch of large objects.
+    pub fn large_objects(batch: LoBatch) -> Unit {
+        Unit {
+            id: batch.span.unit_id(),
+            work: Work::LargeObjects(batch),
+            clear: Clear::Nothing,
+            part: None,
+        }
+    }
+
+    /// The table copied (target name), or [`LARGE_OBJECTS`].
+    pub fn table(&self) -> String {
+        match &self.work {
+            Work::Table(c) => c.target_qualified(),
+            Work::LargeObjects(_) => LARGE_OBJECTS.to_string(),
+        }
+    }
+
+    /// The table copied, if the unit is (part of) a table.
+    pub fn table_copy(&self) -> Option<&TableCopy> {
+        match &self.work {
+            Work::Table(c) => Some(c),
+            Work::LargeObjects(_) => None,
+        }
+    }
+
+    /// Estimated bytes, for largest-first scheduling and progress: the
+    /// table's size on disk, or the batch's contents.
+    pub fn bytes(&self) -> u64 {
+        match &self.work {
+            Work::Table(c) => c.bytes.max(0) as u64,
+            Work::LargeObjects(b) => b.bytes(),
+        }
+    }
+
+    /// The range (or OID span) as stored in the task state.
+    pub fn range_json(&self) -> Option<String> {
+        match &self.work {
+            Work::Table(c) => c.range.as_ref().map(range_json),
+            Work::LargeObjects(b) => Some(b.span.to_json()),
+        }
+    }
+
+    /// `schema.table`, `schema.table [range k/n]` or `large objects [batch k/n]`.
     pub fn label(&self) -> String {
-        unit_label(&self.copy.target_qualified(), self.part)
+        match (&self.work, self.part) {
+            (Work::LargeObjects(_), Some((k, n))) => format!("{LARGE_OBJECTS} [batch {k}/{n}]"),
+            _ => unit_label(&self.table(), self.part),
+        }
     }
 }
 
@@ -103,19 +161,35 @@ pub fn number_ranges(items: &[(&str, Option<&CopyRange>)]) -> Vec<Option<(usize,
     out
 }
 
-/// Gives every unit that is a range its `k/n` number.
+/// Gives every unit that is a range its `k/n` number, and every batch of
+/// large objects its number in OID order.
 pub fn number_units(units: &mut [Unit]) {
     let parts = {
-        let names: Vec<String> = units.iter().map(|u| u.copy.target_qualified()).collect();
+        let names: Vec<String> = units.iter().map(Unit::table).collect();
         let items: Vec<(&str, Option<&CopyRange>)> = names
             .iter()
             .zip(units.iter())
-            .map(|(n, u)| (n.as_str(), u.copy.range.as_ref()))
+            .map(|(n, u)| (n.as_str(), u.table_copy().and_then(|c| c.range.as_ref())))
             .collect();
         number_ranges(&items)
     };
+    let mut batches: Vec<(u32, usize)> = units
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| match &u.work {
+            Work::LargeObjects(b) => Some((b.span.lo, i)),
+            Work::Table(_) => None,
+        })
+        .collect();
+    batches.sort_unstable();
+    let n = batches.len();
     for (u, p) in units.iter_mut().zip(parts) {
         u.part = p;
+    }
+    for (k, (_, i)) in batches.into_iter().enumerate() {
+        if let Some(u) = units.get_mut(i) {
+            u.part = Some((k + 1, n));
+        }
     }
 }
 
@@ -253,6 +327,39 @@ mod tests {
         // And merging merged results changes nothing.
         let idem = merge_ranges(merged.clone());
         assert_eq!((idem[0].ranges, idem[0].stats.rows), (3, 300));
+    }
+
+    #[test]
+    fn batches_of_large_objects_are_units_numbered_in_oid_order() {
+        use crate::copy::largeobjects::OidSpan;
+        let batch = |lo: u32, hi: Option<u32>, sizes: &[u64]| {
+            Unit::large_objects(LoBatch {
+                span: OidSpan { lo, hi },
+                objects: sizes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (lo + i as u32, *s))
+                    .collect(),
+                ownership: String::new(),
+            })
+        };
+        // Scheduled largest first: the second batch before the first.
+        let mut units = vec![
+            batch(100, None, &[50 << 20]),
+            batch(0, Some(100), &[10, 20]),
+        ];
+        number_units(&mut units);
+        let u = &units[0];
+        assert_eq!(u.label(), "large objects [batch 2/2]");
+        assert_eq!(u.table(), LARGE_OBJECTS);
+        // Progress and scheduling count the contents' bytes.
+        assert_eq!((u.bytes(), units[1].bytes()), (50 << 20, 30));
+        assert_eq!(units[1].id, "large objects|oid >= 0 AND oid < 100");
+        assert_eq!(
+            units[1].range_json().as_deref(),
+            Some(r#"{"lo":0,"hi":100}"#)
+        );
+        assert!(u.table_copy().is_none() && u.clear == Clear::Nothing);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Parallel copy workers: each holds one source session (inside the shared
-//! snapshot) and one target session, and takes the next-largest unit.
+//! snapshot) and one target session, and takes the next-largest unit (a
+//! table, a range of one, or a batch of large objects).
 //!
 //! A unit is recorded `copying` before it starts and `done` once its target
 //! transaction is committed and durable (see [`super::durable`]). Transient
@@ -7,7 +8,8 @@
 //! restart, admin shutdown) reconnect and redo the unit, clearing what it may
 //! have left; a first Ctrl-C stops handing out units.
 
-use super::units::{range_json, redo_clear, LoadMode, TableResult, Unit};
+use super::largeobjects::copy_batch;
+use super::units::{redo_clear, LoadMode, TableResult, Unit, Work};
 use super::{copy_table, Clear, EarlySteps};
 use crate::copy::progress::Counters;
 use crate::exec::{barrier, Pending};
@@ -244,7 +246,7 @@ impl WorkerCtx {
                         st.mark_unit(
                             &unit.id,
                             &r.table,
-                            unit.copy.range.as_ref().map(range_json).as_deref(),
+                            unit.range_json().as_deref(),
                             UnitStatus::Done,
                             Some((r.stats.rows, r.stats.bytes, r.stats.seconds)),
                         )?;
@@ -266,9 +268,12 @@ impl WorkerCtx {
     /// may have survived on the target.
     fn requeue(&self, l: &mut Local) -> anyhow::Result<()> {
         for (mut unit, _) in l.pending.take() {
-            unit.clear = match redo_clear(unit.copy.range.as_ref(), self.mode) {
-                Some(c) => c,
-                None => anyhow::bail!(
+            let range = unit.table_copy().map(|c| c.range.as_ref());
+            unit.clear = match range.map(|r| redo_clear(r, self.mode)) {
+                Some(Some(c)) => c,
+                // A batch of large objects removes what it may have left.
+                None => Clear::Nothing,
+                Some(None) => anyhow::bail!(
                     "the target restarted before the copy of {} was known to be on \
                      disk, and a page range cannot be redone alone; run again with \
                      --resume",
@@ -326,10 +331,9 @@ impl WorkerCtx {
     /// queued again: a barrier on a new connection would not prove that
     /// their commits survived.
     async fn unit_with_retries(&self, unit: &Unit, l: &mut Local) -> anyhow::Result<TableResult> {
-        let tc = &unit.copy;
-        let name = tc.target_qualified();
+        let name = unit.table();
         let label = unit.label();
-        let range = tc.range.as_ref().map(range_json);
+        let range = unit.range_json();
         if let Some(st) = &self.state {
             st.mark_unit(&unit.id, &name, range.as_deref(), UnitStatus::Copying, None)?;
         }
@@ -352,8 +356,12 @@ impl WorkerCtx {
                         .ok();
                 }
                 self.counters.start_unit(&name);
-                let r = copy_table(src, dst, tc, clear, &self.counters.bytes).await;
-                let done = r.as_ref().ok().map(|s| (tc.bytes.max(0) as u64, s.bytes));
+                let bytes = &self.counters.bytes;
+                let r = match &unit.work {
+                    Work::Table(tc) => copy_table(src, dst, tc, clear, bytes).await,
+                    Work::LargeObjects(batch) => copy_batch(src, dst, batch, bytes).await,
+                };
+                let done = r.as_ref().ok().map(|s| (unit.bytes(), s.bytes));
                 self.counters.end_unit(&name, &unit.id, done);
                 r
             }
@@ -368,7 +376,8 @@ impl WorkerCtx {
                     l.sessions = None;
                     // The failed transaction rolled back, but be exact about
                     // what a redo must remove.
-                    if tc.range.is_some() && clear == Clear::Nothing {
+                    let range = unit.table_copy().and_then(|c| c.range.as_ref());
+                    if range.is_some() && clear == Clear::Nothing {
                         clear = Clear::DeleteRange;
                     }
                     tokio::time::sleep(wait).await;
@@ -381,7 +390,11 @@ impl WorkerCtx {
         crate::journal::record("copy", &label, started, Some((stats.rows, stats.bytes)));
         Ok(TableResult {
             table: name,
-            format: if tc.binary { "binary" } else { "text" },
+            format: match &unit.work {
+                Work::Table(tc) if tc.binary => "binary",
+                Work::Table(_) => "text",
+                Work::LargeObjects(_) => "large objects",
+            },
             ranges: 1,
             stats,
             span: Some((started, ended)),

@@ -1,15 +1,17 @@
 //! The data phase of a migration: which units to copy (all of them, or on
 //! resume the unfinished ones, cleared first: see `resume`), then the
-//! parallel copy.
+//! parallel copy. The large objects are units of the same copy, in batches
+//! (see `copy::largeobjects`), scheduled largest first among the tables.
 
 use super::{Options, Task};
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
+use crate::copy::largeobjects::{self as lob, LargeObject, LARGE_OBJECTS};
 use crate::copy::link::{fewest_bytes, Link};
 use crate::copy::progress::{self, Counters};
 use crate::copy::{
-    merge_ranges, number_units, range_json, run_copies, split_big_tables, CopyJob, EarlySteps,
-    LoadMode, SplitPolicy, TableResult, Unit,
+    merge_ranges, number_units, run_copies, split_big_tables, CopyJob, EarlySteps, LoadMode,
+    SplitPolicy, TableResult, Unit,
 };
 use crate::pg::{SnapshotHolder, SnapshotLost};
 use crate::plan::{Parallel, Plan, Step};
@@ -29,9 +31,18 @@ pub struct EarlyKeys {
     pub unconfirmed: HashSet<String>,
 }
 
-/// Copies the rows, building indexes of loaded tables on otherwise idle
-/// workers. Returns per-table results (including units a resumed task had
-/// already finished) and the post-data steps done early.
+/// What the data phase did.
+pub struct DataDone {
+    /// Per-table results, including units a resumed task had finished before.
+    pub tables: Vec<TableResult>,
+    /// The post-data steps done early.
+    pub early: EarlyKeys,
+    /// Large objects of the source (all copied, in this run or before).
+    pub large_objects: usize,
+}
+
+/// Copies the rows and the large objects, building indexes of loaded tables
+/// on otherwise idle workers.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     ends: &Endpoints,
@@ -42,14 +53,34 @@ pub async fn run(
     target: &Client,
     task: Option<&Task>,
     stop: Arc<AtomicBool>,
-) -> anyhow::Result<(Vec<TableResult>, EarlyKeys)> {
+) -> anyhow::Result<DataDone> {
     let mode = if opts.data_only {
         LoadMode::Existing
     } else {
         LoadMode::Fresh
     };
+    // Read under the snapshot: an error may mean its session ended.
+    let lost = |e: anyhow::Error| {
+        if holder.is_lost() {
+            anyhow::Error::new(SnapshotLost)
+        } else {
+            e
+        }
+    };
+    let los = lob::list(holder.client()).await.map_err(lost)?;
+    // With --keep-owners, the roles the owner and privilege statements may name.
+    let roles = match opts.keep_owners && !los.is_empty() {
+        true => Some(super::target_roles(target).await?),
+        false => None,
+    };
+    let ownership = |lo: &LargeObject| match &roles {
+        Some(r) => lob::ownership_sql(lo, r),
+        None => String::new(),
+    };
     let resumed = match task {
-        Some(t) if t.resuming => super::resume::resume_units(t, plan, target, mode).await?,
+        Some(t) if t.resuming => {
+            super::resume::resume_units(t, plan, target, mode, &los, &ownership).await?
+        }
         _ => None,
     };
     // `jobs` 0: as many streams as the link to the source needs.
@@ -88,47 +119,40 @@ pub async fn run(
                     cat.version_num,
                 )
             );
-            let mut copies = copies.map_err(|e| {
-                // Ranges are read under the snapshot: its session ended.
-                if holder.is_lost() {
-                    anyhow::Error::new(SnapshotLost)
-                } else {
-                    e
-                }
-            })?;
+            let mut copies = copies.map_err(lost)?;
             for c in copies.iter_mut() {
                 if text.contains(&c.source_qualified()) {
                     c.binary = false;
                 }
             }
             let mut units: Vec<Unit> = copies.into_iter().map(|c| Unit::new(c, mode)).collect();
+            units.extend(
+                lob::batches(&los, ownership)
+                    .into_iter()
+                    .map(Unit::large_objects),
+            );
+            // Largest first, large objects among the tables (stable: tables
+            // of equal size keep the plan's order).
+            units.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
             number_units(&mut units);
             if let Some(t) = task {
-                let rows: Vec<_> = units
-                    .iter()
-                    .map(|u| {
-                        (
-                            u.id.clone(),
-                            u.copy.target_qualified(),
-                            u.copy.range.as_ref().map(range_json),
-                        )
-                    })
-                    .collect();
-                t.state.record_units(&rows)?;
+                super::resume::record(t, &units)?;
             }
             (units, Vec::new())
         }
     };
-    let names: Vec<String> = units.iter().map(|u| u.copy.target_qualified()).collect();
-    let counters =
-        Arc::new(Counters::new(names.iter().zip(&units).map(|(n, u)| {
-            (n.as_str(), u.id.as_str(), u.copy.bytes.max(0) as u64)
-        })));
+    let names: Vec<String> = units.iter().map(Unit::table).collect();
+    let counters = Arc::new(Counters::new(
+        names
+            .iter()
+            .zip(&units)
+            .map(|(n, u)| (n.as_str(), u.id.as_str(), u.bytes())),
+    ));
     let ticker = progress::start(opts.progress, Arc::clone(&counters));
     let early = (mode == LoadMode::Fresh).then(|| {
         Arc::new(EarlySteps::new(
             early_steps(plan, cat, opts.analyze),
-            units.iter().map(|u| u.copy.target_qualified()),
+            names.iter().cloned(),
             task.map(|t| t.state.clone()),
         ))
     });
@@ -159,7 +183,23 @@ pub async fn run(
             unconfirmed: e.not_confirmed(),
         })
         .unwrap_or_default();
-    Ok((merge_ranges(finished), done_early))
+    let (lo_results, tables): (Vec<TableResult>, Vec<TableResult>) = merge_ranges(finished)
+        .into_iter()
+        .partition(|r| r.table == LARGE_OBJECTS);
+    if let Some(r) = lo_results.first() {
+        tracing::info!(
+            count = r.stats.rows,
+            bytes = r.stats.bytes,
+            batches = r.ranges,
+            seconds = r.stats.seconds,
+            "large objects copied"
+        );
+    }
+    Ok(DataDone {
+        tables,
+        early: done_early,
+        large_objects: los.len(),
+    })
 }
 
 /// The index builds of each copied table (by target name) that may run as
@@ -197,46 +237,4 @@ fn early_steps(plan: &Plan, cat: &Catalog, analyze: bool) -> HashMap<String, Vec
         }
     }
     out
-}
-
-/// Copies every large object (see `copy::largeobjects`), then, with
-/// `--keep-owners`, gives each to its source owner where that role exists.
-/// Recorded in the task state once durable; a resumed run copies them again
-/// unless they were recorded.
-pub(super) async fn large_objects(
-    holder: &SnapshotHolder,
-    target: &Client,
-    state: Option<&crate::state::State>,
-    keep_owners: bool,
-) -> anyhow::Result<usize> {
-    const KEY: &str = "large-objects";
-    let los = crate::copy::largeobjects::list(holder.client()).await?;
-    if los.is_empty() {
-        return Ok(0);
-    }
-    if let Some(st) = state {
-        if st.step_done(KEY)? {
-            return Ok(los.len());
-        }
-    }
-    let bytes = crate::copy::largeobjects::copy_all(holder.client(), target, &los).await?;
-    if keep_owners {
-        let roles = super::target_roles(target).await?;
-        let sql: String = los
-            .iter()
-            .map(|lo| crate::copy::largeobjects::ownership_sql(lo, &roles))
-            .collect();
-        target
-            .batch_execute(&sql)
-            .await
-            .context("giving large objects their owners")?;
-    }
-    crate::exec::barrier(target)
-        .await
-        .context("flushing the large objects")?;
-    if let Some(st) = state {
-        st.mark_step(KEY, "large objects", "large objects", "all")?;
-    }
-    tracing::info!(count = los.len(), bytes, "large objects copied");
-    Ok(los.len())
 }

@@ -1,6 +1,8 @@
 //! Resuming the data phase: the units the interrupted run recorded (never
 //! re-split, so ranges stay exactly as they were), those done reported as
-//! such, the others made safe to redo.
+//! such, the others made safe to redo. Batches of large objects are found
+//! again by their OID spans (a batch always removes what it may have left
+//! before writing, so it needs nothing cleared).
 //!
 //! Sorting the records is pure ([`sort_recorded`], unit-tested); only the
 //! tables copied by page ranges need the target: a page range cannot be
@@ -8,8 +10,10 @@
 //! whole table is emptied and every one of its ranges copied again.
 
 use super::Task;
+use crate::copy::largeobjects::{self as lob, LargeObject, OidSpan, LARGE_OBJECTS};
 use crate::copy::{
-    number_ranges, redo_clear, unit_id, Clear, CopyStats, LoadMode, TableResult, Unit,
+    number_ranges, number_units, redo_clear, unit_id, Clear, CopyStats, LoadMode, TableResult,
+    Unit, Work,
 };
 use crate::plan::{CopyRange, Plan, TableCopy};
 use crate::state::{UnitRecord, UnitStatus};
@@ -18,17 +22,23 @@ use std::collections::{HashMap, HashSet};
 use tokio_postgres::Client;
 
 /// The units to copy and the finished ones (as results). `None` when the
-/// run stopped before recording its units.
+/// run stopped before recording its units. `los` are the source's large
+/// objects, listed under this run's snapshot; `ownership` gives each one's
+/// owner and privilege statements.
 pub(super) async fn resume_units(
     task: &Task,
     plan: &Plan,
     target: &Client,
     mode: LoadMode,
+    los: &[LargeObject],
+    ownership: impl Fn(&LargeObject) -> String,
 ) -> anyhow::Result<Option<(Vec<Unit>, Vec<TableResult>)>> {
     let records = task.state.units()?;
     if records.is_empty() {
         return Ok(None);
     }
+    let (lo_records, records): (Vec<UnitRecord>, Vec<UnitRecord>) =
+        records.into_iter().partition(|r| r.table == LARGE_OBJECTS);
     let parts = part_numbers(&records);
     let Recorded {
         mut units,
@@ -40,13 +50,74 @@ pub(super) async fn resume_units(
         units.extend(redo);
         done.retain(|d| &d.table != table);
     }
-    units.sort_by_key(|u| std::cmp::Reverse(u.copy.bytes));
+    let tables_left = units.len();
+    let batches = large_object_units(&lo_records, los, ownership)?;
+    if lo_records.is_empty() {
+        record(task, &batches)?;
+    }
+    units.extend(batches);
+    units.sort_by_key(|u| std::cmp::Reverse(u.bytes()));
     tracing::info!(
         left = units.len(),
-        done = records.len() - units.len(),
+        done = records.len() - tables_left,
         "resuming the data phase"
     );
     Ok(Some((units, done)))
+}
+
+/// Records units as pending: those of a first run, or the batches of large
+/// objects a resumed run plans anew.
+pub(super) fn record(task: &Task, units: &[Unit]) -> anyhow::Result<()> {
+    let rows: Vec<_> = units
+        .iter()
+        .map(|u| (u.id.clone(), u.table(), u.range_json()))
+        .collect();
+    task.state.record_units(&rows)
+}
+
+/// The batches of large objects to copy: those recorded and not done, each
+/// with the objects in its OID span (numbered among all the recorded
+/// batches); or, when the interrupted run recorded none (its source had
+/// none then), new batches of every object, for the caller to record.
+fn large_object_units(
+    records: &[UnitRecord],
+    los: &[LargeObject],
+    ownership: impl Fn(&LargeObject) -> String,
+) -> anyhow::Result<Vec<Unit>> {
+    if records.is_empty() {
+        let mut units: Vec<Unit> = lob::batches(los, ownership)
+            .into_iter()
+            .map(Unit::large_objects)
+            .collect();
+        number_units(&mut units);
+        return Ok(units);
+    }
+    let mut spans: Vec<(OidSpan, bool)> = Vec::new();
+    for r in records {
+        let span: OidSpan = r
+            .range
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+            .with_context(|| format!("reading the recorded batch of large objects {}", r.id))?;
+        spans.push((span, r.status == "done"));
+    }
+    spans.sort_by_key(|(s, _)| s.lo);
+    let n = spans.len();
+    let left: Vec<(usize, OidSpan)> = spans
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, done))| !done)
+        .map(|(k, (s, _))| (k, *s))
+        .collect();
+    let only: Vec<OidSpan> = left.iter().map(|(_, s)| *s).collect();
+    Ok(lob::regroup(los, &only, ownership)
+        .into_iter()
+        .zip(&left)
+        .map(|(b, (k, _))| Unit {
+            part: Some((k + 1, n)),
+            ..Unit::large_objects(b)
+        })
+        .collect())
 }
 
 /// The recorded units, sorted before anything on the target changes.
@@ -141,7 +212,7 @@ fn sort_recorded(
         };
         out.units.push(Unit {
             id: unit_id(&copy),
-            copy,
+            work: Work::Table(copy),
             clear,
             part: part_of.get(r.id.as_str()).copied(),
         });
@@ -203,7 +274,7 @@ async fn reset_table(
             };
             units.push(Unit {
                 id: unit_id(&copy),
-                copy,
+                work: Work::Table(copy),
                 clear: Clear::Nothing,
                 part: parts.get(r.id.as_str()).copied(),
             });

@@ -117,3 +117,69 @@ fn a_recorded_table_the_plan_no_longer_has_asks_for_restart() {
         "{err}"
     );
 }
+
+fn object(oid: u32) -> LargeObject {
+    LargeObject {
+        oid,
+        size: 10,
+        owner: "alice".into(),
+        acl: None,
+    }
+}
+
+fn lo_record(span: OidSpan, status: &'static str) -> UnitRecord {
+    UnitRecord {
+        id: span.unit_id(),
+        table: LARGE_OBJECTS.into(),
+        range: Some(span.to_json()),
+        status,
+        rows: None,
+        bytes: None,
+    }
+}
+
+#[test]
+fn batches_of_large_objects_left_are_found_again_by_their_spans() {
+    let objects: Vec<LargeObject> = [5, 50, 60, 500].into_iter().map(object).collect();
+    let records = vec![
+        lo_record(
+            OidSpan {
+                lo: 0,
+                hi: Some(50),
+            },
+            "done",
+        ),
+        lo_record(
+            OidSpan {
+                lo: 50,
+                hi: Some(500),
+            },
+            "copying",
+        ),
+        lo_record(OidSpan { lo: 500, hi: None }, "pending"),
+    ];
+    let units = large_object_units(&records, &objects, |o| format!("-- {}\n", o.oid)).unwrap();
+    let got: Vec<_> = units
+        .iter()
+        .map(|u| (u.label(), u.bytes(), u.clear))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("large objects [batch 2/3]".to_string(), 20, Clear::Nothing),
+            ("large objects [batch 3/3]".to_string(), 10, Clear::Nothing),
+        ]
+    );
+    match &units[0].work {
+        Work::LargeObjects(b) => assert_eq!(b.ownership, "-- 50\n-- 60\n"),
+        Work::Table(_) => panic!("a table"),
+    }
+    // None recorded (the source had none then): every object, in new batches.
+    let fresh = large_object_units(&[], &objects, |_| String::new()).unwrap();
+    assert_eq!(fresh.len(), 1);
+    assert_eq!(fresh[0].id, "large objects|oid >= 0");
+    // A span that cannot be read is an error, not a silent skip.
+    let mut bad = lo_record(OidSpan { lo: 0, hi: None }, "pending");
+    bad.range = Some("{".into());
+    assert!(large_object_units(&[bad], &objects, |_| String::new()).is_err());
+}

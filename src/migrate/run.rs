@@ -441,7 +441,7 @@ impl<'a> Run<'a> {
             return Ok(out);
         }
         let t = Instant::now();
-        (out.tables, out.done_early) = data::run(
+        let done = data::run(
             self.ends,
             opts,
             cat,
@@ -452,8 +452,8 @@ impl<'a> Run<'a> {
             Arc::clone(&self.stop),
         )
         .await?;
-        out.large_objects =
-            data::large_objects(holder, target, self.state(), opts.keep_owners).await?;
+        (out.tables, out.done_early, out.large_objects) =
+            (done.tables, done.early, done.large_objects);
         times.data = t.elapsed().as_secs_f64();
         drop(slot_holder.take()); // every copy has imported the snapshot
         out.source_writes = match (writes_before, source_row_changes(holder.client()).await) {

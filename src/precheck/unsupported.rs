@@ -193,7 +193,7 @@ pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
     let mut out = vec![Finding::pass(
         "source.large_object",
         format!(
-            "{} large object(s) are copied after the tables, with their OIDs (and owners and \
+            "{} large object(s) are copied with the tables, with their OIDs (and owners and \
              GRANTs with --keep-owners)",
             oids.len()
         ),

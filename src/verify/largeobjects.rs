@@ -1,6 +1,6 @@
 //! Large objects of both ends compared: the same OIDs, and for each the same
-//! length and MD5 of its contents (computed by each server, read in chunks
-//! so that no object has to fit in memory at once).
+//! length and MD5 of its contents (computed by each server, read in slices
+//! so that no object has to fit in memory at once), both ends at once.
 
 use crate::config::Endpoints;
 use crate::pg::connect;
@@ -23,29 +23,28 @@ pub struct LargeObjectsCheck {
     pub equal: bool,
 }
 
-/// Hash of every large object: (OID, length, MD5 of the MD5s of its pages,
-/// which are `LOBLKSIZE` (2 kB) long on both ends), from `pg_largeobject`.
-const HASHES: &str = "SELECT m.oid, \
-     (SELECT COALESCE(sum(length(p.data)), 0)::int8 FROM pg_catalog.pg_largeobject p WHERE p.loid = m.oid), \
-     pg_catalog.md5(COALESCE((SELECT string_agg(pg_catalog.md5(p.data), '' ORDER BY p.pageno) \
-                              FROM pg_catalog.pg_largeobject p WHERE p.loid = m.oid), '')) \
-     FROM pg_catalog.pg_largeobject_metadata m ORDER BY m.oid";
-
-/// Same, through `lo_get` when `pg_largeobject` cannot be read (it needs a
-/// superuser): the whole object in memory, one at a time.
-const HASHES_LO_GET: &str = "SELECT m.oid, \
-     pg_catalog.length(pg_catalog.lo_get(m.oid))::int8, \
-     pg_catalog.md5(pg_catalog.lo_get(m.oid)) \
-     FROM pg_catalog.pg_largeobject_metadata m ORDER BY m.oid";
+/// Hash of every large object: (OID, length, MD5 of the MD5s of its 1 MB
+/// slices), computed by the server from the contents as `lo_get` reads them,
+/// so that both ends hash alike whatever the login may read (the pages of
+/// `pg_largeobject` need a superuser, and their layout differs for an object
+/// with holes, which read as zeros) and no object has to fit in memory. The
+/// length comes from seeking to the end of the object, closed in the same row.
+const HASHES: &str = "\
+    SELECT s.oid, s.size, \
+           pg_catalog.md5(COALESCE((SELECT pg_catalog.string_agg( \
+                   pg_catalog.md5(pg_catalog.lo_get(s.oid, o, 1048576)), '' ORDER BY o) \
+               FROM pg_catalog.generate_series(0::int8, s.size - 1, 1048576::int8) o), '')) \
+    FROM (SELECT t.oid, pg_catalog.lo_lseek64(t.fd, 0, 2) AS size, pg_catalog.lo_close(t.fd) \
+          FROM (SELECT m.oid, pg_catalog.lo_open(m.oid, 262144) AS fd \
+                FROM pg_catalog.pg_largeobject_metadata m OFFSET 0) t \
+          OFFSET 0) s \
+    ORDER BY s.oid";
 
 async fn hashes(c: &Client) -> anyhow::Result<BTreeMap<u32, (i64, String)>> {
-    let rows = match c.query(HASHES, &[]).await {
-        Ok(r) => r,
-        Err(_) => c
-            .query(HASHES_LO_GET, &[])
-            .await
-            .context("hashing large objects")?,
-    };
+    let rows = c
+        .query(HASHES, &[])
+        .await
+        .context("hashing large objects")?;
     Ok(rows
         .iter()
         .map(|r| (r.get(0), (r.get(1), r.get(2))))
@@ -56,7 +55,7 @@ async fn hashes(c: &Client) -> anyhow::Result<BTreeMap<u32, (i64, String)>> {
 pub async fn compare_large_objects(ends: &Endpoints) -> anyhow::Result<LargeObjectsCheck> {
     let src = connect(&ends.source, "verify large objects (source)").await?;
     let tgt = connect(&ends.target, "verify large objects (target)").await?;
-    let (a, b) = (hashes(&src).await?, hashes(&tgt).await?);
+    let (a, b) = tokio::try_join!(hashes(&src), hashes(&tgt))?;
     let missing: Vec<u32> = a.keys().filter(|k| !b.contains_key(k)).copied().collect();
     let extra: Vec<u32> = b.keys().filter(|k| !a.contains_key(k)).copied().collect();
     let different: Vec<u32> = a

@@ -27,6 +27,7 @@ mod hardening_plan;
 mod harness;
 mod keywords;
 mod labels_transforms;
+mod large_objects;
 mod legacy;
 mod migrate_basic;
 mod owners;
