@@ -1,7 +1,7 @@
 //! The data engine against real servers: range splitting, snapshot
 //! consistency, text fallback, partitions, unlogged tables, column order.
 
-use crate::support::{cluster, compare, fresh_db, pgferry};
+use crate::support::{cluster, compare, fresh_db, pgferry, Scenario, RESUME_FIXTURE};
 use pgferry::config::Endpoints;
 use pgferry::copy::progress::Counters;
 use pgferry::copy::{run_copies, CopyJob, LoadMode, Unit};
@@ -191,31 +191,16 @@ fn values_follow_column_names_not_positions() {
 /// (the snapshot), and the report says how many changed meanwhile.
 #[test]
 fn writes_during_the_copy_are_reported() {
-    let (src, dst) = (cluster(15), cluster(15));
-    let (sdb, tdb) = (fresh_db(src, "writes"), fresh_db(dst, "writes"));
-    src.psql(&sdb, "CREATE TABLE public.big (id int, pad text); INSERT INTO public.big SELECT g, repeat('x', 300) FROM generate_series(1, 400000) g; CREATE TABLE public.busy (n int);").unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let child = crate::support::pgferry_command(&[
-        "migrate",
-        "--source",
-        &src.uri(&sdb),
-        "--target",
-        &dst.uri(&tdb),
-        "--state-dir",
-        &state.path().to_string_lossy(),
-        "--json",
-    ])
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
+    let s = Scenario::new(15, 15, "writes").load("CREATE TABLE public.big (id int, pad text); INSERT INTO public.big SELECT g, repeat('x', 300) FROM generate_series(1, 400000) g; CREATE TABLE public.busy (n int);");
+    let (src, sdb) = (s.src(), &s.sdb);
+    let child = s.migrate().json().spawn();
     // Write from separate sessions (each flushes its statistics when it ends)
     // until the copy is over.
     let pid = child.id();
     let mut writes = 0;
     while std::path::Path::new(&format!("/proc/{pid}")).exists() && writes < 200 {
         src.psql(
-            &sdb,
+            sdb,
             "INSERT INTO public.busy SELECT generate_series(1, 10);",
         )
         .unwrap();
@@ -241,31 +226,17 @@ fn writes_during_the_copy_are_reported() {
         .contains("changed on the source while the data was copied"));
 }
 
-const RESUME_FIXTURE: &str = include_str!("../fixtures/resume.sql");
-
 /// Items 25 and 26: a table split in ranges is one line of the report, its
 /// time the wall time (within the data phase, not the sum of its ranges,
 /// which ran side by side), and the progress lines count tables, not
 /// ranges, ending at 100% with every table done.
 #[test]
 fn a_split_table_is_reported_once_with_its_wall_time_and_progress_ends_at_100() {
-    let (src, dst) = (cluster(15), cluster(15));
-    let (sdb, tdb) = (fresh_db(src, "wall"), fresh_db(dst, "wall"));
-    src.psql(&sdb, RESUME_FIXTURE).expect("fixture");
-    let state = tempfile::tempdir().unwrap();
-    let out = pgferry(&[
-        "migrate",
-        "--source",
-        &src.uri(&sdb),
-        "--target",
-        &dst.uri(&tdb),
-        "--state-dir",
-        &state.path().to_string_lossy(),
-        "--split-tables-larger-than",
-        "1MB",
-        "--jobs",
-        "2",
-    ]);
+    let s = Scenario::new(15, 15, "wall").load(RESUME_FIXTURE);
+    let out = s
+        .migrate()
+        .args(&["--split-tables-larger-than", "1MB", "--jobs", "2"])
+        .run();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     // Progress (plain lines: stderr is not a terminal): the last line.
@@ -277,10 +248,9 @@ fn a_split_table_is_reported_once_with_its_wall_time_and_progress_ends_at_100() 
         last.starts_with("pgferry: data: 100%") && last.contains("tables 5/5"),
         "{last}"
     );
-    let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(state.path().join("report.json")).expect("report.json"),
-    )
-    .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.state().join("report.json")).expect("report.json"))
+            .unwrap();
     let big = table(&report, "public.big");
     let ranges = big["ranges"].as_u64().unwrap();
     assert!(ranges >= 4, "public.big was not split: {big}");

@@ -6,38 +6,18 @@
 //! the target lacks, and never to duplicate rows.
 
 use crate::support::compare::assert_same_schema;
-use crate::support::{
-    assert_verified_equal, cluster, fresh_db, pg_dump_schema, pgferry_with_fault,
-};
-
-const FIXTURE: &str = include_str!("../fixtures/resume.sql");
+use crate::support::{assert_verified_equal, pg_dump_schema, Scenario, RESUME_FIXTURE};
 
 /// The first copy barrier fails: the units it covered (committed, maybe
 /// lost) are copied again in the same run, clearing what survived first.
 /// `expect` is a warning stderr must contain.
 fn units_copied_again(source_major: u32, split: &str, expect: &str) {
-    let (src, dst) = (cluster(source_major), cluster(15));
-    let (sdb, tdb) = (fresh_db(src, "durable"), fresh_db(dst, "durable"));
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    let state = tempfile::tempdir().expect("state dir");
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
-    let st = state.path().to_string_lossy().to_string();
-    let out = pgferry_with_fault(
-        "lost-barrier:1",
-        &[
-            "migrate",
-            "--source",
-            &su,
-            "--target",
-            &du,
-            "--state-dir",
-            &st,
-            "--split-tables-larger-than",
-            split,
-            "--jobs",
-            "2",
-        ],
-    );
+    let s = Scenario::new(source_major, 15, "durable").load(RESUME_FIXTURE);
+    let out = s
+        .migrate()
+        .args(&["--split-tables-larger-than", split, "--jobs", "2"])
+        .fault("lost-barrier:1")
+        .run();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "migrate failed: {stderr}");
     assert!(
@@ -45,7 +25,7 @@ fn units_copied_again(source_major: u32, split: &str, expect: &str) {
         "no warning {expect:?}: the lost barrier was not noticed: {stderr}"
     );
     // Committed rows of the redone units were cleared first: no duplicate.
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(&s.su, &s.du);
 }
 
 #[test]
@@ -73,39 +53,20 @@ fn units_behind_a_lost_barrier_are_copied_again_key_ranges_pg10() {
 #[ignore = "slow"]
 fn units_pending_on_a_broken_session_are_copied_again_before_the_retry() {
     // A PostgreSQL 10 source: no page ranges (a page range stops the run instead).
-    let (src, dst) = (cluster(10), cluster(15));
-    let (sdb, tdb) = (
-        fresh_db(src, "durable_retry"),
-        fresh_db(dst, "durable_retry"),
-    );
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    let state = tempfile::tempdir().expect("state dir");
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
-    let st = state.path().to_string_lossy().to_string();
+    let s = Scenario::new(10, 15, "durable_retry").load(RESUME_FIXTURE);
     // One worker: the fifth unit starts with four committed, unsettled ones.
-    let out = pgferry_with_fault(
-        "drop-target:5",
-        &[
-            "migrate",
-            "--source",
-            &su,
-            "--target",
-            &du,
-            "--state-dir",
-            &st,
-            "--split-tables-larger-than",
-            "1MB",
-            "--jobs",
-            "1",
-        ],
-    );
+    let out = s
+        .migrate()
+        .args(&["--split-tables-larger-than", "1MB", "--jobs", "1"])
+        .fault("drop-target:5")
+        .run();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "migrate failed: {stderr}");
     assert!(
         stderr.contains("copying it again"),
         "units pending on the broken session were not redone: {stderr}"
     );
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(&s.su, &s.du);
 }
 
 /// The first post-data barrier fails (as if the target connection broke):
@@ -115,37 +76,22 @@ fn units_pending_on_a_broken_session_are_copied_again_before_the_retry() {
 #[test]
 #[ignore = "slow"]
 fn statements_behind_a_lost_barrier_are_run_again() {
-    let (src, dst) = (cluster(15), cluster(15));
-    let (sdb, tdb) = (
-        fresh_db(src, "durable_steps"),
-        fresh_db(dst, "durable_steps"),
-    );
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    let state = tempfile::tempdir().expect("state dir");
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
-    let st = state.path().to_string_lossy().to_string();
-    let args = [
-        "migrate",
-        "--source",
-        &su,
-        "--target",
-        &du,
-        "--state-dir",
-        &st,
-        "--jobs",
-        "2",
-    ];
-    let out = pgferry_with_fault("lost-step-barrier:1", &args);
+    let s = Scenario::new(15, 15, "durable_steps").load(RESUME_FIXTURE);
+    let out = s
+        .migrate()
+        .args(&["--jobs", "2"])
+        .fault("lost-step-barrier:1")
+        .run();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the run did not recover: {stderr}");
     assert!(
         stderr.contains("running them again on a new session"),
         "the lost barrier was not noticed: {stderr}"
     );
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(&s.su, &s.du);
     assert_same_schema(
-        &pg_dump_schema(src, &sdb),
-        &pg_dump_schema(dst, &tdb),
+        &pg_dump_schema(s.src(), &s.sdb),
+        &pg_dump_schema(s.dst(), &s.tdb),
         "after a lost post-data barrier",
     );
 }

@@ -5,46 +5,21 @@
 //! TRUNCATE attempted on the source during the copy, and which errors count
 //! as transient at all.
 
-use crate::support::{assert_verified_equal, cluster, fresh_db, pgferry, pgferry_command};
-use pgferry::localpg::{ClusterOptions, LocalCluster};
+use crate::support::{
+    assert_verified_equal, cluster, Migrate, Scenario, HUGE_TABLE, RESUME_FIXTURE,
+};
+use pgferry::localpg::LocalCluster;
 use pgferry::pg::transient::is_transient;
 use pgferry::pg::{connect, ConnSpec};
-use std::process::{Child, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-const FIXTURE: &str = include_str!("../fixtures/resume.sql");
-
-/// One table whose COPY lasts long enough (about 100 MB) to be caught.
-const HUGE: &str = "CREATE TABLE public.huge (id int, pad text); \
-    INSERT INTO public.huge SELECT g, repeat('x', 400) FROM generate_series(1, 250000) g;";
-
-fn migrate_args(src: &str, dst: &str, state: &str, jobs: &str) -> Vec<String> {
-    [
-        "migrate",
-        "--source",
-        src,
-        "--target",
-        dst,
-        "--state-dir",
-        state,
-        "--split-tables-larger-than",
-        "0",
-        "--jobs",
-        jobs,
-        "--json",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
-fn spawn(args: &[String]) -> Child {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    pgferry_command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn pgferry")
+/// The run of these tests: no table split (one long COPY of public.huge to
+/// catch), `jobs` workers, the JSON report.
+fn migrate(s: &Scenario, jobs: &str) -> Migrate {
+    s.migrate()
+        .args(&["--split-tables-larger-than", "0", "--jobs", jobs])
+        .json()
 }
 
 /// Polls `sql` (a query printing `t` when the moment came) until it does.
@@ -102,28 +77,12 @@ fn assert_same_sequence(src: &LocalCluster, sdb: &str, dst: &LocalCluster, tdb: 
 #[test]
 #[ignore = "slow"]
 fn target_down_for_20_seconds_mid_copy_is_waited_for() {
-    let src = cluster(15);
-    let dst = LocalCluster::start(&ClusterOptions {
-        major: 15,
-        ..ClusterOptions::default()
-    })
-    .expect("own target cluster");
-    let sdb = fresh_db(src, "down");
-    dst.create_database("down").unwrap();
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    src.psql(&sdb, HUGE).unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let (su, du) = (src.uri(&sdb), dst.uri("down"));
-    let child = spawn(&migrate_args(
-        &su,
-        &du,
-        &state.path().to_string_lossy(),
-        "2",
-    ));
-    assert!(
-        copy_of_huge_runs(&dst, "down"),
-        "no COPY seen on the target"
-    );
+    let s = Scenario::own_target(15, 15, "down")
+        .load(RESUME_FIXTURE)
+        .load(HUGE_TABLE);
+    let (src, dst) = (s.src(), s.dst());
+    let child = migrate(&s, "2").spawn();
+    assert!(copy_of_huge_runs(dst, &s.tdb), "no COPY seen on the target");
     dst.crash().expect("crash the target");
     std::thread::sleep(Duration::from_secs(20));
     dst.start_again().expect("start the target again");
@@ -134,8 +93,8 @@ fn target_down_for_20_seconds_mid_copy_is_waited_for() {
         stderr.contains("retrying in") && stderr.contains("--retry-for"),
         "waits were not logged: {stderr}"
     );
-    assert_verified_equal(&su, &du);
-    assert_same_sequence(src, &sdb, &dst, "down");
+    assert_verified_equal(&s.su, &s.du);
+    assert_same_sequence(src, &s.sdb, dst, &s.tdb);
 }
 
 /// Item 18: every pgferry session of the target is ended mid-copy (the
@@ -146,26 +105,17 @@ fn target_down_for_20_seconds_mid_copy_is_waited_for() {
 #[test]
 #[ignore = "slow"]
 fn target_sessions_ended_mid_copy_and_mid_post_data_are_retried() {
-    let (src, dst) = (cluster(15), cluster(15));
-    let (sdb, tdb) = (fresh_db(src, "tterm"), fresh_db(dst, "tterm"));
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    src.psql(&sdb, HUGE).unwrap();
-    src.psql(
-        &sdb,
-        "CREATE MATERIALIZED VIEW public.slow_mv AS \
-         SELECT count(*) AS n, (SELECT 1 FROM pg_sleep(3)) AS slept FROM public.parent;",
-    )
-    .unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
-    let child = spawn(&migrate_args(
-        &su,
-        &du,
-        &state.path().to_string_lossy(),
-        "2",
-    ));
-    assert!(copy_of_huge_runs(dst, &tdb), "no COPY seen on the target");
-    let ended = terminate(dst, &tdb, "pgferry%");
+    let s = Scenario::new(15, 15, "tterm")
+        .load(RESUME_FIXTURE)
+        .load(HUGE_TABLE)
+        .load(
+            "CREATE MATERIALIZED VIEW public.slow_mv AS \
+             SELECT count(*) AS n, (SELECT 1 FROM pg_sleep(3)) AS slept FROM public.parent;",
+        );
+    let (src, dst, sdb, tdb) = (s.src(), s.dst(), &s.sdb, &s.tdb);
+    let child = migrate(&s, "2").spawn();
+    assert!(copy_of_huge_runs(dst, tdb), "no COPY seen on the target");
+    let ended = terminate(dst, tdb, "pgferry%");
     assert!(ended >= 2, "only {ended} target session(s) ended mid-copy");
     let refreshing = format!(
         "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = '{tdb}' AND state = 'active' \
@@ -175,7 +125,7 @@ fn target_sessions_ended_mid_copy_and_mid_post_data_are_retried() {
         wait_for(dst, "postgres", &refreshing, Duration::from_secs(60)),
         "the post-data refresh was not seen"
     );
-    assert!(terminate(dst, &tdb, "pgferry post-data%") >= 1);
+    assert!(terminate(dst, tdb, "pgferry post-data%") >= 1);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -183,15 +133,15 @@ fn target_sessions_ended_mid_copy_and_mid_post_data_are_retried() {
         text(&out)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("retrying in"));
-    assert_verified_equal(&su, &du);
-    assert_same_sequence(src, &sdb, dst, &tdb);
+    assert_verified_equal(&s.su, &s.du);
+    assert_same_sequence(src, sdb, dst, tdb);
     crate::support::compare::assert_same_schema(
-        &crate::support::pg_dump_schema(src, &sdb),
-        &crate::support::pg_dump_schema(dst, &tdb),
+        &crate::support::pg_dump_schema(src, sdb),
+        &crate::support::pg_dump_schema(dst, tdb),
         "after target sessions were ended",
     );
     let q = "SELECT n, slept FROM public.slow_mv;";
-    assert_eq!(src.psql(&sdb, q).unwrap(), dst.psql(&tdb, q).unwrap());
+    assert_eq!(src.psql(sdb, q).unwrap(), dst.psql(tdb, q).unwrap());
 }
 
 /// Item 19: every pgferry session of the source is ended mid-copy, the one
@@ -201,16 +151,16 @@ fn target_sessions_ended_mid_copy_and_mid_post_data_are_retried() {
 #[test]
 #[ignore = "slow"]
 fn source_sessions_ended_mid_copy_lose_the_snapshot_and_resume_continues() {
-    let (src, dst) = (cluster(15), cluster(15));
-    let (sdb, tdb) = (fresh_db(src, "sterm"), fresh_db(dst, "sterm"));
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    src.psql(&sdb, HUGE).unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
-    let args = migrate_args(&su, &du, &state.path().to_string_lossy(), "2");
-    let child = spawn(&args);
-    assert!(copy_of_huge_runs(src, &sdb), "no COPY seen on the source");
-    let ended = terminate(src, &sdb, "pgferry%");
+    let s = Scenario::new(15, 15, "sterm")
+        .load(RESUME_FIXTURE)
+        .load(HUGE_TABLE);
+    let m = migrate(&s, "2");
+    let child = m.spawn();
+    assert!(
+        copy_of_huge_runs(s.src(), &s.sdb),
+        "no COPY seen on the source"
+    );
+    let ended = terminate(s.src(), &s.sdb, "pgferry%");
     assert!(ended >= 2, "only {ended} source session(s) ended");
     let out = child.wait_with_output().unwrap();
     let all = text(&out);
@@ -223,11 +173,9 @@ fn source_sessions_ended_mid_copy_lose_the_snapshot_and_resume_continues() {
         !all.contains("invalid snapshot identifier"),
         "raw SQL error shown: {all}"
     );
-    let mut resume: Vec<&str> = args.iter().map(String::as_str).collect();
-    resume.push("--resume");
-    let r = pgferry(&resume);
+    let r = m.resume().run();
     assert!(r.status.success(), "resume failed: {}", text(&r));
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(&s.su, &s.du);
 }
 
 /// Item 20: errors made on the client side (a parameter of the wrong type, a
@@ -294,16 +242,12 @@ fn only_known_transient_errors_are_retried() {
 #[test]
 #[ignore = "slow"]
 fn a_source_table_locked_by_another_session_is_named() {
-    let (src, dst) = (cluster(15), cluster(15));
-    let (sdb, tdb) = (fresh_db(src, "locked"), fresh_db(dst, "locked"));
-    src.psql(
-        &sdb,
+    let s = Scenario::new(15, 15, "locked").load(
         "CREATE TABLE public.free (id int PRIMARY KEY); INSERT INTO public.free VALUES (1);
          CREATE TABLE public.held (id int PRIMARY KEY); INSERT INTO public.held VALUES (2);",
-    )
-    .unwrap();
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let spec = ConnSpec::parse(&src.uri(&sdb)).unwrap();
+    let spec = ConnSpec::parse(&s.su).unwrap();
     let blocker = rt.block_on(async {
         let c = connect(&spec, "test blocker").await.unwrap();
         c.batch_execute("BEGIN; LOCK TABLE public.held IN ACCESS EXCLUSIVE MODE")
@@ -311,11 +255,9 @@ fn a_source_table_locked_by_another_session_is_named() {
             .unwrap();
         c
     });
-    let state = tempfile::tempdir().unwrap();
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
-    let args = migrate_args(&su, &du, &state.path().to_string_lossy(), "2");
+    let m = migrate(&s, "2");
     let started = Instant::now();
-    let mut child = spawn(&args);
+    let mut child = m.spawn();
     let deadline = started + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
@@ -337,14 +279,14 @@ fn a_source_table_locked_by_another_session_is_named() {
     );
     let q = "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace;";
     assert_eq!(
-        dst.psql(&tdb, q).unwrap().trim(),
+        s.dst().psql(&s.tdb, q).unwrap().trim(),
         "0",
         "the target was written"
     );
     rt.block_on(async { blocker.batch_execute("ROLLBACK").await.unwrap() });
-    let again = spawn(&args).wait_with_output().unwrap();
+    let again = m.run();
     assert!(again.status.success(), "rerun failed: {}", text(&again));
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(&s.su, &s.du);
 }
 
 /// Item 21: while the copy runs, a TRUNCATE of a table not copied yet waits
@@ -353,35 +295,25 @@ fn a_source_table_locked_by_another_session_is_named() {
 #[test]
 #[ignore = "slow"]
 fn a_truncate_on_the_source_during_the_copy_waits() {
-    let (src, dst) = (cluster(15), cluster(15));
-    let (sdb, tdb) = (fresh_db(src, "trunc"), fresh_db(dst, "trunc"));
-    src.psql(&sdb, HUGE).unwrap();
-    src.psql(
-        &sdb,
+    let s = Scenario::new(15, 15, "trunc").load(HUGE_TABLE).load(
         "CREATE TABLE public.tail (id int PRIMARY KEY); \
          INSERT INTO public.tail SELECT generate_series(1, 1000);",
-    )
-    .unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
+    );
+    let (src, sdb) = (s.src(), &s.sdb);
     // One worker: public.tail is copied after public.huge.
-    let child = spawn(&migrate_args(
-        &su,
-        &du,
-        &state.path().to_string_lossy(),
-        "1",
-    ));
-    assert!(copy_of_huge_runs(src, &sdb), "no COPY seen on the source");
-    let truncate = src.psql(&sdb, "SET lock_timeout = '1s'; TRUNCATE public.tail;");
+    let child = migrate(&s, "1").spawn();
+    assert!(copy_of_huge_runs(src, sdb), "no COPY seen on the source");
+    let truncate = src.psql(sdb, "SET lock_timeout = '1s'; TRUNCATE public.tail;");
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let e = truncate.expect_err("TRUNCATE went through during the copy");
     assert!(format!("{e:#}").contains("lock timeout"), "{e:#}");
     assert_eq!(
-        dst.psql(&tdb, "SELECT count(*) FROM public.tail;")
+        s.dst()
+            .psql(&s.tdb, "SELECT count(*) FROM public.tail;")
             .unwrap()
             .trim(),
         "1000"
     );
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(&s.su, &s.du);
 }

@@ -5,7 +5,10 @@
 //! and "Output" paragraphs say what the behaviour now is. Resume, selection
 //! and precheck items are in `hardening_plan.rs`.
 
-use crate::support::{assert_verified_equal, cluster, fresh_db, pgferry, pgferry_command};
+use crate::support::{
+    assert_verified_equal, cluster, fresh_db, pgferry, pgferry_command, Migrate, Scenario,
+    HUGE_TABLE,
+};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Output, Stdio};
@@ -156,15 +159,7 @@ fn a_bad_state_dir_is_a_usage_error() {
     std::fs::write(&file, "x").unwrap();
     let under = file.join("below");
     for bad in [&file, &under] {
-        let out = pgferry(&[
-            "migrate",
-            "--source",
-            &c.uri(&sdb),
-            "--target",
-            &c.uri(&tdb),
-            "--state-dir",
-            &bad.to_string_lossy(),
-        ]);
+        let out = Migrate::new(c, &sdb, c, &tdb).state_dir(bad).run();
         assert_eq!(code(&out), Some(2), "{}", text(&out.stderr));
         assert!(
             error_line(&out).contains("cannot use the state directory"),
@@ -240,21 +235,14 @@ fn a_closed_stdout_ends_quietly() {
 /// and migrate's document has `command` and `ok` like the others.
 #[test]
 fn json_documents_on_every_exit() {
-    let c = cluster(15);
-    let (sdb, tdb) = (fresh_db(c, "hjs_src"), fresh_db(c, "hjs_dst"));
-    c.psql(
-        &sdb,
-        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
-    )
-    .unwrap();
+    let s = Scenario::new(15, 15, "hjs")
+        .load("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);");
     let refused = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
     let bad = format!("postgres://postgres@127.0.0.1:{refused}/postgres");
-    let state = tempfile::tempdir().unwrap();
-    let st = state.path().to_string_lossy().to_string();
-    let (su, du) = (c.uri(&sdb), c.uri(&tdb));
+    let (su, du, st) = (&s.su, &s.du, s.st());
     // (command, arguments, exit code, error kind, end)
     type Case<'a> = (&'a str, Vec<&'a str>, i32, &'a str, Option<&'a str>);
     let cases: Vec<Case> = vec![
@@ -263,11 +251,11 @@ fn json_documents_on_every_exit() {
             vec![
                 "migrate",
                 "--source",
-                &su,
+                su,
                 "--target",
                 &bad,
                 "--state-dir",
-                &st,
+                st,
             ],
             2,
             "connection",
@@ -275,14 +263,14 @@ fn json_documents_on_every_exit() {
         ),
         (
             "verify",
-            vec!["verify", "--source", &bad, "--target", &du],
+            vec!["verify", "--source", &bad, "--target", du],
             2,
             "connection",
             Some("source"),
         ),
         (
             "precheck",
-            vec!["precheck", "--source", &su, "--target", &bad],
+            vec!["precheck", "--source", su, "--target", &bad],
             2,
             "connection",
             Some("target"),
@@ -296,7 +284,7 @@ fn json_documents_on_every_exit() {
         ),
         (
             "migrate",
-            vec!["migrate", "--source", &su, "--target", &du, "--jobs", "0"],
+            vec!["migrate", "--source", su, "--target", du, "--jobs", "0"],
             2,
             "usage",
             None,
@@ -306,13 +294,13 @@ fn json_documents_on_every_exit() {
             vec![
                 "migrate",
                 "--source",
-                &su,
+                su,
                 "--target",
-                &du,
+                du,
                 "--include",
                 "nosuch.nosuch",
                 "--state-dir",
-                &st,
+                st,
             ],
             2,
             "usage",
@@ -334,16 +322,7 @@ fn json_documents_on_every_exit() {
             .as_str()
             .is_some_and(|m| !m.is_empty()));
     }
-    let out = pgferry(&[
-        "migrate",
-        "--source",
-        &su,
-        "--target",
-        &du,
-        "--state-dir",
-        &st,
-        "--json",
-    ]);
+    let out = s.migrate().json().run();
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
@@ -359,58 +338,38 @@ fn json_documents_on_every_exit() {
 #[test]
 #[ignore = "slow"]
 fn a_connection_lost_mid_run_exits_3() {
-    let c = cluster(15);
-    let (sdb, tdb) = (fresh_db(c, "hm_src"), fresh_db(c, "hm_dst"));
+    let s = Scenario::new(15, 15, "hm").load(HUGE_TABLE);
+    let (c, tdb) = (s.dst(), &s.tdb);
     let role = format!("hm_{}", std::process::id());
     c.psql(
-        &tdb,
+        tdb,
         &format!(
             "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'x'; \
              GRANT ALL ON DATABASE {tdb} TO {role}; GRANT ALL ON SCHEMA public TO {role};"
         ),
     )
     .unwrap();
-    c.psql(&tdb, &format!("ALTER SCHEMA public OWNER TO {role};"))
+    c.psql(tdb, &format!("ALTER SCHEMA public OWNER TO {role};"))
         .unwrap();
-    c.psql(
-        &sdb,
-        "CREATE TABLE public.huge (id int, pad text); \
-         INSERT INTO public.huge SELECT g, repeat('x', 400) FROM generate_series(1, 250000) g;",
-    )
-    .unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let st = state.path().to_string_lossy().to_string();
-    let su = c.uri(&sdb);
-    let du = format!("postgres://{role}:x@127.0.0.1:{}/{tdb}", c.port());
-    let args = [
-        "migrate",
-        "--source",
-        &su,
-        "--target",
-        &du,
-        "--state-dir",
-        &st,
-        "--jobs",
-        "1",
-        "--split-tables-larger-than",
-        "0",
-        "--json",
-    ];
-    let child = pgferry_command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // The target as the role, whose password changes mid-run.
+    let as_role = |pw: &str| {
+        let du = format!("postgres://{role}:{pw}@127.0.0.1:{}/{tdb}", c.port());
+        Migrate::uris(&s.su, &du)
+            .state_dir(s.state())
+            .args(&["--jobs", "1", "--split-tables-larger-than", "0"])
+            .json()
+    };
+    let child = as_role("x").spawn();
     let deadline = Instant::now() + Duration::from_secs(30);
     let q = format!(
         "SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}' AND query LIKE 'COPY%' \
          AND state = 'active';"
     );
-    while Instant::now() < deadline && c.psql(&tdb, &q).map(|o| o.trim() == "0").unwrap_or(true) {
+    while Instant::now() < deadline && c.psql(tdb, &q).map(|o| o.trim() == "0").unwrap_or(true) {
         std::thread::sleep(Duration::from_millis(20));
     }
     c.psql(
-        &tdb,
+        tdb,
         &format!(
             "ALTER ROLE {role} PASSWORD 'changed'; \
              SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}';"
@@ -423,15 +382,7 @@ fn a_connection_lost_mid_run_exits_3() {
     assert_eq!(doc["exit_code"], 3, "{doc}");
     assert_eq!(doc["error"]["end"], "target", "{doc}");
     let du2 = format!("postgres://{role}:changed@127.0.0.1:{}/{tdb}", c.port());
-    let mut resume: Vec<&str> = args.to_vec();
-    resume[4] = &du2;
-    resume.push("--resume");
-    let _ = &resume;
-    assert_verified_equal_after_resume(&resume, &su, &du2);
-}
-
-fn assert_verified_equal_after_resume(resume: &[&str], su: &str, du: &str) {
-    let out = pgferry(resume);
+    let out = as_role("changed").resume().run();
     assert_eq!(code(&out), Some(0), "resume: {}", text(&out.stderr));
-    assert_verified_equal(su, du);
+    assert_verified_equal(&s.su, &du2);
 }

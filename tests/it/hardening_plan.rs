@@ -7,8 +7,7 @@
 //! status", "Patterns" and "Precheck" sections say what the behaviour now is.
 
 use crate::hardening::{code, error_line, text};
-use crate::support::{cluster, fresh_db, pgferry};
-use std::process::Output;
+use crate::support::{cluster, fresh_db, pgferry, Scenario};
 use std::time::{Duration, Instant};
 
 /// Two tables and a sequence, for the resume and selection tests.
@@ -18,61 +17,15 @@ const SMALL: &str = "CREATE TABLE public.a (id int PRIMARY KEY, v text);
     INSERT INTO public.b SELECT g, 'b' || g FROM generate_series(1, 500) g;";
 
 /// A source loaded with `sql`, an empty target, a state directory.
-struct Job {
-    su: String,
-    du: String,
-    st: String,
-    _state: tempfile::TempDir,
+fn job(prefix: &str, sql: &str) -> Scenario {
+    Scenario::new(15, 15, prefix).load(sql)
 }
 
-fn job(prefix: &str, sql: &str) -> Job {
-    let c = cluster(15);
-    let (sdb, tdb) = (
-        fresh_db(c, &format!("{prefix}_s")),
-        fresh_db(c, &format!("{prefix}_t")),
-    );
-    c.psql(&sdb, sql).expect("fixture");
-    let state = tempfile::tempdir().unwrap();
-    Job {
-        su: c.uri(&sdb),
-        du: c.uri(&tdb),
-        st: state.path().to_string_lossy().to_string(),
-        _state: state,
-    }
-}
-
-impl Job {
-    fn migrate(&self, extra: &[&str]) -> Output {
-        let mut args = vec![
-            "migrate",
-            "--source",
-            &self.su,
-            "--target",
-            &self.du,
-            "--state-dir",
-            &self.st,
-        ];
-        args.extend_from_slice(extra);
-        pgferry(&args)
-    }
-    fn migrate_with_fault(&self, fault: &str, extra: &[&str]) -> Output {
-        let mut args = vec![
-            "migrate",
-            "--source",
-            &self.su,
-            "--target",
-            &self.du,
-            "--state-dir",
-            &self.st,
-        ];
-        args.extend_from_slice(extra);
-        crate::support::pgferry_with_fault(fault, &args)
-    }
-    fn status(&self) -> serde_json::Value {
-        let out = pgferry(&["status", "--state-dir", &self.st, "--json"]);
-        assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
-        serde_json::from_slice(&out.stdout).expect("status document")
-    }
+/// `pgferry status --json` of the scenario's state directory.
+fn status(j: &Scenario) -> serde_json::Value {
+    let out = pgferry(&["status", "--state-dir", j.st(), "--json"]);
+    assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("status document")
 }
 
 /// Item 2: a --resume whose selection, renames or options differ from the
@@ -80,7 +33,11 @@ impl Job {
 #[test]
 fn resume_with_another_selection_is_refused() {
     let j = job("hr2", SMALL);
-    let failed = j.migrate_with_fault("fail-unit:1", &["--include", "public.a", "--jobs", "1"]);
+    let failed = j
+        .migrate()
+        .args(&["--include", "public.a", "--jobs", "1"])
+        .fault("fail-unit:1")
+        .run();
     assert_eq!(code(&failed), Some(3), "{}", text(&failed.stderr));
     let dir = tempfile::tempdir().unwrap();
     let task = dir.path().join("task.toml");
@@ -106,7 +63,7 @@ fn resume_with_another_selection_is_refused() {
     ] {
         let mut args = extra.clone();
         args.push("--resume");
-        let out = j.migrate(&args);
+        let out = j.migrate().args(&args).run();
         assert_eq!(code(&out), Some(2), "{extra:?}: {}", text(&out.stderr));
         assert!(
             error_line(&out).contains(changed),
@@ -115,7 +72,11 @@ fn resume_with_another_selection_is_refused() {
         );
     }
     // The same selection resumes; --jobs may differ.
-    let out = j.migrate(&["--include", "public.a", "--jobs", "3", "--resume"]);
+    let out = j
+        .migrate()
+        .args(&["--include", "public.a", "--jobs", "3"])
+        .resume()
+        .run();
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
 }
 
@@ -125,15 +86,15 @@ fn resume_with_another_selection_is_refused() {
 #[test]
 fn restart_keeps_the_record_until_precheck_passes_and_resume_of_a_finished_task() {
     let j = job("hr3", SMALL);
-    let out = j.migrate(&[]);
+    let out = j.migrate().run();
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
-    let before = j.status();
+    let before = status(&j);
     assert_eq!(before["tasks"][0]["finished"], true, "{before}");
 
     // The target is not empty: the restarted run's precheck fails.
-    let out = j.migrate(&["--restart"]);
+    let out = j.migrate().args(&["--restart"]).run();
     assert_eq!(code(&out), Some(1), "{}", text(&out.stderr));
-    let after = j.status();
+    let after = status(&j);
     assert_eq!(after["tasks"][0]["finished"], true, "{after}");
     assert_eq!(
         after["tasks"][0]["task"], before["tasks"][0]["task"],
@@ -143,12 +104,12 @@ fn restart_keeps_the_record_until_precheck_passes_and_resume_of_a_finished_task(
         .as_str()
         .is_some_and(|t| !t.is_empty()));
 
-    let out = j.migrate(&["--resume"]);
+    let out = j.migrate().resume().run();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(code(&out), Some(0), "{stderr}");
     assert!(stdout.contains("already complete"), "{stdout}\n{stderr}");
     assert!(!stderr.contains("snapshot is gone"), "{stderr}");
-    let out = j.migrate(&["--resume", "--json"]);
+    let out = j.migrate().resume().json().run();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["already_complete"], true, "{doc}");
     assert_eq!(doc["ok"], true, "{doc}");
@@ -167,7 +128,7 @@ fn a_pattern_that_matches_nothing_is_exit_2() {
         for cmd in ["precheck", "migrate"] {
             let mut args = vec![cmd, "--source", &j.su, "--target", &j.du, flag, pattern];
             if cmd == "migrate" {
-                args.extend(["--state-dir", &j.st]);
+                args.extend(["--state-dir", j.st()]);
             }
             let out = pgferry(&args);
             assert_eq!(
@@ -198,7 +159,11 @@ fn a_selected_table_brings_the_sequence_of_its_default() {
          INSERT INTO public.actor (name) SELECT 'n' || g FROM generate_series(1, 7) g;
          CREATE TABLE public.film (id int PRIMARY KEY);",
     );
-    let out = j.migrate(&["--include", "public.actor", "--json"]);
+    let out = j
+        .migrate()
+        .args(&["--include", "public.actor"])
+        .json()
+        .run();
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let tables: Vec<&str> = doc["tables"]
@@ -210,7 +175,7 @@ fn a_selected_table_brings_the_sequence_of_its_default() {
     assert_eq!(tables, ["public.actor"], "{doc}");
     assert_eq!(doc["sequences_set"], 1, "{doc}");
     let c = cluster(15);
-    let tdb = j.du.rsplit('/').next().unwrap().replace("%5F", "_");
+    let tdb = j.tdb.clone();
     assert_eq!(
         c.psql(&tdb, "SELECT nextval('public.actor_actor_id_seq');")
             .unwrap()
@@ -224,13 +189,16 @@ fn a_selected_table_brings_the_sequence_of_its_default() {
         "CREATE SEQUENCE public.s; CREATE TABLE public.actor (id int DEFAULT nextval('public.s'));
          CREATE TABLE public.film (id int);",
     );
-    let out = j.migrate(&[
-        "--include",
-        "public.actor",
-        "--exclude",
-        "public.s",
-        "--dry-run",
-    ]);
+    let out = j
+        .migrate()
+        .args(&[
+            "--include",
+            "public.actor",
+            "--exclude",
+            "public.s",
+            "--dry-run",
+        ])
+        .run();
     let stderr = text(&out.stderr) + &text(&out.stdout);
     assert_eq!(code(&out), Some(0), "{stderr}");
     assert!(stderr.contains("table public.actor"), "{stderr}");
@@ -262,14 +230,18 @@ fn killed_right_after_each_kind_of_rename_then_resumed() {
              CREATE TABLE public.other (id serial PRIMARY KEY);
              INSERT INTO public.other DEFAULT VALUES;",
         );
-        let killed = j.migrate_with_fault(&format!("rename-ran:{n}"), &["--task", &task]);
+        let killed = j
+            .migrate()
+            .args(&["--task", &task])
+            .fault(&format!("rename-ran:{n}"))
+            .run();
         assert_eq!(
             std::os::unix::process::ExitStatusExt::signal(&killed.status),
             Some(9),
             "{kind}: the fault point was not reached: {}",
             text(&killed.stderr)
         );
-        let out = j.migrate(&["--task", &task, "--resume"]);
+        let out = j.migrate().args(&["--task", &task]).resume().run();
         assert_eq!(code(&out), Some(0), "{kind}: resume: {}", text(&out.stderr));
         let v = pgferry(&[
             "verify", "--source", &j.su, "--target", &j.du, "--task", &task,
@@ -282,7 +254,7 @@ fn killed_right_after_each_kind_of_rename_then_resumed() {
             text(&v.stderr)
         );
         let c = cluster(15);
-        let tdb = j.du.rsplit('/').next().unwrap().replace("%5F", "_");
+        let tdb = j.tdb.clone();
         assert_eq!(
             c.psql(
                 &tdb,
@@ -330,7 +302,7 @@ fn names_over_63_bytes_are_a_configuration_error() {
         for cmd in ["precheck", "migrate"] {
             let mut args = vec![cmd, "--source", &j.su, "--target", &j.du, "--task", &task];
             if cmd == "migrate" {
-                args.extend(["--state-dir", &j.st]);
+                args.extend(["--state-dir", j.st()]);
             }
             let out = pgferry(&args);
             assert_eq!(code(&out), Some(2), "{what} {cmd}: {}", text(&out.stderr));
@@ -375,7 +347,7 @@ fn every_kind_pre_data_creates_is_a_conflict() {
         ),
     ] {
         let j = job("h14k", sql);
-        let out = j.migrate(&["--include", "k"]);
+        let out = j.migrate().args(&["--include", "k"]).run();
         assert_eq!(code(&out), Some(0), "{kind}: first: {}", text(&out.stderr));
         let other = tempfile::tempdir().unwrap();
         let out = pgferry(&[
@@ -410,7 +382,7 @@ fn every_kind_pre_data_creates_is_a_conflict() {
         "CREATE TYPE public.r AS RANGE (subtype = int4, multirange_type_name = public.rm);",
     );
     let c = cluster(15);
-    let tdb = j.du.rsplit('/').next().unwrap().replace("%5F", "_");
+    let tdb = j.tdb.clone();
     c.psql(&tdb, "CREATE TYPE public.rm AS ENUM ('x');")
         .unwrap();
     let out = pgferry(&["precheck", "--source", &j.su, "--target", &j.du, "--json"]);
@@ -468,7 +440,7 @@ fn more_jobs_than_free_connections_fail_the_precheck() {
     );
     // migrate stops at its precheck (exit 1), the target untouched.
     let started = Instant::now();
-    let out = j.migrate(&["--jobs", "200"]);
+    let out = j.migrate().args(&["--jobs", "200"]).run();
     assert_eq!(code(&out), Some(1), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("source.connections"),
@@ -478,14 +450,18 @@ fn more_jobs_than_free_connections_fail_the_precheck() {
     assert!(started.elapsed() < Duration::from_secs(30));
 
     // A resume runs no precheck, but checks the room for its sessions too.
-    let killed = j.migrate_with_fault("unit-done:3", &["--jobs", "2"]);
+    let killed = j
+        .migrate()
+        .args(&["--jobs", "2"])
+        .fault("unit-done:3")
+        .run();
     assert_eq!(
         std::os::unix::process::ExitStatusExt::signal(&killed.status),
         Some(9),
         "{}",
         text(&killed.stderr)
     );
-    let out = j.migrate(&["--jobs", "200", "--resume", "--json"]);
+    let out = j.migrate().args(&["--jobs", "200"]).resume().json().run();
     assert_eq!(code(&out), Some(1), "{}", text(&out.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one document");
     assert_eq!(doc["error"]["kind"], "problem", "{doc}");
@@ -494,7 +470,7 @@ fn more_jobs_than_free_connections_fail_the_precheck() {
         m.contains("cannot resume") && m.contains("source.connections"),
         "{m}"
     );
-    let out = j.migrate(&["--jobs", "2", "--resume"]);
+    let out = j.migrate().args(&["--jobs", "2"]).resume().run();
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
 }
 

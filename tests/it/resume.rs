@@ -3,41 +3,29 @@
 //! by `--resume` where needed and a checksum verify that finds the databases
 //! equal: no missing and no duplicate row.
 
-use crate::support::{assert_verified_equal, cluster, fresh_db, pgferry, pgferry_with_fault};
-use pgferry::localpg::{ClusterOptions, LocalCluster};
-use std::process::Stdio;
+use crate::support::{
+    assert_verified_equal, cluster, fresh_db, pgferry, Migrate, Scenario, HUGE_TABLE,
+    RESUME_FIXTURE,
+};
+use pgferry::localpg::LocalCluster;
 use std::time::{Duration, Instant};
 
-const FIXTURE: &str = include_str!("../fixtures/resume.sql");
-
-fn migrate_args<'a>(src: &'a str, dst: &'a str, state: &'a str) -> Vec<&'a str> {
-    vec![
-        "migrate",
-        "--source",
-        src,
-        "--target",
-        dst,
-        "--state-dir",
-        state,
-        "--split-tables-larger-than",
-        "1MB",
-        "--jobs",
-        "2",
-        "--json",
-    ]
+/// The run of these tests: tables over `split` copied in ranges by `jobs`
+/// workers, the JSON report.
+fn migrate(s: &Scenario, split: &str, jobs: &str) -> Migrate {
+    s.migrate()
+        .args(&["--split-tables-larger-than", split, "--jobs", jobs])
+        .json()
 }
 
 /// Kills pgferry at `fault`, checks it really died there, then resumes and verifies.
 fn kill_then_resume(source_major: u32, fault: &str) {
-    let (src, dst) = (cluster(source_major), cluster(15));
-    let (sdb, tdb) = (fresh_db(src, "resume"), fresh_db(dst, "resume"));
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    let state = tempfile::tempdir().expect("state dir");
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
-    let st = state.path().to_string_lossy().to_string();
-    let args = migrate_args(&su, &du, &st);
+    let s = Scenario::new(source_major, 15, "resume").load(RESUME_FIXTURE);
+    let (src, dst, sdb, tdb) = (s.src(), s.dst(), &s.sdb, &s.tdb);
+    let (su, du, st) = (&s.su, &s.du, s.st());
+    let m = migrate(&s, "1MB", "2");
 
-    let killed = pgferry_with_fault(fault, &args);
+    let killed = m.clone().fault(fault).run();
     assert_eq!(
         std::os::unix::process::ExitStatusExt::signal(&killed.status),
         Some(9),
@@ -45,7 +33,7 @@ fn kill_then_resume(source_major: u32, fault: &str) {
         String::from_utf8_lossy(&killed.stderr)
     );
     // A plain rerun refuses: the task is unfinished.
-    let again = pgferry(&args);
+    let again = m.run();
     assert_eq!(
         again.status.code(),
         Some(2),
@@ -54,12 +42,10 @@ fn kill_then_resume(source_major: u32, fault: &str) {
     );
     assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
     // status tells what is left.
-    let status = pgferry(&["status", "--state-dir", &st, "--json"]);
+    let status = pgferry(&["status", "--state-dir", st, "--json"]);
     assert!(status.status.success());
 
-    let mut resume = args.clone();
-    resume.push("--resume");
-    let out = pgferry(&resume);
+    let out = m.resume().run();
     assert!(
         out.status.success(),
         "resume failed: {}",
@@ -67,31 +53,23 @@ fn kill_then_resume(source_major: u32, fault: &str) {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
     assert_eq!(report["resumed"], true);
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(su, du);
     // Both reports land in the state directory.
-    let v = pgferry(&[
-        "verify",
-        "--source",
-        &su,
-        "--target",
-        &du,
-        "--state-dir",
-        &st,
-    ]);
+    let v = pgferry(&["verify", "--source", su, "--target", du, "--state-dir", st]);
     assert_eq!(v.status.code(), Some(0));
     for f in ["report.json", "verify-report.json"] {
         assert!(
-            state.path().join(f).exists(),
+            s.state().join(f).exists(),
             "{f} missing from the state directory"
         );
     }
     // The sequence continues where the source's does.
     let q = "SELECT nextval('public.counter');";
-    assert_eq!(src.psql(&sdb, q).unwrap(), dst.psql(&tdb, q).unwrap());
+    assert_eq!(src.psql(sdb, q).unwrap(), dst.psql(tdb, q).unwrap());
     // Indexes and constraints all exist and are valid.
     let q = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
              WHERE c.relnamespace = 'public'::regnamespace AND i.indisvalid;";
-    assert_eq!(src.psql(&sdb, q).unwrap(), dst.psql(&tdb, q).unwrap());
+    assert_eq!(src.psql(sdb, q).unwrap(), dst.psql(tdb, q).unwrap());
 }
 
 #[test]
@@ -132,55 +110,32 @@ fn terminate_copy_session(c: &LocalCluster, db: &str, deadline: Instant) -> bool
 #[test]
 #[ignore = "slow"]
 fn sessions_terminated_mid_copy_are_retried() {
-    let (src, dst) = (cluster(15), cluster(15));
-    let (sdb, tdb) = (fresh_db(src, "term"), fresh_db(dst, "term"));
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    src.psql(&sdb, "CREATE TABLE public.huge (id int, pad text); INSERT INTO public.huge SELECT g, repeat('x', 400) FROM generate_series(1, 250000) g;").unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
-    let st = state.path().to_string_lossy().to_string();
-    let mut args = migrate_args(&su, &du, &st);
-    args[8] = "0"; // no splitting: one long COPY per table
-    let child = crate::support::pgferry_command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let s = Scenario::new(15, 15, "term")
+        .load(RESUME_FIXTURE)
+        .load(HUGE_TABLE);
+    // No splitting: one long COPY per table.
+    let child = migrate(&s, "0", "2").spawn();
     let deadline = Instant::now() + Duration::from_secs(20);
-    let hit_source = terminate_copy_session(src, &sdb, deadline);
-    let hit_target = terminate_copy_session(dst, "postgres", deadline);
+    let hit_source = terminate_copy_session(s.src(), &s.sdb, deadline);
+    let hit_target = terminate_copy_session(s.dst(), "postgres", deadline);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(hit_source || hit_target, "no COPY session was caught");
     assert!(out.status.success(), "migrate did not survive: {stderr}");
     assert!(stderr.contains("retrying"), "no retry was logged: {stderr}");
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(&s.su, &s.du);
 }
 
 /// The target server restarts while rows are being copied.
 #[test]
 #[ignore = "slow"]
 fn target_restarted_mid_run() {
-    let src = cluster(15);
-    let dst = LocalCluster::start(&ClusterOptions {
-        major: 15,
-        ..ClusterOptions::default()
-    })
-    .expect("own target cluster");
-    let sdb = fresh_db(src, "restart");
-    dst.create_database("restart").unwrap();
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    src.psql(&sdb, "CREATE TABLE public.huge (id int, pad text); INSERT INTO public.huge SELECT g, repeat('x', 400) FROM generate_series(1, 250000) g;").unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let (su, du) = (src.uri(&sdb), dst.uri("restart"));
-    let st = state.path().to_string_lossy().to_string();
-    let mut args = migrate_args(&su, &du, &st);
-    args[8] = "0";
-    let child = crate::support::pgferry_command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let s = Scenario::own_target(15, 15, "restart")
+        .load(RESUME_FIXTURE)
+        .load(HUGE_TABLE);
+    let dst = s.dst();
+    let m = migrate(&s, "0", "2");
+    let child = m.spawn();
     // Wait until a COPY runs on the target, then restart it.
     let q = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%' AND state = 'active' \
              AND application_name LIKE 'pgferry%';";
@@ -197,16 +152,14 @@ fn target_restarted_mid_run() {
     let out = child.wait_with_output().unwrap();
     if !out.status.success() {
         // Out of retries or not: resuming must finish the job.
-        let mut resume = args.clone();
-        resume.push("--resume");
-        let r = pgferry(&resume);
+        let r = m.resume().run();
         assert!(
             r.status.success(),
             "resume after restart failed: {}",
             String::from_utf8_lossy(&r.stderr)
         );
     }
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(&s.su, &s.du);
 }
 
 /// A second pgferry on the same state directory is refused while the first runs.
@@ -216,16 +169,7 @@ fn second_run_on_the_same_state_is_refused() {
     let _held = pgferry::state::StateLock::acquire(dir.path()).unwrap();
     let c = cluster(15);
     let db = fresh_db(c, "lock");
-    let u = c.uri(&db);
-    let out = pgferry(&[
-        "migrate",
-        "--source",
-        &u,
-        "--target",
-        &u,
-        "--state-dir",
-        &dir.path().to_string_lossy(),
-    ]);
+    let out = Migrate::new(c, &db, c, &db).state_dir(dir.path()).run();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("another pgferry"));
 }
@@ -235,16 +179,10 @@ fn second_run_on_the_same_state_is_refused() {
 #[test]
 #[ignore = "slow"]
 fn permanent_copy_failure_exits_3_then_resumes() {
-    let (src, dst) = (cluster(15), cluster(15));
-    let (sdb, tdb) = (fresh_db(src, "fail"), fresh_db(dst, "fail"));
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    let state = tempfile::tempdir().expect("state dir");
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
-    let st = state.path().to_string_lossy().to_string();
-    let mut args = migrate_args(&su, &du, &st);
-    args[8] = "0";
+    let s = Scenario::new(15, 15, "fail").load(RESUME_FIXTURE);
+    let m = migrate(&s, "0", "2");
     let started = Instant::now();
-    let failed = pgferry_with_fault("fail-unit:3", &args);
+    let failed = m.clone().fault("fail-unit:3").run();
     assert_eq!(
         failed.status.code(),
         Some(3),
@@ -256,15 +194,13 @@ fn permanent_copy_failure_exits_3_then_resumes() {
         "the failed run hung"
     );
     assert!(String::from_utf8_lossy(&failed.stderr).contains("injected failure"));
-    let mut resume = args.clone();
-    resume.push("--resume");
-    let out = pgferry(&resume);
+    let out = m.resume().run();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(&s.su, &s.du);
 }
 
 /// Item 25: the ranges of a split table are named `table [range k/n]` in
@@ -272,22 +208,17 @@ fn permanent_copy_failure_exits_3_then_resumes() {
 /// report counts every range of the table, those of the first run included.
 #[test]
 fn ranges_are_numbered_in_status_and_all_counted_after_resume() {
-    let (src, dst) = (cluster(10), cluster(15));
-    let (sdb, tdb) = (fresh_db(src, "ranges"), fresh_db(dst, "ranges"));
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    let state = tempfile::tempdir().expect("state dir");
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
-    let st = state.path().to_string_lossy().to_string();
-    let mut args = migrate_args(&su, &du, &st);
-    args[10] = "1"; // one worker: units finish in order
-    let killed = pgferry_with_fault("unit-done:3", &args);
+    let s = Scenario::new(10, 15, "ranges").load(RESUME_FIXTURE);
+    // One worker: units finish in order.
+    let m = migrate(&s, "1MB", "1");
+    let killed = m.clone().fault("unit-done:3").run();
     assert_eq!(
         std::os::unix::process::ExitStatusExt::signal(&killed.status),
         Some(9),
         "{}",
         String::from_utf8_lossy(&killed.stderr)
     );
-    let status = pgferry(&["status", "--state-dir", &st, "--json"]);
+    let status = pgferry(&["status", "--state-dir", s.st(), "--json"]);
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status");
     let left: Vec<&str> = status["tasks"][0]["left"]
         .as_array()
@@ -310,9 +241,7 @@ fn ranges_are_numbered_in_status_and_all_counted_after_resume() {
         .and_then(|s| s.split(']').next())
         .and_then(|n| n.parse().ok())
         .expect("k/n");
-    let mut resume = args.clone();
-    resume.push("--resume");
-    let out = pgferry(&resume);
+    let out = m.resume().run();
     assert!(
         out.status.success(),
         "{}",
@@ -327,7 +256,7 @@ fn ranges_are_numbered_in_status_and_all_counted_after_resume() {
         .expect("public.big in the report");
     assert_eq!(big["ranges"].as_u64(), Some(total), "{big}");
     assert_eq!(big["rows"], 60000);
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(&s.su, &s.du);
 }
 
 /// Killed during its precheck, a run has written nothing and recorded no
@@ -335,24 +264,17 @@ fn ranges_are_numbered_in_status_and_all_counted_after_resume() {
 /// beginning instead of refusing, and the result verifies equal.
 #[test]
 fn killed_during_precheck_then_resumed() {
-    let (src, dst) = (cluster(10), cluster(17));
-    let (sdb, tdb) = (fresh_db(src, "resume_pre"), fresh_db(dst, "resume_pre"));
-    src.psql(&sdb, FIXTURE).expect("fixture");
-    let state = tempfile::tempdir().expect("state dir");
-    let (su, du) = (src.uri(&sdb), dst.uri(&tdb));
-    let st = state.path().to_string_lossy().to_string();
-    let args = migrate_args(&su, &du, &st);
-    let killed = pgferry_with_fault("precheck:1", &args);
+    let s = Scenario::new(10, 17, "resume_pre").load(RESUME_FIXTURE);
+    let m = migrate(&s, "1MB", "2");
+    let killed = m.clone().fault("precheck:1").run();
     assert_eq!(killed.status.code(), None, "killed by its fault point");
     let tables = "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')";
     assert_eq!(
-        dst.psql(&tdb, tables).unwrap().trim(),
+        s.dst().psql(&s.tdb, tables).unwrap().trim(),
         "0",
         "nothing written"
     );
-    let mut resume = args.clone();
-    resume.push("--resume");
-    let out = pgferry(&resume);
+    let out = m.resume().run();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -360,5 +282,5 @@ fn killed_during_precheck_then_resumed() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to resume"));
-    assert_verified_equal(&su, &du);
+    assert_verified_equal(&s.su, &s.du);
 }

@@ -228,4 +228,6 @@ pub fn target_majors() -> Vec<u32> {
 pub mod blocks;
 pub mod compare;
 mod migrate;
+mod scenario;
 pub use migrate::Migrate;
+pub use scenario::{Scenario, HUGE_TABLE, RESUME_FIXTURE};
