@@ -129,7 +129,10 @@ fn precheck_takes_migrates_options_15_to_17() {
     let sdb = fresh_db(src, "lesson_pre");
     let tdb = fresh_db(dst, "lesson_pre_t");
     let id = std::process::id();
-    let (member, group) = (format!("lesson_a_member_{id}"), format!("lesson_z_group_{id}"));
+    let (member, group) = (
+        format!("lesson_a_member_{id}"),
+        format!("lesson_z_group_{id}"),
+    );
     src.psql(
         &sdb,
         &format!(
