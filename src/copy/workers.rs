@@ -115,6 +115,9 @@ pub async fn run_copies(job: CopyJob<'_>, units: Vec<Unit>) -> anyhow::Result<Ve
 #[derive(Default)]
 struct Local {
     sessions: Option<(Client, Client)>,
+    /// Units read in the source session's current transaction: each holds a
+    /// lock on its table until the transaction ends (see [`SNAPSHOT_UNITS`]).
+    units_in_snapshot: usize,
     /// Committed units waiting for a durability barrier.
     pending: Pending<(Unit, TableResult)>,
     /// Units whose commit may have been lost with a target restart, to copy
@@ -123,6 +126,12 @@ struct Local {
     /// Units committed, durable and recorded.
     done: Vec<TableResult>,
 }
+
+/// Units a source session reads in one transaction before it ends it and
+/// imports the snapshot again: every COPY keeps a lock on its table until
+/// then, and ten thousand tables would fill the source's lock table ("out of
+/// shared memory").
+const SNAPSHOT_UNITS: usize = 64;
 
 struct WorkerCtx {
     n: usize,
@@ -344,10 +353,19 @@ impl WorkerCtx {
             let result = async {
                 if l.sessions.is_none() {
                     l.sessions = Some(self.sessions().await?);
+                    l.units_in_snapshot = 0;
                 }
                 let Some((src, dst)) = l.sessions.as_mut() else {
                     anyhow::bail!("no copy sessions");
                 };
+                if l.units_in_snapshot >= SNAPSHOT_UNITS {
+                    src.batch_execute("COMMIT")
+                        .await
+                        .context("ending the source transaction")?;
+                    import_snapshot(src, &self.snapshot).await?;
+                    l.units_in_snapshot = 0;
+                }
+                l.units_in_snapshot += 1;
                 // Test hook: the target ends this session, as a server
                 // restart would; the copy below then fails as transient.
                 if crate::fault::fails("drop-target") {

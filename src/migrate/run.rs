@@ -4,10 +4,12 @@
 
 use super::finish::structure_differences;
 use super::pre_data::pre_data;
-use super::start::{read_catalog, resume_room, session_options, source_row_changes, target_roles};
+use super::start::{
+    lock_for_copy, read_catalog, resume_room, session_options, source_row_changes, target_roles,
+};
 use super::{
     analyze_steps, data, follow, identity, install_interrupt, renames, sequences, sessions,
-    state_dir, Options, PhaseTimes, Report, Task, LOCK_TIMEOUT, TARGET_DDL_SETUP,
+    state_dir, Options, PhaseTimes, Report, Task, TARGET_DDL_SETUP,
 };
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
@@ -248,10 +250,7 @@ impl<'a> Run<'a> {
                 .iter()
                 .map(|t| crate::pg::qualified(&t.schema, &t.name))
                 .collect();
-            holder
-                .lock_tables(&tables, LOCK_TIMEOUT)
-                .await
-                .map_err(forget)?;
+            lock_for_copy(holder, &tables).await.map_err(forget)?;
         }
         tracing::debug!(
             read = read_secs,

@@ -116,3 +116,26 @@ pub(super) async fn source_row_changes(source: &Client) -> Option<i64> {
         .ok()
         .map(|(_, rows)| rows)
 }
+
+/// Locks the tables to copy against DDL until the copy ends, when the
+/// source's lock table can hold a lock on each beside the copy sessions (half
+/// of it). Otherwise (tens of thousands of tables on default settings, where
+/// pg_dump fails with "out of shared memory") they are not locked, and the
+/// user is told not to change them meanwhile.
+pub(super) async fn lock_for_copy(
+    holder: &SnapshotHolder,
+    tables: &[String],
+) -> anyhow::Result<()> {
+    let slots = crate::pg::lock_slots(holder.client()).await?;
+    if tables.len() <= slots / 2 {
+        return holder.lock_tables(tables, super::LOCK_TIMEOUT).await;
+    }
+    tracing::warn!(
+        "the source's lock table ({slots} slots: max_locks_per_transaction x (max_connections \
+         + max_prepared_transactions)) cannot hold a lock on each of the {} tables to copy: \
+         they are not locked against DDL during the copy; change no table on the source until \
+         the data phase ends (or raise max_locks_per_transaction)",
+        tables.len()
+    );
+    Ok(())
+}

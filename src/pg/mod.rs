@@ -24,7 +24,9 @@ pub use db_error::db_error;
 pub use deparse::{lower_option_names, plain_bit_literals};
 pub use ident::{qualified, quote_ident, quote_literal};
 pub use oid::Oid;
-pub use snapshot::{import_snapshot, is_lock_timeout, SnapshotHolder, SnapshotLost, TablesLocked};
+pub use snapshot::{
+    import_snapshot, is_lock_timeout, lock_slots, SnapshotHolder, SnapshotLost, TablesLocked,
+};
 pub use spec::{ConnSpec, RootCert, SslMode};
 pub use tls::install_crypto_provider;
 pub use version::{PG10, PG11, PG12, PG13, PG14, PG15, PG16, PG17, PG18};

@@ -293,6 +293,23 @@ impl SnapshotHolder {
     }
 }
 
+/// The server's lock table size: `max_locks_per_transaction` slots for
+/// each of its possible sessions and prepared transactions, shared by all.
+/// A transaction that locks or creates more relations than fit fails with
+/// "out of shared memory".
+pub async fn lock_slots(client: &Client) -> anyhow::Result<usize> {
+    let row = client
+        .query_one(
+            "SELECT pg_catalog.current_setting('max_locks_per_transaction')::int8 \
+             * (pg_catalog.current_setting('max_connections')::int8 \
+                + pg_catalog.current_setting('max_prepared_transactions')::int8)",
+            &[],
+        )
+        .await
+        .context("reading the size of the server's lock table")?;
+    Ok(usize::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+}
+
 /// Makes `client` read under the exported snapshot `id` until its transaction
 /// ends. Fails with [`SnapshotLost`] when the snapshot no longer exists (the
 /// session that exported it ended).

@@ -20,7 +20,9 @@ pub use crate::step::{
     Skipped, Step, StepKind,
 };
 pub use build::{build, BuildOptions};
-pub use reject::{closure_with_parts, dependent_reason, drop_rejected, rejected_closure, roots_of};
+pub use reject::{
+    closure_with_parts, dependent_reason, drop_rejected, rejected_closure, roots_of, Dependents,
+};
 pub use rename::{NameMap, Renames};
 pub use select::{SelectError, Selection};
 pub use tablespaces::TablespaceMap;

@@ -6,7 +6,7 @@
 //! the migration skips exactly what the precheck listed, and each skipped
 //! object appears in the report with the target's error.
 
-use super::{dependents_closure, Plan, Rejection, Skipped, Step, StepKind};
+use super::{Plan, Rejection, Skipped, Step, StepKind};
 use crate::catalog::Catalog;
 use crate::pg::qualified;
 use crate::pg::Oid;
@@ -25,26 +25,45 @@ pub fn closure_with_parts(roots: &[Oid], cat: &Catalog) -> HashSet<Oid> {
     if roots.is_empty() {
         return HashSet::new();
     }
-    let mut closure = dependents_closure(roots, &cat.depends);
-    let parts: Vec<Oid> = cat
-        .indexes
-        .iter()
-        .filter(|i| closure.contains(&i.table_oid))
-        .map(|i| i.oid)
-        .chain(
-            cat.constraints
-                .iter()
-                .filter(|c| closure.contains(&c.table_oid))
-                .map(|c| c.oid),
-        )
-        .filter(|o| !closure.contains(o))
-        .collect();
-    if !parts.is_empty() {
-        let mut all: Vec<Oid> = closure.iter().copied().collect();
-        all.extend(parts);
-        closure = dependents_closure(&all, &cat.depends);
+    Dependents::new(cat).closure(roots)
+}
+
+/// Who depends on what, indexed once: a catalog of tens of thousands of
+/// objects with many rejections must not rebuild it per rejection.
+pub struct Dependents {
+    /// For each oid, the objects that depend on it, and for a table also its
+    /// indexes and constraints.
+    next: HashMap<Oid, Vec<Oid>>,
+}
+
+impl Dependents {
+    pub fn new(cat: &Catalog) -> Dependents {
+        let mut next: HashMap<Oid, Vec<Oid>> = HashMap::new();
+        for (obj, refd) in &cat.depends {
+            next.entry(*refd).or_default().push(*obj);
+        }
+        for i in &cat.indexes {
+            next.entry(i.table_oid).or_default().push(i.oid);
+        }
+        for c in &cat.constraints {
+            next.entry(c.table_oid).or_default().push(c.oid);
+        }
+        Dependents { next }
     }
-    closure
+
+    /// `roots` and everything that depends on them, directly or not.
+    pub fn closure(&self, roots: &[Oid]) -> HashSet<Oid> {
+        let mut seen: HashSet<Oid> = roots.iter().copied().collect();
+        let mut stack: Vec<Oid> = roots.to_vec();
+        while let Some(x) = stack.pop() {
+            for &d in self.next.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
+                if seen.insert(d) {
+                    stack.push(d);
+                }
+            }
+        }
+        seen
+    }
 }
 
 /// Drops the rejected statements, every statement and copy of a rejected
@@ -120,8 +139,9 @@ pub fn drop_rejected(plan: &mut Plan, cat: &Catalog, rejections: &[Rejection]) {
 /// For each dependent oid, the rejected objects it depends on.
 pub fn roots_of(rejections: &[Rejection], cat: &Catalog) -> HashMap<Oid, Vec<String>> {
     let mut out: HashMap<Oid, Vec<String>> = HashMap::new();
+    let index = Dependents::new(cat);
     for (r, oid) in rejections.iter().filter_map(|r| Some((r, r.oid?))) {
-        for d in closure_with_parts(&[oid], cat) {
+        for d in index.closure(&[oid]) {
             if d != oid {
                 out.entry(d).or_default().push(r.object.clone());
             }

@@ -33,9 +33,7 @@
 use super::{Context, Finding};
 use crate::catalog::Catalog;
 use crate::pg::Oid;
-use crate::plan::{
-    closure_with_parts, dependent_reason, roots_of, Rejection, Skipped, Step, StepKind,
-};
+use crate::plan::{dependent_reason, roots_of, Dependents, Rejection, Skipped, Step, StepKind};
 use std::collections::HashSet;
 use tokio_postgres::Client;
 
@@ -51,6 +49,17 @@ pub struct Outcome {
     pub rejected: Vec<Rejection>,
     /// Objects not tried because they depend on a rejected one.
     pub dependents: Vec<Skipped>,
+    /// The target ran out of a resource (its lock table, most often: one
+    /// transaction cannot create tens of thousands of relations on default
+    /// settings) after this many statements; the rest were not rehearsed.
+    pub stopped: Option<(usize, String)>,
+}
+
+/// Errors of the target's limits, not of the statement (insufficient
+/// resources, program limits): the rehearsal stops there.
+fn out_of_resources(e: &tokio_postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|c| c.code().starts_with("53") || c.code().starts_with("54"))
 }
 
 /// Runs the rehearsal; the transaction is rolled back on every path.
@@ -67,9 +76,10 @@ pub async fn rehearse(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow
 
 async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Result<Outcome> {
     let mut out = Outcome::default();
-    let mut rejected_oids: Vec<Oid> = Vec::new();
+    let index = Dependents::new(cat);
     let mut closure: HashSet<Oid> = HashSet::new();
     let mut dependent_seen: HashSet<Oid> = HashSet::new();
+    let mut rehearsed = 0;
     for chunk in steps.chunks(BATCH) {
         let runnable: Vec<&Step> = chunk
             .iter()
@@ -93,6 +103,7 @@ async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Res
         sql.push_str("RELEASE SAVEPOINT pgferry_batch;");
         out.statements += runnable.len();
         if target.batch_execute(&sql).await.is_ok() {
+            rehearsed += runnable.len();
             continue;
         }
         target
@@ -106,6 +117,7 @@ async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Res
             target.batch_execute("SAVEPOINT pgferry_one").await?;
             let one = format!("{}\nRELEASE SAVEPOINT pgferry_one;", s.sql);
             let Err(e) = target.batch_execute(&one).await else {
+                rehearsed += 1;
                 continue;
             };
             if e.as_db_error().is_none() {
@@ -115,6 +127,10 @@ async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Res
             target
                 .batch_execute("ROLLBACK TO SAVEPOINT pgferry_one; RELEASE SAVEPOINT pgferry_one")
                 .await?;
+            if out_of_resources(&e) {
+                out.stopped = Some((rehearsed, crate::pg::db_error(&e)));
+                return Ok(out);
+            }
             // A refused label leaves its object be: only the statement is
             // rejected (by its key), not the object and its dependents.
             let oid = match s.kind {
@@ -131,9 +147,8 @@ async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Res
                 key: s.key(),
             });
             if let Some(oid) = oid {
-                rejected_oids.push(oid);
                 dependent_seen.insert(oid);
-                closure = closure_with_parts(&rejected_oids, cat);
+                closure.extend(index.closure(&[oid]));
             }
         }
     }
@@ -176,7 +191,28 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<(Vec<Finding>, Vec
     for d in &mut o.dependents {
         d.reason = dependent_reason(d.oid.and_then(|o| because.get(&o)));
     }
+    let total = steps.len();
+    let partial = o.stopped.as_ref().map(|(done, error)| {
+        format!(
+            "only the first {done} of {total} statements were rehearsed: the target could not \
+             hold more in one transaction ({error}); the other {} are not checked here, and \
+             migrate creates its objects in several transactions, as the target's lock table \
+             allows",
+            total - done
+        )
+    });
     if o.rejected.is_empty() {
+        if let Some(p) = partial {
+            return Ok((
+                vec![Finding::warning(
+                    "target.ddl",
+                    format!("the target accepts the statements rehearsed; {p}"),
+                    "to rehearse everything, raise max_locks_per_transaction on the target \
+                     (a restart) for the migration, or migrate in parts with --include",
+                )],
+                Vec::new(),
+            ));
+        }
         return Ok((
             vec![Finding::pass(
                 "target.ddl",
@@ -210,9 +246,10 @@ pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<(Vec<Finding>, Vec
         "target.ddl",
         format!(
             "the target rejects {} statement(s) of the plan (rehearsed in a transaction that was \
-             rolled back; nothing was written): {}{deps}",
+             rolled back; nothing was written): {}{deps}{}",
             o.rejected.len(),
-            listed.join("; ")
+            listed.join("; "),
+            partial.map(|p| format!("; {p}")).unwrap_or_default()
         ),
         "change or exclude these objects on the source (--exclude), or create what they need on \
          the target; or pass --ignore-check target.ddl to migrate everything else: each rejected \

@@ -208,6 +208,7 @@ async fn worker(
         open_end(&ends.target, &t_purpose, None),
     )?;
     let mut done = Vec::new();
+    let mut reads = 0;
     loop {
         let next = match queue.lock() {
             Ok(mut q) => q.pop_front(),
@@ -217,6 +218,7 @@ async fn worker(
         let Some(job) = jobs.get(unit.job) else {
             anyhow::bail!("verify unit of unknown table {}", unit.job)
         };
+        super::session::renew_snapshot(&src.client, snapshot, &mut reads).await?;
         match read_unit(&src, &dst, job, unit).await {
             Ok(d) => done.push(d),
             Err(e) => {

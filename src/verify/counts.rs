@@ -43,6 +43,11 @@ pub async fn compare_counts(
     let holder = SnapshotHolder::open(src).await?;
     let mut cat = Catalog::read(holder.client()).await?;
     let plan = crate::plan::prepare(&mut cat, sel)?;
+    // Counted on a session of its own under the snapshot, which ends its
+    // transaction now and then (see `renew_snapshot`); the holder keeps it.
+    let reader = connect_at_start(&ends.source, "verify (count)").await?;
+    crate::pg::import_snapshot(&reader, holder.id()).await?;
+    let mut reads = 0;
     let mut out = Vec::new();
     for t in cat.tables.iter().filter(|t| !t.is_partitioned()) {
         let name = qualified(&t.schema, &t.name);
@@ -51,7 +56,8 @@ pub async fn compare_counts(
         }
         let (fs, ft) = plan.names.table(&t.schema, &t.name);
         let target_name = qualified(&fs, &ft);
-        let (s, d) = tokio::join!(count(holder.client(), &name), count(&target, &target_name));
+        super::session::renew_snapshot(&reader, holder.id(), &mut reads).await?;
+        let (s, d) = tokio::join!(count(&reader, &name), count(&target, &target_name));
         let source_rows = s.with_context(|| format!("counting {name} on the source"))?;
         let target_rows = match d {
             Ok(n) => Some(n),

@@ -47,6 +47,27 @@ pub async fn open_end(
     })
 }
 
+/// Tables a source session reads in one transaction before it ends it and
+/// imports the snapshot again: each read keeps a lock on its table until
+/// then, and ten thousand tables fill the lock table ("out of shared memory").
+const SNAPSHOT_READS: usize = 64;
+
+/// Counts one more table read by a source session under the snapshot `id`,
+/// and first, every [`SNAPSHOT_READS`], ends its transaction (its locks with
+/// it) and imports the snapshot again.
+pub async fn renew_snapshot(client: &Client, id: &str, reads: &mut usize) -> anyhow::Result<()> {
+    if *reads >= SNAPSHOT_READS {
+        client
+            .batch_execute("COMMIT")
+            .await
+            .context("ending a source transaction")?;
+        crate::pg::import_snapshot(client, id).await?;
+        *reads = 0;
+    }
+    *reads += 1;
+    Ok(())
+}
+
 /// The server's `server_version_num`.
 pub async fn server_version(client: &Client) -> anyhow::Result<i32> {
     Ok(client

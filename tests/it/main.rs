@@ -29,6 +29,7 @@ mod keywords;
 mod labels_transforms;
 mod large_objects;
 mod legacy;
+mod lock_table;
 mod migrate_basic;
 mod owners;
 mod precheck;
