@@ -5,7 +5,8 @@
 use super::finish::structure_differences;
 use super::pre_data::pre_data;
 use super::start::{
-    lock_for_copy, read_catalog, resume_room, session_options, source_row_changes, target_roles,
+    link_jobs, lock_for_copy, read_catalog, resume_room, session_options, source_row_changes,
+    target_roles,
 };
 use super::{
     analyze_steps, data, follow, identity, install_interrupt, renames, sequences, sessions,
@@ -143,21 +144,13 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// No `--jobs` (0): as many copy streams as the link to the source
-    /// needs (see `copy::link`), decided once so that the precheck checks
-    /// the room for the sessions the copy will open.
+    /// No `--jobs` (0): sized from the link to the source, once (see
+    /// `start::link_jobs`), so that the precheck checks the room for the
+    /// sessions the copy will open.
     pub(super) async fn size_jobs(&mut self, holder: &SnapshotHolder) {
-        if self.opts.jobs != 0 {
-            return;
+        if self.opts.jobs == 0 {
+            self.opts.jobs = link_jobs(holder).await;
         }
-        let link = crate::copy::link::Link::probe(holder.client()).await;
-        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        self.opts.jobs = link.default_jobs(cpus);
-        tracing::info!(
-            jobs = self.opts.jobs,
-            source_rtt_ms = link.rtt.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
-            "copy streams"
-        );
     }
 
     fn state(&self) -> Option<&State> {

@@ -139,3 +139,17 @@ pub(super) async fn lock_for_copy(
     );
     Ok(())
 }
+
+/// As many copy streams as the link to the source needs (see `copy::link`):
+/// one per CPU near it, more across a long link.
+pub(super) async fn link_jobs(holder: &SnapshotHolder) -> usize {
+    let link = crate::copy::link::Link::probe(holder.client()).await;
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let jobs = link.default_jobs(cpus);
+    tracing::info!(
+        jobs,
+        source_rtt_ms = link.rtt.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
+        "copy streams"
+    );
+    jobs
+}

@@ -5,13 +5,13 @@
 //! TRUNCATE attempted on the source during the copy, and which errors count
 //! as transient at all.
 
+use crate::support::output_text as text;
 use crate::support::{
     assert_verified_equal, cluster, Migrate, Scenario, HUGE_TABLE, RESUME_FIXTURE,
 };
 use pgferry::localpg::LocalCluster;
 use pgferry::pg::transient::is_transient;
 use pgferry::pg::{connect, ConnSpec};
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 /// The run of these tests: no table split (one long COPY of public.huge to
@@ -54,14 +54,6 @@ fn terminate(c: &LocalCluster, db: &str, app: &str) -> usize {
         .ok()
         .and_then(|o| o.trim().parse().ok())
         .unwrap_or(0)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The next sequence value is the same on both ends.

@@ -20,9 +20,10 @@
 //!   report lists each label as skipped, which `verify --schema` accepts.
 
 use crate::support::compare::assert_same_schema;
+use crate::support::output_text as text;
+use crate::support::pg_dump_major;
 use crate::support::{assert_verified_equal, cluster, fresh_db, pg_dump_schema, pgferry, Migrate};
-use pgferry::localpg::{find_client_tool, ClusterOptions, LocalCluster};
-use std::process::{Command, Output};
+use pgferry::localpg::{ClusterOptions, LocalCluster};
 use std::sync::OnceLock;
 
 const TRANSFORMS: &str = r#"
@@ -101,24 +102,6 @@ fn label_cluster() -> &'static LocalCluster {
             )
         })
     })
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// The major of the newest pg_dump, which must be at least a server's.
-fn pg_dump_major() -> u32 {
-    let pd = find_client_tool("pg_dump", None).expect("pg_dump");
-    let out = Command::new(pd).arg("--version").output().expect("pg_dump");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .find_map(|w| w.split('.').next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 fn transforms_case(source: u32, target: u32) {

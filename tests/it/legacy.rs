@@ -20,6 +20,8 @@
 //! the 18 cases check everything but the dump comparison, and say so.
 
 use crate::support::blocks::{blocks, names, unexplained, unqualify_columns};
+use crate::support::output_text as text;
+use crate::support::pg_dump_major;
 use crate::support::{assert_rows_verified_equal, cluster, fresh_db, pg_dump_schema, pgferry};
 use pgferry::localpg::{find_client_tool, LocalCluster};
 use std::collections::BTreeSet;
@@ -59,27 +61,6 @@ fn run(src: &LocalCluster, sdb: &str, dst: &LocalCluster, tdb: &str, extra: &[&s
     args.extend(["--state-dir", &dir]);
     args.extend(extra);
     pgferry(&args)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// The major of the newest pg_dump, which must be at least a server's.
-fn pg_dump_major() -> u32 {
-    let pd = find_client_tool("pg_dump", None).expect("pg_dump");
-    let out = Command::new(pd)
-        .arg("--version")
-        .output()
-        .expect("pg_dump --version");
-    let v = String::from_utf8_lossy(&out.stdout);
-    v.split_whitespace()
-        .find_map(|w| w.split('.').next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 /// `pg_dump -Fc | pg_restore` of the source into a fresh database of the

@@ -231,3 +231,25 @@ mod migrate;
 mod scenario;
 pub use migrate::Migrate;
 pub use scenario::{Scenario, HUGE_TABLE, RESUME_FIXTURE};
+
+/// A command's stdout and stderr, for assertion messages.
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The major of the newest pg_dump, which must be at least a server's.
+pub fn pg_dump_major() -> u32 {
+    let pd = find_client_tool("pg_dump", None).unwrap_or_else(|e| panic!("{e:#}"));
+    let out = Command::new(pd)
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("pg_dump --version: {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find_map(|w| w.split('.').next()?.parse().ok())
+        .unwrap_or(0)
+}
