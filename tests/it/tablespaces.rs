@@ -39,7 +39,11 @@ fn tablespace(c: &LocalCluster, prefix: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed),
         std::process::id()
     );
-    let dir = scratch_dir().join("tablespaces").join(&name);
+    // Next to the cluster's data directory: the server's user can reach it
+    // whatever the checkout's path (a clone under a private temp directory
+    // cannot be traversed by it).
+    let base = c.data_dir().parent().unwrap_or(c.data_dir());
+    let dir = base.join("tablespaces").join(&name);
     std::fs::create_dir_all(&dir).unwrap();
     // The server runs as its own user when the tests run as root.
     let owner = std::fs::metadata(c.data_dir()).unwrap();
