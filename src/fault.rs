@@ -9,8 +9,8 @@
 //! `kill -9` at that moment would do, but deterministic.
 //!
 //! Points: `precheck` (while the precheck runs, before anything is written),
-//! `pre-data-part` (after a part of a pre-data made of several transactions
-//! committed and was recorded),
+//! `pre-data-committed` (a part of pre-data committed, not yet recorded),
+//! `pre-data-part` (after a part of pre-data committed and was recorded),
 //! `unit-done` (after a copy unit committed and was recorded),
 //! `fail-unit` (a copy unit fails with a permanent error instead of starting),
 //! `mid-unit` (while a unit streams rows, before its commit), `mid-lo-batch`

@@ -13,9 +13,9 @@ use super::units::{redo_clear, LoadMode, TableResult, Unit, Work};
 use super::{copy_table, Clear, EarlySteps};
 use crate::copy::progress::Counters;
 use crate::exec::{barrier, Pending};
-use crate::pg::import_snapshot;
 use crate::pg::transient::{is_transient, RetryPolicy};
 use crate::pg::{connect, ConnSpec, SnapshotLost};
+use crate::pg::{import_snapshot, renew_snapshot};
 use crate::state::{State, UnitStatus};
 use anyhow::Context;
 use std::collections::VecDeque;
@@ -116,7 +116,7 @@ pub async fn run_copies(job: CopyJob<'_>, units: Vec<Unit>) -> anyhow::Result<Ve
 struct Local {
     sessions: Option<(Client, Client)>,
     /// Units read in the source session's current transaction: each holds a
-    /// lock on its table until the transaction ends (see [`SNAPSHOT_UNITS`]).
+    /// lock on its table until the transaction ends (see `renew_snapshot`).
     units_in_snapshot: usize,
     /// Committed units waiting for a durability barrier.
     pending: Pending<(Unit, TableResult)>,
@@ -126,12 +126,6 @@ struct Local {
     /// Units committed, durable and recorded.
     done: Vec<TableResult>,
 }
-
-/// Units a source session reads in one transaction before it ends it and
-/// imports the snapshot again: every COPY keeps a lock on its table until
-/// then, and ten thousand tables would fill the source's lock table ("out of
-/// shared memory").
-const SNAPSHOT_UNITS: usize = 64;
 
 struct WorkerCtx {
     n: usize,
@@ -358,14 +352,7 @@ impl WorkerCtx {
                 let Some((src, dst)) = l.sessions.as_mut() else {
                     anyhow::bail!("no copy sessions");
                 };
-                if l.units_in_snapshot >= SNAPSHOT_UNITS {
-                    src.batch_execute("COMMIT")
-                        .await
-                        .context("ending the source transaction")?;
-                    import_snapshot(src, &self.snapshot).await?;
-                    l.units_in_snapshot = 0;
-                }
-                l.units_in_snapshot += 1;
+                renew_snapshot(src, &self.snapshot, &mut l.units_in_snapshot).await?;
                 // Test hook: the target ends this session, as a server
                 // restart would; the copy below then fails as transient.
                 if crate::fault::fails("drop-target") {

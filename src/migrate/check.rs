@@ -21,17 +21,7 @@ pub async fn precheck_only(
     let planned = run
         .read_and_plan(&holder, &target, target_version, &mut PhaseTimes::default())
         .await?;
-    let checks = crate::precheck::Options {
-        data_only: run.opts.data_only,
-        ignore: Vec::new(),
-        keep_owners: run.opts.keep_owners,
-        skip_write_sample: false,
-        fix_dir,
-        // Open now: the snapshot holder and the DDL session, and the
-        // precheck's own session on each end.
-        sessions: Some(sessions(&planned.plan, session_options(&run.opts), (2, 2))),
-        follow: run.opts.follow,
-    };
+    let checks = check_options(&run.opts, &planned.plan, fix_dir);
     let precheck_sessions = planned.precheck_sessions.transpose()?;
     // The checks make a large future: on the heap, not in this one.
     let report = Box::pin(crate::precheck::run_with(
@@ -46,4 +36,24 @@ pub async fn precheck_only(
         tracing::debug!("closing the snapshot: {e:#}");
     }
     report
+}
+
+/// The precheck of a run's plan and sessions: `pgferry precheck` runs it as
+/// it is, `migrate` with its ignored codes and without the write sample.
+pub(super) fn check_options(
+    opts: &Options,
+    plan: &crate::plan::Plan,
+    fix_dir: Option<PathBuf>,
+) -> crate::precheck::Options {
+    crate::precheck::Options {
+        data_only: opts.data_only,
+        ignore: Vec::new(),
+        keep_owners: opts.keep_owners,
+        skip_write_sample: false,
+        fix_dir,
+        // Open now: the snapshot holder and the DDL session, and the
+        // precheck's own session on each end.
+        sessions: Some(sessions(plan, session_options(opts), (2, 2))),
+        follow: opts.follow,
+    }
 }

@@ -53,6 +53,7 @@ pub async fn run(
     target: &Client,
     task: Option<&Task>,
     stop: Arc<AtomicBool>,
+    link: Link,
 ) -> anyhow::Result<DataDone> {
     let mode = if opts.data_only {
         LoadMode::Existing
@@ -83,17 +84,8 @@ pub async fn run(
         }
         _ => None,
     };
-    // `jobs` 0: as many streams as the link to the source needs.
-    let link = Link::probe(holder.client()).await;
-    let jobs = match opts.jobs {
-        0 => link.default_jobs(std::thread::available_parallelism().map_or(2, |n| n.get())),
-        n => n,
-    };
-    tracing::info!(
-        jobs,
-        source_rtt_ms = link.rtt.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
-        "copy streams"
-    );
+    // Sized from `link` before the precheck (see `start::probe_link`).
+    let jobs = opts.jobs.max(1);
     let (units, mut finished) = match resumed {
         Some(r) => r,
         None => {

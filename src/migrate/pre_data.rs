@@ -10,13 +10,11 @@ use tokio_postgres::Client;
 /// Pre-data statements sent in one round trip.
 const PRE_DATA_BATCH: usize = 200;
 
-/// Pre-data in one target transaction when the target's lock table can hold
-/// it, so a failure leaves the target as it was; recorded as one step, skipped
-/// on resume when done. A run killed between the commit and the record finds
-/// the objects there: the first table of the plan existing means the
-/// transaction committed. A plan too big for one transaction (tens of
-/// thousands of relations on default settings: "out of shared memory") goes
-/// in several, see [`in_parts`].
+/// Pre-data in as few target transactions as the target's lock table allows:
+/// one, so that a failure leaves the target as it was, unless the plan is too
+/// big for it (tens of thousands of relations on default settings: "out of
+/// shared memory"), see [`in_parts`]. Recorded as one step, skipped on
+/// resume when done.
 pub(super) async fn pre_data(
     target: &Client,
     plan: &Plan,
@@ -29,47 +27,15 @@ pub(super) async fn pre_data(
         }
     }
     let parts = parts(&plan.pre_data, statements_per_transaction(target).await?);
-    if parts.len() > 1 {
-        in_parts(target, &parts, state).await?;
-        if let Some(st) = state {
-            st.mark_step(KEY, "pre-data", "pre-data", "all")?;
-        }
-        tracing::info!(
-            statements = plan.pre_data.len(),
-            transactions = parts.len(),
-            "pre-data created"
-        );
-        return Ok(());
-    }
-    if let Some(st) = state {
-        if let Some(first) = plan.copies.first() {
-            let row = target
-                .query_one(
-                    "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
-                    &[&first.target_qualified()],
-                )
-                .await
-                .context("checking the target for earlier pre-data")?;
-            if row.get::<_, bool>(0) && !st.is_empty()? && st.get("pre_data_started")?.is_some() {
-                st.mark_step(KEY, "pre-data", "pre-data", "all")?;
-                return Ok(());
-            }
-        }
-        st.set("pre_data_started", "yes")?;
-    }
-    target.batch_execute("BEGIN").await?;
-    run_in_transaction(target, &plan.pre_data)
-        .await
-        .map_err(|e| e.context("pre-data failed; nothing was left on the target"))?;
-    // Flushed: the state records pre-data as done next (see copy::durable).
-    target
-        .batch_execute("SET LOCAL synchronous_commit = on; COMMIT")
-        .await
-        .context("committing pre-data")?;
+    in_parts(target, &parts, state).await?;
     if let Some(st) = state {
         st.mark_step(KEY, "pre-data", "pre-data", "all")?;
     }
-    tracing::info!(statements = plan.pre_data.len(), "pre-data created");
+    tracing::info!(
+        statements = plan.pre_data.len(),
+        transactions = parts.len(),
+        "pre-data created"
+    );
     Ok(())
 }
 
@@ -133,10 +99,11 @@ fn parts(steps: &[Step], size: usize) -> Vec<&[Step]> {
     out
 }
 
-/// Pre-data in several transactions, each recorded when committed. A part
-/// not recorded may still have committed (a run killed between the two): its
-/// first statement, run again, says so by failing with "already exists".
-/// A part that fails leaves the earlier ones on the target, to `--resume`.
+/// Pre-data in `parts`, one transaction each, each recorded when committed.
+/// A part started by an earlier run but not recorded may still have
+/// committed (a run killed between the two): its first statement that
+/// [`probes`], run again, says so by failing with "already exists". A part
+/// that fails leaves the earlier ones on the target, to `--resume`.
 async fn in_parts(
     target: &Client,
     parts: &[&[Step]],
@@ -144,27 +111,37 @@ async fn in_parts(
 ) -> anyhow::Result<()> {
     for (i, part) in parts.iter().enumerate() {
         let key = format!("pre-data {}", i + 1);
+        let started = format!("{key} started");
+        let mut maybe_committed = false;
         if let Some(st) = state {
             if st.step_done(&key)? {
                 continue;
             }
+            // `pre_data_started`: the marker of builds with one transaction.
+            maybe_committed =
+                st.get(&started)?.is_some() || (i == 0 && st.get("pre_data_started")?.is_some());
+            st.set(&started, "yes")?;
         }
         target.batch_execute("BEGIN").await?;
-        if state.is_some() && committed_before(target, part).await? {
+        if maybe_committed && committed_before(target, part).await? {
             target.batch_execute("ROLLBACK").await?;
         } else {
-            run_in_transaction(target, part).await.map_err(|e| {
-                e.context(format!(
-                    "pre-data failed in part {} of {}: the earlier parts are on the target; \
+            run_in_transaction(target, part)
+                .await
+                .map_err(|e| match parts.len() {
+                    1 => e.context("pre-data failed; nothing was left on the target"),
+                    n => e.context(format!(
+                        "pre-data failed in part {} of {n}: the earlier parts are on the target; \
                      fix the cause and run again with --resume",
-                    i + 1,
-                    parts.len()
-                ))
-            })?;
+                        i + 1
+                    )),
+                })?;
+            // Flushed: the state records the part as done next (see copy::durable).
             target
                 .batch_execute("SET LOCAL synchronous_commit = on; COMMIT")
                 .await
                 .with_context(|| format!("committing pre-data part {}", i + 1))?;
+            crate::fault::point("pre-data-committed");
         }
         if let Some(st) = state {
             st.mark_step(&key, "pre-data", "pre-data", &(i + 1).to_string())?;

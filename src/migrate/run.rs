@@ -2,18 +2,19 @@
 //! is a method of [`Run`] (what every phase reads: the endpoints, the
 //! options, the task) and hands its product to the next.
 
+use super::check::check_options;
 use super::finish::structure_differences;
 use super::pre_data::pre_data;
 use super::start::{
-    link_jobs, lock_for_copy, read_catalog, resume_room, session_options, source_row_changes,
-    target_roles,
+    lock_for_copy, probe_link, read_catalog, resume_room, source_row_changes, target_roles,
 };
 use super::{
-    analyze_steps, data, follow, identity, install_interrupt, renames, sequences, sessions,
-    state_dir, Options, PhaseTimes, Report, Task, TARGET_DDL_SETUP,
+    analyze_steps, data, follow, identity, install_interrupt, renames, sequences, state_dir,
+    Options, PhaseTimes, Report, Task, TARGET_DDL_SETUP,
 };
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
+use crate::copy::link::Link;
 use crate::copy::TableResult;
 use crate::exec::StepRunner;
 use crate::pg::transient::with_retries;
@@ -90,6 +91,8 @@ pub(super) struct Run<'a> {
     pub(super) opts: Options,
     /// `pgferry precheck`: the plan is built, nothing is locked or written.
     checking_only: bool,
+    /// The link to the source, measured once connected ([`Run::size_jobs`]).
+    link: Link,
     task: Option<Task>,
     /// This run continues an interrupted one (`--resume`).
     resuming: bool,
@@ -130,6 +133,7 @@ impl<'a> Run<'a> {
             ends,
             opts: opts.clone(),
             checking_only: false,
+            link: Link { rtt: None },
             task,
             resuming,
             stop,
@@ -144,13 +148,11 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// No `--jobs` (0): sized from the link to the source, once (see
-    /// `start::link_jobs`), so that the precheck checks the room for the
-    /// sessions the copy will open.
+    /// Measures the link to the source once (see `start::probe_link`) and,
+    /// without `--jobs` (0), sizes the copy streams from it, so that the
+    /// precheck checks the room for the sessions the copy will open.
     pub(super) async fn size_jobs(&mut self, holder: &SnapshotHolder) {
-        if self.opts.jobs == 0 {
-            self.opts.jobs = link_jobs(holder).await;
-        }
+        (self.link, self.opts.jobs) = probe_link(holder, self.opts.jobs).await;
     }
 
     fn state(&self) -> Option<&State> {
@@ -339,18 +341,15 @@ impl<'a> Run<'a> {
             }
             return Ok(None);
         }
+        let fix_dir = opts
+            .task
+            .as_ref()
+            .map(|t| state_dir(t.state_dir.as_deref(), &identity(ends, opts).line).join("fixes"));
         let checks = crate::precheck::Options {
-            data_only: opts.data_only,
             ignore: opts.ignore_checks.clone(),
-            keep_owners: opts.keep_owners,
+            // migrate counts the source's writes over its whole copy instead.
             skip_write_sample: true,
-            fix_dir: opts.task.as_ref().map(|t| {
-                state_dir(t.state_dir.as_deref(), &identity(ends, opts).line).join("fixes")
-            }),
-            // Open now: the snapshot holder and the DDL session, and the
-            // precheck's own session on each end.
-            sessions: Some(sessions(plan, session_options(opts), (2, 2))),
-            follow: opts.follow,
+            ..check_options(opts, plan, fix_dir)
         };
         // A failure leaves the task state as it was: nothing recorded for a
         // new task, the previous task's record under --restart.
@@ -442,6 +441,7 @@ impl<'a> Run<'a> {
             target,
             self.task.as_ref(),
             Arc::clone(&self.stop),
+            self.link,
         )
         .await?;
         (out.tables, out.done_early, out.large_objects) =

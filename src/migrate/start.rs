@@ -5,6 +5,7 @@
 
 use super::{sessions, Options, SessionOptions, LOCK_TIMEOUT};
 use crate::catalog::Catalog;
+use crate::copy::link::Link;
 use crate::pg::SnapshotHolder;
 use crate::plan::Plan;
 use anyhow::Context;
@@ -140,16 +141,21 @@ pub(super) async fn lock_for_copy(
     Ok(())
 }
 
-/// As many copy streams as the link to the source needs (see `copy::link`):
-/// one per CPU near it, more across a long link.
-pub(super) async fn link_jobs(holder: &SnapshotHolder) -> usize {
-    let link = crate::copy::link::Link::probe(holder.client()).await;
+/// The link to the source, measured once (see `copy::link`): it sizes the
+/// copy streams when `jobs` is 0 (one per CPU near the source, more across a
+/// long link), which the precheck then counts, and picks the COPY format of
+/// a far source. Returns the link and the streams.
+pub(super) async fn probe_link(holder: &SnapshotHolder, jobs: usize) -> (Link, usize) {
+    let link = Link::probe(holder.client()).await;
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let jobs = link.default_jobs(cpus);
+    let jobs = match jobs {
+        0 => link.default_jobs(cpus),
+        n => n,
+    };
     tracing::info!(
         jobs,
         source_rtt_ms = link.rtt.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
         "copy streams"
     );
-    jobs
+    (link, jobs)
 }

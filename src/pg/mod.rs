@@ -25,7 +25,8 @@ pub use deparse::{lower_option_names, plain_bit_literals};
 pub use ident::{qualified, quote_ident, quote_literal};
 pub use oid::Oid;
 pub use snapshot::{
-    import_snapshot, is_lock_timeout, lock_slots, SnapshotHolder, SnapshotLost, TablesLocked,
+    import_snapshot, is_lock_timeout, lock_slots, renew_snapshot, SnapshotHolder, SnapshotLost,
+    TablesLocked,
 };
 pub use spec::{ConnSpec, RootCert, SslMode};
 pub use tls::install_crypto_provider;

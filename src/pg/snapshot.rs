@@ -293,6 +293,28 @@ impl SnapshotHolder {
     }
 }
 
+/// Tables a session reads in one transaction under an imported snapshot
+/// before it ends it and imports the snapshot again: each read keeps a lock
+/// on its table until then, and ten thousand tables fill the lock table
+/// ("out of shared memory"). Copy workers and verify both read this way.
+const RENEW_AFTER: usize = 64;
+
+/// Counts one more table read by `client` under the snapshot `id`, and
+/// first, every [`RENEW_AFTER`] reads, ends its transaction (its locks with
+/// it) and imports the snapshot again.
+pub async fn renew_snapshot(client: &Client, id: &str, reads: &mut usize) -> anyhow::Result<()> {
+    if *reads >= RENEW_AFTER {
+        client
+            .batch_execute("COMMIT")
+            .await
+            .context("ending a transaction under the snapshot")?;
+        import_snapshot(client, id).await?;
+        *reads = 0;
+    }
+    *reads += 1;
+    Ok(())
+}
+
 /// The server's lock table size: `max_locks_per_transaction` slots for
 /// each of its possible sessions and prepared transactions, shared by all.
 /// A transaction that locks or creates more relations than fit fails with

@@ -46,7 +46,7 @@ pub async fn compare_counts(
     // Counted on a session of its own under the snapshot, which ends its
     // transaction now and then (see `renew_snapshot`); the holder keeps it.
     let reader = connect_at_start(&ends.source, "verify (count)").await?;
-    crate::pg::import_snapshot(&reader, holder.id()).await?;
+    super::session::import_snapshot(&reader, holder.id()).await?;
     let mut reads = 0;
     let mut out = Vec::new();
     for t in cat.tables.iter().filter(|t| !t.is_partitioned()) {

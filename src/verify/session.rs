@@ -10,8 +10,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 pub use crate::pg::db_error;
-pub use crate::pg::SnapshotHolder;
 pub use crate::pg::{connect, connect_at_start};
+pub use crate::pg::{import_snapshot, renew_snapshot, SnapshotHolder};
 
 /// One end's session, with what its queries need to know.
 pub struct End {
@@ -45,27 +45,6 @@ pub async fn open_end(
         client,
         is_target: snapshot.is_none(),
     })
-}
-
-/// Tables a source session reads in one transaction before it ends it and
-/// imports the snapshot again: each read keeps a lock on its table until
-/// then, and ten thousand tables fill the lock table ("out of shared memory").
-const SNAPSHOT_READS: usize = 64;
-
-/// Counts one more table read by a source session under the snapshot `id`,
-/// and first, every [`SNAPSHOT_READS`], ends its transaction (its locks with
-/// it) and imports the snapshot again.
-pub async fn renew_snapshot(client: &Client, id: &str, reads: &mut usize) -> anyhow::Result<()> {
-    if *reads >= SNAPSHOT_READS {
-        client
-            .batch_execute("COMMIT")
-            .await
-            .context("ending a source transaction")?;
-        crate::pg::import_snapshot(client, id).await?;
-        *reads = 0;
-    }
-    *reads += 1;
-    Ok(())
 }
 
 /// The server's `server_version_num`.

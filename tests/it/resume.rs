@@ -284,3 +284,28 @@ fn killed_during_precheck_then_resumed() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to resume"));
     assert_verified_equal(&s.su, &s.du);
 }
+
+/// Killed after pre-data committed and before the run recorded it: the
+/// resume finds the objects there ("already exists" on the first one it
+/// would create) instead of failing on them, and carries on.
+#[test]
+fn killed_between_pre_data_commit_and_its_record_then_resumed() {
+    let s = Scenario::new(15, 17, "resume_prec").load(RESUME_FIXTURE);
+    let m = migrate(&s, "1MB", "2");
+    let killed = m.clone().fault("pre-data-committed:1").run();
+    assert_eq!(killed.status.code(), None, "killed by its fault point");
+    let tables = "SELECT count(*) > 0 FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')";
+    assert_eq!(
+        s.dst().psql(&s.tdb, tables).unwrap().trim(),
+        "t",
+        "pre-data committed"
+    );
+    let out = m.resume().run();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_verified_equal(&s.su, &s.du);
+}
