@@ -15,6 +15,8 @@ LABELS = {
     "pgdump_dir": "pg_dump -Fd -j | pg_restore -j",
     "pgdump_psql": "pg_dump | psql",
     "pgcopydb": "pgcopydb clone",
+    "floor": "COPY floor (1 stream)",
+    "floor_analyze": "COPY floor + ANALYZE",
 }
 PHASES = ["catalog", "pre_data", "data", "post_data", "sequences", "total"]
 

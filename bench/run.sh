@@ -58,7 +58,9 @@ usage: bench/run.sh [options]
   --total-mb-s X   profile wan: MB/s per direction, all connections (default $TOTAL_MB_S)
   --fsync on|off   fsync on both servers (default $FSYNC)
   --tools LIST     comma list among: pgferry,pgdump_dir,pgdump_psql,pgcopydb
-                   (default: all)
+                   (default: all), and floor,floor_analyze (bench/floor.sh:
+                   one binary COPY FREEZE pipe per table, then post-data,
+                   without / with ANALYZE; the one-stream floor)
   --quick          smoke test: --scale 2 --wide-rows 10000 --tables 50 --runs 1
   --no-verify      do not time pgferry verify after each pgferry migration
   --no-build       use the existing target/release/pgferry
@@ -118,7 +120,7 @@ else
     [ "$WIDE_ROWS" -eq 0 ] && SHAPE_DESC="plain pgbench scale $SCALE"
 fi
 for t in "${TOOL_LIST[@]}"; do
-    case "$t" in pgferry|pgdump_dir|pgdump_psql|pgcopydb) ;; *) echo "bench: unknown tool $t" >&2; exit 2 ;; esac
+    case "$t" in pgferry|pgdump_dir|pgdump_psql|pgcopydb|floor|floor_analyze) ;; *) echo "bench: unknown tool $t" >&2; exit 2 ;; esac
 done
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -443,6 +445,13 @@ tool_pgdump_psql() {
     local logf="$1"
     run_child bash -c 'set -o pipefail
         pg_dump "$1" | psql -X -q -v ON_ERROR_STOP=1 -d "$2" >/dev/null' _ "$SRC_URI" "$DST_URI" >"$logf" 2>&1
+}
+# The one-stream COPY floor (bench/floor.sh), without and with ANALYZE.
+tool_floor() {
+    run_child "$BENCH/floor.sh" "$SRC_URI" "$DST_URI" 0 >"$1" 2>&1
+}
+tool_floor_analyze() {
+    run_child "$BENCH/floor.sh" "$SRC_URI" "$DST_URI" 1 >"$1" 2>&1
 }
 tool_pgcopydb() {
     local logf="$1"

@@ -5,8 +5,9 @@
 -- types are format_type() renderings, absent functions are NULL.
 -- $1: text[] of schema names.
 -- aggfinalmodify/aggmfinalmodify exist on 11+ ('0', meaning "the default", on
--- 10); aggregates are p.prokind = 'a' on 11+, p.proisagg on 10. Both are read
--- through to_jsonb() so that one file runs on every version (sql/README.md).
+-- 10), read through to_jsonb() so that one file runs on every version
+-- (sql/README.md). Every pg_aggregate row is an aggregate: no filter on the
+-- kind, which on to_jsonb(p) would serialise every row of pg_proc (17 ms).
 SELECT p.oid::int8 AS oid, n.nspname::text AS schema, p.proname::text AS name,
        pg_catalog.pg_get_function_arguments(p.oid) AS args,
        pg_catalog.pg_get_function_identity_arguments(p.oid) AS identity_args,
@@ -39,7 +40,6 @@ FROM pg_catalog.pg_aggregate a
 JOIN pg_catalog.pg_proc p ON p.oid = a.aggfnoid
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = ANY($1)
-  AND COALESCE(pg_catalog.to_jsonb(p)->>'prokind' = 'a', (pg_catalog.to_jsonb(p)->>'proisagg')::bool)
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
 ORDER BY n.nspname, p.proname, p.oid

@@ -161,6 +161,7 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
     );
     let opts = crate::migrate::Options {
         jobs: args.jobs,
+        split_streams: 0,
         index_jobs: args.jobs,
         schema_only: false,
         data_only: false,

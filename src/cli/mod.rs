@@ -210,6 +210,7 @@ impl RunArgs {
         crate::migrate::Options {
             // No --jobs: 0 lets the run size it from the link to the source.
             jobs: self.jobs.unwrap_or(0),
+            split_streams: 0,
             index_jobs: self.index_jobs.or(self.jobs).unwrap_or_else(default_jobs),
             schema_only: self.schema_only,
             data_only: self.data_only,

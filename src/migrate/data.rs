@@ -106,7 +106,9 @@ pub async fn run(
                     plan.copies.clone(),
                     match opts.split_threshold {
                         Some(t) => SplitPolicy::Larger(t),
-                        None => SplitPolicy::Auto { jobs },
+                        None => SplitPolicy::Auto {
+                            jobs: split_streams(opts),
+                        },
                     },
                     cat.version_num,
                 )
@@ -229,4 +231,13 @@ fn early_steps(plan: &Plan, cat: &Catalog, analyze: bool) -> HashMap<String, Vec
         }
     }
     out
+}
+
+/// Streams a big table may be split across: as sized with `--jobs`
+/// (`start::probe_link`), else `--jobs`.
+pub(super) fn split_streams(opts: &Options) -> usize {
+    match opts.split_streams {
+        0 => opts.jobs.max(1),
+        n => n.min(opts.jobs.max(1)),
+    }
 }

@@ -4,6 +4,7 @@
 //! listed).
 
 use super::Options;
+use crate::catalog::Catalog;
 use crate::config::Endpoints;
 use crate::plan::Plan;
 use crate::verify::SchemaDifference;
@@ -11,10 +12,13 @@ use crate::verify::SchemaDifference;
 /// The differences of structure that the report's skipped and left-out lists
 /// do not explain; none with `--data-only` (the structure is not ours). A
 /// comparison that cannot run is logged, not fatal: the migration is done.
+/// `source` is the catalog the plan was built from, as read; `None` reads
+/// the source again.
 pub(super) async fn structure_differences(
     ends: &Endpoints,
     opts: &Options,
     plan: &Plan,
+    source: Option<Catalog>,
 ) -> Vec<SchemaDifference> {
     let schema_differences = if opts.data_only {
         Vec::new()
@@ -25,7 +29,11 @@ pub(super) async fn structure_differences(
             .chain(&plan.excluded)
             .map(|s| s.object.as_str())
             .collect();
-        match crate::verify::compare_schema(ends, &opts.selection).await {
+        let compared = match source {
+            Some(cat) => crate::verify::compare_schema_to(cat, &ends.target, &opts.selection).await,
+            None => crate::verify::compare_schema(ends, &opts.selection).await,
+        };
+        match compared {
             Ok(check) => check
                 .differences
                 .into_iter()

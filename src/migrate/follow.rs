@@ -136,6 +136,7 @@ pub fn follow_state_dir(
 ) -> PathBuf {
     let opts = Options {
         jobs: 1,
+        split_streams: 0,
         index_jobs: 1,
         schema_only: false,
         data_only: false,

@@ -42,6 +42,9 @@ pub struct Options {
     /// Copy streams; 0: decided by the round trip to the source
     /// (`copy::link`).
     pub jobs: usize,
+    /// Streams a big table may be split across; 0: `jobs`. Sized with
+    /// `jobs` from the link and where the servers run (`copy::link`).
+    pub split_streams: usize,
     pub index_jobs: usize,
     pub schema_only: bool,
     pub data_only: bool,

@@ -44,7 +44,7 @@ pub(super) async fn run(
     let planned = run
         .read_and_plan(&holder, &target, target_version, &mut times)
         .await?;
-    let (cat, mut plan) = (planned.cat, planned.plan);
+    let (cat, mut plan, source_as_read) = (planned.cat, planned.plan, planned.source_as_read);
     run.announce_plan(&plan)?;
     let rejected = run.gate(&mut plan, &cat, planned.precheck_sessions).await?;
     let versions = (cat.version_num, target_version);
@@ -77,7 +77,14 @@ pub(super) async fn run(
     run.post_data(&runner, &target, &plan, &mut times).await?;
     let sequences_set = run.sequences(&runner, &plan, &mut times).await?;
     let report = run
-        .report(&cat, &plan, target_version, copied, sequences_set, times)
+        .report(
+            versions,
+            &plan,
+            source_as_read,
+            copied,
+            sequences_set,
+            times,
+        )
         .await;
     run.record(&report, &cat, &plan).await?;
     Ok(report)
@@ -103,6 +110,9 @@ pub(super) struct Run<'a> {
 /// The catalog read and the plan built from it.
 pub(super) struct Planned {
     pub(super) cat: Catalog,
+    /// The catalog as read, before the plan's selection changed it, for the
+    /// closing structure check (none when there is none to make).
+    source_as_read: Option<Catalog>,
     pub(super) plan: Plan,
     /// The source's write counters before the copy (see `source_row_changes`).
     writes_before: Option<i64>,
@@ -152,7 +162,8 @@ impl<'a> Run<'a> {
     /// without `--jobs` (0), sizes the copy streams from it, so that the
     /// precheck checks the room for the sessions the copy will open.
     pub(super) async fn size_jobs(&mut self, holder: &SnapshotHolder) {
-        (self.link, self.opts.jobs) = probe_link(holder, self.opts.jobs).await;
+        (self.link, self.opts.jobs, self.opts.split_streams) =
+            probe_link(holder, self.ends, self.opts.jobs).await;
     }
 
     fn state(&self) -> Option<&State> {
@@ -236,6 +247,7 @@ impl<'a> Run<'a> {
             tablespaces_as_read: false,
         };
         let read_secs = t.elapsed().as_secs_f64();
+        let source_as_read = (!opts.data_only && !self.checking_only).then(|| cat.clone());
         let mut plan = plan::prepare_with(&mut cat, &opts.selection, &build)?;
         // Now that the tables to copy are known: no DDL or TRUNCATE may change
         // them on the source until the snapshot is closed.
@@ -258,6 +270,7 @@ impl<'a> Run<'a> {
         times.catalog = t.elapsed().as_secs_f64();
         Ok(Planned {
             cat,
+            source_as_read,
             plan,
             writes_before,
             precheck_sessions,
@@ -531,17 +544,18 @@ impl<'a> Run<'a> {
     /// The run's report; compares the structure of both ends first.
     async fn report(
         &self,
-        cat: &Catalog,
+        (source_version, target_version): (i32, i32),
         plan: &Plan,
-        target_version: i32,
+        source_as_read: Option<Catalog>,
         copied: Copied,
         sequences_set: usize,
         mut times: PhaseTimes,
     ) -> Report {
-        let schema_differences = structure_differences(self.ends, &self.opts, plan).await;
+        let schema_differences =
+            structure_differences(self.ends, &self.opts, plan, source_as_read).await;
         times.total = self.started.elapsed().as_secs_f64();
         Report {
-            source_version: cat.version_num,
+            source_version,
             target_version,
             counts: plan.counts.clone(),
             pre_data_statements: plan.counts.pre_data_statements,

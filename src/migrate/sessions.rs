@@ -18,6 +18,8 @@ pub struct SessionOptions {
     pub jobs: usize,
     pub index_jobs: usize,
     pub split_threshold: Option<i64>,
+    /// Streams a big table may be split across (`Options::split_streams`).
+    pub split_streams: usize,
     pub schema_only: bool,
     pub data_only: bool,
     pub analyze: bool,
@@ -31,7 +33,9 @@ pub fn sessions(plan: &Plan, o: SessionOptions, open_now: (usize, usize)) -> Ses
     } else {
         let policy = match o.split_threshold {
             Some(t) => SplitPolicy::Larger(t),
-            None => SplitPolicy::Auto { jobs },
+            None => SplitPolicy::Auto {
+                jobs: o.split_streams.clamp(1, jobs),
+            },
         };
         let total: i64 = plan.copies.iter().map(|c| c.bytes.max(0)).sum();
         let units: i64 = plan

@@ -5,6 +5,7 @@
 
 use super::{sessions, Options, SessionOptions, LOCK_TIMEOUT};
 use crate::catalog::Catalog;
+use crate::config::Endpoints;
 use crate::copy::link::Link;
 use crate::pg::SnapshotHolder;
 use crate::plan::Plan;
@@ -57,6 +58,7 @@ pub(super) fn session_options(opts: &Options) -> SessionOptions {
         },
         index_jobs: opts.index_jobs,
         split_threshold: opts.split_threshold,
+        split_streams: super::data::split_streams(opts),
         schema_only: opts.schema_only,
         data_only: opts.data_only,
         analyze: opts.analyze,
@@ -144,18 +146,26 @@ pub(super) async fn lock_for_copy(
 /// The link to the source, measured once (see `copy::link`): it sizes the
 /// copy streams when `jobs` is 0 (one per CPU near the source, more across a
 /// long link), which the precheck then counts, and picks the COPY format of
-/// a far source. Returns the link and the streams.
-pub(super) async fn probe_link(holder: &SnapshotHolder, jobs: usize) -> (Link, usize) {
+/// a far source. Returns the link, the streams and the streams a big table
+/// may be split across (fewer when both servers share this machine's CPUs).
+pub(super) async fn probe_link(
+    holder: &SnapshotHolder,
+    ends: &Endpoints,
+    jobs: usize,
+) -> (Link, usize, usize) {
     let link = Link::probe(holder.client()).await;
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     let jobs = match jobs {
         0 => link.default_jobs(cpus),
         n => n,
     };
+    let here = ends.source.on_this_host() && ends.target.on_this_host();
+    let split = link.split_streams(jobs, cpus, here);
     tracing::info!(
         jobs,
+        split_across = split,
         source_rtt_ms = link.rtt.map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
         "copy streams"
     );
-    (link, jobs)
+    (link, jobs, split)
 }

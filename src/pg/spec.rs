@@ -158,6 +158,19 @@ impl ConnSpec {
             .join(", ")
     }
 
+    /// Whether every host is this machine: a socket directory, `localhost`
+    /// or a loopback address. A server here shares this machine's CPUs with
+    /// pgferry (and with the other end, when it is here too).
+    pub fn on_this_host(&self) -> bool {
+        self.hosts.iter().all(|h| {
+            h.starts_with('/')
+                || h.starts_with('@')
+                || h.eq_ignore_ascii_case("localhost")
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        })
+    }
+
     /// The host names (or socket directories) in order.
     pub(crate) fn hosts(&self) -> &[String] {
         &self.hosts

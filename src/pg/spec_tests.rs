@@ -242,3 +242,24 @@ fn real_process_environment() {
         "empty = unset"
     );
 }
+
+#[test]
+fn servers_on_this_host_are_sockets_localhost_and_loopback() {
+    for here in [
+        "postgres://u@127.0.0.1:5432/db",
+        "postgres://u@127.1.2.3/db",
+        "postgres://u@[::1]:5432/db",
+        "postgres://u@localhost/db",
+        "host=/var/run/postgresql dbname=db user=u",
+        "postgres://u@localhost,127.0.0.1/db",
+    ] {
+        assert!(with_env(&[], here).unwrap().on_this_host(), "{here}");
+    }
+    for elsewhere in [
+        "postgres://u@10.0.0.5/db",
+        "postgres://u@db.example.com/db",
+        "postgres://u@localhost,db.example.com/db",
+    ] {
+        assert!(!with_env(&[], elsewhere).unwrap().on_this_host(), "{elsewhere}");
+    }
+}

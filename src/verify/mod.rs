@@ -21,5 +21,5 @@ pub use checksum::{
 };
 pub use counts::{compare_counts, TableCount};
 pub use largeobjects::compare_large_objects;
-pub use schema::{compare_schema, SchemaDifference, SchemaReport};
+pub use schema::{compare_schema, compare_schema_to, SchemaDifference, SchemaReport};
 pub use sequences::{sequences_text, SequenceCheck};

@@ -26,6 +26,7 @@ use super::session::connect_at_start;
 use crate::catalog::Catalog;
 use crate::config::Endpoints;
 use crate::pg::quote_ident;
+use crate::pg::ConnSpec;
 use crate::plan::{NameMap, Plan, Selection, Step, StepKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -66,7 +67,31 @@ impl SchemaReport {
 pub async fn compare_schema(ends: &Endpoints, sel: &Selection) -> anyhow::Result<SchemaReport> {
     let src = connect_at_start(&ends.source, "verify --schema (source)").await?;
     let tgt = connect_at_start(&ends.target, "verify --schema (target)").await?;
-    let (mut scat, mut tcat) = tokio::try_join!(Catalog::read(&src), Catalog::read(&tgt))?;
+    let (scat, tcat) = tokio::try_join!(Catalog::read(&src), Catalog::read(&tgt))?;
+    compare_catalogs(scat, tcat, &tgt, sel).await
+}
+
+/// [`compare_schema`] against a source catalog already read: `migrate`'s
+/// closing check passes the one its plan came from (read under its
+/// snapshot), which saves reading the source again at the end of the run.
+pub async fn compare_schema_to(
+    scat: Catalog,
+    target: &ConnSpec,
+    sel: &Selection,
+) -> anyhow::Result<SchemaReport> {
+    let tgt = connect_at_start(target, "verify --schema (target)").await?;
+    let tcat = Catalog::read(&tgt).await?;
+    compare_catalogs(scat, tcat, &tgt, sel).await
+}
+
+/// The comparison proper; `tgt` is a session on the target (which security
+/// label providers it has loaded).
+async fn compare_catalogs(
+    mut scat: Catalog,
+    mut tcat: Catalog,
+    tgt: &tokio_postgres::Client,
+    sel: &Selection,
+) -> anyhow::Result<SchemaReport> {
     // Both rendered for the target's version: the version rules' rewrites
     // (`anyarray` to `anycompatiblearray`, removed types...) are expected.
     // Labels of a provider the target lacks cannot be there: the plans
@@ -80,7 +105,7 @@ pub async fn compare_schema(ends: &Endpoints, sel: &Selection) -> anyhow::Result
             version: Some(tcat.version_num),
             map_removed_types: true,
         },
-        label_providers: Some(crate::catalog::seclabels::loaded_for(&tgt, &labels).await?),
+        label_providers: Some(crate::catalog::seclabels::loaded_for(tgt, &labels).await?),
         target_default_tablespace: Some(tcat.tablespaces.database_default.clone()),
         ..Default::default()
     };
