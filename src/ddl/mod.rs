@@ -15,6 +15,7 @@ pub mod seclabels;
 mod sequences;
 mod statistics;
 mod tables;
+pub(crate) use tables::default_not_null_name;
 pub mod tablespace;
 pub mod textsearch;
 pub mod transforms;

@@ -87,7 +87,7 @@ pub fn not_null_clause(table: &str, column: &str, name: Option<&str>) -> String 
 
 /// The name 18 gives a column's NOT NULL constraint: `table_column_not_null`,
 /// the longer of the two names cut until it fits in 63 bytes (makeObjectName).
-fn default_not_null_name(table: &str, column: &str) -> String {
+pub(crate) fn default_not_null_name(table: &str, column: &str) -> String {
     const LABEL: &str = "not_null";
     let avail = crate::pg::names::MAX_NAME_BYTES - LABEL.len() - 2;
     let (mut t, mut c) = (table, column);

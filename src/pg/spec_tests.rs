@@ -260,6 +260,9 @@ fn servers_on_this_host_are_sockets_localhost_and_loopback() {
         "postgres://u@db.example.com/db",
         "postgres://u@localhost,db.example.com/db",
     ] {
-        assert!(!with_env(&[], elsewhere).unwrap().on_this_host(), "{elsewhere}");
+        assert!(
+            !with_env(&[], elsewhere).unwrap().on_this_host(),
+            "{elsewhere}"
+        );
     }
 }

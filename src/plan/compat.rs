@@ -26,7 +26,7 @@
 
 use super::Rewritten;
 use crate::catalog::Catalog;
-use crate::pg::{qualified, quote_ident, PG12, PG14, PG16, PG18};
+use crate::pg::{qualified, quote_ident, PG11, PG12, PG13, PG14, PG16, PG17, PG18};
 
 /// The array functions whose polymorphic arguments changed in 14.
 pub const CHANGED_ARRAY_FUNCTIONS: &[&str] = &[
@@ -89,10 +89,137 @@ pub fn apply(cat: &mut Catalog, target: Target) -> Vec<Rewritten> {
     if !target.at_least(PG14) {
         default_compression(cat, &mut out);
     }
+    if !target.at_least(PG17) {
+        no_maintain(cat, &mut out);
+    }
+    newer_storage_options(cat, target, &mut out);
     if !target.at_least(PG18) {
         inheritable_not_null(cat, &mut out);
+        unnamed_not_null(cat, &mut out);
     }
     out
+}
+
+/// Table storage options and the version that introduced each (for the
+/// table and its TOAST table alike): an older target refuses the whole
+/// `CREATE TABLE` that names one.
+const STORAGE_OPTIONS_SINCE: &[(&str, i32)] = &[
+    ("toast_tuple_target", PG11),
+    ("vacuum_index_cleanup", PG12),
+    ("vacuum_truncate", PG12),
+    ("autovacuum_vacuum_insert_threshold", PG13),
+    ("autovacuum_vacuum_insert_scale_factor", PG13),
+    ("autovacuum_vacuum_max_threshold", PG18),
+    ("vacuum_max_eager_freeze_failure_rate", PG18),
+];
+
+/// Storage options newer than the target are left out (they tune vacuum
+/// and TOAST, never what a table holds), each reported.
+fn newer_storage_options(cat: &mut Catalog, target: Target, out: &mut Vec<Rewritten>) {
+    let too_new = |opt: &str| {
+        let key = opt.split('=').next().unwrap_or("");
+        let key = key.strip_prefix("toast.").unwrap_or(key);
+        STORAGE_OPTIONS_SINCE
+            .iter()
+            .any(|(name, since)| *name == key && !target.at_least(*since))
+    };
+    for t in cat.tables.iter_mut() {
+        let dropped: Vec<String> = t
+            .reloptions
+            .iter()
+            .filter(|o| too_new(o))
+            .cloned()
+            .collect();
+        if dropped.is_empty() {
+            continue;
+        }
+        t.reloptions.retain(|o| !too_new(o));
+        out.push(Rewritten {
+            kind: "table",
+            object: qualified(&t.schema, &t.name),
+            change: format!(
+                "created without {} (storage options the target's version does not have)",
+                dropped.join(", ")
+            ),
+            code: "source.incompatible.storage_option",
+        });
+    }
+}
+
+/// The `MAINTAIN` privilege is 17's: an older target refuses the whole
+/// GRANT that names it, so it is left out of every ACL (the owner's own
+/// entry included, which on 17+ holds it by default) and of default
+/// privileges, and each grantee who had it is reported.
+fn no_maintain(cat: &mut Catalog, out: &mut Vec<Rewritten>) {
+    const MAINTAIN: &str = "MAINTAIN";
+    for o in cat.owners.iter_mut() {
+        let Some(acl) = o.acl.as_mut() else { continue };
+        let before = acl.len();
+        let mut grantees: Vec<String> = acl
+            .iter()
+            .filter(|g| g.privilege == MAINTAIN)
+            .map(|g| g.grantee.clone().unwrap_or_else(|| "PUBLIC".into()))
+            .collect();
+        acl.retain(|g| g.privilege != MAINTAIN);
+        if acl.len() == before {
+            continue;
+        }
+        grantees.dedup();
+        out.push(Rewritten {
+            kind: "grant",
+            object: o.identity.clone(),
+            change: format!(
+                "without the MAINTAIN privilege of {} (the target, before 17, has no MAINTAIN)",
+                grantees.join(", ")
+            ),
+            code: "source.incompatible.maintain",
+        });
+    }
+    for d in cat.default_acls.iter_mut() {
+        let before = d.acl.len();
+        d.acl.retain(|g| g.privilege != MAINTAIN);
+        if d.acl.len() != before {
+            out.push(Rewritten {
+                kind: "default privileges",
+                object: match &d.schema {
+                    Some(s) => format!(
+                        "FOR ROLE {} IN SCHEMA {}",
+                        quote_ident(&d.role),
+                        quote_ident(s)
+                    ),
+                    None => format!("FOR ROLE {}", quote_ident(&d.role)),
+                },
+                change: "without the MAINTAIN privilege (the target, before 17, has no MAINTAIN)"
+                    .into(),
+                code: "source.incompatible.maintain",
+            });
+        }
+    }
+}
+
+/// NOT NULL constraints have names from 18 on; older targets accept the
+/// spelling and drop the name. A name the target would not have chosen
+/// itself is reported (18's default names are not written at all).
+fn unnamed_not_null(cat: &mut Catalog, out: &mut Vec<Rewritten>) {
+    for t in cat.tables.iter_mut() {
+        for c in t.columns.iter_mut() {
+            let Some(name) = c.not_null_name.take() else {
+                continue;
+            };
+            if name != crate::ddl::default_not_null_name(&t.name, &c.name) {
+                out.push(Rewritten {
+                    kind: "column",
+                    object: format!("{}.{}", qualified(&t.schema, &t.name), quote_ident(&c.name)),
+                    change: format!(
+                        "NOT NULL without its name {} (the target, before 18, does not \
+                         name NOT NULL constraints)",
+                        quote_ident(&name)
+                    ),
+                    code: "source.incompatible.not_null_name",
+                });
+            }
+        }
+    }
 }
 
 /// `NOT NULL NO INHERIT` is 18's: older targets get a plain NOT NULL, which

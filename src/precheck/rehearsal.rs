@@ -33,7 +33,7 @@
 use super::{Context, Finding};
 use crate::catalog::Catalog;
 use crate::pg::Oid;
-use crate::plan::{dependent_reason, roots_of, Dependents, Rejection, Skipped, Step, StepKind};
+use crate::plan::{dependent_reason, roots_of, Dependents, Rejection, Skipped, Step};
 use std::collections::HashSet;
 use tokio_postgres::Client;
 
@@ -131,11 +131,12 @@ async fn run_all(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Res
                 out.stopped = Some((rehearsed, crate::pg::db_error(&e)));
                 return Ok(out);
             }
-            // A refused label leaves its object be: only the statement is
-            // rejected (by its key), not the object and its dependents.
-            let oid = match s.kind {
-                StepKind::SecurityLabel => None,
-                _ => s.oid,
+            // A refused label, grant, comment... leaves its object be: only
+            // the statement is rejected (by its key), not the object and its
+            // dependents.
+            let oid = match s.kind.sets_an_attribute() {
+                true => None,
+                false => s.oid,
             };
             out.rejected.push(Rejection {
                 kind: s.kind.label().to_string(),

@@ -236,6 +236,34 @@ impl StepKind {
     pub fn is_ownership(self) -> bool {
         matches!(self, StepKind::Owner | StepKind::Grant)
     }
+
+    /// Statements that change an object another statement created (its
+    /// owner, privileges, comment, label, a setting). When the target
+    /// refuses one, the object is still there: only that statement is left
+    /// out, never the object and what depends on it (a `GRANT MAINTAIN` an
+    /// older target does not know must not cost a table its indexes).
+    pub fn sets_an_attribute(self) -> bool {
+        matches!(
+            self,
+            StepKind::Analyze
+                | StepKind::ClusterOn
+                | StepKind::ColumnDefault
+                | StepKind::ColumnStatistics
+                | StepKind::Comment
+                | StepKind::ForeignKeyValidation
+                | StepKind::Grant
+                | StepKind::MaterializedViewRefresh
+                | StepKind::Owner
+                | StepKind::ReplicaIdentity
+                | StepKind::RowLevelSecurity
+                | StepKind::RuleState
+                | StepKind::SecurityLabel
+                | StepKind::SequenceOwnedBy
+                | StepKind::TableSetting
+                | StepKind::TriggerState
+                | StepKind::ViewColumnDefault
+        )
+    }
 }
 
 impl fmt::Display for StepKind {

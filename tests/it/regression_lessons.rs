@@ -164,3 +164,88 @@ fn precheck_takes_migrates_options_15_to_17() {
     assert_eq!(report["skipped"], serde_json::json!([]), "{report}");
     assert_verified_equal(&s, &t);
 }
+
+/// 18 -> 15, a downgrade: what 17 and 18 added that 15 does not have is
+/// carried by rule and reported (the `MAINTAIN` privilege, NOT NULL
+/// constraint names, an 18 storage option). Before, 15 refused the whole
+/// `CREATE TABLE` naming the option and every `GRANT` naming MAINTAIN (on
+/// 17+ an owner's explicit ACL holds it), and a refused grant counted as a
+/// refused table: both tables, the partition and every index were left out,
+/// no row copied. A grant to a predefined role 15 lacks (`pg_maintain`) is
+/// the only thing left out, as a grant.
+#[test]
+fn newer_features_and_refused_grants_downgrade_18_to_15() {
+    let (src, dst) = (cluster(18), cluster(15));
+    let sdb = fresh_db(src, "lesson_down");
+    let tdb = fresh_db(dst, "lesson_down_t");
+    let role = format!("lesson_down_{}", std::process::id());
+    src.psql(
+        &sdb,
+        &format!(
+            "CREATE ROLE {role} NOLOGIN;
+             CREATE TABLE public.acct (id int PRIMARY KEY, v text)
+                 WITH (autovacuum_vacuum_max_threshold = 5000, fillfactor = 90);
+             CREATE INDEX acct_v ON public.acct (v);
+             GRANT SELECT, MAINTAIN ON public.acct TO {role};
+             CREATE TABLE public.p (a int CONSTRAINT p_a_nn NOT NULL, b text) PARTITION BY RANGE (a);
+             CREATE TABLE public.p1 PARTITION OF public.p FOR VALUES FROM (0) TO (100);
+             CREATE INDEX p_b ON public.p (b);
+             GRANT SELECT ON public.p TO pg_maintain;
+             INSERT INTO public.acct SELECT g, g::text FROM generate_series(1, 50) g;
+             INSERT INTO public.p VALUES (1, 'x'), (2, 'y');"
+        ),
+    )
+    .expect("fixture");
+    let report = Migrate::new(src, &sdb, dst, &tdb)
+        .args(&[
+            "--create-roles",
+            "--keep-owners",
+            "--ignore-check",
+            "target.ddl",
+        ])
+        .report();
+    let codes: Vec<&str> = report["rewritten"]
+        .as_array()
+        .expect("rewritten")
+        .iter()
+        .filter_map(|r| r["code"].as_str())
+        .collect();
+    for code in [
+        "source.incompatible.maintain",
+        "source.incompatible.storage_option",
+        "source.incompatible.not_null_name",
+    ] {
+        assert!(codes.contains(&code), "{code} not reported: {report}");
+    }
+    // Only the refused grant is skipped, as a grant.
+    let skipped: Vec<String> = report["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["kind"].as_str().unwrap_or(""),
+                s["object"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        skipped.iter().all(|s| s.starts_with("grant ")) && !skipped.is_empty(),
+        "{skipped:?}"
+    );
+    let q =
+        "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY indexrelid::regclass::text) \
+             FROM pg_index WHERE indrelid IN ('public.acct'::regclass, 'public.p1'::regclass)";
+    assert_eq!(
+        dst.psql(&tdb, q).unwrap().trim(),
+        "acct_pkey,acct_v,p1_b_idx",
+        "indexes of the tables whose grant was refused"
+    );
+    let q = format!(
+        "SELECT (SELECT reloptions::text FROM pg_class WHERE oid = 'public.acct'::regclass) || ' ' || \
+         has_table_privilege('{role}', 'public.acct', 'SELECT')"
+    );
+    assert_eq!(dst.psql(&tdb, &q).unwrap().trim(), "{fillfactor=90} true");
+    assert_verified_equal(&src.uri(&sdb), &dst.uri(&tdb));
+}
