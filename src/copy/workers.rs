@@ -26,7 +26,8 @@ use tokio_postgres::Client;
 
 /// Session settings for bulk load on the target.
 /// (`maintenance_work_mem` for the index builds of [`EarlySteps`].)
-const TARGET_LOAD_SETUP: &str = "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'";
+const TARGET_LOAD_SETUP: &str =
+    "SET synchronous_commit = off; SET maintenance_work_mem = '256MB'; SET default_tablespace = ''";
 
 /// Everything the workers share.
 pub struct CopyJob<'a> {

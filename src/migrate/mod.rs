@@ -139,10 +139,13 @@ pub struct Report {
 
 /// Settings for every target session that runs DDL: function bodies are not
 /// checked at creation (they may mention objects created later, as pg_dump's
-/// restore allows), and index builds get room to sort.
+/// restore allows), index builds get room to sort, and what the plan puts in
+/// no tablespace goes to the database's default, as on the source, whatever
+/// `default_tablespace` the target login or database sets (pg_dump's
+/// scripts start with the same `SET default_tablespace = ''`).
 pub const TARGET_DDL_SETUP: &str =
     "SET check_function_bodies = false; SET maintenance_work_mem = '256MB'; \
-     SET synchronous_commit = off";
+     SET synchronous_commit = off; SET default_tablespace = ''";
 
 /// How long the snapshot session waits for its ACCESS SHARE lock on a source
 /// table that another session holds (ALTER TABLE, TRUNCATE, VACUUM FULL...).

@@ -65,7 +65,9 @@ fn out_of_resources(e: &tokio_postgres::Error) -> bool {
 /// Runs the rehearsal; the transaction is rolled back on every path.
 pub async fn rehearse(target: &Client, steps: &[&Step], cat: &Catalog) -> anyhow::Result<Outcome> {
     target
-        .batch_execute("BEGIN; SET LOCAL check_function_bodies = false")
+        .batch_execute(
+            "BEGIN; SET LOCAL check_function_bodies = false; SET LOCAL default_tablespace = ''",
+        )
         .await?;
     let result = run_all(target, steps, cat).await;
     let rolled_back = target.batch_execute("ROLLBACK").await;

@@ -426,3 +426,31 @@ fn a_mapped_tablespace_the_target_lacks_fails_the_precheck_and_writes_nothing() 
     let f = findings(&doc, "target.tablespace");
     assert!(f.iter().all(|f| f["severity"] == "pass"), "{f:?}");
 }
+
+/// A target whose database (or login) sets `default_tablespace`: what the
+/// source keeps in its database's default goes to the target database's
+/// default too, not to that tablespace (pg_dump's scripts reset it the same
+/// way), and the rest follows the map.
+#[test]
+fn the_targets_default_tablespace_setting_is_not_followed_15_to_17() {
+    let (src, dst) = (cluster(15), cluster(17));
+    let ts_a = tablespace(src, "ts_a");
+    let ts_t = tablespace(dst, "ts_t");
+    let sdb = fresh_db(src, "tblspc_src");
+    load(src, &sdb, &ts_a);
+    let tdb = fresh_db(dst, "tblspc_dst");
+    dst.psql(
+        "postgres",
+        &format!("ALTER DATABASE {tdb} SET default_tablespace = {ts_t};"),
+    )
+    .unwrap();
+    Migrate::new(src, &sdb, dst, &tdb)
+        .args(&["--tablespace-map", &format!("{ts_a}=")])
+        .ok();
+    let got = placement(dst, &tdb);
+    assert!(
+        !got.contains(&ts_t) && got.lines().all(|l| l.ends_with('|')),
+        "{got}"
+    );
+    assert_verified_equal(&src.uri(&sdb), &dst.uri(&tdb));
+}
