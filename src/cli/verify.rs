@@ -20,10 +20,11 @@ pub struct VerifyArgs {
     #[arg(long, help_heading = "Verification")]
     pub schema: bool,
     /// Tables (or key ranges of big tables) read at once, each through one
-    /// session on both servers.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 2, value_parser = super::parse_jobs,
+    /// session on both servers (default: as `migrate` sizes its copy
+    /// streams, one per CPU near the source, 16 or more across a long link).
+    #[arg(long, short = 'j', value_name = "N", value_parser = super::parse_jobs,
           help_heading = super::PERFORMANCE)]
-    pub jobs: usize,
+    pub jobs: Option<usize>,
     /// Read in key ranges of about SIZE (bytes, or with a kB/MB/GB suffix),
     /// in parallel, the tables larger than SIZE that have a one-column
     /// integer primary key, and locate a difference in them by key range.
@@ -54,11 +55,12 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
         let exit = counts(&ends, &sel, args.output.json, schema.as_ref()).await?;
         return Ok(if schema_equal { exit } else { Exit::Problem });
     }
-    if args.jobs == 0 {
+    if args.jobs == Some(0) {
         return Err(usage("--jobs must be at least 1"));
     }
     let opts = ChecksumOptions {
-        jobs: args.jobs,
+        // None: sized from the link to the source (`verify_all`).
+        jobs: args.jobs.unwrap_or(0),
         split_larger_than: args.split_larger_than.unwrap_or(DEFAULT_SPLIT_BYTES),
     };
     let started = std::time::Instant::now();

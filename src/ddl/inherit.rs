@@ -12,16 +12,12 @@
 
 use super::tables::{add_checks, add_column, create_table_with};
 use crate::catalog::{Catalog, Table};
-use crate::pg::{qualified, Oid};
+use crate::pg::Oid;
 use crate::step::StepKind;
 
-/// One statement of a replay: the table it creates or changes (a child's
-/// `CREATE TABLE` is the child's own, so that a target refusing it leaves out
-/// that child and is reported under its name), and the SQL.
+/// One statement of a replay: the object it belongs to and the SQL.
 pub struct ReplayStep {
     pub oid: Oid,
-    /// That table's qualified name.
-    pub table: String,
     pub kind: StepKind,
     pub sql: String,
 }
@@ -87,7 +83,6 @@ pub fn replay(parent: &Table, cat: &Catalog) -> Option<Vec<ReplayStep>> {
     let first_k = ks.first().map_or(n, |(k, _)| *k);
     let mut out = vec![ReplayStep {
         oid: parent.oid,
-        table: qualified(&parent.schema, &parent.name),
         kind: StepKind::Table,
         sql: create_table_with(parent, cat, first_k, false),
     }];
@@ -96,15 +91,13 @@ pub fn replay(parent: &Table, cat: &Catalog) -> Option<Vec<ReplayStep>> {
         for c in &parent.columns[have..*k] {
             out.push(ReplayStep {
                 oid: parent.oid,
-                table: qualified(&parent.schema, &parent.name),
                 kind: StepKind::Column,
                 sql: add_column(parent, c, cat),
             });
         }
         have = have.max(*k);
         out.push(ReplayStep {
-            oid: child.oid,
-            table: qualified(&child.schema, &child.name),
+            oid: parent.oid,
             kind: StepKind::Table,
             sql: create_table_with(child, cat, child.columns.len(), true),
         });
@@ -112,7 +105,6 @@ pub fn replay(parent: &Table, cat: &Catalog) -> Option<Vec<ReplayStep>> {
     for c in &parent.columns[have..] {
         out.push(ReplayStep {
             oid: parent.oid,
-            table: qualified(&parent.schema, &parent.name),
             kind: StepKind::Column,
             sql: add_column(parent, c, cat),
         });
@@ -120,7 +112,6 @@ pub fn replay(parent: &Table, cat: &Catalog) -> Option<Vec<ReplayStep>> {
     for sql in add_checks(parent, cat) {
         out.push(ReplayStep {
             oid: parent.oid,
-            table: qualified(&parent.schema, &parent.name),
             kind: StepKind::CheckConstraint,
             sql,
         });

@@ -161,7 +161,7 @@ fn table_steps(cat: &Catalog, ordered: &[&Table]) -> Vec<Step> {
                             .map(|c| c.oid),
                     );
                     for r in steps {
-                        out.push(Step::new(pre, r.kind, r.table, r.sql).of(r.oid));
+                        out.push(Step::new(pre, r.kind, name.clone(), r.sql).of(r.oid));
                     }
                 }
                 None => out.push(

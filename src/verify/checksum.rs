@@ -35,7 +35,8 @@ pub const DEFAULT_SPLIT_BYTES: i64 = 64 * 1024 * 1024;
 /// What the user asked `verify` to do.
 #[derive(Debug, Clone)]
 pub struct ChecksumOptions {
-    /// Units read at once, each with a session on both ends.
+    /// Units read at once, each with a session on both ends; 0: sized from
+    /// the link to the source, as migrate's copy streams.
     pub jobs: usize,
     /// Read in key ranges, and locate differences in, the tables larger
     /// than this many bytes.
@@ -102,6 +103,18 @@ pub async fn verify_all(
 ) -> anyhow::Result<Verdict> {
     let src = connect_at_start(&ends.source, "verify (snapshot)").await?;
     let holder = SnapshotHolder::open(src).await?;
+    // Like migrate's copy streams: a far source needs many sessions in
+    // flight to fill the link, a near one is bound by CPU.
+    let workers = match opts.jobs {
+        0 => {
+            let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let link = crate::copy::link::Link::probe(holder.client()).await;
+            let jobs = link.default_jobs(cpus);
+            tracing::debug!(jobs, "verify sessions sized from the link");
+            jobs
+        }
+        n => n,
+    };
     let mut cat = Catalog::read(holder.client()).await?;
     let plan = crate::plan::prepare(&mut cat, sel)?;
     let target = connect_at_start(&ends.target, "verify (plan)").await?;
@@ -115,7 +128,7 @@ pub async fn verify_all(
     let sequences = compare_sequences(holder.client(), &target, &plan).await?;
     drop(target);
     let jobs = Arc::new(jobs);
-    let done = run_units(ends, holder.id(), &jobs, units, opts.jobs).await?;
+    let done = run_units(ends, holder.id(), &jobs, units, workers).await?;
     holder.close().await?;
     let mut tables = settle(&jobs, done);
     tables.sort_by(|a, b| a.table.cmp(&b.table));

@@ -22,7 +22,9 @@
 use crate::support::blocks::{blocks, names, unexplained, unqualify_columns};
 use crate::support::output_text as text;
 use crate::support::pg_dump_major;
-use crate::support::{assert_rows_verified_equal, cluster, fresh_db, pg_dump_schema, pgferry};
+use crate::support::{
+    assert_rows_verified_equal, cluster, fresh_db, kind_objects, pg_dump_schema, pgferry,
+};
 use pgferry::localpg::{find_client_tool, LocalCluster};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -132,18 +134,8 @@ fn case(source_major: u32, target_major: u32) {
         assert_eq!(o.status.code(), Some(1), "{pair}: {}", text(&o));
         let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
             .unwrap_or_else(|e| panic!("{pair}: {e}: {}", text(&o)));
-        let rejected: BTreeSet<String> = doc["rejected"]
-            .as_array()
-            .expect("rejected")
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} {}",
-                    r["kind"].as_str().unwrap(),
-                    r["object"].as_str().unwrap()
-                )
-            })
-            .collect();
+        assert!(doc["rejected"].is_array(), "{pair}: {doc}");
+        let rejected: BTreeSet<String> = kind_objects(&doc["rejected"]).into_iter().collect();
         let want: BTreeSet<String> = REJECTED.iter().map(|s| s.to_string()).collect();
         assert_eq!(rejected, want, "{pair}: rejected statements");
         let ddl = doc["findings"]
@@ -175,18 +167,8 @@ fn case(source_major: u32, target_major: u32) {
     let report: serde_json::Value =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{pair}: {e}: {}", text(&o)));
     let listed = |field: &str| -> BTreeSet<String> {
-        report[field]
-            .as_array()
-            .unwrap_or_else(|| panic!("{field} in the report"))
-            .iter()
-            .map(|s| {
-                format!(
-                    "{} {}",
-                    s["kind"].as_str().unwrap(),
-                    s["object"].as_str().unwrap()
-                )
-            })
-            .collect()
+        assert!(report[field].is_array(), "{field} in the report");
+        kind_objects(&report[field]).into_iter().collect()
     };
     let (skipped, rewritten) = (listed("skipped"), listed("rewritten"));
     // The structure check migrate ends with: only the target's own table.

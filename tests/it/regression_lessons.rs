@@ -3,7 +3,9 @@
 //! a new one reads back as something else, and names that stop being unique.
 
 use crate::support::compare::assert_same_schema;
-use crate::support::{assert_verified_equal, cluster, fresh_db, pg_dump_schema, Migrate};
+use crate::support::{
+    assert_verified_equal, cluster, fresh_db, kind_objects, pg_dump_schema, Migrate,
+};
 
 /// 10 -> 18: 10 prints a `bit varying` constant as `B'1001'::bit varying`,
 /// which 18 reads as a `bit` constant plus a cast, and keeps a relation
@@ -218,18 +220,7 @@ fn newer_features_and_refused_grants_downgrade_18_to_15() {
         assert!(codes.contains(&code), "{code} not reported: {report}");
     }
     // Only the refused grant is skipped, as a grant.
-    let skipped: Vec<String> = report["skipped"]
-        .as_array()
-        .expect("skipped")
-        .iter()
-        .map(|s| {
-            format!(
-                "{} {}",
-                s["kind"].as_str().unwrap_or(""),
-                s["object"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let skipped = kind_objects(&report["skipped"]);
     assert!(
         skipped.iter().all(|s| s.starts_with("grant ")) && !skipped.is_empty(),
         "{skipped:?}"

@@ -253,3 +253,20 @@ pub fn pg_dump_major() -> u32 {
         .find_map(|w| w.split('.').next()?.parse().ok())
         .unwrap_or(0)
 }
+
+/// `kind object` of each entry of a report's or plan's list (`skipped`,
+/// `excluded`, `rewritten`...), as a reader scans them.
+pub fn kind_objects(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["kind"].as_str().unwrap_or(""),
+                s["object"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
