@@ -23,7 +23,7 @@ pub struct ColumnUse {
 
 pub(super) async fn read(client: &Client) -> anyhow::Result<Vec<ColumnUse>> {
     let rows = client
-        .query(include_str!("../../sql/catalog/column_uses.sql"), &[])
+        .query_typed(include_str!("../../sql/catalog/column_uses.sql"), &[])
         .await
         .context("reading column uses (sql/catalog/column_uses.sql)")?;
     Ok(rows

@@ -5,6 +5,7 @@
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// `CREATE EVENT TRIGGER`.
@@ -61,9 +62,9 @@ pub(super) async fn read_conversions(
     schemas: &[String],
 ) -> anyhow::Result<Vec<Conversion>> {
     let rows = client
-        .query(
+        .query_typed(
             include_str!("../../sql/catalog/conversions.sql"),
-            &[&schemas],
+            &[(&schemas, Type::NAME_ARRAY)],
         )
         .await
         .context("reading conversions (sql/catalog/conversions.sql)")?;
@@ -84,7 +85,7 @@ pub(super) async fn read_conversions(
 
 pub(super) async fn read_event_triggers(client: &Client) -> anyhow::Result<Vec<EventTrigger>> {
     let rows = client
-        .query(include_str!("../../sql/catalog/event_triggers.sql"), &[])
+        .query_typed(include_str!("../../sql/catalog/event_triggers.sql"), &[])
         .await
         .context("reading event triggers (sql/catalog/event_triggers.sql)")?;
     Ok(rows
@@ -104,7 +105,7 @@ pub(super) async fn read_event_triggers(client: &Client) -> anyhow::Result<Vec<E
 pub(super) async fn read_publications(client: &Client) -> anyhow::Result<Vec<Publication>> {
     let sql = include_str!("../../sql/catalog/publications.sql");
     let rows = client
-        .query(sql, &[])
+        .query_typed(sql, &[])
         .await
         .context("reading publications (sql/catalog/publications.sql)")?;
     Ok(rows

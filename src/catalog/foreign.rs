@@ -6,6 +6,7 @@
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// Everything of the SQL/MED family on the source.
@@ -89,7 +90,10 @@ pub struct ForeignColumn {
 
 pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Foreign> {
     let rows = client
-        .query(include_str!("../../sql/catalog/foreign.sql"), &[&schemas])
+        .query_typed(
+            include_str!("../../sql/catalog/foreign.sql"),
+            &[(&schemas, Type::NAME_ARRAY)],
+        )
         .await
         .context("reading foreign-data objects (sql/catalog/foreign.sql)")?;
     let mut out = Foreign::default();
@@ -145,9 +149,9 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
     let oids: Vec<Oid> = out.tables.iter().map(|t| t.oid).collect();
     if !oids.is_empty() {
         let rows = client
-            .query(
+            .query_typed(
                 include_str!("../../sql/catalog/foreign_columns.sql"),
-                &[&oids],
+                &[(&oids, Type::INT8_ARRAY)],
             )
             .await
             .context("reading foreign table columns (sql/catalog/foreign_columns.sql)")?;

@@ -136,42 +136,64 @@ impl Catalog {
         Box::pin(Self::read_all(client)).await
     }
 
+    /// Three waves of queries, each pipelined on the session (a far source
+    /// answers a wave in the round trips of its longest chain): what needs
+    /// nothing, then what needs the schema names, then what needs the
+    /// tables' oids.
     async fn read_all(client: &Client) -> anyhow::Result<Catalog> {
-        let (version_num, schemas, depends, column_uses) = tokio::try_join!(
-            server_version_num(client),
-            read_schemas(client),
-            read_depends(client),
-            column_uses::read(client),
+        let (
+            (version_num, schemas, depends, column_uses),
+            (default_acls, roles, large_object_roles, event_triggers, publications, transforms),
+        ) = tokio::try_join!(
+            async {
+                tokio::try_join!(
+                    server_version_num(client),
+                    read_schemas(client),
+                    read_depends(client),
+                    column_uses::read(client),
+                )
+            },
+            async {
+                tokio::try_join!(
+                    owners::read_default_acls(client),
+                    owners::read_roles(client),
+                    owners::read_large_object_roles(client),
+                    extra::read_event_triggers(client),
+                    extra::read_publications(client),
+                    transforms::read(client),
+                )
+            },
         )?;
         let names: Vec<String> = schemas.iter().map(|s| s.name.clone()).collect();
-        let (tables, sequences, types, routines, views, owners) = tokio::try_join!(
-            relations::read_tables(client, &names),
-            sequences::read(client, &names),
-            types::read(client, &names),
-            routines::read(client, &names),
-            views::read(client, &names),
-            owners::read(client, &names),
+        let (
+            (tables, sequences, types, routines, views, owners),
+            (conversions, text_search, foreign, security_labels, tablespaces),
+        ) = tokio::try_join!(
+            async {
+                tokio::try_join!(
+                    relations::read_tables(client, &names),
+                    sequences::read(client, &names),
+                    types::read(client, &names),
+                    routines::read(client, &names),
+                    views::read(client, &names),
+                    owners::read(client, &names),
+                )
+            },
+            async {
+                tokio::try_join!(
+                    extra::read_conversions(client, &names),
+                    textsearch::read(client, &names),
+                    foreign::read(client, &names),
+                    seclabels::read(client, &names),
+                    tablespaces::read(client, &names),
+                )
+            },
         )?;
         let table_oids: Vec<Oid> = tables.iter().map(|t| t.oid).collect();
         let (constraints, indexes, statistics) = tokio::try_join!(
             relations::read_constraints(client, &table_oids),
             relations::read_indexes(client, &table_oids),
             statistics::read(client, &table_oids),
-        )?;
-        let (default_acls, roles, large_object_roles, event_triggers, publications) = tokio::try_join!(
-            owners::read_default_acls(client),
-            owners::read_roles(client),
-            owners::read_large_object_roles(client),
-            extra::read_event_triggers(client),
-            extra::read_publications(client),
-        )?;
-        let (conversions, text_search, foreign, transforms, security_labels, tablespaces) = tokio::try_join!(
-            extra::read_conversions(client, &names),
-            textsearch::read(client, &names),
-            foreign::read(client, &names),
-            transforms::read(client),
-            seclabels::read(client, &names),
-            tablespaces::read(client, &names),
         )?;
         let mut cat = Catalog {
             version_num,
@@ -234,7 +256,7 @@ impl Catalog {
 /// `server_version_num` as an integer (e.g. 150010).
 pub async fn server_version_num(client: &Client) -> anyhow::Result<i32> {
     let row = client
-        .query_one(
+        .query_typed_one(
             "SELECT pg_catalog.current_setting('server_version_num')::int4",
             &[],
         )
@@ -245,7 +267,7 @@ pub async fn server_version_num(client: &Client) -> anyhow::Result<i32> {
 
 async fn read_schemas(client: &Client) -> anyhow::Result<Vec<Schema>> {
     let rows = client
-        .query(include_str!("../../sql/catalog/schemas.sql"), &[])
+        .query_typed(include_str!("../../sql/catalog/schemas.sql"), &[])
         .await
         .context("reading schemas (sql/catalog/schemas.sql)")?;
     Ok(rows
@@ -260,7 +282,7 @@ async fn read_schemas(client: &Client) -> anyhow::Result<Vec<Schema>> {
 
 async fn read_depends(client: &Client) -> anyhow::Result<Vec<(Oid, Oid)>> {
     let rows = client
-        .query(include_str!("../../sql/catalog/depends.sql"), &[])
+        .query_typed(include_str!("../../sql/catalog/depends.sql"), &[])
         .await
         .context("reading dependencies (sql/catalog/depends.sql)")?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())

@@ -6,6 +6,7 @@
 use crate::pg::Oid;
 use anyhow::Context;
 use serde::Deserialize;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// One privilege of an ACL, as `aclexplode()` gives it.
@@ -66,7 +67,7 @@ pub struct Role {
 /// The roles that own large objects or are granted privileges on them.
 pub(super) async fn read_large_object_roles(client: &Client) -> anyhow::Result<Vec<String>> {
     let rows = client
-        .query(
+        .query_typed(
             "SELECT pg_catalog.pg_get_userbyid(m.lomowner)::text FROM pg_catalog.pg_largeobject_metadata m \
              UNION SELECT pg_catalog.pg_get_userbyid(x.grantee)::text \
              FROM pg_catalog.pg_largeobject_metadata m, pg_catalog.aclexplode(m.lomacl) x \
@@ -81,7 +82,7 @@ pub(super) async fn read_large_object_roles(client: &Client) -> anyhow::Result<V
 /// Every role of the source but the built-in `pg_*` ones.
 pub(super) async fn read_roles(client: &Client) -> anyhow::Result<Vec<Role>> {
     let rows = client
-        .query(include_str!("../../sql/catalog/roles.sql"), &[])
+        .query_typed(include_str!("../../sql/catalog/roles.sql"), &[])
         .await
         .context("reading roles (sql/catalog/roles.sql)")?;
     Ok(rows
@@ -118,7 +119,7 @@ pub struct DefaultAcl {
 /// Reads every default-privileges entry.
 pub(super) async fn read_default_acls(client: &Client) -> anyhow::Result<Vec<DefaultAcl>> {
     let rows = client
-        .query(include_str!("../../sql/catalog/default_acl.sql"), &[])
+        .query_typed(include_str!("../../sql/catalog/default_acl.sql"), &[])
         .await
         .context("reading default privileges (sql/catalog/default_acl.sql)")?;
     rows.iter()
@@ -142,7 +143,7 @@ pub(super) async fn read_default_acls(client: &Client) -> anyhow::Result<Vec<Def
 pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Owned>> {
     let sql = include_str!("../../sql/catalog/owners.sql");
     let rows = client
-        .query(sql, &[&schemas])
+        .query_typed(sql, &[(&schemas, Type::NAME_ARRAY)])
         .await
         .context("reading owners and privileges (sql/catalog/owners.sql)")?;
     rows.iter()

@@ -2,6 +2,7 @@
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// A table (ordinary or partitioned), with its columns in physical order.
@@ -141,7 +142,7 @@ pub struct Index {
 pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Table>> {
     let sql = include_str!("../../sql/catalog/tables.sql");
     let rows = client
-        .query(sql, &[&schemas])
+        .query_typed(sql, &[(&schemas, Type::NAME_ARRAY)])
         .await
         .context("reading tables (sql/catalog/tables.sql)")?;
     let mut tables: Vec<Table> = rows
@@ -170,7 +171,7 @@ pub(super) async fn read_tables(client: &Client, schemas: &[String]) -> anyhow::
     let oids: Vec<Oid> = tables.iter().map(|t| t.oid).collect();
     let sql = include_str!("../../sql/catalog/columns.sql");
     let rows = client
-        .query(sql, &[&oids])
+        .query_typed(sql, &[(&oids, Type::INT8_ARRAY)])
         .await
         .context("reading columns (sql/catalog/columns.sql)")?;
     let index: std::collections::HashMap<Oid, usize> =
@@ -220,7 +221,7 @@ pub(super) async fn read_constraints(
 ) -> anyhow::Result<Vec<Constraint>> {
     let sql = include_str!("../../sql/catalog/constraints.sql");
     let rows = client
-        .query(sql, &[&table_oids])
+        .query_typed(sql, &[(&table_oids, Type::INT8_ARRAY)])
         .await
         .context("reading constraints (sql/catalog/constraints.sql)")?;
     Ok(rows
@@ -255,9 +256,9 @@ pub(super) async fn read_indexes(
     table_oids: &[Oid],
 ) -> anyhow::Result<Vec<Index>> {
     let rows = client
-        .query(
+        .query_typed(
             include_str!("../../sql/catalog/indexes.sql"),
-            &[&table_oids],
+            &[(&table_oids, Type::INT8_ARRAY)],
         )
         .await
         .context("reading indexes (sql/catalog/indexes.sql)")?;

@@ -11,6 +11,7 @@ pub use opclass::{OpClass, OpFamily, OpMember};
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row};
 
 /// Functions, procedures, aggregates, operators and casts of the source.
@@ -181,7 +182,7 @@ async fn query(
     file: &str,
 ) -> anyhow::Result<Vec<Row>> {
     client
-        .query(sql, &[&schemas])
+        .query_typed(sql, &[(&schemas, Type::NAME_ARRAY)])
         .await
         .with_context(|| format!("reading sql/catalog/{file}"))
 }

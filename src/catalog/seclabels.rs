@@ -5,6 +5,7 @@
 use crate::pg::Oid;
 use anyhow::Context;
 use std::collections::{BTreeSet, HashSet};
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// One security label of one object.
@@ -30,7 +31,10 @@ pub(super) async fn read(
     schemas: &[String],
 ) -> anyhow::Result<Vec<SecurityLabel>> {
     let rows = client
-        .query(include_str!("../../sql/catalog/seclabels.sql"), &[&schemas])
+        .query_typed(
+            include_str!("../../sql/catalog/seclabels.sql"),
+            &[(&schemas, Type::NAME_ARRAY)],
+        )
         .await
         .context("reading security labels (sql/catalog/seclabels.sql)")?;
     Ok(rows

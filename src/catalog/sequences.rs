@@ -2,6 +2,7 @@
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// A sequence that is not an identity column's (those come with their column).
@@ -27,7 +28,10 @@ pub struct Sequence {
 
 pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Sequence>> {
     let rows = client
-        .query(include_str!("../../sql/catalog/sequences.sql"), &[&schemas])
+        .query_typed(
+            include_str!("../../sql/catalog/sequences.sql"),
+            &[(&schemas, Type::NAME_ARRAY)],
+        )
         .await
         .context("reading sequences (sql/catalog/sequences.sql)")?;
     Ok(rows

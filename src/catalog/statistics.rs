@@ -2,6 +2,7 @@
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// One statistics object; `definition` is the server's own rendering.
@@ -21,9 +22,9 @@ pub(super) async fn read(
     table_oids: &[Oid],
 ) -> anyhow::Result<Vec<StatisticsObject>> {
     let rows = client
-        .query(
+        .query_typed(
             include_str!("../../sql/catalog/statistics.sql"),
-            &[&table_oids],
+            &[(&table_oids, Type::INT8_ARRAY)],
         )
         .await
         .context("reading statistics objects (sql/catalog/statistics.sql)")?;

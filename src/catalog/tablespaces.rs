@@ -10,6 +10,7 @@
 use crate::pg::Oid;
 use anyhow::Context;
 use std::collections::{BTreeMap, HashMap};
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// Tablespaces of relations, as read and as planned.
@@ -43,9 +44,9 @@ impl Tablespaces {
 pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Tablespaces> {
     let (database_default, rows) = tokio::try_join!(database_default(client), async {
         client
-            .query(
+            .query_typed(
                 include_str!("../../sql/catalog/tablespaces.sql"),
-                &[&schemas],
+                &[(&schemas, Type::NAME_ARRAY)],
             )
             .await
             .context("reading tablespaces (sql/catalog/tablespaces.sql)")
@@ -62,7 +63,7 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
 /// The name of the connected database's default tablespace.
 pub async fn database_default(client: &Client) -> anyhow::Result<String> {
     let row = client
-        .query_one(
+        .query_typed_one(
             "SELECT t.spcname::text FROM pg_catalog.pg_database d \
              JOIN pg_catalog.pg_tablespace t ON t.oid = d.dattablespace \
              WHERE d.datname = pg_catalog.current_database()",

@@ -5,6 +5,7 @@
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// Dictionaries and configurations of the source.
@@ -56,9 +57,9 @@ pub struct Configuration {
 
 pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<TextSearch> {
     let rows = client
-        .query(
+        .query_typed(
             include_str!("../../sql/catalog/ts_templates.sql"),
-            &[&schemas],
+            &[(&schemas, Type::NAME_ARRAY)],
         )
         .await
         .context("reading text search templates and parsers (sql/catalog/ts_templates.sql)")?;
@@ -78,7 +79,10 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
         }
     }
     let rows = client
-        .query(include_str!("../../sql/catalog/ts_dicts.sql"), &[&schemas])
+        .query_typed(
+            include_str!("../../sql/catalog/ts_dicts.sql"),
+            &[(&schemas, Type::NAME_ARRAY)],
+        )
         .await
         .context("reading text search dictionaries (sql/catalog/ts_dicts.sql)")?;
     let dictionaries = rows
@@ -93,9 +97,9 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
         })
         .collect();
     let rows = client
-        .query(
+        .query_typed(
             include_str!("../../sql/catalog/ts_configs.sql"),
-            &[&schemas],
+            &[(&schemas, Type::NAME_ARRAY)],
         )
         .await
         .context("reading text search configurations (sql/catalog/ts_configs.sql)")?;

@@ -25,7 +25,7 @@ pub struct Transform {
 
 pub(super) async fn read(client: &Client) -> anyhow::Result<Vec<Transform>> {
     let rows = client
-        .query(include_str!("../../sql/catalog/transforms.sql"), &[])
+        .query_typed(include_str!("../../sql/catalog/transforms.sql"), &[])
         .await
         .context("reading transforms (sql/catalog/transforms.sql)")?;
     Ok(rows

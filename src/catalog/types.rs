@@ -10,6 +10,7 @@ pub use extensions::{Collation, Extension};
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row};
 
 /// Extensions, enum/composite/range/base types, domains and collations of the source.
@@ -168,17 +169,23 @@ async fn query(
     client: &Client,
     sql: &str,
     file: &str,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    params: &[(&(dyn tokio_postgres::types::ToSql + Sync), Type)],
 ) -> anyhow::Result<Vec<Row>> {
     client
-        .query(sql, params)
+        .query_typed(sql, params)
         .await
         .with_context(|| format!("reading sql/catalog/{file}"))
 }
 
 async fn read_enums(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<EnumType>> {
     let sql = include_str!("../../sql/catalog/types_enum.sql");
-    let rows = query(client, sql, "types_enum.sql", &[&schemas]).await?;
+    let rows = query(
+        client,
+        sql,
+        "types_enum.sql",
+        &[(&schemas, Type::NAME_ARRAY)],
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|r| EnumType {
@@ -196,7 +203,13 @@ async fn read_composites(
     schemas: &[String],
 ) -> anyhow::Result<Vec<CompositeType>> {
     let sql = include_str!("../../sql/catalog/types_composite.sql");
-    let rows = query(client, sql, "types_composite.sql", &[&schemas]).await?;
+    let rows = query(
+        client,
+        sql,
+        "types_composite.sql",
+        &[(&schemas, Type::NAME_ARRAY)],
+    )
+    .await?;
     let mut types: Vec<CompositeType> = rows
         .iter()
         .map(|r| CompositeType {
@@ -210,7 +223,13 @@ async fn read_composites(
         .collect();
     let rel_oids: Vec<Oid> = types.iter().map(|t| t.rel_oid).collect();
     let sql = include_str!("../../sql/catalog/types_composite_attrs.sql");
-    let rows = query(client, sql, "types_composite_attrs.sql", &[&rel_oids]).await?;
+    let rows = query(
+        client,
+        sql,
+        "types_composite_attrs.sql",
+        &[(&rel_oids, Type::INT8_ARRAY)],
+    )
+    .await?;
     for r in rows {
         let rel_oid: Oid = r.get("rel_oid");
         if let Some(t) = types.iter_mut().find(|t| t.rel_oid == rel_oid) {
@@ -227,7 +246,13 @@ async fn read_composites(
 
 async fn read_ranges(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<RangeType>> {
     let sql = include_str!("../../sql/catalog/types_range.sql");
-    let rows = query(client, sql, "types_range.sql", &[&schemas]).await?;
+    let rows = query(
+        client,
+        sql,
+        "types_range.sql",
+        &[(&schemas, Type::NAME_ARRAY)],
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -251,7 +276,13 @@ async fn read_ranges(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<
 
 async fn read_base_types(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<BaseType>> {
     let sql = include_str!("../../sql/catalog/types_base.sql");
-    let rows = query(client, sql, "types_base.sql", &[&schemas]).await?;
+    let rows = query(
+        client,
+        sql,
+        "types_base.sql",
+        &[(&schemas, Type::NAME_ARRAY)],
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|r| BaseType {
@@ -285,7 +316,7 @@ async fn read_base_types(client: &Client, schemas: &[String]) -> anyhow::Result<
 
 async fn read_domains(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Domain>> {
     let sql = include_str!("../../sql/catalog/domains.sql");
-    let rows = query(client, sql, "domains.sql", &[&schemas]).await?;
+    let rows = query(client, sql, "domains.sql", &[(&schemas, Type::NAME_ARRAY)]).await?;
     let mut domains: Vec<Domain> = rows
         .iter()
         .map(|r| Domain {
@@ -302,7 +333,13 @@ async fn read_domains(client: &Client, schemas: &[String]) -> anyhow::Result<Vec
         .collect();
     let oids: Vec<Oid> = domains.iter().map(|d| d.oid).collect();
     let sql = include_str!("../../sql/catalog/domains_constraints.sql");
-    let rows = query(client, sql, "domains_constraints.sql", &[&oids]).await?;
+    let rows = query(
+        client,
+        sql,
+        "domains_constraints.sql",
+        &[(&oids, Type::INT8_ARRAY)],
+    )
+    .await?;
     for r in rows {
         let domain_oid: Oid = r.get("domain_oid");
         if let Some(d) = domains.iter_mut().find(|d| d.oid == domain_oid) {

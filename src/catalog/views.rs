@@ -15,6 +15,7 @@ pub use triggers::Trigger;
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// A view (`relkind` `v`) or materialized view (`m`).
@@ -118,7 +119,10 @@ pub async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Views> 
 
 async fn read_views(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<View>> {
     let rows = client
-        .query(include_str!("../../sql/catalog/views.sql"), &[&schemas])
+        .query_typed(
+            include_str!("../../sql/catalog/views.sql"),
+            &[(&schemas, Type::NAME_ARRAY)],
+        )
         .await
         .context("reading views (sql/catalog/views.sql)")?;
     Ok(rows
@@ -140,7 +144,10 @@ async fn read_views(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<V
 
 async fn read_columns(client: &Client, oids: &[Oid], views: &mut [View]) -> anyhow::Result<()> {
     let rows = client
-        .query(include_str!("../../sql/catalog/view_columns.sql"), &[&oids])
+        .query_typed(
+            include_str!("../../sql/catalog/view_columns.sql"),
+            &[(&oids, Type::INT8_ARRAY)],
+        )
         .await
         .context("reading view columns (sql/catalog/view_columns.sql)")?;
     let index: std::collections::HashMap<Oid, usize> =
@@ -161,7 +168,10 @@ async fn read_columns(client: &Client, oids: &[Oid], views: &mut [View]) -> anyh
 
 async fn read_matview_indexes(client: &Client, oids: &[Oid]) -> anyhow::Result<Vec<MatviewIndex>> {
     let rows = client
-        .query(include_str!("../../sql/catalog/matviews.sql"), &[&oids])
+        .query_typed(
+            include_str!("../../sql/catalog/matviews.sql"),
+            &[(&oids, Type::INT8_ARRAY)],
+        )
         .await
         .context("reading materialized view indexes (sql/catalog/matviews.sql)")?;
     Ok(rows

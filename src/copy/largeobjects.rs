@@ -77,7 +77,7 @@ const LIST_SQL: &str = "\
 /// Every large object of the source, by OID.
 pub async fn list(source: &Client) -> anyhow::Result<Vec<LargeObject>> {
     let rows = source
-        .query(LIST_SQL, &[])
+        .query_typed(LIST_SQL, &[])
         .await
         .context("listing large objects")?;
     Ok(rows

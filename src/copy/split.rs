@@ -97,7 +97,7 @@ async fn key_ranges(
 ) -> anyhow::Result<Vec<CopyRange>> {
     let col = crate::pg::quote_ident(key);
     let row = source
-        .query_one(
+        .query_typed_one(
             &format!(
                 "SELECT min({col})::int8, max({col})::int8 FROM ONLY {}",
                 tc.source_qualified()

@@ -182,7 +182,7 @@ pub(crate) async fn ensure_empty(
     for c in &plan.copies {
         let name = c.target_qualified();
         match target
-            .query_opt(&format!("SELECT 1 FROM ONLY {name} LIMIT 1"), &[])
+            .query_typed_opt(&format!("SELECT 1 FROM ONLY {name} LIMIT 1"), &[])
             .await
         {
             Ok(Some(_)) => problems.push(format!("{name} is not empty")),

@@ -51,7 +51,7 @@ pub(super) async fn copy_values(
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
         let rows = source
-            .query(&read, &[])
+            .query_typed(&read, &[])
             .await
             .with_context(|| format!("reading sequences ({} ...)", batch[0].source))?;
         let mut set = String::new();

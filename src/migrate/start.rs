@@ -105,7 +105,7 @@ pub(super) async fn target_roles(
     target: &Client,
 ) -> anyhow::Result<std::collections::HashSet<String>> {
     let rows = target
-        .query("SELECT rolname::text FROM pg_catalog.pg_roles", &[])
+        .query_typed("SELECT rolname::text FROM pg_catalog.pg_roles", &[])
         .await
         .context("reading the target's roles")?;
     Ok(rows.iter().map(|r| r.get(0)).collect())

@@ -87,7 +87,7 @@ impl SnapshotHolder {
             .await
             .context("starting the snapshot transaction on the source")?;
         let row = client
-            .query_one("SELECT pg_catalog.pg_export_snapshot()", &[])
+            .query_typed_one("SELECT pg_catalog.pg_export_snapshot()", &[])
             .await
             .context("exporting a snapshot on the source (pg_export_snapshot)")?;
         let id: String = row.get(0);
@@ -177,7 +177,7 @@ impl SnapshotHolder {
                                  WHERE datname = pg_catalog.current_database()) \
                AND l.pid <> pg_catalog.pg_backend_pid() AND c.relkind IN ('r', 'p') \
              ORDER BY 1";
-        let tables: Vec<String> = match self.client.query(SQL, &[]).await {
+        let tables: Vec<String> = match self.client.query_typed(SQL, &[]).await {
             Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
             Err(e) => return anyhow::Error::new(e).context("after a lock timeout on the source"),
         };
@@ -321,7 +321,7 @@ pub async fn renew_snapshot(client: &Client, id: &str, reads: &mut usize) -> any
 /// "out of shared memory".
 pub async fn lock_slots(client: &Client) -> anyhow::Result<usize> {
     let row = client
-        .query_one(
+        .query_typed_one(
             "SELECT pg_catalog.current_setting('max_locks_per_transaction')::int8 \
              * (pg_catalog.current_setting('max_connections')::int8 \
                 + pg_catalog.current_setting('max_prepared_transactions')::int8)",

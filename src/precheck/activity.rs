@@ -39,7 +39,7 @@ pub(super) async fn space(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         .get(0);
     let tgt: i64 = cx
         .target
-        .query_one(
+        .query_typed_one(
             "SELECT pg_catalog.pg_database_size(pg_catalog.current_database())::int8",
             &[],
         )
@@ -72,7 +72,7 @@ pub(crate) async fn write_counters(client: &tokio_postgres::Client) -> anyhow::R
         .batch_execute("SELECT pg_catalog.pg_stat_clear_snapshot()")
         .await?;
     let r = client
-        .query_one(
+        .query_typed_one(
             "SELECT xact_commit::int8, (tup_inserted + tup_updated + tup_deleted)::int8 \
              FROM pg_catalog.pg_stat_database WHERE datname = pg_catalog.current_database()",
             &[],
@@ -91,7 +91,7 @@ pub(super) async fn writes(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let (x1, t1) = write_counters(cx.source).await?;
     let others: i64 = cx
         .source
-        .query_one(
+        .query_typed_one(
             "SELECT count(*) FROM pg_catalog.pg_stat_activity \
              WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid() \
                AND COALESCE(application_name, '') NOT LIKE '%pgferry%'",
@@ -127,7 +127,7 @@ pub(super) async fn writes(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
 pub(super) async fn cdc(cx: &Context<'_>, follow: bool) -> anyhow::Result<Vec<Finding>> {
     let r = cx
         .source
-        .query_one(
+        .query_typed_one(
             "SELECT pg_catalog.current_setting('wal_level'), \
                     pg_catalog.current_setting('max_replication_slots')::int8, \
                     (SELECT count(*) FROM pg_catalog.pg_replication_slots), \

@@ -102,7 +102,7 @@ pub(super) fn judge(
 pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let rows = cx
         .source
-        .query(
+        .query_typed(
             "SELECT extname::text, extversion::text FROM pg_catalog.pg_extension \
              WHERE extname <> 'plpgsql' ORDER BY 1",
             &[],

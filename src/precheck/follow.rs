@@ -13,7 +13,7 @@ use anyhow::Context as _;
 pub(super) async fn check(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let role = cx
         .source
-        .query_one(
+        .query_typed_one(
             "SELECT r.rolreplication OR r.rolsuper OR EXISTS ( \
                  SELECT 1 FROM pg_catalog.pg_roles g \
                  WHERE g.rolname = 'rds_replication' \

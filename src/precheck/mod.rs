@@ -292,56 +292,63 @@ pub async fn run_with(
     findings.extend(servers::versions(&cx));
     findings.extend(selection::dependents(&cx));
     findings.extend(selection::function_bodies(&cx));
-    findings.extend(guard("source.privilege.usage", privileges::source(&cx)).await);
-    findings.extend(guard("target.privilege.create", privileges::target(&cx)).await);
-    if opts.keep_owners {
-        findings.extend(guard("target.privilege.owner", owners::check(&cx)).await);
-    }
-    findings.extend(guard("target.extension", extensions::check(&cx)).await);
-    // One database under two names: its own failure, instead of every
-    // object listed as a conflict.
-    let same = match same::same_database(&cx).await {
-        Ok(same) => {
-            findings.push(same::finding(same, &cx));
-            same
-        }
-        Err(e) => {
-            findings.extend(guard("target.same_database", async { Err(e) }).await);
-            false
-        }
-    };
-    if !same {
-        findings.extend(guard("target.conflict", conflicts::check(&cx)).await);
-    }
-    if let Some(s) = &opts.sessions {
-        findings.extend(guard("target.connections", sessions::check(&cx, s)).await);
-    }
-    findings.extend(
-        guard(
+    // The checks that query the servers run at once, pipelined on the two
+    // sessions: across a long link each is a round trip or more, and one
+    // after the other they cost a far source over a second. `join_all`
+    // keeps their findings in this order.
+    type Check<'c> = std::pin::Pin<Box<dyn Future<Output = Vec<Finding>> + 'c>>;
+    let now = |f: Vec<Finding>| -> Check<'_> { Box::pin(std::future::ready(f)) };
+    let checks: Vec<Check<'_>> = vec![
+        Box::pin(guard("source.privilege.usage", privileges::source(&cx))),
+        Box::pin(guard("target.privilege.create", privileges::target(&cx))),
+        match opts.keep_owners {
+            true => Box::pin(guard("target.privilege.owner", owners::check(&cx))),
+            false => now(Vec::new()),
+        },
+        Box::pin(guard("target.extension", extensions::check(&cx))),
+        Box::pin(same_or_conflicts(&cx)),
+        match &opts.sessions {
+            Some(s) => Box::pin(guard("target.connections", sessions::check(&cx, s))),
+            None => now(Vec::new()),
+        },
+        Box::pin(guard(
             "source.unsupported.c_function",
             unsupported::c_functions(&cx),
-        )
-        .await,
+        )),
+        now(unsupported::reg_columns(&cx)),
+        now(unsupported::column_options(&cx)),
+        Box::pin(guard(
+            "source.large_object",
+            unsupported::large_objects(&cx),
+        )),
+        Box::pin(guard(
+            "source.unsupported.other",
+            unsupported::other_objects(&cx),
+        )),
+        now(tablespaces::source(&cx)),
+        Box::pin(guard("target.tablespace", tablespaces::target(&cx))),
+        now(compat::check(&cx)),
+        Box::pin(guard("target.seclabel_provider", seclabels::check(&cx))),
+        now(search_path::check(&cx)),
+        now(servers::encoding(&cx)),
+        Box::pin(guard("source.table.no_key", unsupported::no_key(&cx))),
+        Box::pin(guard("target.space", activity::space(&cx))),
+        match opts.skip_write_sample {
+            true => now(Vec::new()),
+            false => Box::pin(guard("source.writes", activity::writes(&cx))),
+        },
+        Box::pin(guard("cdc.wal_level", activity::cdc(&cx, opts.follow))),
+        match opts.follow {
+            true => Box::pin(guard("cdc.replica_identity", follow::check(&cx))),
+            false => now(Vec::new()),
+        },
+    ];
+    findings.extend(
+        futures_util::future::join_all(checks)
+            .await
+            .into_iter()
+            .flatten(),
     );
-    findings.extend(unsupported::reg_columns(&cx));
-    findings.extend(unsupported::column_options(&cx));
-    findings.extend(guard("source.large_object", unsupported::large_objects(&cx)).await);
-    findings.extend(guard("source.unsupported.other", unsupported::other_objects(&cx)).await);
-    findings.extend(tablespaces::source(&cx));
-    findings.extend(guard("target.tablespace", tablespaces::target(&cx)).await);
-    findings.extend(compat::check(&cx));
-    findings.extend(guard("target.seclabel_provider", seclabels::check(&cx)).await);
-    findings.extend(search_path::check(&cx));
-    findings.extend(servers::encoding(&cx));
-    findings.extend(guard("source.table.no_key", unsupported::no_key(&cx)).await);
-    findings.extend(guard("target.space", activity::space(&cx)).await);
-    if !opts.skip_write_sample {
-        findings.extend(guard("source.writes", activity::writes(&cx)).await);
-    }
-    findings.extend(guard("cdc.wal_level", activity::cdc(&cx, opts.follow)).await);
-    if opts.follow {
-        findings.extend(guard("cdc.replica_identity", follow::check(&cx)).await);
-    }
     // Last: it is the slowest check, and a failure of the others explains
     // some of its rejections (a missing extension, a conflicting name).
     let mut rejected = Vec::new();
@@ -366,6 +373,24 @@ pub async fn run_with(
         findings,
         rejected,
     })
+}
+
+/// One database under two names is its own failure, instead of every object
+/// listed as a conflict; otherwise the name conflicts.
+async fn same_or_conflicts(cx: &Context<'_>) -> Vec<Finding> {
+    match same::same_database(cx).await {
+        Ok(true) => vec![same::finding(true, cx)],
+        Ok(false) => {
+            let mut out = vec![same::finding(false, cx)];
+            out.extend(guard("target.conflict", conflicts::check(cx)).await);
+            out
+        }
+        Err(e) => {
+            let mut out = guard("target.same_database", async { Err(e) }).await;
+            out.extend(guard("target.conflict", conflicts::check(cx)).await);
+            out
+        }
+    }
 }
 
 /// Runs one check; if its queries fail (a catalog the login cannot read, a

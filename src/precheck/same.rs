@@ -16,7 +16,7 @@ use tokio_postgres::Client;
 /// login may call it.
 async fn system_identifier(client: &Client) -> Option<String> {
     client
-        .query_one(
+        .query_typed_one(
             "SELECT system_identifier::text FROM pg_catalog.pg_control_system()",
             &[],
         )
@@ -27,7 +27,7 @@ async fn system_identifier(client: &Client) -> Option<String> {
 
 async fn database_oid(client: &Client) -> anyhow::Result<Oid> {
     let r = client
-        .query_one(
+        .query_typed_one(
             "SELECT oid::int8 FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()",
             &[],
         )
@@ -58,7 +58,7 @@ pub(super) async fn same_database(cx: &Context<'_>) -> anyhow::Result<bool> {
     }
     let pid: i32 = cx
         .source
-        .query_one("SELECT pg_catalog.pg_backend_pid()", &[])
+        .query_typed_one("SELECT pg_catalog.pg_backend_pid()", &[])
         .await?
         .get(0);
     let seen: bool = cx

@@ -34,7 +34,7 @@ pub struct ServerInfo {
 pub(super) async fn info(client: &Client, spec: &ConnSpec) -> anyhow::Result<ServerInfo> {
     let sql = include_str!("../../sql/precheck/server_info.sql");
     let r = client
-        .query_one(sql, &[])
+        .query_typed_one(sql, &[])
         .await
         .context("reading server information (sql/precheck/server_info.sql)")?;
     Ok(ServerInfo {

@@ -29,7 +29,7 @@ struct Room {
 
 async fn room(client: &Client, open_now: usize) -> anyhow::Result<Room> {
     let r = client
-        .query_one(include_str!("../../sql/precheck/connection_room.sql"), &[])
+        .query_typed_one(include_str!("../../sql/precheck/connection_room.sql"), &[])
         .await
         .context("reading max_connections and the sessions in use")?;
     let (max, su_res, res, in_use): (i32, i32, i32, i32) = (r.get(0), r.get(1), r.get(2), r.get(3));

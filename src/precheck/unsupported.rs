@@ -175,7 +175,7 @@ pub(super) fn column_options(cx: &Context<'_>) -> Vec<Finding> {
 pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let oids: Vec<u32> = cx
         .source
-        .query(
+        .query_typed(
             "SELECT oid FROM pg_catalog.pg_largeobject_metadata ORDER BY oid",
             &[],
         )
@@ -238,7 +238,7 @@ pub(super) async fn large_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Findin
 pub(super) async fn other_objects(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
     let rows = cx
         .source
-        .query(include_str!("../../sql/precheck/other_objects.sql"), &[])
+        .query_typed(include_str!("../../sql/precheck/other_objects.sql"), &[])
         .await
         .context("listing objects pgferry does not migrate (sql/precheck/other_objects.sql)")?;
     let replayed = |r: &tokio_postgres::Row| {

@@ -23,7 +23,7 @@ pub struct TableCount {
 
 async fn count(client: &Client, table: &str) -> Result<i64, tokio_postgres::Error> {
     let row = client
-        .query_one(&format!("SELECT count(*) FROM ONLY {table}"), &[])
+        .query_typed_one(&format!("SELECT count(*) FROM ONLY {table}"), &[])
         .await?;
     Ok(row.get(0))
 }

@@ -42,7 +42,7 @@ const HASHES: &str = "\
 
 async fn hashes(c: &Client) -> anyhow::Result<BTreeMap<u32, (i64, String)>> {
     let rows = c
-        .query(HASHES, &[])
+        .query_typed(HASHES, &[])
         .await
         .context("hashing large objects")?;
     Ok(rows

@@ -48,7 +48,7 @@ async fn read_values(
         .map(|(i, n)| format!("SELECT {i}, last_value, is_called FROM {n}"))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    let rows = client.query(&sql, &[]).await?;
+    let rows = client.query_typed(&sql, &[]).await?;
     let mut out = vec![(0, false); names.len()];
     for r in rows {
         let i: i32 = r.get(0);

@@ -50,7 +50,7 @@ pub async fn open_end(
 /// The server's `server_version_num`.
 pub async fn server_version(client: &Client) -> anyhow::Result<i32> {
     Ok(client
-        .query_one(
+        .query_typed_one(
             "SELECT pg_catalog.current_setting('server_version_num')::int4",
             &[],
         )

@@ -230,7 +230,7 @@ async fn pages(client: &Client, table: &str) -> anyhow::Result<Option<i64>> {
 async fn key_bounds(client: &Client, table: &str, key: &str) -> anyhow::Result<Option<(i64, i64)>> {
     let k = quote_ident(key);
     let row = client
-        .query_one(
+        .query_typed_one(
             &format!("SELECT min({k})::int8, max({k})::int8 FROM ONLY {table}"),
             &[],
         )

@@ -2,6 +2,7 @@
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// An operator family, with the members that belong to it loosely (added by
@@ -62,10 +63,11 @@ pub(super) async fn read(
         anyhow::bail!("sql/catalog/opclasses.sql must hold three queries separated by ';;'");
     };
     let ctx = "reading operator families and classes (sql/catalog/opclasses.sql)";
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&schemas];
+    let params: [(&(dyn tokio_postgres::types::ToSql + Sync), Type); 1] =
+        [(&schemas, Type::NAME_ARRAY)];
     let (fam_rows, class_rows) = tokio::try_join!(
-        client.query(fam_sql, &params),
-        client.query(class_sql, &params)
+        client.query_typed(fam_sql, &params),
+        client.query_typed(class_sql, &params)
     )
     .context(ctx)?;
     let mut families: Vec<OpFamily> = fam_rows
@@ -103,7 +105,11 @@ pub(super) async fn read(
     if owners.is_empty() {
         return Ok((families, classes));
     }
-    for r in client.query(member_sql, &[&owners]).await.context(ctx)? {
+    for r in client
+        .query_typed(member_sql, &[(&owners, Type::INT8_ARRAY)])
+        .await
+        .context(ctx)?
+    {
         let owner: Oid = r.get("owner");
         let m = OpMember {
             kind: r.get("kind"),

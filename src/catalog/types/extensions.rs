@@ -3,6 +3,7 @@
 
 use super::query;
 use crate::pg::Oid;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// An installed extension (not plpgsql).
@@ -55,7 +56,13 @@ pub(super) async fn read_collations(
     schemas: &[String],
 ) -> anyhow::Result<Vec<Collation>> {
     let sql = include_str!("../../../sql/catalog/collations.sql");
-    let rows = query(client, sql, "collations.sql", &[&schemas]).await?;
+    let rows = query(
+        client,
+        sql,
+        "collations.sql",
+        &[(&schemas, Type::NAME_ARRAY)],
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|r| Collation {

@@ -3,6 +3,7 @@
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// A row-level security policy.
@@ -28,9 +29,9 @@ pub struct Policy {
 
 pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Policy>> {
     let rows = client
-        .query(
+        .query_typed(
             include_str!("../../../sql/catalog/policies.sql"),
-            &[&schemas],
+            &[(&schemas, Type::NAME_ARRAY)],
         )
         .await
         .context("reading policies (sql/catalog/policies.sql)")?;

@@ -2,6 +2,7 @@
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// A rule on a table or view.
@@ -21,7 +22,10 @@ pub struct Rule {
 
 pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<Vec<Rule>> {
     let rows = client
-        .query(include_str!("../../../sql/catalog/rules.sql"), &[&schemas])
+        .query_typed(
+            include_str!("../../../sql/catalog/rules.sql"),
+            &[(&schemas, Type::NAME_ARRAY)],
+        )
         .await
         .context("reading rules (sql/catalog/rules.sql)")?;
     Ok(rows

@@ -2,6 +2,7 @@
 
 use crate::pg::Oid;
 use anyhow::Context;
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 /// A trigger, or (13+) a partition's clone of its partitioned table's trigger.
@@ -34,7 +35,7 @@ pub(super) async fn read(client: &Client, schemas: &[String]) -> anyhow::Result<
     // Before 13, clones on partitions are internal and already excluded.
     let sql = include_str!("../../../sql/catalog/triggers.sql");
     let rows = client
-        .query(sql, &[&schemas])
+        .query_typed(sql, &[(&schemas, Type::NAME_ARRAY)])
         .await
         .context("reading triggers (sql/catalog/triggers.sql)")?;
     Ok(rows
