@@ -19,7 +19,7 @@ use super::{Endpoints, OutputArgs, SelectArgs};
 use crate::error::{usage, Exit, ProblemFound};
 use crate::follow::{self, keys, SourceObjects, TableMap};
 use crate::state::{State, StateLock};
-use crate::verify::{ChecksumOptions, DEFAULT_SPLIT_BYTES};
+use crate::verify::ChecksumOptions;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -205,7 +205,7 @@ pub async fn run(args: CutoverArgs) -> anyhow::Result<Exit> {
     let t = Instant::now();
     let opts = ChecksumOptions {
         jobs: args.jobs.max(1),
-        split_larger_than: DEFAULT_SPLIT_BYTES,
+        split_larger_than: None,
     };
     let verdict = crate::verify::verify_all(&ends, &sel, &opts).await?;
     let verify_secs = t.elapsed().as_secs_f64();

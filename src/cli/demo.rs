@@ -228,7 +228,7 @@ pub async fn run(args: DemoArgs, quiet: bool, verbose: u8) -> anyhow::Result<Exi
         &Default::default(),
         &crate::verify::ChecksumOptions {
             jobs: args.jobs,
-            split_larger_than: crate::verify::DEFAULT_SPLIT_BYTES,
+            split_larger_than: None,
         },
     )
     .await?;

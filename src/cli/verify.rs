@@ -2,7 +2,7 @@
 
 use super::Endpoints;
 use crate::error::{print_out, usage, Exit};
-use crate::verify::{ChecksumOptions, DEFAULT_SPLIT_BYTES};
+use crate::verify::ChecksumOptions;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -28,7 +28,8 @@ pub struct VerifyArgs {
     /// Read in key ranges of about SIZE (bytes, or with a kB/MB/GB suffix),
     /// in parallel, the tables larger than SIZE that have a one-column
     /// integer primary key, and locate a difference in them by key range.
-    /// Default 64MB.
+    /// Default 64MB, 8MB across a long link (where each stream gets only
+    /// a share of it).
     #[arg(long, value_name = "SIZE", value_parser = super::parse_size,
           help_heading = super::PERFORMANCE)]
     pub split_larger_than: Option<i64>,
@@ -61,7 +62,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Exit> {
     let opts = ChecksumOptions {
         // None: sized from the link to the source (`verify_all`).
         jobs: args.jobs.unwrap_or(0),
-        split_larger_than: args.split_larger_than.unwrap_or(DEFAULT_SPLIT_BYTES),
+        split_larger_than: args.split_larger_than,
     };
     let started = std::time::Instant::now();
     let verdict = crate::verify::verify_all(&ends, &sel, &opts).await?;

@@ -32,6 +32,12 @@ use tokio_postgres::CopyOutStream;
 /// about this size and located per key range.
 pub const DEFAULT_SPLIT_BYTES: i64 = 64 * 1024 * 1024;
 
+/// Parts of a big table across a long link: a stream gets only a share of
+/// the link (about 12 MB/s on the bench's model of a cross-cloud path), so
+/// a 164 MB table must be cut into more parts than the 64 MB default gives
+/// (3) to keep the 16 streams of a far source busy.
+pub const FAR_SPLIT_BYTES: i64 = 8 * 1024 * 1024;
+
 /// What the user asked `verify` to do.
 #[derive(Debug, Clone)]
 pub struct ChecksumOptions {
@@ -39,8 +45,9 @@ pub struct ChecksumOptions {
     /// the link to the source, as migrate's copy streams.
     pub jobs: usize,
     /// Read in key ranges, and locate differences in, the tables larger
-    /// than this many bytes.
-    pub split_larger_than: i64,
+    /// than this many bytes; `None`: [`DEFAULT_SPLIT_BYTES`] near the
+    /// source, [`FAR_SPLIT_BYTES`] across a long link.
+    pub split_larger_than: Option<i64>,
 }
 
 /// One table's verdict.
@@ -105,16 +112,23 @@ pub async fn verify_all(
     let holder = SnapshotHolder::open(src).await?;
     // Like migrate's copy streams: a far source needs many sessions in
     // flight to fill the link, a near one is bound by CPU.
+    let link = match (opts.jobs, opts.split_larger_than) {
+        (0, _) | (_, None) => crate::copy::link::Link::probe(holder.client()).await,
+        _ => crate::copy::link::Link { rtt: None },
+    };
     let workers = match opts.jobs {
         0 => {
             let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-            let link = crate::copy::link::Link::probe(holder.client()).await;
             let jobs = link.default_jobs(cpus);
             tracing::debug!(jobs, "verify sessions sized from the link");
             jobs
         }
         n => n,
     };
+    let split = opts.split_larger_than.unwrap_or(match link.far() {
+        true => FAR_SPLIT_BYTES,
+        false => DEFAULT_SPLIT_BYTES,
+    });
     let mut cat = Catalog::read(holder.client()).await?;
     let plan = crate::plan::prepare(&mut cat, sel)?;
     let target = connect_at_start(&ends.target, "verify (plan)").await?;
@@ -124,7 +138,7 @@ pub async fn verify_all(
         target: &target,
         target_version: server_version(&target).await?,
     };
-    let (jobs, units) = super::units::plan(&planning, &cat, &plan, opts.split_larger_than).await?;
+    let (jobs, units) = super::units::plan(&planning, &cat, &plan, split).await?;
     let sequences = compare_sequences(holder.client(), &target, &plan).await?;
     drop(target);
     let jobs = Arc::new(jobs);

@@ -16,9 +16,7 @@ mod sequences;
 mod session;
 mod units;
 
-pub use checksum::{
-    compare_checksums, verify_all, ChecksumOptions, TableChecksum, DEFAULT_SPLIT_BYTES,
-};
+pub use checksum::{compare_checksums, verify_all, ChecksumOptions, TableChecksum};
 pub use counts::{compare_counts, TableCount};
 pub use largeobjects::compare_large_objects;
 pub use schema::{compare_schema, compare_schema_to, SchemaDifference, SchemaReport};
