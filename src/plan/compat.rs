@@ -196,6 +196,7 @@ fn no_maintain(cat: &mut Catalog, out: &mut Vec<Rewritten>) {
         if acl.len() == before {
             continue;
         }
+        grantees.sort();
         grantees.dedup();
         out.push(Rewritten {
             kind: "grant",

@@ -107,8 +107,9 @@ pub(super) async fn writes(cx: &Context<'_>) -> anyhow::Result<Vec<Finding>> {
         Finding::warning(
             "source.writes",
             format!(
-                "the source is being written to: {rows} row(s) changed and {commits} transaction(s) \
-                 committed in 1 s by others ({others} other session(s) connected); writes made during \
+                "the source is being written to: {rows} row(s) changed by others in 1 s ({commits} \
+                 transaction(s) committed, pgferry's own reads included; {others} other session(s) \
+                 connected); writes made during \
                  a full migration are not carried over (pgferry has no incremental migration yet)"
             ),
             "stop the applications writing to the source (or make it read-only: ALTER DATABASE ... \
