@@ -46,6 +46,26 @@ pub struct CopyJob<'a> {
     pub retry: RetryPolicy,
 }
 
+impl<'a> CopyJob<'a> {
+    /// A load into empty tables with no task state, no early index builds
+    /// and the default retries: the base the data phase adds its own to
+    /// (and what tests of the copy engine run).
+    pub fn fresh(ends: &'a crate::config::Endpoints, snapshot: &'a str, jobs: usize) -> Self {
+        CopyJob {
+            source: &ends.source,
+            target: &ends.target,
+            snapshot,
+            jobs,
+            mode: LoadMode::Fresh,
+            counters: Arc::new(Counters::default()),
+            state: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            early: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
 /// Copies every unit (already ordered largest first). Stops handing out work
 /// at the first permanent failure and returns it.
 pub async fn run_copies(job: CopyJob<'_>, units: Vec<Unit>) -> anyhow::Result<Vec<TableResult>> {

@@ -152,16 +152,13 @@ pub async fn run(
     });
     let copied = run_copies(
         CopyJob {
-            source: &ends.source,
-            target: &ends.target,
-            snapshot: holder.id(),
-            jobs,
             mode,
             counters,
             state: task.map(|t| t.state.clone()),
             stop: Arc::clone(&stop),
             early: early.clone(),
             retry: opts.retry,
+            ..CopyJob::fresh(ends, holder.id(), jobs)
         },
         units,
     )

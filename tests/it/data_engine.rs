@@ -3,12 +3,9 @@
 
 use crate::support::{cluster, compare, fresh_db, pgferry, Scenario, RESUME_FIXTURE};
 use pgferry::config::Endpoints;
-use pgferry::copy::progress::Counters;
 use pgferry::copy::{run_copies, CopyJob, LoadMode, Unit};
 use pgferry::pg::SnapshotHolder;
 use pgferry::pg::{connect, ConnSpec};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 const FIXTURE: &str = include_str!("../fixtures/data_engine.sql");
 
@@ -133,18 +130,7 @@ fn rows_written_after_the_snapshot_are_not_copied() {
             .map(|c| Unit::new(c, LoadMode::Fresh))
             .collect();
         let results = run_copies(
-            CopyJob {
-                source: &ends.source,
-                target: &ends.target,
-                snapshot: holder.id(),
-                jobs: 2,
-                mode: LoadMode::Fresh,
-                counters: Arc::new(Counters::default()),
-                state: None,
-                stop: Arc::new(AtomicBool::new(false)),
-                early: None,
-                retry: Default::default(),
-            },
+            CopyJob::fresh(&ends, holder.id(), 2),
             units,
         )
         .await

@@ -9,12 +9,9 @@
 use crate::support::{assert_verified_equal, cluster, fresh_db, pgferry, pgferry_with_fault};
 use pgferry::config::Endpoints;
 use pgferry::copy::largeobjects::{batches, list};
-use pgferry::copy::progress::Counters;
-use pgferry::copy::{run_copies, CopyJob, LoadMode, Unit};
+use pgferry::copy::{run_copies, CopyJob, Unit};
 use pgferry::localpg::LocalCluster;
 use pgferry::pg::{connect, ConnSpec, SnapshotHolder};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 /// Every large object, one line each: OID, owner, ACL, length, MD5.
 const OBJECTS: &str = "SELECT format('%s %s %s %s %s', m.oid, m.lomowner::regrole, m.lomacl, \
@@ -24,16 +21,7 @@ const OBJECTS: &str = "SELECT format('%s %s %s %s %s', m.oid, m.lomowner::regrol
 /// Roles `<p>_lo_owner` and `<p>_lo_reader` on the source (cluster-wide:
 /// each test has its own prefix); the target gets them from --create-roles.
 fn roles(c: &LocalCluster, p: &str) -> String {
-    let sql = format!(
-        "DO $$ DECLARE r text; BEGIN
-           FOREACH r IN ARRAY ARRAY['{p}_lo_owner', '{p}_lo_reader'] LOOP
-             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-               EXECUTE format('CREATE ROLE %I', r);
-             END IF;
-           END LOOP;
-         END $$;"
-    );
-    c.psql("postgres", &sql).unwrap();
+    crate::support::ensure_roles(c, &[format!("{p}_lo_owner"), format!("{p}_lo_reader")]);
     p.to_string()
 }
 
@@ -317,23 +305,9 @@ fn snapshot_case(source_major: u32) {
             .into_iter()
             .map(Unit::large_objects)
             .collect();
-        let results = run_copies(
-            CopyJob {
-                source: &ends.source,
-                target: &ends.target,
-                snapshot: holder.id(),
-                jobs: 2,
-                mode: LoadMode::Fresh,
-                counters: Arc::new(Counters::default()),
-                state: None,
-                stop: Arc::new(AtomicBool::new(false)),
-                early: None,
-                retry: Default::default(),
-            },
-            units,
-        )
-        .await
-        .unwrap();
+        let results = run_copies(CopyJob::fresh(&ends, holder.id(), 2), units)
+            .await
+            .unwrap();
         assert_eq!(results[0].stats.rows, 3);
         assert_eq!(results[0].stats.bytes, 6 + 3_145_728 + 14);
         holder.close().await.unwrap();

@@ -13,16 +13,10 @@ use pgferry::localpg::LocalCluster;
 /// Creates roles `<p>_owner`, `<p>_reader`, `<p>_writer` unless they exist
 /// (roles are cluster-wide: each test uses its own prefix).
 fn create_roles(c: &LocalCluster, p: &str) {
-    let sql = format!(
-        "DO $$ DECLARE r text; BEGIN
-           FOREACH r IN ARRAY ARRAY['{p}_owner', '{p}_reader', '{p}_writer'] LOOP
-             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
-               EXECUTE format('CREATE ROLE %I', r);
-             END IF;
-           END LOOP;
-         END $$;"
+    crate::support::ensure_roles(
+        c,
+        &["owner", "reader", "writer"].map(|r| format!("{p}_{r}")),
     );
-    c.psql("postgres", &sql).unwrap();
 }
 
 /// Objects owned by `<p>_owner` with grants to reader and writer.

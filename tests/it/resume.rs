@@ -300,12 +300,6 @@ fn killed_between_pre_data_commit_and_its_record_then_resumed() {
         "t",
         "pre-data committed"
     );
-    let out = m.resume().run();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    m.resume().ok();
     assert_verified_equal(&s.su, &s.du);
 }

@@ -270,3 +270,24 @@ pub fn kind_objects(list: &serde_json::Value) -> Vec<String> {
         })
         .collect()
 }
+
+/// Creates each role (NOLOGIN, no attributes) on `c` unless it exists.
+/// Roles are cluster-wide and the clusters shared by every test of the run:
+/// each test names its own.
+pub fn ensure_roles(c: &LocalCluster, names: &[String]) {
+    let list = names
+        .iter()
+        .map(|n| pgferry::pg::quote_literal(n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "DO $$ DECLARE r text; BEGIN
+           FOREACH r IN ARRAY ARRAY[{list}]::text[] LOOP
+             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+               EXECUTE format('CREATE ROLE %I', r);
+             END IF;
+           END LOOP;
+         END $$;"
+    );
+    c.psql("postgres", &sql).unwrap();
+}
